@@ -1,0 +1,39 @@
+# Every target builds .venv on first use (and again when a requirements file changes), so a
+# fresh machine needs only Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STAGE  ?= dev
+
+.PHONY: run test lint unit deploy bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialcrm needs Python 3.11 (the Lambda runtime); set PYTHON=/path/to/python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+## make run: moto server + provisioned resources + chalice local + worker + demo replay
+run: $(STAMP)
+	$(BIN)/python -m tools.local
+
+## make test: everything CI checks
+test: lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## make deploy STAGE=prod [SECRETS_FILE=path]: package, merge infra/, deploy with CloudFormation
+deploy: $(STAMP)
+	$(BIN)/python -m tools.deploy --stage $(STAGE) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE))
+
+## make bench: prints the benchmark tables
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
