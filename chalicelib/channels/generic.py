@@ -1,0 +1,114 @@
+"""Our own signed webhook for sources without a dedicated channel (forums, shops, chat widgets).
+
+Signature: `X-SocialCRM-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>` with
+`X-SocialCRM-Timestamp: <unix seconds>`, at most five minutes from now so a captured delivery
+cannot be replayed later. The body is validated strictly: it is our contract, so a sender that
+gets it wrong is told exactly where.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from chalicelib.channels import payload as p
+from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult
+from chalicelib.channels.signing import hex_signature, matches
+from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Author, Interaction, Kind
+
+TIMESTAMP_HEADER = "x-socialcrm-timestamp"
+SIGNATURE_HEADER = "x-socialcrm-signature"
+MAX_SKEW_SECONDS = 300
+MAX_ID_LENGTH = 256
+
+_SOURCE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
+    """The signature a sender computes; exposed for senders' tests and the local demo."""
+    return hex_signature(secret, f"{timestamp}.".encode("ascii") + raw_body)
+
+
+def verify(raw_body: bytes, timestamp: str | None, signature: str | None, secret: str, now: float) -> None:
+    if not timestamp or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise InvalidSignature(f"{TIMESTAMP_HEADER} must be the current unix time in seconds")
+    if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
+        raise InvalidSignature(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} seconds from now")
+    if not matches(sign(secret, int(timestamp), raw_body), signature):
+        raise InvalidSignature(f"{SIGNATURE_HEADER} is missing or does not match")
+
+
+def check_source(source: str) -> str:
+    if not _SOURCE.match(source):
+        raise MalformedPayload("source: 2-32 characters of a-z, 0-9, '_' or '-', starting with a letter")
+    if source in BUILTIN_PLATFORMS:
+        raise MalformedPayload(f"source: {source!r} has its own webhook route")
+    return source
+
+
+def parse(raw_body: bytes, source: str, received_at: datetime) -> ParseResult:
+    document = p.load_object(raw_body)
+    events = p.items(document, "events", "", required=True)
+    result = ParseResult()
+    for index, event in enumerate(events):
+        result.add(_event(event, f"events[{index}]", source, received_at))
+    return result
+
+
+def _event(event: Any, path: str, source: str, received_at: datetime) -> Interaction:
+    if not isinstance(event, dict):
+        raise MalformedPayload(f"{path}: expected an object")
+    author = p.obj(event, "author", path)
+    kind = str(event.get("kind"))
+    if kind not in Kind.__members__.values():
+        raise MalformedPayload(f"{path}.kind: expected one of {', '.join(k.value for k in Kind)}")
+    action = str(event.get("action", Action.CREATED.value))
+    if action not in Action.__members__.values():
+        raise MalformedPayload(f"{path}.action: expected one of {', '.join(a.value for a in Action)}")
+    text = event.get("text")
+    if not isinstance(text, str):
+        raise MalformedPayload(f"{path}.text: expected a string")
+    language = p.opt_text(event, "language", path)
+    if language is not None and not _LANGUAGE.match(language):
+        raise MalformedPayload(f"{path}.language: expected a language code such as 'en' or 'pt-BR'")
+    rating = None
+    if event.get("rating") is not None:
+        rating = p.number(event, "rating", path)
+        if not 0 <= rating <= 5:
+            raise MalformedPayload(f"{path}.rating: expected a number from 0 to 5")
+    edited_at = None
+    if action == Action.EDITED.value:
+        edited_at = p.from_iso(p.text(event, "edited_at", path), f"{path}.edited_at")
+    return Interaction(
+        platform=source,
+        kind=Kind(kind),
+        action=Action(action),
+        external_id=_id(event, "id", path),
+        thread_id=_opt_id(event, "thread_id", path),
+        parent_id=_opt_id(event, "parent_id", path),
+        author=Author(
+            user_id=_id(author, "id", f"{path}.author"),
+            handle=p.opt_text(author, "handle", f"{path}.author"),
+            display_name=p.opt_text(author, "name", f"{path}.author"),
+        ),
+        title=p.opt_text(event, "title", path),
+        text=text,
+        language_hint=language,
+        rating=rating,
+        occurred_at=p.from_iso(p.text(event, "created_at", path), f"{path}.created_at"),
+        edited_at=edited_at,
+        received_at=received_at,
+    )
+
+
+def _id(parent: dict[str, Any], key: str, path: str) -> str:
+    value = p.text(parent, key, path)
+    if len(value) > MAX_ID_LENGTH:
+        raise MalformedPayload(f"{path}.{key}: at most {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _opt_id(parent: dict[str, Any], key: str, path: str) -> str | None:
+    return _id(parent, key, path) if parent.get(key) is not None else None

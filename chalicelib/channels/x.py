@@ -1,0 +1,209 @@
+"""X (Twitter) Account Activity API: CRC handshake, signature, tweets, DMs and likes.
+
+Every delivery is about one subscribed account, `for_user_id`; what that account itself tweets
+or sends is the business talking and is never queued as a customer interaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.channels import payload as p
+from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult
+from chalicelib.channels.signing import base64_signature, matches
+from chalicelib.models.interaction import Action, Author, Interaction, Kind
+
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+
+_TWEET_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
+_EVENT_ARRAYS = ("tweet_create_events", "direct_message_events", "favorite_events")
+
+
+def crc_response(crc_token: str | None, consumer_secret: str) -> dict[str, str]:
+    if not crc_token:
+        raise MalformedPayload("crc_token: required query parameter")
+    return {"response_token": base64_signature(consumer_secret, crc_token.encode("utf-8"))}
+
+
+def verify(raw_body: bytes, signature: str | None, consumer_secret: str) -> None:
+    if not matches(base64_signature(consumer_secret, raw_body), signature):
+        raise InvalidSignature(f"{SIGNATURE_HEADER} is missing or does not match the body")
+
+
+def parse(raw_body: bytes, received_at: datetime) -> ParseResult:
+    document = p.load_object(raw_body)
+    account_id = p.text(document, "for_user_id", "")
+    result = ParseResult()
+    users = p.opt_obj(document, "users", "") or {}
+    handlers = {
+        "tweet_create_events": _tweet,
+        "direct_message_events": _direct_message,
+        "favorite_events": _favorite,
+    }
+    for key, handler in handlers.items():
+        for index, event in enumerate(p.items(document, key, "")):
+            path = f"{key}[{index}]"
+            try:
+                if not isinstance(event, dict):
+                    raise MalformedPayload(f"{path}: expected an object")
+                handler(event, path, account_id, users, received_at, result)
+            except MalformedPayload:
+                result.skip("malformed")
+    for key, value in document.items():
+        if key.endswith("_events") and key not in _EVENT_ARRAYS and isinstance(value, list):
+            result.skip("not_an_interaction", len(value))
+    return result
+
+
+def _tweet(
+    tweet: dict[str, Any], path: str, account_id: str, users: dict[str, Any], received_at: datetime, result: ParseResult
+) -> None:
+    author = _user(p.obj(tweet, "user", path), f"{path}.user")
+    if author.user_id == account_id:
+        result.skip("own")
+        return
+    tweet_id = p.text(tweet, "id_str", path) if "id_str" in tweet else p.text(tweet, "id", path)
+    retweeted = p.opt_obj(tweet, "retweeted_status", path)
+    parent_id = p.opt_text(tweet, "in_reply_to_status_id_str", path)
+    if retweeted is not None:
+        result.add(
+            Interaction(
+                platform="x",
+                kind=Kind.REACTION,
+                external_id=tweet_id,
+                account_id=account_id,
+                parent_id=p.opt_text(retweeted, "id_str", f"{path}.retweeted_status"),
+                author=author,
+                text="",
+                reaction="retweet",
+                occurred_at=_tweet_time(tweet, path),
+                received_at=received_at,
+            )
+        )
+        return
+    lang = p.opt_text(tweet, "lang", path)
+    result.add(
+        Interaction(
+            platform="x",
+            kind=Kind.REPLY if parent_id else Kind.MENTION,
+            external_id=tweet_id,
+            account_id=account_id,
+            parent_id=parent_id,
+            author=author,
+            text=_full_text(tweet, path),
+            language_hint=lang if lang and lang != "und" else None,
+            attachments=_media_types(tweet),
+            occurred_at=_tweet_time(tweet, path),
+            received_at=received_at,
+        )
+    )
+
+
+def _direct_message(
+    event: dict[str, Any], path: str, account_id: str, users: dict[str, Any], received_at: datetime, result: ParseResult
+) -> None:
+    if event.get("type") != "message_create":
+        result.skip("not_an_interaction")
+        return
+    create = p.obj(event, "message_create", path)
+    cpath = f"{path}.message_create"
+    sender_id = p.text(create, "sender_id", cpath)
+    if sender_id == account_id:
+        result.skip("own")
+        return
+    data = p.obj(create, "message_data", cpath)
+    profile = p.as_obj(users.get(sender_id))
+    attachment = data.get("attachment")
+    media_type = None
+    if isinstance(attachment, dict):
+        media = attachment.get("media")
+        media_type = (
+            str(media.get("type", "media")) if isinstance(media, dict) else str(attachment.get("type", "media"))
+        )
+    result.add(
+        Interaction(
+            platform="x",
+            kind=Kind.MESSAGE,
+            external_id=p.text(event, "id", path),
+            account_id=account_id,
+            thread_id=sender_id,
+            author=Author(
+                user_id=sender_id,
+                handle=p.opt_text(profile, "screen_name", f"users.{sender_id}"),
+                display_name=p.opt_text(profile, "name", f"users.{sender_id}"),
+            ),
+            text=p.opt_text(data, "text", f"{cpath}.message_data") or "",
+            attachments=(media_type,) if media_type else (),
+            occurred_at=p.from_millis(p.number(event, "created_timestamp", path), f"{path}.created_timestamp"),
+            received_at=received_at,
+        )
+    )
+
+
+def _favorite(
+    event: dict[str, Any], path: str, account_id: str, users: dict[str, Any], received_at: datetime, result: ParseResult
+) -> None:
+    author = _user(p.obj(event, "user", path), f"{path}.user")
+    if author.user_id == account_id:
+        result.skip("own")
+        return
+    favorited = p.obj(event, "favorited_status", path)
+    if "timestamp_ms" in event:
+        occurred = p.from_millis(p.number(event, "timestamp_ms", path), f"{path}.timestamp_ms")
+    else:
+        occurred = _parse_tweet_time(p.text(event, "created_at", path), f"{path}.created_at")
+    result.add(
+        Interaction(
+            platform="x",
+            kind=Kind.REACTION,
+            action=Action.CREATED,
+            external_id=p.text(event, "id", path),
+            account_id=account_id,
+            parent_id=p.opt_text(favorited, "id_str", f"{path}.favorited_status"),
+            author=author,
+            text="",
+            reaction="like",
+            occurred_at=occurred,
+            received_at=received_at,
+        )
+    )
+
+
+def _user(user: dict[str, Any], path: str) -> Author:
+    user_id = p.text(user, "id_str", path) if "id_str" in user else p.text(user, "id", path)
+    return Author(
+        user_id=user_id,
+        handle=p.opt_text(user, "screen_name", path),
+        display_name=p.opt_text(user, "name", path),
+    )
+
+
+def _full_text(tweet: dict[str, Any], path: str) -> str:
+    """Tweets over 140 characters carry the whole text only in `extended_tweet.full_text`."""
+    extended = p.opt_obj(tweet, "extended_tweet", path)
+    if extended is not None and "full_text" in extended:
+        return p.opt_text(extended, "full_text", f"{path}.extended_tweet") or ""
+    return p.opt_text(tweet, "full_text", path) or p.opt_text(tweet, "text", path) or ""
+
+
+def _media_types(tweet: dict[str, Any]) -> tuple[str, ...]:
+    source = p.as_obj(tweet.get("extended_tweet")) or tweet
+    entities = p.as_obj(source.get("extended_entities") or source.get("entities"))
+    media = entities.get("media")
+    if not isinstance(media, list):
+        return ()
+    return tuple(str(item.get("type", "media")) for item in media if isinstance(item, dict))
+
+
+def _tweet_time(tweet: dict[str, Any], path: str) -> datetime:
+    if tweet.get("timestamp_ms") is not None:
+        return p.from_millis(p.number(tweet, "timestamp_ms", path), f"{path}.timestamp_ms")
+    return _parse_tweet_time(p.text(tweet, "created_at", path), f"{path}.created_at")
+
+
+def _parse_tweet_time(value: str, path: str) -> datetime:
+    try:
+        return datetime.strptime(value, _TWEET_TIME_FORMAT).astimezone(UTC)
+    except ValueError:
+        raise MalformedPayload(f"{path}: expected a date like 'Wed Oct 10 20:19:24 +0000 2018'") from None

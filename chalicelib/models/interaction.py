@@ -1,0 +1,161 @@
+"""The one shape every platform's post, comment, message and review is normalised into.
+
+Plain frozen dataclasses rather than pydantic: the webhook route builds these on the hot path and
+pydantic's import alone would cost the cold start more than the whole route does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+BUILTIN_PLATFORMS = frozenset({"messenger", "instagram", "whatsapp", "facebook", "x", "telegram", "trustpilot"})
+
+
+class Kind(StrEnum):
+    MESSAGE = "message"
+    COMMENT = "comment"
+    REPLY = "reply"
+    MENTION = "mention"
+    REVIEW = "review"
+    REACTION = "reaction"
+
+
+class Action(StrEnum):
+    """What happened to the item on the platform: edits and deletions refer to an earlier item."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """The customer as the platform identifies them; `user_id` is scoped to the platform."""
+
+    user_id: str
+    handle: str | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One customer event. `external_id` stays the same across edits of the same item.
+
+    `author` is None only while `text_pending` is set: Instagram mentions arrive as bare ids and
+    who wrote what must still be fetched from the Graph API.
+    """
+
+    platform: str
+    kind: Kind
+    external_id: str
+    author: Author | None
+    text: str
+    occurred_at: datetime
+    received_at: datetime
+    action: Action = Action.CREATED
+    account_id: str | None = None
+    thread_id: str | None = None
+    parent_id: str | None = None
+    title: str | None = None
+    language_hint: str | None = None
+    rating: float | None = None
+    reaction: str | None = None
+    attachments: tuple[str, ...] = ()
+    edited_at: datetime | None = None
+    text_pending: bool = False
+    schema_version: int = field(default=SCHEMA_VERSION)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Same key for every delivery of the same event; a new key for each edit or deletion.
+
+        Platforms redeliver freely (WhatsApp even to every subscribed app), so the processor
+        writes this key conditionally before doing anything that costs money.
+        """
+        key = f"{self.platform}:{self.external_id}"
+        if self.action is Action.EDITED:
+            marker = self.edited_at or self.occurred_at
+            key += f":edited:{int(marker.timestamp() * 1000)}"
+        elif self.action is Action.DELETED:
+            key += ":deleted"
+        return key
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "idempotency_key": self.idempotency_key,
+            "platform": self.platform,
+            "kind": self.kind.value,
+            "action": self.action.value,
+            "external_id": self.external_id,
+            "account_id": self.account_id,
+            "thread_id": self.thread_id,
+            "parent_id": self.parent_id,
+            "author": None
+            if self.author is None
+            else {
+                "user_id": self.author.user_id,
+                "handle": self.author.handle,
+                "display_name": self.author.display_name,
+            },
+            "title": self.title,
+            "text": self.text,
+            "text_pending": self.text_pending,
+            "language_hint": self.language_hint,
+            "rating": self.rating,
+            "reaction": self.reaction,
+            "attachments": list(self.attachments),
+            "occurred_at": _iso(self.occurred_at),
+            "edited_at": _iso(self.edited_at) if self.edited_at else None,
+            "received_at": _iso(self.received_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Interaction:
+        author = data.get("author")
+        edited_at = data.get("edited_at")
+        rating = data.get("rating")
+        return cls(
+            platform=data["platform"],
+            kind=Kind(data["kind"]),
+            action=Action(data.get("action", Action.CREATED.value)),
+            external_id=data["external_id"],
+            account_id=data.get("account_id"),
+            thread_id=data.get("thread_id"),
+            parent_id=data.get("parent_id"),
+            author=None
+            if author is None
+            else Author(
+                user_id=author["user_id"],
+                handle=author.get("handle"),
+                display_name=author.get("display_name"),
+            ),
+            title=data.get("title"),
+            text=data["text"],
+            text_pending=bool(data.get("text_pending", False)),
+            language_hint=data.get("language_hint"),
+            rating=float(rating) if rating is not None else None,
+            reaction=data.get("reaction"),
+            attachments=tuple(data.get("attachments", ())),
+            occurred_at=parse_iso(data["occurred_at"]),
+            edited_at=parse_iso(edited_at) if edited_at else None,
+            received_at=parse_iso(data["received_at"]),
+            schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime:
+    """ISO 8601 to an aware UTC datetime; a value without an offset is taken as UTC."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

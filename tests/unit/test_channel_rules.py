@@ -1,0 +1,187 @@
+"""Channel parsing rules that the sample files do not pin down: envelopes, bad items, limits."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from chalicelib.channels import generic, meta, telegram, trustpilot, x
+from chalicelib.channels.base import MalformedPayload
+from chalicelib.models.interaction import Author
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def body(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+def messenger(*messaging: Any) -> bytes:
+    return body({"object": "page", "entry": [{"id": "PAGE", "time": 1763812800000, "messaging": list(messaging)}]})
+
+
+def dm(mid: str, text: str = "hi", sender: str = "PSID") -> dict[str, Any]:
+    return {
+        "sender": {"id": sender},
+        "recipient": {"id": "PAGE"},
+        "timestamp": 1763812800123,
+        "message": {"mid": mid, "text": text},
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"", "empty"),
+        (b"not json", "not valid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b"[" * 100_000, "not valid JSON"),
+        (body({"object": "user", "entry": []}), "object: expected one of"),
+        (body({"entry": []}), "object: expected one of"),
+        (body({"object": "page"}), "entry: expected an array"),
+        (body({"object": "page", "entry": {}}), "entry: expected an array"),
+        (body({"object": "page", "entry": [7]}), r"entry\[0\]: expected an object"),
+    ],
+)
+def test_meta_envelope_errors_say_what_is_wrong(raw: bytes, message: str) -> None:
+    with pytest.raises(MalformedPayload, match=message):
+        meta.parse(raw, NOW)
+
+
+def test_one_bad_meta_item_is_counted_and_its_neighbours_still_queued() -> None:
+    broken = {"sender": {}, "recipient": {"id": "PAGE"}, "timestamp": 1, "message": {"mid": "m_x"}}
+    result = meta.parse(messenger(dm("m_1"), broken, "oops", dm("m_2")), NOW)
+    assert [i.external_id for i in result.interactions] == ["m_1", "m_2"]
+    assert result.ignored == {"malformed": 2}
+    assert result.received == 4
+
+
+def test_messenger_timestamps_are_milliseconds() -> None:
+    (interaction,) = meta.parse(messenger(dm("m_1")), NOW).interactions
+    assert interaction.occurred_at == datetime(2025, 11, 22, 12, 0, 0, 123000, tzinfo=UTC)
+    assert interaction.received_at == NOW
+
+
+def test_a_message_without_text_keeps_its_attachment_types() -> None:
+    item = dm("m_1")
+    item["message"] = {"mid": "m_1", "attachments": [{"type": "image", "payload": {"url": "https://x"}}]}
+    (interaction,) = meta.parse(messenger(item), NOW).interactions
+    assert (interaction.text, interaction.attachments) == ("", ("image",))
+
+
+def test_whatsapp_system_messages_and_removed_reactions_are_not_queued() -> None:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000000", "phone_number_id": "PNID"},
+        "messages": [
+            {"from": "5511999990000", "id": "wamid.1", "timestamp": "1763812800", "type": "system", "system": {}},
+            {
+                "from": "5511999990000",
+                "id": "wamid.2",
+                "timestamp": "1763812800",
+                "type": "reaction",
+                "reaction": {"message_id": "wamid.0", "emoji": ""},
+            },
+            {
+                "from": "5511999990000",
+                "id": "wamid.3",
+                "timestamp": "1763812800",
+                "type": "location",
+                "location": {"latitude": 1, "longitude": 2},
+            },
+        ],
+    }
+    raw = body(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+        }
+    )
+    result = meta.parse(raw, NOW)
+    assert [(i.external_id, i.attachments, i.author and i.author.display_name) for i in result.interactions] == [
+        ("wamid.3", ("location",), None)
+    ]
+    assert result.ignored == {"system": 1, "reaction_removed": 1}
+
+
+def test_x_needs_for_user_id() -> None:
+    with pytest.raises(MalformedPayload, match="for_user_id"):
+        x.parse(body({"tweet_create_events": []}), NOW)
+
+
+def test_x_tweet_without_timestamp_ms_uses_created_at() -> None:
+    tweet = {
+        "id_str": "9",
+        "text": "@brand hi",
+        "created_at": "Wed Oct 10 20:19:24 +0000 2018",
+        "user": {"id_str": "7", "screen_name": "ana", "name": "Ana"},
+    }
+    (interaction,) = x.parse(body({"for_user_id": "1", "tweet_create_events": [tweet]}), NOW).interactions
+    assert interaction.occurred_at == datetime(2018, 10, 10, 20, 19, 24, tzinfo=UTC)
+
+
+def test_telegram_needs_an_update_id() -> None:
+    with pytest.raises(MalformedPayload, match="update_id"):
+        telegram.parse(body({"message": {}}), NOW)
+
+
+@pytest.mark.parametrize("key", ["callback_query", "channel_post", "my_chat_member", "poll"])
+def test_telegram_updates_that_are_not_customer_messages_are_acknowledged(key: str) -> None:
+    result = telegram.parse(body({"update_id": 1, key: {"id": "1"}}), NOW)
+    assert (result.interactions, dict(result.ignored)) == ([], {"not_an_interaction": 1})
+
+
+def test_trustpilot_needs_events() -> None:
+    with pytest.raises(MalformedPayload, match="events"):
+        trustpilot.parse(body({"eventName": "service-review-created"}), NOW)
+
+
+GOOD_EVENT = {
+    "id": "e1",
+    "author": {"id": "u1", "handle": "ana", "name": "Ana"},
+    "text": "Ótimo atendimento",
+    "created_at": "2026-11-22T10:00:00-03:00",
+    "kind": "review",
+    "rating": 4.5,
+    "language": "pt-BR",
+}
+
+
+def test_generic_event_is_read_as_documented() -> None:
+    (interaction,) = generic.parse(body({"events": [GOOD_EVENT]}), "shopforum", NOW).interactions
+    assert interaction.platform == "shopforum"
+    assert interaction.occurred_at == datetime(2026, 11, 22, 13, 0, tzinfo=UTC)
+    assert (interaction.rating, interaction.language_hint) == (4.5, "pt-BR")
+    assert interaction.author == Author(user_id="u1", handle="ana", display_name="Ana")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"id": None}, r"events\[0\].id: expected a string"),
+        ({"id": ""}, r"events\[0\].id: must not be empty"),
+        ({"id": "x" * 257}, r"events\[0\].id: at most 256"),
+        ({"author": "ana"}, r"events\[0\].author: expected an object"),
+        ({"author": {"handle": "ana"}}, r"events\[0\].author.id"),
+        ({"text": 5}, r"events\[0\].text: expected a string"),
+        ({"created_at": "yesterday"}, r"events\[0\].created_at: not an ISO 8601"),
+        ({"kind": "tweet"}, r"events\[0\].kind: expected one of"),
+        ({"rating": 7}, r"events\[0\].rating: expected a number from 0 to 5"),
+        ({"rating": "lots"}, r"events\[0\].rating: expected a number"),
+        ({"language": "english please"}, r"events\[0\].language"),
+        ({"action": "edited"}, r"events\[0\].edited_at"),
+    ],
+)
+def test_generic_validation_names_the_field(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(MalformedPayload, match=message):
+        generic.parse(body({"events": [{**GOOD_EVENT, **change}]}), "shopforum", NOW)
+
+
+@pytest.mark.parametrize("source", ["messenger", "x", "a", "Shop", "9shop", "shop forum", "s" * 33])
+def test_generic_source_names_are_checked(source: str) -> None:
+    with pytest.raises(MalformedPayload, match="source"):
+        generic.check_source(source)

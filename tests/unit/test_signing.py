@@ -1,0 +1,109 @@
+"""Signature primitives against vectors computed by independent implementations."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.channels import generic, meta, telegram, trustpilot, x
+from chalicelib.channels.base import HandshakeRejected, InvalidSignature, MalformedPayload
+from chalicelib.channels.signing import base64_signature, hex_signature, matches
+
+# Published by GitHub for the same X-Hub-Signature-256 scheme Meta uses.
+GITHUB_SECRET = "It's a Secret to Everybody"
+GITHUB_BODY = b"Hello, World!"
+GITHUB_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+
+# Computed with `openssl dgst -sha256 -hmac ... -binary | base64` (and without -binary for hex).
+X_SECRET = "x-consumer-secret"
+X_CRC_TOKEN = "challenge-token-123"
+X_CRC_RESPONSE = "sha256=CmBvj7AGUxwzCxYJc7XUiLou4CfyXRizZIqjBwI+0Po="
+X_BODY = b'{"for_user_id":"1"}'
+X_BODY_SIGNATURE = "sha256=hfVR+B7xHXLf2eIjgiQpYAk6I3c21h4ceJtmD/P/7tI="
+GENERIC_SIGNATURE = "sha256=6edf2b88da9e7953bf9f364bd24b5dd0d5537ac90d1d083cfa14fd62c00e9834"
+
+
+def test_hex_signature_matches_githubs_published_vector() -> None:
+    assert hex_signature(GITHUB_SECRET, GITHUB_BODY) == GITHUB_SIGNATURE
+
+
+def test_meta_verify_accepts_the_published_vector_and_rejects_any_change() -> None:
+    meta.verify(GITHUB_BODY, GITHUB_SIGNATURE, GITHUB_SECRET)
+    with pytest.raises(InvalidSignature):
+        meta.verify(GITHUB_BODY + b" ", GITHUB_SIGNATURE, GITHUB_SECRET)
+    with pytest.raises(InvalidSignature):
+        meta.verify(GITHUB_BODY, GITHUB_SIGNATURE.upper(), GITHUB_SECRET)
+    with pytest.raises(InvalidSignature):
+        meta.verify(GITHUB_BODY, None, GITHUB_SECRET)
+    with pytest.raises(InvalidSignature):
+        meta.verify(GITHUB_BODY, GITHUB_SIGNATURE, "another secret")
+
+
+def test_x_crc_response_matches_openssl() -> None:
+    assert x.crc_response(X_CRC_TOKEN, X_SECRET) == {"response_token": X_CRC_RESPONSE}
+    assert base64_signature(X_SECRET, X_CRC_TOKEN.encode()) == X_CRC_RESPONSE
+
+
+def test_x_crc_without_token_is_a_bad_request() -> None:
+    with pytest.raises(MalformedPayload):
+        x.crc_response(None, X_SECRET)
+
+
+def test_x_verify_matches_openssl() -> None:
+    x.verify(X_BODY, X_BODY_SIGNATURE, X_SECRET)
+    with pytest.raises(InvalidSignature):
+        x.verify(X_BODY.replace(b"1", b"2"), X_BODY_SIGNATURE, X_SECRET)
+
+
+def test_generic_signature_covers_timestamp_and_body() -> None:
+    body = b'{"events":[]}'
+    assert generic.sign("generic-secret", 1700000000, body) == GENERIC_SIGNATURE
+    generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 299)
+    with pytest.raises(InvalidSignature, match="seconds from now"):
+        generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 301)
+    with pytest.raises(InvalidSignature, match="seconds from now"):
+        generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 - 301)
+    with pytest.raises(InvalidSignature):
+        generic.verify(body, "1700000001", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
+
+
+@pytest.mark.parametrize("timestamp", [None, "", "abc", "١٧٠٠٠٠٠٠٠٠", "-5", "1" * 40])
+def test_generic_rejects_unusable_timestamps(timestamp: str | None) -> None:
+    with pytest.raises(InvalidSignature):
+        generic.verify(b"{}", timestamp, "sha256=00", "generic-secret", now=1700000000)
+
+
+@pytest.mark.parametrize("presented", [None, "", "wrong", "tëlegram", "\ud800", "dev-token "])
+def test_token_checks_reject_anything_but_the_exact_token(presented: str | None) -> None:
+    with pytest.raises(InvalidSignature):
+        telegram.verify(presented, "dev-token")
+    with pytest.raises(InvalidSignature):
+        trustpilot.verify(presented, "dev-token")
+
+
+def test_token_checks_accept_the_exact_token() -> None:
+    telegram.verify("dev-token", "dev-token")
+    trustpilot.verify("dev-token", "dev-token")
+
+
+def test_an_unset_secret_never_matches() -> None:
+    assert not matches("", "")
+    assert not matches("", None)
+
+
+def test_meta_handshake_returns_the_bare_challenge() -> None:
+    params = {"hub.mode": "subscribe", "hub.verify_token": "token", "hub.challenge": "1158201444"}
+    assert meta.handshake(params, "token") == "1158201444"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"},
+        {"hub.mode": "unsubscribe", "hub.verify_token": "token", "hub.challenge": "1"},
+        {"hub.mode": "subscribe", "hub.challenge": "1"},
+        {"hub.mode": "subscribe", "hub.verify_token": "token"},
+    ],
+)
+def test_meta_handshake_rejects(params: dict[str, str]) -> None:
+    with pytest.raises(HandshakeRejected):
+        meta.handshake(params, "token")
