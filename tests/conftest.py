@@ -1,0 +1,60 @@
+"""Shared fixtures: an emulated AWS account provisioned from infra/, and the app on top of it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tools.provision import provision
+from tools.secrets import DEV_SECRETS_PATH, load_file
+
+# Never let a test reach a real AWS account, whatever the developer's shell has configured.
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
+    os.environ.pop(_name, None)
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+)
+
+
+@pytest.fixture
+def secrets() -> dict[str, str]:
+    return load_file(DEV_SECRETS_PATH)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A fresh moto account with the dev stack created from infra/ and the app's env set."""
+    from chalicelib import dependencies
+
+    with mock_aws():
+        env = provision(boto3.Session(), "dev", secrets)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        dependencies.reset()
+        yield env
+        dependencies.reset()
+
+
+@pytest.fixture
+def sqs(aws: dict[str, str]) -> Any:
+    return boto3.client("sqs")
+
+
+@pytest.fixture
+def client(aws: dict[str, str]) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client

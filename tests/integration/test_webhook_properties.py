@@ -1,0 +1,137 @@
+"""Property tests: whatever arrives, no route answers 5xx, and nothing unsigned is ever queued.
+
+Bodies are arbitrary bytes, arbitrary JSON, and the sample deliveries with values at random
+paths replaced by values of the wrong type, which is what reaches the deepest parser code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from chalicelib import dependencies
+from tests.helpers import drain
+from tools.provision import provision
+from tools.secrets import DEV_SECRETS_PATH, load_file
+from tools.webhook_client import sample_files, sign
+
+SECRETS = load_file(DEV_SECRETS_PATH)
+ROUTES = ["meta", "x", "telegram", "trustpilot", "generic"]
+SAMPLES = {path: json.loads(path.read_bytes()) for path in sample_files()}
+HEADER_NAMES = [
+    "X-Hub-Signature-256",
+    "X-Twitter-Webhooks-Signature",
+    "X-Telegram-Bot-Api-Secret-Token",
+    "X-SocialCRM-Timestamp",
+    "X-SocialCRM-Signature",
+    "Content-Type",
+    "X-Anything",
+]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _replace(node: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    copy = list(node) if isinstance(node, list) else dict(node)
+    copy[path[0]] = _replace(node[path[0]], path[1:], value)
+    return copy
+
+
+@st.composite
+def mutated_samples(draw: st.DrawFn) -> tuple[str, str, bytes]:
+    path = draw(st.sampled_from(sorted(SAMPLES)))
+    document = SAMPLES[path]
+    for _ in range(draw(st.integers(1, 4))):
+        target = draw(st.sampled_from(_paths(document)))
+        document = _replace(document, target, draw(json_values))
+    return path.parent.name, path.stem, json.dumps(document).encode()
+
+
+bodies = (
+    st.binary(max_size=300)
+    | json_values.map(lambda value: json.dumps(value).encode())
+    | mutated_samples().map(lambda sample: sample[2])
+)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[tuple[Any, Any, str]]:
+    from chalice.test import Client
+
+    from app import app
+
+    with mock_aws(), pytest.MonkeyPatch.context() as patch:
+        env = provision(boto3.Session(), "dev", SECRETS)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        dependencies.reset()
+        with Client(app, stage_name="dev") as client:
+            yield client, boto3.client("sqs"), env["SOCIALCRM_INGEST_QUEUE_URL"]
+        dependencies.reset()
+
+
+def _path(route: str, source: str) -> str:
+    return f"/webhooks/generic/{source}" if route == "generic" else f"/webhooks/{route}"
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    route=st.sampled_from(ROUTES),
+    source=st.sampled_from(["shopforum", "x", "Bad Name"]) | st.text(max_size=10),
+    body=bodies,
+    headers=st.dictionaries(st.sampled_from(HEADER_NAMES), st.text(max_size=80), max_size=5),
+    token=st.none() | st.text(max_size=30),
+)
+def test_unsigned_or_forged_requests_never_queue_and_never_5xx(stack, route, source, body, headers, token) -> None:
+    client, sqs, queue_url = stack
+    path = _path(route, source.replace("/", "") or "s")
+    if token is not None and route == "trustpilot":
+        path += "?token=" + token.encode().hex()
+    response = client.http.post(path, headers=headers, body=body)
+    assert response.status_code < 500, response.body
+    assert response.status_code != 200
+    assert drain(sqs, queue_url) == []
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(sample=mutated_samples() | st.tuples(st.sampled_from(ROUTES), st.just("shopforum"), bodies))
+def test_validly_signed_garbage_is_a_4xx_or_a_clean_200(stack, sample) -> None:
+    client, sqs, queue_url = stack
+    route, source, body = sample
+    request = sign(route, body, SECRETS, source=source)
+    response = client.http.post(request.path, headers=request.headers, body=body)
+    assert response.status_code in (200, 400), response.body
+    messages = drain(sqs, queue_url)
+    if response.status_code == 400:
+        assert messages == []
+        assert json.loads(response.body)["Message"]
+    else:
+        assert len(messages) == json.loads(response.body)["queued"]

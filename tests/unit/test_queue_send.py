@@ -1,0 +1,85 @@
+"""InteractionQueue against botocore's Stubber: partial batch failures are retried, and a
+delivery is only acknowledged when every entry is on the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from chalicelib.adapters.queue import InteractionQueue, QueueUnavailable
+from chalicelib.models.interaction import Author, Interaction, Kind
+
+URL = "https://sqs.us-east-1.amazonaws.com/123456789012/socialcrm-dev-ingest"
+T0 = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+def items(count: int) -> list[Interaction]:
+    return [Interaction("x", Kind.MESSAGE, f"dm{i}", Author(str(i)), "hi", T0, T0) for i in range(count)]
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("sqs", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def ok(ids: list[str]) -> dict[str, Any]:
+    return {"Successful": [{"Id": i, "MessageId": f"msg-{i}", "MD5OfMessageBody": "0" * 32} for i in ids], "Failed": []}
+
+
+def test_a_failed_entry_is_sent_again_alone(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_response(
+        "send_message_batch",
+        {
+            "Successful": [{"Id": "0", "MessageId": "a", "MD5OfMessageBody": "0" * 32}],
+            "Failed": [{"Id": "1", "SenderFault": False, "Code": "InternalError"}],
+        },
+        {"QueueUrl": URL, "Entries": [{"Id": "0", "MessageBody": ANY}, {"Id": "1", "MessageBody": ANY}]},
+    )
+    stubber.add_response(
+        "send_message_batch", ok(["1"]), {"QueueUrl": URL, "Entries": [{"Id": "1", "MessageBody": ANY}]}
+    )
+    assert InteractionQueue(URL, client).send(items(2)) == 2
+
+
+def test_entries_still_failing_after_retries_make_the_send_fail(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    failed = {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
+    for _ in range(3):
+        stubber.add_response("send_message_batch", failed)
+    with pytest.raises(QueueUnavailable, match="1 of 1 messages not queued: InternalError"):
+        InteractionQueue(URL, client).send(items(1))
+
+
+def test_sender_faults_are_not_retried(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_response(
+        "send_message_batch",
+        {"Successful": [], "Failed": [{"Id": "0", "SenderFault": True, "Code": "InvalidMessageContents"}]},
+    )
+    with pytest.raises(QueueUnavailable, match="InvalidMessageContents"):
+        InteractionQueue(URL, client).send(items(1))
+
+
+def test_a_call_that_fails_outright_is_unavailable(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "send_message_batch", service_error_code="AWS.SimpleQueueService.NonExistentQueue", http_status_code=400
+    )
+    with pytest.raises(QueueUnavailable, match="ClientError"):
+        InteractionQueue(URL, client).send(items(1))
+
+
+def test_twenty_three_interactions_take_three_calls(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    for ids in (range(10), range(10), range(3)):
+        stubber.add_response("send_message_batch", ok([str(i) for i in ids]))
+    assert InteractionQueue(URL, client).send(items(23)) == 23
