@@ -1,0 +1,136 @@
+"""The local stack, started as `make run` starts it, receiving signed webhooks over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.helpers import drain
+from tools.local.demo import post
+from tools.secrets import DEV_SECRETS_PATH, load_file
+from tools.template import ROOT
+from tools.webhook_client import sample_files, sign_sample
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[dict[str, Any]]:
+    aws_port, api_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "SOCIALCRM_AWS_PORT": str(aws_port),
+        "SOCIALCRM_API_PORT": str(api_port),
+        "SOCIALCRM_DEMO": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    assert process.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line and process.poll() is not None:
+            break
+        lines.append(line)
+        if "socialcrm is running at" in line:
+            break
+    else:
+        process.kill()
+    assert any("socialcrm is running at" in line for line in lines), "".join(lines)
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
+    sqs = session.client("sqs", endpoint_url=f"http://127.0.0.1:{aws_port}")
+    queue_url = sqs.get_queue_url(QueueName="socialcrm-dev-ingest")["QueueUrl"]
+    yield {
+        "process": process,
+        "log": lines,
+        "api": f"http://127.0.0.1:{api_port}",
+        "sqs": sqs,
+        "queue_url": queue_url,
+        "ports": (aws_port, api_port),
+    }
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_demo_replayed_every_sample_with_a_200(stack: dict[str, Any]) -> None:
+    replies = [line for line in stack["log"] if "-> " in line]
+    assert len(replies) == len(sample_files())
+    assert all("-> 200" in line for line in replies), "".join(replies)
+
+
+def test_signed_webhooks_over_http_are_queued(stack: dict[str, Any]) -> None:
+    drain(stack["sqs"], stack["queue_url"])  # what the demo queued
+    secrets = load_file(DEV_SECRETS_PATH)
+    expected = 0
+    for path in sample_files():
+        request = sign_sample(path, secrets)
+        status, body = post(stack["api"], request.path, request.headers, request.body)
+        assert status == 200, (path.name, body)
+        expected += body["queued"]
+    messages = drain(stack["sqs"], stack["queue_url"])
+    assert expected > 0
+    assert len(messages) == expected
+    assert {m["platform"] for m in messages} >= {
+        "messenger",
+        "instagram",
+        "whatsapp",
+        "facebook",
+        "x",
+        "telegram",
+        "trustpilot",
+    }
+
+
+def test_a_forged_webhook_over_http_is_401_and_not_queued(stack: dict[str, Any]) -> None:
+    drain(stack["sqs"], stack["queue_url"])
+    status, _ = post(
+        stack["api"],
+        "/webhooks/meta",
+        {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64},
+        b'{"object":"page","entry":[]}',
+    )
+    assert status == 401
+    assert drain(stack["sqs"], stack["queue_url"]) == []
+
+
+def test_health_is_200(stack: dict[str, Any]) -> None:
+    with urllib.request.urlopen(stack["api"] + "/health", timeout=5) as response:  # noqa: S310
+        assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
+
+
+def test_sigterm_stops_every_child(stack: dict[str, Any]) -> None:
+    process = stack["process"]
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    time.sleep(0.5)
+    assert not any(port_open(port) for port in stack["ports"])

@@ -1,0 +1,122 @@
+"""infra/: the merged template passes cfn-lint, grants least privilege, and the local stack
+creates exactly the resources, names and settings that the deploy creates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tools import deploy
+from tools import template as templates
+from tools.provision import provision
+from tools.secrets import DEV_SECRETS_PATH, load_file
+
+pytestmark = pytest.mark.xdist_group("package")
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`chalice package --merge-template infra/template.json` for the prod stage, once per module."""
+    return deploy.package("prod", tmp_path_factory.mktemp("package"), "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def merged(packaged: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(packaged.read_text())
+    return document
+
+
+def test_merged_template_passes_cfn_lint(packaged: Path) -> None:
+    from cfnlint.api import lint_file
+
+    matches = lint_file(packaged)
+    assert [str(match) for match in matches] == []
+
+
+def test_package_holds_only_what_lambda_needs(packaged: Path) -> None:
+    import zipfile
+
+    names = zipfile.ZipFile(packaged.parent / "deployment.zip").namelist()
+    assert "app.py" in names
+    assert any(name.startswith("chalicelib/channels/") for name in names)
+    assert any(name.startswith("aws_lambda_powertools/") for name in names)
+    for unwanted in ("moto/", "tools/", "tests/", "boto3/", "hypothesis/", "events/"):
+        assert not any(name.startswith(unwanted) for name in names), unwanted
+
+
+def _statements(merged: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, resource in merged["Resources"].items():
+        if resource["Type"] == "AWS::IAM::Role":
+            for policy in resource["Properties"].get("Policies", []):
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    yield name, statement
+
+
+def test_every_role_gets_the_infra_policy_with_named_actions_and_resources(merged: dict[str, Any]) -> None:
+    statements = list(_statements(merged))
+    roles = {name for name, resource in merged["Resources"].items() if resource["Type"] == "AWS::IAM::Role"}
+    assert roles
+    assert roles == {name for name, _ in statements}
+    for role, statement in statements:
+        assert statement.get("Sid") != "ReplacedByInfraTemplate", f"{role} still has the placeholder policy"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), (role, actions)
+        assert statement["Resource"] != "*", (role, statement)
+
+
+def test_functions_receive_every_resource_setting_the_outputs_describe(merged: dict[str, Any]) -> None:
+    source = templates.load()
+    variables = templates.function_environment(merged)
+    described = templates.environment_outputs(source)
+    assert set(described.values()) == set(variables), "an env var lacks an output for the local stack, or vice versa"
+    for output_name, variable in described.items():
+        assert source["Outputs"][output_name]["Value"] == variables[variable]
+
+
+def test_local_stack_creates_the_same_resources_with_the_same_names() -> None:
+    source = templates.load()
+    expected = templates.resource_names(source, "dev")
+    queue_names = {
+        name for logical_id, name in expected.items() if source["Resources"][logical_id]["Type"] == "AWS::SQS::Queue"
+    }
+    with mock_aws():
+        env = provision(boto3.Session(), "dev", load_file(DEV_SECRETS_PATH))
+        urls = boto3.client("sqs").list_queues().get("QueueUrls", [])
+        assert {url.rsplit("/", 1)[1] for url in urls} == queue_names
+        ingest = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=env["SOCIALCRM_INGEST_QUEUE_URL"], AttributeNames=["All"]
+        )
+        redrive = json.loads(ingest["Attributes"]["RedrivePolicy"])
+        assert redrive["maxReceiveCount"] == 5
+        assert redrive["deadLetterTargetArn"].endswith(":socialcrm-dev-ingest-dlq")
+        assert (
+            boto3.client("secretsmanager").describe_secret(SecretId=env["SOCIALCRM_SECRETS_ID"])["Name"]
+            == "socialcrm/dev/app"
+        )
+
+
+def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path) -> None:
+    """The deploy's own steps (secrets, bucket, upload, change set) on moto; SAM itself is not emulated."""
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        name = deploy.ensure_secrets(session, "prod", DEV_SECRETS_PATH)
+        bucket = deploy.artifacts_bucket(session, None, "us-east-1")
+        template = deploy.upload_code(session, packaged, bucket, "prod")
+        code = template["Resources"]["APIHandler"]["Properties"]["CodeUri"]
+        assert boto3.client("s3").head_object(Bucket=code["Bucket"], Key=code["Key"])["ContentLength"] > 0
+        # moto's CloudFormation cannot create SAM functions or their permissions: leave those out.
+        emulable = templates.local_subset(template) | {"Outputs": {}}
+        deploy.deploy_stack(session, emulable, "prod", name, bucket)
+        queues = boto3.client("sqs").list_queues()["QueueUrls"]
+        assert any(url.endswith("/socialcrm-prod-ingest") for url in queues)
+
+
+def test_deploy_refuses_to_run_without_secrets() -> None:
+    with mock_aws(), pytest.raises(deploy.DeployError, match="SECRETS_FILE"):
+        deploy.ensure_secrets(boto3.Session(region_name="us-east-1"), "prod", None)

@@ -1,0 +1,186 @@
+"""`make deploy STAGE=prod`: package with Chalice, merge infra/, deploy with CloudFormation.
+
+Steps: store the webhook secrets (from --secrets-file) or check that they already exist; run
+`chalice package --merge-template infra/template.json`; upload the code to an artifacts bucket;
+create and execute a CloudFormation change set; print the stack's outputs. Secret values go to
+Secrets Manager directly and never through CloudFormation parameters or the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tools import secrets as secret_docs
+from tools.provision import stack_name
+from tools.template import ROOT, TEMPLATE_PATH
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+INLINE_TEMPLATE_LIMIT = 51_200
+
+
+class DeployError(RuntimeError):
+    pass
+
+
+def package(stage: str, out_dir: Path, region: str) -> Path:
+    """Run `chalice package` for the stage with infra/ merged in; returns the SAM template path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chalice = Path(sys.executable).with_name("chalice")
+    command = [str(chalice), "package", "--stage", stage, "--merge-template", str(TEMPLATE_PATH), str(out_dir)]
+    completed = subprocess.run(
+        command, cwd=ROOT, env={**os.environ, "AWS_DEFAULT_REGION": region}, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise DeployError(f"chalice package failed:\n{completed.stdout}{completed.stderr}")
+    return out_dir / "sam.json"
+
+
+def ensure_secrets(session: Any, stage: str, secrets_file: Path | None) -> str:
+    name = secret_docs.default_name(stage)
+    client = session.client("secretsmanager")
+    if secrets_file is not None:
+        secret_docs.store(client, name, secret_docs.load_file(secrets_file))
+        print(f"secrets stored in Secrets Manager as {name}")
+        return name
+    try:
+        client.describe_secret(SecretId=name)
+    except client.exceptions.ResourceNotFoundException:
+        raise DeployError(
+            f"Secrets Manager has no secret {name}; run again with SECRETS_FILE=path/to/secrets.json "
+            f"(keys: {', '.join(secret_docs.KEYS)})"
+        ) from None
+    print(f"using the existing secret {name}")
+    return name
+
+
+def artifacts_bucket(session: Any, requested: str | None, region: str) -> str:
+    s3 = session.client("s3")
+    if requested:
+        return requested
+    account = session.client("sts").get_caller_identity()["Account"]
+    bucket = f"socialcrm-artifacts-{account}-{region}"
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        options: dict[str, Any] = {}
+        if region != "us-east-1":
+            options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(Bucket=bucket, **options)
+        s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        print(f"created artifacts bucket {bucket}")
+    return bucket
+
+
+def upload_code(session: Any, template_path: Path, bucket: str, stage: str) -> dict[str, Any]:
+    """Upload deployment.zip (content-addressed) and point every function's CodeUri at it."""
+    template: dict[str, Any] = json.loads(template_path.read_text())
+    archive = template_path.parent / "deployment.zip"
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    key = f"socialcrm/{stage}/{digest}.zip"
+    session.client("s3").upload_file(str(archive), bucket, key)
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = {"Bucket": bucket, "Key": key}
+    return template
+
+
+def deploy_stack(session: Any, template: dict[str, Any], stage: str, secrets_name: str, bucket: str) -> dict[str, str]:
+    cloudformation = session.client("cloudformation")
+    name = stack_name(stage)
+    body = json.dumps(template)
+    source: dict[str, str] = {"TemplateBody": body}
+    if len(body) > INLINE_TEMPLATE_LIMIT:
+        key = f"socialcrm/{stage}/{hashlib.sha256(body.encode()).hexdigest()}.json"
+        session.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
+        source = {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
+    exists = _stack_exists(cloudformation, name)
+    change_set = f"deploy-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
+    cloudformation.create_change_set(
+        StackName=name,
+        ChangeSetName=change_set,
+        ChangeSetType="UPDATE" if exists else "CREATE",
+        Capabilities=CAPABILITIES,
+        Parameters=[
+            {"ParameterKey": "Stage", "ParameterValue": stage},
+            {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
+        ],
+        Tags=[{"Key": "app", "Value": "socialcrm"}, {"Key": "stage", "Value": stage}],
+        **source,
+    )
+    try:
+        cloudformation.get_waiter("change_set_create_complete").wait(
+            StackName=name, ChangeSetName=change_set, WaiterConfig={"Delay": 5, "MaxAttempts": 120}
+        )
+    except Exception:
+        described = cloudformation.describe_change_set(StackName=name, ChangeSetName=change_set)
+        reason = described.get("StatusReason", "")
+        if "didn't contain changes" in reason or "No updates" in reason:
+            print("no changes to deploy")
+            return _outputs(cloudformation, name)
+        raise DeployError(f"change set failed: {reason}") from None
+    cloudformation.execute_change_set(StackName=name, ChangeSetName=change_set)
+    waiter = "stack_update_complete" if exists else "stack_create_complete"
+    cloudformation.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    return _outputs(cloudformation, name)
+
+
+def _stack_exists(cloudformation: Any, name: str) -> bool:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except cloudformation.exceptions.ClientError:
+        return False
+    return bool(stacks) and stacks[0]["StackStatus"] != "REVIEW_IN_PROGRESS"
+
+
+def _outputs(cloudformation: Any, name: str) -> dict[str, str]:
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--stage", required=True, help="Chalice stage: dev or prod")
+    parser.add_argument("--secrets-file", type=Path, help="JSON file with the webhook secrets to store first")
+    parser.add_argument("--bucket", help="S3 bucket for code artifacts (default: created per account and region)")
+    parser.add_argument("--region", help="AWS region (default: the AWS CLI / environment default)")
+    args = parser.parse_args(argv)
+
+    import boto3
+
+    session = boto3.Session(region_name=args.region) if args.region else boto3.Session()
+    region = session.region_name
+    if not region:
+        print("no AWS region configured: set AWS_DEFAULT_REGION or pass --region", file=sys.stderr)
+        return 2
+    try:
+        secrets_name = ensure_secrets(session, args.stage, args.secrets_file)
+        template_path = package(args.stage, ROOT / "build" / args.stage, region)
+        bucket = artifacts_bucket(session, args.bucket, region)
+        template = upload_code(session, template_path, bucket, args.stage)
+        outputs = deploy_stack(session, template, args.stage, secrets_name, bucket)
+    except (DeployError, secret_docs.SecretsFileError) as exc:
+        print(f"deploy failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"stack {stack_name(args.stage)} deployed")
+    for key, value in sorted(outputs.items()):
+        print(f"  {key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Child processes of the local stack: started in their own process groups, stopped together."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import IO, Any
+
+log = logging.getLogger("local")
+
+
+class ChildDied(RuntimeError):
+    pass
+
+
+class Children:
+    def __init__(self) -> None:
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        cwd: Path | None = None,
+        stdout: IO[bytes] | None = None,
+    ) -> None:
+        # A session of its own, so stopping a child also stops whatever it spawned.
+        self._processes[name] = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdout=stdout,
+            stderr=subprocess.STDOUT if stdout else None,
+            start_new_session=True,
+        )
+
+    def check(self) -> None:
+        for name, process in self._processes.items():
+            code = process.poll()
+            if code is not None:
+                raise ChildDied(f"{name} exited with status {code}")
+
+    def stop_all(self, grace: float = 5.0) -> None:
+        for process in self._processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for name, process in self._processes.items():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in %.0f s; killing it", name, grace)
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        self._processes.clear()
+
+
+def _signal_group(process: subprocess.Popen[Any], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def wait_http(url: str, children: Children, timeout: float) -> None:
+    """Poll until `url` answers 200, failing fast if a child has already died."""
+    deadline = time.monotonic() + timeout
+    while True:
+        children.check()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL we built
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f} s")
+        time.sleep(0.2)

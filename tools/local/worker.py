@@ -1,0 +1,219 @@
+"""Runs the app's queue consumers and schedules locally, since `chalice local` serves HTTP only.
+
+It reads what the Chalice app registered (`app.event_sources`) and invokes the very handler
+functions Lambda would, with the event shapes Lambda builds: SQS batches up to the configured
+batch size, honouring partial batch responses (`batchItemFailures`), and `rate(...)` schedules.
+Messages a handler fails are left on the queue, so SQS redelivers them and, after the queue's
+maxReceiveCount, moves them to the dead-letter queue, as in AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import re
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+log = logging.getLogger("local.worker")
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = ""
+    deadline: float = field(default_factory=lambda: time.monotonic() + 60)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class SqsConsumer:
+    name: str
+    handler: Callable[[dict[str, Any], Any], Any]
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    window_seconds: int
+
+
+@dataclass
+class Schedule:
+    name: str
+    handler: Callable[[dict[str, Any], Any], Any]
+    every_seconds: float
+    next_run: float = 0.0
+
+
+def load_app(module_name: str = "app") -> tuple[Any, Any]:
+    module = importlib.import_module(module_name)
+    return module, module.app
+
+
+def discover(module: Any, app: Any, sqs: Any, schedule_scale: float = 1.0) -> tuple[list[SqsConsumer], list[Schedule]]:
+    from chalice.app import ScheduledEventConfig, SQSEventConfig
+
+    consumers, schedules = [], []
+    for source in app.event_sources:
+        handler = getattr(module, source.handler_string.split(".", 1)[1])
+        if isinstance(source, SQSEventConfig):
+            queue_url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            consumers.append(
+                SqsConsumer(
+                    source.name,
+                    handler,
+                    queue_url,
+                    arn,
+                    source.batch_size,
+                    source.maximum_batching_window_in_seconds,
+                )
+            )
+        elif isinstance(source, ScheduledEventConfig):
+            seconds = rate_seconds(str(source.schedule_expression)) * schedule_scale
+            schedules.append(Schedule(source.name, handler, seconds, time.monotonic() + seconds))
+        else:
+            log.warning("event source %s (%s) is not run locally", source.name, type(source).__name__)
+    return consumers, schedules
+
+
+def rate_seconds(expression: str) -> float:
+    match = _RATE.match(expression)
+    if not match:
+        raise ValueError(f"only rate(...) schedules run locally, not {expression!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+def sqs_event(consumer: SqsConsumer, messages: list[dict[str, Any]], region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping delivers."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": consumer.queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }
+
+
+def poll_once(consumer: SqsConsumer, sqs: Any, region: str) -> int:
+    """Receive up to one batch, invoke the handler, delete what succeeded. Returns records handled."""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + consumer.window_seconds
+    while len(messages) < consumer.batch_size:
+        response = sqs.receive_message(
+            QueueUrl=consumer.queue_url,
+            MaxNumberOfMessages=min(10, consumer.batch_size - len(messages)),
+            WaitTimeSeconds=1 if not messages else 0,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        received = response.get("Messages", [])
+        messages.extend(received)
+        if not received and (not messages or time.monotonic() >= deadline):
+            break
+    if not messages:
+        return 0
+    event = sqs_event(consumer, messages, region)
+    try:
+        result = consumer.handler(event, LambdaContext(function_name=consumer.name))
+    except Exception:
+        log.exception("%s failed a batch of %d; SQS will redeliver it", consumer.name, len(messages))
+        return len(messages)
+    failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
+    done = [message for message in messages if message["MessageId"] not in failed]
+    for start in range(0, len(done), 10):
+        sqs.delete_message_batch(
+            QueueUrl=consumer.queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+            ],
+        )
+    if failed:
+        log.warning("%s: %d of %d records failed and will be retried", consumer.name, len(failed), len(messages))
+    return len(messages)
+
+
+def run_due(schedules: list[Schedule]) -> None:
+    now = time.monotonic()
+    for schedule in schedules:
+        if now >= schedule.next_run:
+            schedule.next_run = now + schedule.every_seconds
+            event = {
+                "version": "0",
+                "id": str(uuid.uuid4()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "region": "us-east-1",
+                "resources": [],
+                "detail": {},
+            }
+            try:
+                schedule.handler(event, LambdaContext(function_name=schedule.name))
+            except Exception:
+                log.exception("schedule %s failed", schedule.name)
+
+
+def main() -> int:
+    import os
+
+    import boto3
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    running = True
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    sqs = boto3.client("sqs")
+    module, app = load_app()
+    scale = float(os.environ.get("SOCIALCRM_LOCAL_SCHEDULE_SCALE", "1"))
+    consumers, schedules = discover(module, app, sqs, scale)
+    log.info(
+        "worker running %d queue consumer(s) %s and %d schedule(s) %s",
+        len(consumers),
+        [c.name for c in consumers],
+        len(schedules),
+        [s.name for s in schedules],
+    )
+    while running:
+        handled = sum(poll_once(consumer, sqs, region) for consumer in consumers)
+        run_due(schedules)
+        if not consumers and running:
+            time.sleep(0.5)
+        elif not handled:
+            time.sleep(0.05)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

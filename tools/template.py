@@ -1,0 +1,87 @@
+"""The infra/ CloudFormation template, read by deploy and by the local stack alike.
+
+Outputs whose Description is a `SOCIALCRM_*` variable name carry the value that the deployed
+functions receive through `Globals.Function.Environment`; the local stack reads the same outputs
+from moto, so a function sees the same settings on a laptop as in AWS.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "infra" / "template.json"
+ENV_PREFIX = "SOCIALCRM_"
+
+# Types that only make sense inside the SAM template Chalice generates (or that moto's
+# CloudFormation cannot create); the local stack leaves them out.
+_AWS_ONLY_PREFIXES = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::", "AWS::SQS::QueuePolicy")
+
+
+def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def local_subset(template: dict[str, Any]) -> dict[str, Any]:
+    """The plain resources of the template (no overrides of Chalice's resources, no Globals)."""
+    subset = copy.deepcopy(template)
+    subset.pop("Globals", None)
+    subset.pop("Transform", None)
+    subset["Resources"] = {
+        name: resource
+        for name, resource in template["Resources"].items()
+        if "Type" in resource and not resource["Type"].startswith(_AWS_ONLY_PREFIXES)
+    }
+    kept = set(subset["Resources"]) | set(template.get("Parameters", {}))
+    subset["Outputs"] = {
+        name: output for name, output in template.get("Outputs", {}).items() if _references(output["Value"]) <= kept
+    }
+    return subset
+
+
+def function_environment(template: dict[str, Any]) -> dict[str, Any]:
+    """What `Globals.Function.Environment.Variables` hands every deployed function."""
+    variables: dict[str, Any] = (
+        template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    return variables
+
+
+def environment_outputs(template: dict[str, Any]) -> dict[str, str]:
+    """Output name -> the environment variable it feeds."""
+    return {
+        name: output["Description"]
+        for name, output in template.get("Outputs", {}).items()
+        if str(output.get("Description", "")).startswith(ENV_PREFIX)
+    }
+
+
+def resource_names(template: dict[str, Any], stage: str) -> dict[str, str]:
+    """Logical id -> physical name for resources named by `Fn::Sub` on `${Stage}` alone."""
+    names = {}
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        for key in ("QueueName", "TableName", "Name", "TopicName"):
+            value = properties.get(key)
+            if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+                names[logical_id] = value["Fn::Sub"].replace("${Stage}", stage)
+    return names
+
+
+def _references(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if "Ref" in node:
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            found.add(node["Fn::GetAtt"][0])
+        for value in node.values():
+            found |= _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _references(value)
+    return found
