@@ -1,0 +1,1 @@
+"""Benchmarks that print their figures (`make bench`). They measure; they do not assert."""

@@ -1,0 +1,14 @@
+"""`make bench`: every benchmark, one table each."""
+
+from __future__ import annotations
+
+from bench import cold_import, package_size, webhook_latency
+
+
+def main() -> None:
+    for benchmark in (webhook_latency.run, cold_import.run, package_size.run):
+        print(benchmark(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
