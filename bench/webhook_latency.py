@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench.table import percentile, render
@@ -29,40 +30,13 @@ BATCH_SAMPLES = {
     "trustpilot": "trustpilot/reviews.json",
     "generic": "generic/shopforum.json",
 }
-NOW_MS = 1763812800000
-TEXT = "Olá! Meu pedido #4821 chegou com a tampa quebrada 😞 Podem trocar ainda esta semana? Obrigada."
+TYPICAL_DELIVERIES = Path(__file__).with_name("typical_deliveries.json")
 
 
 def typical_deliveries() -> dict[str, tuple[str, str, dict[str, Any]]]:
     """One realistic single-event delivery per platform: (channel, source, body)."""
-    messaging = {
-        "sender": {"id": "25000000000000001"},
-        "recipient": {"id": "104000000000001"},
-        "timestamp": NOW_MS,
-        "message": {"mid": "m_bench_1", "text": TEXT},
-    }
-    return {
-        "messenger": ("meta", "", {"object": "page", "entry": [{"id": "104000000000001", "time": NOW_MS, "messaging": [messaging]}]}),
-        "instagram": ("meta", "", {"object": "instagram", "entry": [{"id": "17841400000000001", "time": NOW_MS // 1000, "changes": [
-            {"field": "comments", "value": {"id": "17900000000000001", "text": TEXT, "from": {"id": "17800000000000001", "username": "ana"},
-                                            "media": {"id": "17950000000000001", "media_product_type": "FEED"}}}]}]}),
-        "whatsapp": ("meta", "", {"object": "whatsapp_business_account", "entry": [{"id": "102000000000001", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550001111", "phone_number_id": "106000000000001"},
-            "contacts": [{"profile": {"name": "Ana"}, "wa_id": "5511999990000"}],
-            "messages": [{"from": "5511999990000", "id": "wamid.bench1", "timestamp": str(NOW_MS // 1000), "type": "text", "text": {"body": TEXT}}]}}]}]}),
-        "facebook feed": ("meta", "", {"object": "page", "entry": [{"id": "104000000000001", "time": NOW_MS // 1000, "changes": [{"field": "feed", "value": {
-            "from": {"id": "25000000000000009", "name": "Ana"}, "post_id": "104000000000001_1", "comment_id": "1_2", "parent_id": "104000000000001_1",
-            "message": TEXT, "created_time": NOW_MS // 1000, "item": "comment", "verb": "add"}}]}]}),
-        "x": ("x", "", {"for_user_id": "2244994945", "tweet_create_events": [{"id_str": "1860000000000000001", "text": TEXT, "timestamp_ms": str(NOW_MS),
-              "created_at": "Sat Nov 22 12:00:00 +0000 2025", "lang": "pt", "user": {"id_str": "1500000000000000001", "screen_name": "ana", "name": "Ana"}}]}),
-        "telegram": ("telegram", "", {"update_id": 900000001, "message": {"message_id": 42, "date": NOW_MS // 1000, "text": TEXT,
-                     "from": {"id": 700000001, "is_bot": False, "first_name": "Ana", "language_code": "pt-br"}, "chat": {"id": 700000001, "type": "private"}}}),
-        "trustpilot": ("trustpilot", "", {"events": [{"eventName": "service-review-created", "version": "1", "eventData": {
-            "id": "6900000000000000000000a1", "stars": 2, "title": "Tampa quebrada", "text": TEXT, "language": "pt", "createdAt": "2025-11-22T12:00:00Z",
-            "consumer": {"id": "5f0000000000000000000001", "name": "Ana"}}}]}),
-        "generic": ("generic", "shopforum", {"events": [{"id": "post-1", "author": {"id": "u-1", "handle": "ana", "name": "Ana"}, "text": TEXT,
-                    "created_at": "2025-11-22T12:00:00Z", "kind": "comment"}]}),
-    }  # fmt: skip
+    document = json.loads(TYPICAL_DELIVERIES.read_text(encoding="utf-8"))
+    return {name: (item["channel"], item["source"], item["body"]) for name, item in document.items()}
 
 
 def _timed(call: Callable[[], Any], runs: int, reset: Callable[[], None]) -> list[float]:
@@ -147,7 +121,7 @@ def run(runs: int = 300) -> str:
                 assert response.status_code == 200, response.body
                 return int(json.loads(response.body)["queued"])
 
-            def base(count: int) -> Callable[[], None]:
+            def base(count: int) -> Callable[[], object]:
                 return lambda: base_client.http.post(
                     f"/baseline/{count}", headers={"Content-Type": "application/json"}, body=request.body
                 )
