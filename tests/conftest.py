@@ -8,6 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from tools.provision import provision
@@ -58,3 +59,15 @@ def client(aws: dict[str, str]) -> Iterator[Any]:
 
     with Client(app, stage_name="dev") as test_client:
         yield test_client
+
+
+# Property tests: a quick profile for every run, a thorough one to shake out rare inputs
+# (HYPOTHESIS_PROFILE=thorough make test).
+settings.register_profile(
+    "default",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=5000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))

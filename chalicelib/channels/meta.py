@@ -107,7 +107,7 @@ class _Reader:
         if field not in ("feed", "ratings"):
             self.result.skip("unsupported")
             return
-        item = value.get("item")
+        item = p.opt_text(value, "item", vpath)
         if field == "ratings" and item in ("rating", None):
             self._rating(value, vpath, entry, page_id)
         elif item == "comment":

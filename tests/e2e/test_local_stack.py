@@ -22,7 +22,7 @@ from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.template import ROOT
 from tools.webhook_client import sample_files, sign_sample
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+pytestmark = pytest.mark.e2e
 
 
 def free_port() -> int:

@@ -17,8 +17,6 @@ from tools import template as templates
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
 
-pytestmark = pytest.mark.xdist_group("package")
-
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -98,9 +98,6 @@ def _path(route: str, source: str) -> str:
     return f"/webhooks/generic/{source}" if route == "generic" else f"/webhooks/{route}"
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
 @given(
     route=st.sampled_from(ROUTES),
     source=st.sampled_from(["shopforum", "x", "Bad Name"]) | st.text(max_size=10),
@@ -119,9 +116,6 @@ def test_unsigned_or_forged_requests_never_queue_and_never_5xx(stack, route, sou
     assert drain(sqs, queue_url) == []
 
 
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
 @given(sample=mutated_samples() | st.tuples(st.sampled_from(ROUTES), st.just("shopforum"), bodies))
 def test_validly_signed_garbage_is_a_4xx_or_a_clean_200(stack, sample) -> None:
     client, sqs, queue_url = stack
