@@ -12,6 +12,7 @@ from chalicelib.adapters.aws import reset_clients
 from chalicelib.adapters.queue import InteractionQueue
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.config import settings
+from chalicelib.services.readiness import Readiness
 
 
 @cache
@@ -25,7 +26,17 @@ def interaction_queue() -> InteractionQueue:
     return InteractionQueue(settings().ingest_queue_url)
 
 
+@cache
+def readiness() -> Readiness:
+    return Readiness(
+        {
+            "secrets": lambda: secret_store().get("meta_app_secret"),
+            "queue": lambda: interaction_queue().ping(),
+        }
+    )
+
+
 def reset() -> None:
-    for cached in (settings, secret_store, interaction_queue):
+    for cached in (settings, secret_store, interaction_queue, readiness):
         cached.cache_clear()
     reset_clients()

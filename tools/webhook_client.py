@@ -40,9 +40,9 @@ def sign(
     elif channel == "trustpilot":
         path += "?" + urlencode({"token": secrets["trustpilot_token"]})
     elif channel == "generic":
-        timestamp = int(now if now is not None else time.time())
+        timestamp = str(int(now if now is not None else time.time()))
         path = f"/webhooks/generic/{source}"
-        headers["X-SocialCRM-Timestamp"] = str(timestamp)
+        headers["X-SocialCRM-Timestamp"] = timestamp
         headers["X-SocialCRM-Signature"] = generic.sign(secrets["generic_secret"], timestamp, body)
     else:
         raise ValueError(f"unknown channel {channel!r}")

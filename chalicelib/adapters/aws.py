@@ -1,9 +1,8 @@
 """boto3 clients, created on first use and shared per container.
 
 Creating clients lazily keeps `import boto3` and endpoint resolution off the cold start of
-routes that never reach AWS. botocore's own retry modes do the retrying: `standard` on the
-webhook path, where the platform is waiting and will redeliver anyway, `adaptive` for consumers,
-which should slow down under throttling rather than fail.
+routes that never reach AWS. botocore's own retry modes do the retrying; each profile fits the
+caller's patience.
 """
 
 from __future__ import annotations
@@ -12,11 +11,11 @@ from functools import cache
 from typing import Any
 
 WEBHOOK_PROFILE = "webhook"
-WORKER_PROFILE = "worker"
 
+# Webhook callers give up after 3 s (X) to 5 s (Messenger): two short attempts, then a 503 they
+# will redeliver on, rather than an answer that arrives after they stopped listening.
 _PROFILES: dict[str, dict[str, Any]] = {
-    WEBHOOK_PROFILE: {"retries": {"mode": "standard", "max_attempts": 3}, "connect_timeout": 2, "read_timeout": 3},
-    WORKER_PROFILE: {"retries": {"mode": "adaptive", "max_attempts": 8}, "connect_timeout": 5, "read_timeout": 30},
+    WEBHOOK_PROFILE: {"retries": {"mode": "standard", "max_attempts": 2}, "connect_timeout": 1, "read_timeout": 2},
 }
 
 

@@ -1,50 +1,67 @@
 """Puts interactions on the ingest queue with SendMessageBatch: ten per call, never over SQS's
 size limit, and failed entries sent again before anyone is told the delivery was accepted.
 
-Bodies are ASCII-only JSON: SQS rejects some code points (U+FFFE, lone surrogates) that platform
-text can legally contain, and `\\uXXXX` escapes carry every character through unchanged.
+Bodies are UTF-8 JSON in which only the code points SQS refuses (lone surrogates, U+FFFE,
+U+FFFF; control characters are escaped by JSON already) are written as `\\uXXXX`, so every
+character arrives unchanged and Cyrillic or CJK text costs two or three bytes, not six.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.models.interaction import Interaction
+from chalicelib.ports import MessageTooLarge, QueueUnavailable
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
-MAX_MESSAGE_BYTES = MAX_BATCH_BYTES
-ENTRY_ATTEMPTS = 3
+ENTRY_ATTEMPTS = 2
 
-
-class MessageTooLarge(ValueError):
-    """One interaction alone is over SQS's message size limit; nothing was sent."""
-
-
-class QueueUnavailable(RuntimeError):
-    """Some entries could not be queued after retries; the caller must not acknowledge."""
+_SQS_INVALID = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def encode(interaction: Interaction) -> str:
-    return json.dumps(interaction.to_dict(), ensure_ascii=True, separators=(",", ":"))
+    text = json.dumps(interaction.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _SQS_INVALID.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def size(body: str) -> int:
+    return len(body.encode("utf-8"))
+
+
+def fit(interaction: Interaction, limit: int = MAX_BATCH_BYTES) -> tuple[Interaction, str]:
+    """The interaction and its body, with the text cut (on a character) if the whole would not
+    fit in one SQS message. Platforms' own limits keep this from happening; it is a safety net
+    that keeps one giant item from costing its neighbours their delivery."""
+    body = encode(interaction)
+    while (excess := size(body) - limit) > 0:
+        cut = excess // 6 + 1  # no character takes more than six bytes here (`\uXXXX`)
+        if interaction.text:
+            interaction = replace(interaction, text=interaction.text[:-cut], text_truncated=True)
+        elif interaction.title:
+            interaction = replace(interaction, title=interaction.title[:-cut], text_truncated=True)
+        else:
+            raise MessageTooLarge(f"{interaction.idempotency_key} does not fit in one SQS message")
+        body = encode(interaction)
+    return interaction, body
 
 
 def batches(bodies: Sequence[str]) -> list[list[str]]:
     """Greedy packing in order: a new batch at ten entries or when the next body would overflow."""
     packed: list[list[str]] = []
     current: list[str] = []
-    size = 0
-    for index, body in enumerate(bodies):
-        length = len(body)  # ASCII: characters are bytes
-        if length > MAX_MESSAGE_BYTES:
-            raise MessageTooLarge(f"interaction {index} is {length} bytes; SQS takes at most {MAX_MESSAGE_BYTES}")
-        if current and (len(current) == MAX_BATCH_ENTRIES or size + length > MAX_BATCH_BYTES):
+    total = 0
+    for body in bodies:
+        length = size(body)
+        if current and (len(current) == MAX_BATCH_ENTRIES or total + length > MAX_BATCH_BYTES):
             packed.append(current)
-            current, size = [], 0
+            current, total = [], 0
         current.append(body)
-        size += length
+        total += length
     if current:
         packed.append(current)
     return packed
@@ -64,10 +81,19 @@ class InteractionQueue:
         return self._client
 
     def send(self, interactions: Sequence[Interaction]) -> int:
-        """Queue all or raise; returns the number of messages queued."""
-        for batch in batches([encode(item) for item in interactions]):
+        """Queue all or raise QueueUnavailable; returns the number of messages queued."""
+        for batch in batches([fit(item)[1] for item in interactions]):
             self._send_batch(batch)
         return len(interactions)
+
+    def ping(self) -> None:
+        """Raise unless the queue exists and we may use it (readiness probes)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueUnavailable(f"queue not reachable: {type(exc).__name__}") from exc
 
     def _send_batch(self, bodies: list[str]) -> None:
         pending = {str(index): body for index, body in enumerate(bodies)}
@@ -95,12 +121,3 @@ class InteractionQueue:
         except (BotoCoreError, ClientError) as exc:
             raise QueueUnavailable(f"SendMessageBatch failed: {type(exc).__name__}") from exc
         return response
-
-    def ping(self) -> None:
-        """Raise unless the queue exists and we may use it (readiness probes)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            self.sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
-        except (BotoCoreError, ClientError) as exc:
-            raise QueueUnavailable(f"queue not reachable: {type(exc).__name__}") from exc

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-class SecretUnavailable(RuntimeError):
-    """The secret cannot be read or lacks a key: a deployment problem, never a bad request."""
+from chalicelib.ports import SecretUnavailable
 
 
 class SecretStore:

@@ -13,22 +13,44 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.channels import payload as p
-from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult
+from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import hex_signature, matches
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Author, Interaction, Kind
+from chalicelib.ports import SecretReader
 
 TIMESTAMP_HEADER = "x-socialcrm-timestamp"
 SIGNATURE_HEADER = "x-socialcrm-signature"
 MAX_SKEW_SECONDS = 300
 MAX_ID_LENGTH = 256
+# Facebook's own comment limit; at four UTF-8 bytes a character it still fits one SQS message.
+MAX_TEXT_LENGTH = 60_000
+MAX_TITLE_LENGTH = 1_000
 
 _SOURCE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
-def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
-    """The signature a sender computes; exposed for senders' tests and the local demo."""
-    return hex_signature(secret, f"{timestamp}.".encode("ascii") + raw_body)
+class GenericChannel:
+    """One shared `generic_secret` for every source: whoever holds it may post as any source."""
+
+    name = "generic"
+
+    def authenticate(self, request: WebhookRequest, secrets: SecretReader, now: float) -> None:
+        verify(
+            request.body,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            secrets.get("generic_secret"),
+            now,
+        )
+
+    def parse(self, request: WebhookRequest, received_at: datetime) -> ParseResult:
+        return parse(request.body, check_source(request.path.get("source", "")), received_at)
+
+
+def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
+    """The signature a sender computes over the timestamp header exactly as sent, a dot, the body."""
+    return hex_signature(secret, timestamp.encode("ascii") + b"." + raw_body)
 
 
 def verify(raw_body: bytes, timestamp: str | None, signature: str | None, secret: str, now: float) -> None:
@@ -36,7 +58,7 @@ def verify(raw_body: bytes, timestamp: str | None, signature: str | None, secret
         raise InvalidSignature(f"{TIMESTAMP_HEADER} must be the current unix time in seconds")
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         raise InvalidSignature(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} seconds from now")
-    if not matches(sign(secret, int(timestamp), raw_body), signature):
+    if not matches(sign(secret, timestamp, raw_body), signature):
         raise InvalidSignature(f"{SIGNATURE_HEADER} is missing or does not match")
 
 
@@ -70,14 +92,14 @@ def _event(event: Any, path: str, source: str, received_at: datetime) -> Interac
     text = event.get("text")
     if not isinstance(text, str):
         raise MalformedPayload(f"{path}.text: expected a string")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise MalformedPayload(f"{path}.text: at most {MAX_TEXT_LENGTH} characters")
+    title = p.opt_text(event, "title", path)
+    if title is not None and len(title) > MAX_TITLE_LENGTH:
+        raise MalformedPayload(f"{path}.title: at most {MAX_TITLE_LENGTH} characters")
     language = p.opt_text(event, "language", path)
     if language is not None and not _LANGUAGE.match(language):
         raise MalformedPayload(f"{path}.language: expected a language code such as 'en' or 'pt-BR'")
-    rating = None
-    if event.get("rating") is not None:
-        rating = p.number(event, "rating", path)
-        if not 0 <= rating <= 5:
-            raise MalformedPayload(f"{path}.rating: expected a number from 0 to 5")
     edited_at = None
     if action == Action.EDITED.value:
         edited_at = p.from_iso(p.text(event, "edited_at", path), f"{path}.edited_at")
@@ -93,10 +115,10 @@ def _event(event: Any, path: str, source: str, received_at: datetime) -> Interac
             handle=p.opt_text(author, "handle", f"{path}.author"),
             display_name=p.opt_text(author, "name", f"{path}.author"),
         ),
-        title=p.opt_text(event, "title", path),
+        title=title,
         text=text,
         language_hint=language,
-        rating=rating,
+        rating=p.rating(event, "rating", path),
         occurred_at=p.from_iso(p.text(event, "created_at", path), f"{path}.created_at"),
         edited_at=edited_at,
         received_at=received_at,

@@ -7,14 +7,22 @@ Page's own echoes) are acknowledged and counted, never queued as customer intera
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from chalicelib.channels import payload as p
-from chalicelib.channels.base import HandshakeRejected, InvalidSignature, MalformedPayload, ParseResult
+from chalicelib.channels.base import (
+    HandshakeRejected,
+    InvalidSignature,
+    MalformedPayload,
+    ParseResult,
+    WebhookRequest,
+)
 from chalicelib.channels.signing import hex_signature, matches
 from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.ports import SecretReader
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 
@@ -25,9 +33,11 @@ _MESSAGING_KINDS = ("message", "message_edit", "reaction", "postback")
 _WHATSAPP_MEDIA = frozenset({"image", "video", "audio", "document", "sticker"})
 # Facebook Page recommendations are yes/no; they are mapped onto the 1-5 scale of other reviews.
 _RECOMMENDATION_RATING = {"positive": 5.0, "negative": 1.0}
+# restfb reports `edit` where Meta's docs say `edited`; both are accepted.
+_VERBS = {"add": Action.CREATED, "edited": Action.EDITED, "edit": Action.EDITED, "remove": Action.DELETED}
 
 
-def handshake(params: dict[str, str], verify_token: str) -> str:
+def handshake(params: Mapping[str, str], verify_token: str) -> str:
     """Answer Meta's subscription check with the bare challenge, or refuse it."""
     if params.get("hub.mode") != "subscribe" or not matches(verify_token, params.get("hub.verify_token")):
         raise HandshakeRejected("hub.mode must be 'subscribe' and hub.verify_token must match")
@@ -40,6 +50,16 @@ def handshake(params: dict[str, str], verify_token: str) -> str:
 def verify(raw_body: bytes, signature: str | None, app_secret: str) -> None:
     if not matches(hex_signature(app_secret, raw_body), signature):
         raise InvalidSignature(f"{SIGNATURE_HEADER} is missing or does not match the body")
+
+
+class MetaChannel:
+    name = "meta"
+
+    def authenticate(self, request: WebhookRequest, secrets: SecretReader, now: float) -> None:
+        verify(request.body, request.headers.get(SIGNATURE_HEADER), secrets.get("meta_app_secret"))
+
+    def parse(self, request: WebhookRequest, received_at: datetime) -> ParseResult:
+        return parse(request.body, received_at)
 
 
 def parse(raw_body: bytes, received_at: datetime) -> ParseResult:
@@ -72,7 +92,7 @@ class _Reader:
 
     def _each(self, entry: dict[str, Any], key: str, path: str, handler: Any, *args: Any) -> None:
         for index, item in enumerate(p.items(entry, key, path)):
-            self._guard(handler, item, f"{path}.{key}[{index}]", *args)
+            self.result.guard(f"{path}.{key}[{index}]", handler, item, *args)
 
     def _changes(self, entry: dict[str, Any], path: str) -> list[tuple[dict[str, Any], str]]:
         """Meta's examples show both `changes[]` and a bare `field`/`value` on the entry."""
@@ -90,15 +110,7 @@ class _Reader:
         for key in ("messaging", "standby"):
             self._each(entry, key, path, self._messaging, "messenger", page_id)
         for change, change_path in self._changes(entry, path):
-            self._guard(self._page_change, change, change_path, entry, page_id)
-
-    def _guard(self, handler: Any, item: Any, path: str, *args: Any) -> None:
-        try:
-            if not isinstance(item, dict):
-                raise MalformedPayload(f"{path}: expected an object")
-            handler(item, path, *args)
-        except MalformedPayload:
-            self.result.skip("malformed")
+            self.result.guard(change_path, self._page_change, change, entry, page_id)
 
     def _page_change(self, change: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None) -> None:
         field = change.get("field")
@@ -108,14 +120,17 @@ class _Reader:
             self.result.skip("unsupported")
             return
         item = p.opt_text(value, "item", vpath)
-        if field == "ratings" and item in ("rating", None):
-            self._rating(value, vpath, entry, page_id)
+        action = self._action(value)
+        if action is None:
+            self.result.skip("unsupported")
+        elif field == "ratings" and item in ("rating", None):
+            self._rating(value, vpath, entry, page_id, action)
         elif item == "comment":
-            self._feed_comment(value, vpath, entry, page_id)
+            self._feed_comment(value, vpath, entry, page_id, action)
         elif item in _FEED_POST_ITEMS and field == "feed":
-            self._feed_post(value, vpath, entry, page_id)
+            self._feed_post(value, vpath, entry, page_id, action)
         elif item in ("reaction", "like"):
-            self._feed_reaction(value, vpath, entry, page_id)
+            self._feed_reaction(value, vpath, entry, page_id, action)
         else:
             self.result.skip("unsupported")
 
@@ -127,10 +142,9 @@ class _Reader:
             display_name=p.opt_text(sender, "name", f"{path}.from"),
         )
 
-    def _action(self, value: dict[str, Any]) -> Action:
-        return {"edited": Action.EDITED, "edit": Action.EDITED, "remove": Action.DELETED}.get(
-            str(value.get("verb", "add")), Action.CREATED
-        )
+    def _action(self, value: dict[str, Any]) -> Action | None:
+        """None for verbs that are not a customer writing, editing or deleting (hide, block...)."""
+        return _VERBS.get(str(value.get("verb", "add")))
 
     def _feed_times(
         self, value: dict[str, Any], path: str, entry: dict[str, Any], action: Action
@@ -153,12 +167,13 @@ class _Reader:
             return self.received_at
         return p.from_epoch_guess(p.number(entry, "time", path), f"{path}.time")
 
-    def _feed_comment(self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None) -> None:
+    def _feed_comment(
+        self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None, action: Action
+    ) -> None:
         author = self._sender(value, path)
         if page_id and author.user_id == page_id:
             self.result.skip("own")
             return
-        action = self._action(value)
         occurred, edited_at = self._feed_times(value, path, entry, action)
         post_id = p.opt_text(value, "post_id", path) or p.opt_text(value, "open_graph_story_id", path)
         parent_id = p.opt_text(value, "parent_id", path)
@@ -181,12 +196,13 @@ class _Reader:
             )
         )
 
-    def _feed_post(self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None) -> None:
+    def _feed_post(
+        self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None, action: Action
+    ) -> None:
         author = self._sender(value, path)
         if page_id and author.user_id == page_id:
             self.result.skip("own")
             return
-        action = self._action(value)
         occurred, edited_at = self._feed_times(value, path, entry, action)
         post_id = p.text(value, "post_id", path)
         self.result.add(
@@ -206,12 +222,14 @@ class _Reader:
             )
         )
 
-    def _feed_reaction(self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None) -> None:
+    def _feed_reaction(
+        self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None, action: Action
+    ) -> None:
         author = self._sender(value, path)
         if page_id and author.user_id == page_id:
             self.result.skip("own")
             return
-        if value.get("verb") == "remove":
+        if action is Action.DELETED:
             self.result.skip("reaction_removed")
             return
         target = p.opt_text(value, "comment_id", path) or p.text(value, "post_id", path)
@@ -233,12 +251,12 @@ class _Reader:
             )
         )
 
-    def _rating(self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None) -> None:
-        action = self._action(value)
+    def _rating(
+        self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None, action: Action
+    ) -> None:
         occurred, edited_at = self._feed_times(value, path, entry, action)
-        if "rating" in value and value["rating"] is not None:
-            rating: float | None = p.number(value, "rating", path)
-        else:
+        rating = p.rating(value, "rating", path)
+        if rating is None:
             rating = _RECOMMENDATION_RATING.get(str(value.get("recommendation_type")))
         self.result.add(
             Interaction(
@@ -350,7 +368,7 @@ class _Reader:
         account_id = p.opt_text(entry, "id", path)
         self._each(entry, "messaging", path, self._messaging, "instagram", account_id)
         for change, change_path in self._changes(entry, path):
-            self._guard(self._instagram_change, change, change_path, entry, account_id)
+            self.result.guard(change_path, self._instagram_change, change, entry, account_id)
 
     def _instagram_change(
         self, change: dict[str, Any], path: str, entry: dict[str, Any], account_id: str | None
@@ -410,7 +428,7 @@ class _Reader:
 
     def whatsapp_entry(self, entry: dict[str, Any], path: str) -> None:
         for change, change_path in self._changes(entry, path):
-            self._guard(self._whatsapp_change, change, change_path)
+            self.result.guard(change_path, self._whatsapp_change, change)
 
     def _whatsapp_change(self, change: dict[str, Any], path: str) -> None:
         value = p.obj(change, "value", path)
@@ -429,7 +447,7 @@ class _Reader:
         self.result.skip("status", len(p.items(value, "statuses", vpath)))
         self.result.skip("error", len(p.items(value, "errors", vpath)))
         for index, message in enumerate(p.items(value, "messages", vpath)):
-            self._guard(self._whatsapp_message, message, f"{vpath}.messages[{index}]", account_id, names)
+            self.result.guard(f"{vpath}.messages[{index}]", self._whatsapp_message, message, account_id, names)
 
     def _whatsapp_message(
         self, message: dict[str, Any], path: str, account_id: str | None, names: dict[str, str]

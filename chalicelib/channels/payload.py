@@ -8,10 +8,12 @@ a 400 for the envelope and into an `ignored` count for a single item.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.channels.base import MalformedPayload
+from chalicelib.models.interaction import parse_iso
 
 
 def load_json(raw_body: bytes) -> Any:
@@ -89,15 +91,32 @@ def opt_text(parent: dict[str, Any], key: str, path: str) -> str | None:
 
 
 def number(parent: dict[str, Any], key: str, path: str) -> float:
+    """A finite number, given as a JSON number or as digits in a string (WhatsApp, X)."""
     value = parent.get(key)
+    result: float | None = None
     if isinstance(value, str):
         try:
-            return float(value)
+            result = float(value)
         except ValueError:
-            pass
+            result = None
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    raise MalformedPayload(f"{_join(path, key)}: expected a number, got {_type_name(value)}")
+        try:
+            result = float(value)
+        except OverflowError:
+            result = None
+    if result is None or not math.isfinite(result):
+        raise MalformedPayload(f"{_join(path, key)}: expected a number, got {_type_name(value)}")
+    return result
+
+
+def rating(parent: dict[str, Any], key: str, path: str) -> float | None:
+    """A review score on the 0-5 scale every channel uses, or None when absent."""
+    if parent.get(key) is None:
+        return None
+    value = number(parent, key, path)
+    if not 0 <= value <= 5:
+        raise MalformedPayload(f"{_join(path, key)}: expected a number from 0 to 5")
+    return value
 
 
 def from_seconds(value: float, path: str) -> datetime:
@@ -118,12 +137,9 @@ def from_epoch_guess(value: float, path: str) -> datetime:
 
 def from_iso(value: str, path: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        return parse_iso(value)
+    except (ValueError, OverflowError):
         raise MalformedPayload(f"{path}: not an ISO 8601 date-time: {value[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def _from_epoch(seconds: float, path: str) -> datetime:

@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.channels import payload as p
-from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult
+from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import matches
 from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.ports import SecretReader
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
 
@@ -31,6 +32,16 @@ def verify(presented: str | None, secret_token: str) -> None:
         raise InvalidSignature(f"{SECRET_HEADER} is missing or wrong")
 
 
+class TelegramChannel:
+    name = "telegram"
+
+    def authenticate(self, request: WebhookRequest, secrets: SecretReader, now: float) -> None:
+        verify(request.headers.get(SECRET_HEADER), secrets.get("telegram_secret_token"))
+
+    def parse(self, request: WebhookRequest, received_at: datetime) -> ParseResult:
+        return parse(request.body, received_at)
+
+
 def parse(raw_body: bytes, received_at: datetime) -> ParseResult:
     update = p.load_object(raw_body)
     if isinstance(update.get("update_id"), bool) or not isinstance(update.get("update_id"), int):
@@ -40,10 +51,7 @@ def parse(raw_body: bytes, received_at: datetime) -> ParseResult:
     if key is None:
         result.skip("not_an_interaction")
         return result
-    try:
-        _message(p.obj(update, key, ""), key, _MESSAGE_KEYS[key], received_at, result)
-    except MalformedPayload:
-        result.skip("malformed")
+    result.guard(key, _message, update[key], _MESSAGE_KEYS[key], received_at, result)
     return result
 
 
@@ -53,7 +61,7 @@ def _message(message: dict[str, Any], path: str, action: Action, received_at: da
         result.skip("not_an_interaction")  # channel posts and anonymous group admins
         return
     if sender.get("is_bot") is True:
-        result.skip("own")
+        result.skip("bot")
         return
     chat_id = p.text(p.obj(message, "chat", path), "id", f"{path}.chat")
     message_id = p.text(message, "message_id", path)

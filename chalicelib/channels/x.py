@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.channels import payload as p
-from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult
+from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import base64_signature, matches
 from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.ports import SecretReader
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 
 _TWEET_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
-_EVENT_ARRAYS = ("tweet_create_events", "direct_message_events", "favorite_events")
 
 
 def crc_response(crc_token: str | None, consumer_secret: str) -> dict[str, str]:
@@ -31,29 +31,38 @@ def verify(raw_body: bytes, signature: str | None, consumer_secret: str) -> None
         raise InvalidSignature(f"{SIGNATURE_HEADER} is missing or does not match the body")
 
 
+class XChannel:
+    name = "x"
+
+    def authenticate(self, request: WebhookRequest, secrets: SecretReader, now: float) -> None:
+        verify(request.body, request.headers.get(SIGNATURE_HEADER), secrets.get("x_consumer_secret"))
+
+    def parse(self, request: WebhookRequest, received_at: datetime) -> ParseResult:
+        return parse(request.body, received_at)
+
+
 def parse(raw_body: bytes, received_at: datetime) -> ParseResult:
     document = p.load_object(raw_body)
-    account_id = p.text(document, "for_user_id", "")
     result = ParseResult()
+    present = [key for key in _HANDLERS if document.get(key) is not None]
+    if not present:
+        # user_event (app revoked) and follow/block/mute/typing/read events: nothing to queue.
+        result.skip("not_an_interaction", sum(_count(value) for key, value in document.items() if key != "for_user_id"))
+        return result
+    # Without it we could not tell the brand's own tweets and DMs from its customers'.
+    account_id = p.text(document, "for_user_id", "")
     users = p.opt_obj(document, "users", "") or {}
-    handlers = {
-        "tweet_create_events": _tweet,
-        "direct_message_events": _direct_message,
-        "favorite_events": _favorite,
-    }
-    for key, handler in handlers.items():
+    for key in present:
         for index, event in enumerate(p.items(document, key, "")):
-            path = f"{key}[{index}]"
-            try:
-                if not isinstance(event, dict):
-                    raise MalformedPayload(f"{path}: expected an object")
-                handler(event, path, account_id, users, received_at, result)
-            except MalformedPayload:
-                result.skip("malformed")
+            result.guard(f"{key}[{index}]", _HANDLERS[key], event, account_id, users, received_at, result)
     for key, value in document.items():
-        if key.endswith("_events") and key not in _EVENT_ARRAYS and isinstance(value, list):
-            result.skip("not_an_interaction", len(value))
+        if key.endswith("_events") and key not in _HANDLERS:
+            result.skip("not_an_interaction", _count(value))
     return result
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list) else 1
 
 
 def _tweet(
@@ -170,6 +179,30 @@ def _favorite(
     )
 
 
+def _tweet_delete(
+    event: dict[str, Any], path: str, account_id: str, users: dict[str, Any], received_at: datetime, result: ParseResult
+) -> None:
+    """A customer deleted a tweet; its kind is not in the event, so it is filed as a mention."""
+    status = p.obj(event, "status", path)
+    user_id = p.text(status, "user_id", f"{path}.status")
+    if user_id == account_id:
+        result.skip("own")
+        return
+    result.add(
+        Interaction(
+            platform="x",
+            kind=Kind.MENTION,
+            action=Action.DELETED,
+            external_id=p.text(status, "id", f"{path}.status"),
+            account_id=account_id,
+            author=Author(user_id=user_id),
+            text="",
+            occurred_at=p.from_millis(p.number(event, "timestamp_ms", path), f"{path}.timestamp_ms"),
+            received_at=received_at,
+        )
+    )
+
+
 def _user(user: dict[str, Any], path: str) -> Author:
     user_id = p.text(user, "id_str", path) if "id_str" in user else p.text(user, "id", path)
     return Author(
@@ -205,5 +238,13 @@ def _tweet_time(tweet: dict[str, Any], path: str) -> datetime:
 def _parse_tweet_time(value: str, path: str) -> datetime:
     try:
         return datetime.strptime(value, _TWEET_TIME_FORMAT).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise MalformedPayload(f"{path}: expected a date like 'Wed Oct 10 20:19:24 +0000 2018'") from None
+
+
+_HANDLERS = {
+    "tweet_create_events": _tweet,
+    "direct_message_events": _direct_message,
+    "favorite_events": _favorite,
+    "tweet_delete_events": _tweet_delete,
+}

@@ -6,6 +6,7 @@ pydantic's import alone would cost the cold start more than the whole route does
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -68,6 +69,7 @@ class Interaction:
     attachments: tuple[str, ...] = ()
     edited_at: datetime | None = None
     text_pending: bool = False
+    text_truncated: bool = False
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -79,11 +81,18 @@ class Interaction:
         """
         key = f"{self.platform}:{self.external_id}"
         if self.action is Action.EDITED:
-            marker = self.edited_at or self.occurred_at
-            key += f":edited:{int(marker.timestamp() * 1000)}"
+            key += f":edited:{self._edit_marker()}"
         elif self.action is Action.DELETED:
             key += ":deleted"
         return key
+
+    def _edit_marker(self) -> str:
+        """The edit's time in ms; without one (Trustpilot updates), a digest of what it says,
+        so that redeliveries of one edit share a key and different edits do not."""
+        if self.edited_at is not None:
+            return str(int(self.edited_at.timestamp() * 1000))
+        content = "\x1f".join((self.title or "", self.text, str(self.rating)))
+        return "c" + hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,6 +115,7 @@ class Interaction:
             "title": self.title,
             "text": self.text,
             "text_pending": self.text_pending,
+            "text_truncated": self.text_truncated,
             "language_hint": self.language_hint,
             "rating": self.rating,
             "reaction": self.reaction,
@@ -138,6 +148,7 @@ class Interaction:
             title=data.get("title"),
             text=data["text"],
             text_pending=bool(data.get("text_pending", False)),
+            text_truncated=bool(data.get("text_truncated", False)),
             language_hint=data.get("language_hint"),
             rating=float(rating) if rating is not None else None,
             reaction=data.get("reaction"),
@@ -154,8 +165,12 @@ def _iso(moment: datetime) -> str:
 
 
 def parse_iso(value: str) -> datetime:
-    """ISO 8601 to an aware UTC datetime; a value without an offset is taken as UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    """ISO 8601 to an aware UTC datetime; a value without an offset is taken as UTC.
+
+    Raises ValueError for text that is not a date-time and OverflowError for one that cannot be
+    expressed in UTC (year 1 or 9999 with an offset).
+    """
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

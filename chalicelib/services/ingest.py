@@ -1,16 +1,23 @@
-"""Accepting a verified delivery: queue what it holds and say what happened to the rest."""
+"""Receiving a webhook delivery: check its size, authenticate it, parse it, queue it.
+
+The HTTP layer only translates: it builds a WebhookRequest and maps the errors below onto status
+codes. Nothing here calls NLP or the database: platforms want an answer within seconds (X within
+3) and redeliver what is not acknowledged, so this does the least that makes a delivery safe.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import UTC, datetime
 
-from chalicelib.channels.base import ParseResult
-from chalicelib.models.interaction import Interaction
+from chalicelib.channels.base import Channel, WebhookRequest
+from chalicelib.observability import logger
+from chalicelib.ports import InteractionSink, MessageTooLarge, SecretReader
 
 
-class Queue(Protocol):
-    def send(self, interactions: list[Interaction]) -> int: ...
+class BodyTooLarge(ValueError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,28 @@ class Ack:
         return {"received": self.received, "queued": self.queued, "ignored": self.ignored}
 
 
-def accept(result: ParseResult, queue: Queue) -> Ack:
-    queued = queue.send(result.interactions) if result.interactions else 0
-    return Ack(received=result.received, queued=queued, ignored=dict(sorted(result.ignored.items())))
+def receive(
+    channel: Channel,
+    request: WebhookRequest,
+    secrets: SecretReader,
+    queue: InteractionSink,
+    max_body_bytes: int,
+) -> Ack:
+    """Raises BodyTooLarge, InvalidSignature, MalformedPayload, SecretUnavailable, QueueUnavailable."""
+    started = time.perf_counter()
+    if len(request.body) > max_body_bytes:
+        raise BodyTooLarge(f"the body is {len(request.body)} bytes; the limit is {max_body_bytes}")
+    channel.authenticate(request, secrets, time.time())
+    result = channel.parse(request, datetime.now(UTC))
+    if result.problems:
+        logger.warning("webhook items skipped", extra={"channel": channel.name, "problems": result.problems})
+    try:
+        queued = queue.send(result.interactions) if result.interactions else 0
+    except MessageTooLarge as exc:
+        raise BodyTooLarge(str(exc)) from None
+    ack = Ack(received=result.received, queued=queued, ignored=dict(sorted(result.ignored.items())))
+    logger.info(
+        "webhook accepted",
+        extra={"channel": channel.name, **ack.to_dict(), "ms": round((time.perf_counter() - started) * 1000, 2)},
+    )
+    return ack

@@ -203,11 +203,50 @@ def test_body_over_the_limit_is_413_before_anything_else(client, sqs, aws, secre
     assert unsigned.status_code == 413
 
 
-def test_an_interaction_too_large_for_sqs_is_413_and_nothing_is_queued(client, sqs, aws, secrets) -> None:
-    events = [dict(GENERIC["events"][0], id="small"), dict(GENERIC["events"][0], id="huge", text="ü" * 50_000)]
+def test_a_generic_text_over_the_contract_limit_is_400(client, sqs, aws, secrets) -> None:
+    events = [dict(GENERIC["events"][0], id="small"), dict(GENERIC["events"][0], id="huge", text="ü" * 60_001)]
     response = post(client, "generic", json.dumps({"events": events}).encode(), secrets, "shopforum")
-    assert response.status_code == 413
+    assert response.status_code == 400
+    assert "events[1].text: at most 60000 characters" in json.loads(response.body)["Message"]
     assert queued(sqs, aws) == []
+
+
+def _visitor_post(post_id: str, text: str) -> dict[str, Any]:
+    value = {"from": {"id": "U1", "name": "Ivan"}, "post_id": post_id, "message": text, "created_time": 1763812800}
+    return {"field": "feed", "value": {**value, "item": "status", "verb": "add"}}
+
+
+def test_a_very_long_cyrillic_post_is_queued_whole_beside_its_neighbour(client, sqs, aws, secrets) -> None:
+    long_text = "Здравствуйте " * 4_000 + "конец"
+    document = {
+        "object": "page",
+        "entry": [
+            {"id": "PAGE", "time": 1763812800, "changes": [_visitor_post("P_1", "ok"), _visitor_post("P_2", long_text)]}
+        ],
+    }
+    response = post(client, "meta", json.dumps(document).encode(), secrets)
+    assert response.status_code == 200
+    texts = {m["external_id"]: (m["text"], m["text_truncated"]) for m in queued(sqs, aws)}
+    assert texts == {"P_1": ("ok", False), "P_2": (long_text, False)}
+
+
+def test_text_beyond_one_sqs_message_is_cut_and_marked_not_dropped(client, sqs, aws, secrets) -> None:
+    document = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "PAGE",
+                "time": 1763812800,
+                "changes": [_visitor_post("P_1", "ok"), _visitor_post("P_2", "🔥" * 70_000)],
+            }
+        ],
+    }
+    response = post(client, "meta", json.dumps(document).encode(), secrets)
+    assert response.status_code == 200
+    messages = {m["external_id"]: m for m in queued(sqs, aws)}
+    assert messages["P_1"]["text"] == "ok"
+    assert messages["P_2"]["text_truncated"] is True
+    assert set(messages["P_2"]["text"]) == {"🔥"}
 
 
 def test_meta_handshake(client, aws, secrets) -> None:

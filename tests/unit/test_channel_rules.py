@@ -185,3 +185,122 @@ def test_generic_validation_names_the_field(change: dict[str, Any], message: str
 def test_generic_source_names_are_checked(source: str) -> None:
     with pytest.raises(MalformedPayload, match="source"):
         generic.check_source(source)
+
+
+EDGE_DATES = ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "2026-02-30T00:00:00Z", "+002026-01-01"]
+
+
+@pytest.mark.parametrize("created_at", EDGE_DATES)
+def test_generic_dates_at_the_edge_of_the_calendar_are_400_not_500(created_at: str) -> None:
+    with pytest.raises(MalformedPayload, match="created_at: not an ISO 8601"):
+        generic.parse(body({"events": [{**GOOD_EVENT, "created_at": created_at}]}), "shopforum", NOW)
+
+
+def _review(**data: Any) -> dict[str, Any]:
+    event = {"id": "r1", "stars": 4, "text": "ok", "createdAt": "2026-11-22T10:00:00Z", "consumer": {"id": "c1"}}
+    return {"eventName": "service-review-created", "eventData": {**event, **data}}
+
+
+@pytest.mark.parametrize("created_at", EDGE_DATES)
+def test_an_unreadable_review_date_skips_that_review_only(created_at: str) -> None:
+    result = trustpilot.parse(body({"events": [_review(id="bad", createdAt=created_at), _review(id="good")]}), NOW)
+    assert [i.external_id for i in result.interactions] == ["good"]
+    assert result.ignored == {"malformed": 1}
+    assert "createdAt" in result.problems[0]
+
+
+def test_x_tweet_date_beyond_utc_is_malformed_not_a_crash() -> None:
+    tweet = {"id_str": "9", "text": "hi", "created_at": "Fri Dec 31 23:59:59 -2359 9999",
+             "user": {"id_str": "7"}}  # fmt: skip
+    result = x.parse(body({"for_user_id": "1", "tweet_create_events": [tweet]}), NOW)
+    assert result.ignored == {"malformed": 1}
+
+
+@pytest.mark.parametrize("stars", ["NaN", "Infinity", "-Infinity", 7, -1, "1e999", True])
+def test_non_finite_or_out_of_range_ratings_are_malformed(stars: Any) -> None:
+    result = trustpilot.parse(body({"events": [_review(stars=stars)]}), NOW)
+    assert (result.interactions, dict(result.ignored)) == ([], {"malformed": 1})
+
+
+def test_json_nan_in_a_meta_rating_never_reaches_the_queue() -> None:
+    raw = b'{"object":"page","entry":[{"id":"P","changes":[{"field":"ratings","value":{"item":"rating","verb":"add",' \
+          b'"rating":NaN,"reviewer_id":"9","open_graph_story_id":"S","created_time":1763812800}}]}]}'  # fmt: skip
+    result = meta.parse(raw, NOW)
+    assert (result.interactions, dict(result.ignored)) == ([], {"malformed": 1})
+
+
+@pytest.mark.parametrize("verb", ["hide", "unhide", "block", "unblock", "share"])
+def test_feed_verbs_that_are_not_writing_are_not_queued_as_comments(verb: str) -> None:
+    value = {
+        "from": {"id": "U"},
+        "post_id": "P_1",
+        "comment_id": "C",
+        "created_time": 1763812800,
+        "item": "comment",
+        "verb": verb,
+    }
+    raw = body({"object": "page", "entry": [{"id": "P", "changes": [{"field": "feed", "value": value}]}]})
+    result = meta.parse(raw, NOW)
+    assert (result.interactions, dict(result.ignored)) == ([], {"unsupported": 1})
+
+
+def test_x_user_event_without_for_user_id_is_acknowledged() -> None:
+    revoke = {"user_event": {"revoke": {"date_time": "2018-05-24T09:48:12+00:00", "target": {"app_id": "13090192"},
+              "source": {"user_id": "63046977"}}}}  # fmt: skip
+    result = x.parse(body(revoke), NOW)
+    assert (result.interactions, dict(result.ignored)) == ([], {"not_an_interaction": 1})
+
+
+def test_x_customer_events_still_need_for_user_id() -> None:
+    with pytest.raises(MalformedPayload, match="for_user_id"):
+        x.parse(body({"favorite_events": []}), NOW)
+
+
+def test_x_tweet_deletions_are_queued_as_deletions() -> None:
+    deletions = [
+        {"status": {"id": "601430178305220608", "user_id": "3198576760"}, "timestamp_ms": "1432228155593"},
+        {"status": {"id": "601430178305220609", "user_id": "1"}, "timestamp_ms": "1432228155594"},
+    ]
+    result = x.parse(body({"for_user_id": "1", "tweet_delete_events": deletions}), NOW)
+    (deleted,) = result.interactions
+    assert (deleted.external_id, deleted.action.value, deleted.idempotency_key) == (
+        "601430178305220608",
+        "deleted",
+        "x:601430178305220608:deleted",
+    )
+    assert result.ignored == {"own": 1}
+
+
+def test_trustpilot_update_without_updated_at_has_a_stable_key_per_content() -> None:
+    def update(text: str) -> bytes:
+        return body({"events": [{**_review(text=text), "eventName": "service-review-updated"}]})
+
+    first = trustpilot.parse(update("better now"), NOW).interactions[0]
+    again = trustpilot.parse(update("better now"), datetime(2026, 11, 23, tzinfo=UTC)).interactions[0]
+    other = trustpilot.parse(update("worse again"), NOW).interactions[0]
+    assert first.idempotency_key == again.idempotency_key
+    assert first.idempotency_key != other.idempotency_key
+    assert first.idempotency_key.startswith("trustpilot:r1:edited:c")
+
+
+def test_unknown_trustpilot_events_are_reported_by_name() -> None:
+    result = trustpilot.parse(body({"events": [{"eventName": "service-review-moved", "eventData": {}}]}), NOW)
+    assert result.ignored == {"unsupported": 1}
+    assert result.problems == ["events[0].eventName: not handled: 'service-review-moved'"]
+
+
+def test_a_bug_in_one_item_costs_that_item_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    original = meta._Reader._messaging
+
+    def flaky(self: Any, event: dict[str, Any], path: str, *args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyError("boom")
+        original(self, event, path, *args)
+
+    monkeypatch.setattr(meta._Reader, "_messaging", flaky)
+    result = meta.parse(messenger(dm("m_1"), dm("m_2")), NOW)
+    assert [i.external_id for i in result.interactions] == ["m_2"]
+    assert result.ignored == {"unreadable": 1}
+    assert result.problems == ["entry[0].messaging[0]: KeyError: 'boom'"]

@@ -11,8 +11,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from chalicelib.adapters.queue import InteractionQueue, QueueUnavailable
+from chalicelib.adapters.queue import ENTRY_ATTEMPTS, InteractionQueue
 from chalicelib.models.interaction import Author, Interaction, Kind
+from chalicelib.ports import QueueUnavailable
 
 URL = "https://sqs.us-east-1.amazonaws.com/123456789012/socialcrm-dev-ingest"
 T0 = datetime(2026, 11, 22, tzinfo=UTC)
@@ -53,7 +54,7 @@ def test_a_failed_entry_is_sent_again_alone(stubbed: tuple[Any, Stubber]) -> Non
 def test_entries_still_failing_after_retries_make_the_send_fail(stubbed: tuple[Any, Stubber]) -> None:
     client, stubber = stubbed
     failed = {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
-    for _ in range(3):
+    for _ in range(ENTRY_ATTEMPTS):
         stubber.add_response("send_message_batch", failed)
     with pytest.raises(QueueUnavailable, match="1 of 1 messages not queued: InternalError"):
         InteractionQueue(URL, client).send(items(1))

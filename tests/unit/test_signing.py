@@ -56,7 +56,7 @@ def test_x_verify_matches_openssl() -> None:
 
 def test_generic_signature_covers_timestamp_and_body() -> None:
     body = b'{"events":[]}'
-    assert generic.sign("generic-secret", 1700000000, body) == GENERIC_SIGNATURE
+    assert generic.sign("generic-secret", "1700000000", body) == GENERIC_SIGNATURE
     generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 299)
     with pytest.raises(InvalidSignature, match="seconds from now"):
         generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 301)
@@ -64,6 +64,9 @@ def test_generic_signature_covers_timestamp_and_body() -> None:
         generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 - 301)
     with pytest.raises(InvalidSignature):
         generic.verify(body, "1700000001", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
+    # The timestamp is signed exactly as sent: "01700000000" is a different message.
+    with pytest.raises(InvalidSignature):
+        generic.verify(body, "01700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
 
 
 @pytest.mark.parametrize("timestamp", [None, "", "abc", "١٧٠٠٠٠٠٠٠٠", "-5", "1" * 40])
