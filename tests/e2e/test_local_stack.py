@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -54,18 +55,19 @@ def stack() -> Iterator[dict[str, Any]]:
         text=True,
     )
     lines: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        lines.append(line)
-        if "socialcrm is running at" in line:
-            break
-    else:
+    running = threading.Event()
+
+    def read_output() -> None:  # keeps the pipe drained for as long as the stack lives
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if "socialcrm is running at" in line:
+                running.set()
+
+    threading.Thread(target=read_output, daemon=True).start()
+    if not running.wait(timeout=120):
         process.kill()
-    assert any("socialcrm is running at" in line for line in lines), "".join(lines)
+        pytest.fail("the local stack did not start:\n" + "".join(lines))
     session = boto3.Session(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
     sqs = session.client("sqs", endpoint_url=f"http://127.0.0.1:{aws_port}")
     queue_url = sqs.get_queue_url(QueueName="socialcrm-dev-ingest")["QueueUrl"]
@@ -121,6 +123,15 @@ def test_a_forged_webhook_over_http_is_401_and_not_queued(stack: dict[str, Any])
     )
     assert status == 401
     assert drain(stack["sqs"], stack["queue_url"]) == []
+
+
+def test_handshakes_over_http(stack: dict[str, Any]) -> None:
+    secrets = load_file(DEV_SECRETS_PATH)
+    query = f"hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token={secrets['meta_verify_token']}"
+    with urllib.request.urlopen(f"{stack['api']}/webhooks/meta?{query}", timeout=5) as response:  # noqa: S310
+        assert (response.status, response.read()) == (200, b"1158201444")
+    with urllib.request.urlopen(f"{stack['api']}/webhooks/x?crc_token=abc", timeout=5) as response:  # noqa: S310
+        assert json.loads(response.read())["response_token"].startswith("sha256=")
 
 
 def test_health_is_200(stack: dict[str, Any]) -> None:

@@ -2,8 +2,8 @@
 
 1. moto server on 127.0.0.1:$SOCIALCRM_AWS_PORT (default 5000), its log in build/local/moto.log;
 2. the dev stack created in it from infra/template.json, secrets from $SOCIALCRM_LOCAL_SECRETS;
-3. `chalice local` on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000) serving the real routes;
-4. a worker that runs the app's queue consumers and schedules as Lambda would;
+3. a worker that runs the app's queue consumers and schedules as Lambda would;
+4. `chalice local` on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000) serving the real routes;
 5. once GET /health answers 200, the sample webhooks in events/ replayed over HTTP, signed as
    the platforms sign them (SOCIALCRM_DEMO=0 skips this).
 Ctrl-C or SIGTERM stops every child process; so does any child dying on its own.
@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from tools.local import demo
-from tools.local.processes import Children, wait_http
+from tools.local.processes import Children, wait_for, wait_http
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.template import ROOT
@@ -84,6 +84,13 @@ def main() -> int:
         env.update(app_env)
         log.info("stack socialcrm-%s created from infra/template.json; secrets stored in %s", STAGE, secrets_path)
 
+        # The worker first, the API last: once /health answers, everything behind it is running.
+        ready_file = log_dir / f"worker-{os.getpid()}.ready"
+        ready_file.unlink(missing_ok=True)
+        env["SOCIALCRM_WORKER_READY_FILE"] = str(ready_file)
+        children.start("worker", [sys.executable, "-m", "tools.local.worker"], env=env, cwd=ROOT)
+        wait_for(ready_file.exists, children, timeout=60, what="the worker")
+        ready_file.unlink()
         chalice = str(Path(sys.executable).with_name("chalice"))
         children.start(
             "api",
@@ -91,7 +98,6 @@ def main() -> int:
             env=env,
             cwd=ROOT,
         )
-        children.start("worker", [sys.executable, "-m", "tools.local.worker"], env=env, cwd=ROOT)
         base_url = f"http://127.0.0.1:{api_port}"
         wait_http(f"{base_url}/health", children, timeout=60)
         log.info("ready: %s/health answers 200", base_url)

@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,17 +68,24 @@ def _signal_group(process: subprocess.Popen[Any], sig: signal.Signals) -> None:
         os.killpg(process.pid, sig)
 
 
-def wait_http(url: str, children: Children, timeout: float) -> None:
-    """Poll until `url` answers 200, failing fast if a child has already died."""
+def wait_for(condition: Callable[[], bool], children: Children, timeout: float, what: str) -> None:
+    """Poll until `condition()` holds, failing fast if a child has already died."""
     deadline = time.monotonic() + timeout
-    while True:
+    while not condition():
         children.check()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} was not ready within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def wait_http(url: str, children: Children, timeout: float) -> None:
+    """Poll until `url` answers 200."""
+
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL we built
-                if response.status == 200:
-                    return
+                return bool(response.status == 200)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f} s")
-        time.sleep(0.2)
+            return False
+
+    wait_for(answers, children, timeout, url)

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("local.worker")
@@ -121,20 +122,22 @@ def sqs_event(consumer: SqsConsumer, messages: list[dict[str, Any]], region: str
 
 def poll_once(consumer: SqsConsumer, sqs: Any, region: str) -> int:
     """Receive up to one batch, invoke the handler, delete what succeeded. Returns records handled."""
-    messages: list[dict[str, Any]] = []
+    batch: dict[str, dict[str, Any]] = {}  # by MessageId: one record per message, as Lambda gives
     deadline = time.monotonic() + consumer.window_seconds
-    while len(messages) < consumer.batch_size:
+    while len(batch) < consumer.batch_size:
         response = sqs.receive_message(
             QueueUrl=consumer.queue_url,
-            MaxNumberOfMessages=min(10, consumer.batch_size - len(messages)),
-            WaitTimeSeconds=1 if not messages else 0,
+            MaxNumberOfMessages=min(10, consumer.batch_size - len(batch)),
+            WaitTimeSeconds=1 if not batch else 0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
         received = response.get("Messages", [])
-        messages.extend(received)
-        if not received and (not messages or time.monotonic() >= deadline):
+        new = [message for message in received if message["MessageId"] not in batch]
+        batch.update((message["MessageId"], message) for message in received)
+        if not new and (not batch or time.monotonic() >= deadline):
             break
+    messages = list(batch.values())
     if not messages:
         return 0
     event = sqs_event(consumer, messages, region)
@@ -168,6 +171,7 @@ def run_due(schedules: list[Schedule]) -> None:
                 "detail-type": "Scheduled Event",
                 "source": "aws.events",
                 "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "account": "123456789012",
                 "region": "us-east-1",
                 "resources": [],
                 "detail": {},
@@ -205,6 +209,9 @@ def main() -> int:
         len(schedules),
         [s.name for s in schedules],
     )
+    ready_file = os.environ.get("SOCIALCRM_WORKER_READY_FILE")
+    if ready_file:
+        Path(ready_file).write_text(str(os.getpid()))
     while running:
         handled = sum(poll_once(consumer, sqs, region) for consumer in consumers)
         run_due(schedules)
