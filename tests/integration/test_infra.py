@@ -77,16 +77,36 @@ def test_functions_receive_every_resource_setting_the_outputs_describe(merged: d
         assert source["Outputs"][output_name]["Value"] == variables[variable]
 
 
-def test_local_stack_creates_the_same_resources_with_the_same_names() -> None:
-    source = templates.load()
-    expected = templates.resource_names(source, "dev")
-    queue_names = {
-        name for logical_id, name in expected.items() if source["Resources"][logical_id]["Type"] == "AWS::SQS::Queue"
+def _created_in_moto() -> dict[str, set[str]]:
+    urls = boto3.client("sqs").list_queues().get("QueueUrls", [])
+    buses = boto3.client("events").list_event_buses()["EventBuses"]
+    return {
+        "AWS::SQS::Queue": {url.rsplit("/", 1)[1] for url in urls},
+        "AWS::DynamoDB::Table": set(boto3.client("dynamodb").list_tables()["TableNames"]),
+        "AWS::Events::EventBus": {bus["Name"] for bus in buses if bus["Name"] != "default"},
     }
+
+
+def test_local_stack_creates_every_resource_the_deployed_template_has(merged: dict[str, Any]) -> None:
+    """What AWS gets is the merged SAM template; every plain resource in it must exist locally
+    under the same name, and nothing else may."""
+    aws_only = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::Permission", "AWS::SQS::QueuePolicy")
+    names = templates.resource_names(merged, "dev")
+    plain = {
+        logical_id: r["Type"] for logical_id, r in merged["Resources"].items() if not r["Type"].startswith(aws_only)
+    }
+    assert set(plain) <= set(names), "every plain resource needs a Stage-derived name the local stack can match"
+    deployed: dict[str, set[str]] = {}
+    for logical_id, kind in plain.items():
+        deployed.setdefault(kind, set()).add(names[logical_id])
+    with mock_aws():
+        provision(boto3.Session(), "dev", load_file(DEV_SECRETS_PATH))
+        assert _created_in_moto() == deployed
+
+
+def test_local_stack_settings_match_the_template() -> None:
     with mock_aws():
         env = provision(boto3.Session(), "dev", load_file(DEV_SECRETS_PATH))
-        urls = boto3.client("sqs").list_queues().get("QueueUrls", [])
-        assert {url.rsplit("/", 1)[1] for url in urls} == queue_names
         ingest = boto3.client("sqs").get_queue_attributes(
             QueueUrl=env["SOCIALCRM_INGEST_QUEUE_URL"], AttributeNames=["All"]
         )
