@@ -150,3 +150,18 @@ def test_validly_signed_garbage_is_a_4xx_or_a_clean_200(stack, sample) -> None:
         ack = json.loads(response.body)
         assert len(messages) == ack["queued"]
         assert "unreadable" not in ack["ignored"], "a parser raised something other than MalformedPayload"
+
+
+@given(
+    route=st.sampled_from(["/webhooks/meta", "/webhooks/x"]),
+    params=st.dictionaries(
+        st.sampled_from(["hub.mode", "hub.challenge", "hub.verify_token", "crc_token", "x"]), st.text(max_size=40)
+    ),
+)
+def test_handshake_routes_never_5xx_and_never_echo_without_the_token(stack, route, params) -> None:
+    client, _, _ = stack
+    query = "&".join(f"{key}={value.encode().hex()}" for key, value in params.items())
+    response = client.http.get(f"{route}?{query}" if query else route)
+    assert response.status_code < 500, response.body
+    if route == "/webhooks/meta":
+        assert response.status_code == 403  # the hex-encoded token can never be the real one

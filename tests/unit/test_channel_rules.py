@@ -304,3 +304,8 @@ def test_a_bug_in_one_item_costs_that_item_only(monkeypatch: pytest.MonkeyPatch)
     assert [i.external_id for i in result.interactions] == ["m_2"]
     assert result.ignored == {"unreadable": 1}
     assert result.problems == ["entry[0].messaging[0]: KeyError: 'boom'"]
+
+
+def test_trustpilot_business_unit_is_the_account() -> None:
+    result = trustpilot.parse(body({"events": [_review(businessUnitId="bu-1", locationId="loc-9")]}), NOW)
+    assert result.interactions[0].account_id == "bu-1"
