@@ -8,7 +8,7 @@ STAGE  ?= dev
 
 .PHONY: run test lint unit deploy bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-vendor.txt requirements-local.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialcrm needs Python 3.11 (the Lambda runtime); set PYTHON=/path/to/python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -27,9 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## make deploy STAGE=prod [SECRETS_FILE=path]: package, merge infra/, deploy with CloudFormation
+## make deploy STAGE=prod [SECRETS_FILE=path] [COGNITO_USER_POOL_ID=id]: package, merge infra/, deploy
 deploy: $(STAMP)
-	$(BIN)/python -m tools.deploy --stage $(STAGE) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE))
+	$(BIN)/python -m tools.deploy --stage $(STAGE) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE)) \
+		$(if $(COGNITO_USER_POOL_ID),--cognito-user-pool-id $(COGNITO_USER_POOL_ID))
 
 ## make bench: prints the benchmark tables
 bench: $(STAMP)

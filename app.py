@@ -1,10 +1,22 @@
 """socialcrm: Chalice wiring only. Routes and handlers live in chalicelib; nothing is decided here."""
 
-from chalice.app import Chalice
+from typing import Any
+
+from chalice.app import Chalice, SQSEvent
 
 from chalicelib.api.health import health
+from chalicelib.api.ops import ops
 from chalicelib.api.webhooks import webhooks
+from chalicelib.config import ingest_queue_name
 
 app = Chalice(app_name="socialcrm")
 app.register_blueprint(health)
 app.register_blueprint(webhooks)
+app.register_blueprint(ops)
+
+
+@app.on_sqs_message(queue=ingest_queue_name(), batch_size=250, maximum_batching_window_in_seconds=10)
+def process_interactions(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import processor
+
+    return processor.handle(event.to_dict(), event.context)

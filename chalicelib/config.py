@@ -1,8 +1,8 @@
 """Settings read from the environment once per container.
 
 `.chalice/config.json` sets the static values per stage; the deploy merges in resource
-identifiers (queue URL, secret id) from CloudFormation, and the local stack sets the same
-variables from the stack it provisions in moto, so code never guesses a name.
+identifiers (queue URL, table names, secret id) from CloudFormation, and the local stack sets the
+same variables from the stack it provisions in moto, so code never guesses a name.
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from functools import cache
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_SECRETS_MAX_AGE = 300
+DEFAULT_RETENTION_DAYS = 365
+# WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
+DEFAULT_DEDUPE_DAYS = 8
+NLP_ENGINES = ("comprehend", "local")
 
 
 class ConfigError(RuntimeError):
@@ -24,24 +28,59 @@ class Settings:
     stage: str
     ingest_queue_url: str
     secrets_id: str
+    table: str = ""
+    idempotency_table: str = ""
+    nlp: str = "comprehend"
+    redact_pii: bool = True
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    dedupe_days: int = DEFAULT_DEDUPE_DAYS
+    local_languages: tuple[str, ...] = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
+    cognito_user_pool_id: str = ""
     secrets_max_age: int = DEFAULT_SECRETS_MAX_AGE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         source = dict(os.environ) if env is None else env
+        nlp = source.get("SOCIALCRM_NLP", "comprehend").strip() or "comprehend"
+        if nlp not in NLP_ENGINES:
+            raise ConfigError(
+                f"environment variable SOCIALCRM_NLP must be one of {', '.join(NLP_ENGINES)}, got {nlp!r}"
+            )
         return cls(
             stage=source.get("SOCIALCRM_STAGE", "dev"),
             ingest_queue_url=_required(source, "SOCIALCRM_INGEST_QUEUE_URL"),
             secrets_id=_required(source, "SOCIALCRM_SECRETS_ID"),
+            table=source.get("SOCIALCRM_TABLE", "").strip(),
+            idempotency_table=source.get("SOCIALCRM_IDEMPOTENCY_TABLE", "").strip(),
+            nlp=nlp,
+            redact_pii=_boolean(source, "SOCIALCRM_REDACT_PII", True),
+            retention_days=_integer(source, "SOCIALCRM_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
+            dedupe_days=_integer(source, "SOCIALCRM_DEDUPE_DAYS", DEFAULT_DEDUPE_DAYS),
+            local_languages=tuple(
+                code.strip() for code in source.get("SOCIALCRM_LOCAL_LANGUAGES", "en,pt,es,it,cs,pl,de,fr").split(",")
+            ),
+            cognito_user_pool_id=source.get("SOCIALCRM_COGNITO_USER_POOL_ID", "").strip(),
             secrets_max_age=_integer(source, "SOCIALCRM_SECRETS_MAX_AGE", DEFAULT_SECRETS_MAX_AGE),
             max_body_bytes=_integer(source, "SOCIALCRM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )
+
+    def require(self, name: str) -> str:
+        """A setting only some functions need (the webhook route has no table)."""
+        value = str(getattr(self, name))
+        if not value:
+            raise ConfigError(f"environment variable SOCIALCRM_{name.upper()} is not set")
+        return value
 
 
 @cache
 def settings() -> Settings:
     return Settings.from_env()
+
+
+def ingest_queue_name() -> str:
+    """Read at import by app.py: Chalice needs the queue's name to wire the consumer."""
+    return os.environ.get("SOCIALCRM_INGEST_QUEUE_NAME", "socialcrm-dev-ingest")
 
 
 def _required(env: dict[str, str], name: str) -> str:
@@ -62,3 +101,14 @@ def _integer(env: dict[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"environment variable {name} must not be negative")
     return value
+
+
+def _boolean(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"environment variable {name} must be true or false, got {raw!r}")

@@ -1,18 +1,26 @@
 """Where the app's adapters are built, once per container and only when first needed.
 
-Routes ask for `secret_store()` or `interaction_queue()` here instead of building clients
-themselves, so tests swap the environment and call `reset()` rather than patching modules.
+Routes and handlers ask for `secret_store()`, `interaction_processor()` and the like here
+instead of building clients themselves, so tests swap the environment and call `reset()`
+rather than patching modules.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from chalicelib.adapters.aws import reset_clients
+from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
 from chalicelib.adapters.queue import InteractionQueue
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.config import settings
 from chalicelib.services.readiness import Readiness
+
+if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
+    from chalicelib.nlp.pipeline import Analyzer
+    from chalicelib.services.access import OpsAccess
+    from chalicelib.services.process import InteractionProcessor
+    from chalicelib.store.customers import CustomerStore
 
 
 @cache
@@ -36,7 +44,68 @@ def readiness() -> Readiness:
     )
 
 
+@cache
+def ops_access() -> OpsAccess:
+    from chalicelib.services.access import OpsAccess
+
+    config = settings()
+    cognito = None
+    if config.cognito_user_pool_id:
+        import os
+
+        from chalicelib.adapters.cognito import CognitoVerifier
+
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        cognito = CognitoVerifier(config.cognito_user_pool_id, region)
+    return OpsAccess(secret_store(), cognito)
+
+
+@cache
+def customer_store() -> CustomerStore:
+    from chalicelib.store import models
+    from chalicelib.store.customers import CustomerStore
+
+    models.bind(settings().require("table"))
+    return CustomerStore(retention_days=settings().retention_days)
+
+
+@cache
+def analyzer() -> Analyzer:
+    from chalicelib.nlp.pipeline import Analyzer
+
+    if settings().nlp == "local":
+        from chalicelib.nlp.local import LocalEngine
+
+        return Analyzer(LocalEngine(settings().local_languages))
+    from chalicelib.nlp.comprehend import ComprehendEngine
+
+    return Analyzer(ComprehendEngine())
+
+
+@cache
+def interaction_processor() -> InteractionProcessor:
+    from chalicelib.adapters.claims import ClaimStore
+    from chalicelib.services.process import InteractionProcessor
+
+    config = settings()
+    claims = ClaimStore(
+        config.require("idempotency_table"),
+        expires_after_seconds=config.dedupe_days * 86400,
+        dynamodb_client=client("dynamodb", WORKER_PROFILE),
+    )
+    return InteractionProcessor(claims, analyzer(), customer_store(), redact=config.redact_pii)
+
+
 def reset() -> None:
-    for cached in (settings, secret_store, interaction_queue, readiness):
+    for cached in (
+        settings,
+        secret_store,
+        interaction_queue,
+        readiness,
+        ops_access,
+        customer_store,
+        analyzer,
+        interaction_processor,
+    ):
         cached.cache_clear()
     reset_clients()

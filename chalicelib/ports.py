@@ -7,9 +7,12 @@ Services never see a botocore exception: adapters translate them into these.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
 from typing import Protocol
 
-from chalicelib.models.interaction import Interaction
+from chalicelib.models.interaction import Author, Interaction
+from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 
 
 class SecretUnavailable(RuntimeError):
@@ -24,9 +27,43 @@ class MessageTooLarge(ValueError):
     """One interaction cannot be made to fit a queue message; nothing was sent."""
 
 
+class BadCursor(ValueError):
+    """A pagination cursor we did not issue (or issued for something else)."""
+
+
 class SecretReader(Protocol):
     def get(self, key: str) -> str: ...
 
 
 class InteractionSink(Protocol):
     def send(self, interactions: Sequence[Interaction]) -> int: ...
+
+
+class Claim(Enum):
+    """What claiming an idempotency key found."""
+
+    NEW = "new"  # ours now: process it
+    DONE = "done"  # processed before: a redelivery, nothing to do
+    BUSY = "busy"  # another invocation is processing it: retry later
+
+
+class Claims(Protocol):
+    def claim(self, key: str, remaining_ms: int) -> Claim: ...
+
+    def complete(self, key: str) -> None: ...
+
+    def release(self, key: str, reason: Exception) -> None: ...
+
+
+class TextAnalyzer(Protocol):
+    def analyze(self, documents: Sequence[Document], redact: bool) -> list[Analysis | AnalysisFailed]: ...
+
+
+class CustomerRepository(Protocol):
+    def resolve(self, platform: str, author: Author, seen_at: datetime) -> str: ...
+
+    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, text: str | None) -> bool: ...
+
+    def revise(self, interaction: Interaction, analysis: Analysis | None, text: str | None) -> bool: ...
+
+    def keep_pending(self, interaction: Interaction) -> None: ...

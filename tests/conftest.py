@@ -11,8 +11,11 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
+from tools.local.api import install as answer_like_api_gateway
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
+
+answer_like_api_gateway()  # a failing authorizer is a 401 in chalice.test, as in API Gateway
 
 # Never let a test reach a real AWS account, whatever the developer's shell has configured.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS"):
@@ -27,6 +30,11 @@ os.environ.update(
 )
 
 
+# moto's Comprehend is canned and it has no Translate: tests answer those at botocore's level
+# (Stubber, tools/fake_comprehend.py) and moto must let those requests pass.
+MOTO_CONFIG: Any = {"core": {"passthrough": {"services": ["comprehend", "translate"]}}}
+
+
 @pytest.fixture
 def secrets() -> dict[str, str]:
     return load_file(DEV_SECRETS_PATH)
@@ -37,7 +45,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str]) -> Iterator[di
     """A fresh moto account with the dev stack created from infra/ and the app's env set."""
     from chalicelib import dependencies
 
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         env = provision(boto3.Session(), "dev", secrets)
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -12,8 +12,10 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +32,39 @@ class DeployError(RuntimeError):
 
 
 def package(stage: str, out_dir: Path, region: str) -> Path:
-    """Run `chalice package` for the stage with infra/ merged in; returns the SAM template path."""
+    """Run `chalice package` for the stage with infra/ merged in; returns the SAM template path.
+
+    requirements-vendor.txt is installed without dependencies into vendor/, which Chalice copies
+    into the package as it is; vendor/ exists only while packaging.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     chalice = Path(sys.executable).with_name("chalice")
     command = [str(chalice), "package", "--stage", stage, "--merge-template", str(TEMPLATE_PATH), str(out_dir)]
+    with _PACKAGING:
+        vendor = ROOT / "vendor"
+        shutil.rmtree(vendor, ignore_errors=True)
+        _run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+             "--target", str(vendor), "-r", str(ROOT / "requirements-vendor.txt")],
+            "pip install --no-deps",
+        )  # fmt: skip
+        try:
+            _run(command, "chalice package", {"AWS_DEFAULT_REGION": region})
+        finally:
+            shutil.rmtree(vendor, ignore_errors=True)
+    return out_dir / "sam.json"
+
+
+# One packaging at a time per process: vendor/ is shared by every stage.
+_PACKAGING = threading.Lock()
+
+
+def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
     completed = subprocess.run(
-        command, cwd=ROOT, env={**os.environ, "AWS_DEFAULT_REGION": region}, capture_output=True, text=True, check=False
+        command, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
     )
     if completed.returncode != 0:
-        raise DeployError(f"chalice package failed:\n{completed.stdout}{completed.stderr}")
-    return out_dir / "sam.json"
+        raise DeployError(f"{what} failed:\n{completed.stdout}{completed.stderr}")
 
 
 def ensure_secrets(session: Any, stage: str, secrets_file: Path | None) -> str:
@@ -99,7 +124,14 @@ def upload_code(session: Any, template_path: Path, bucket: str, stage: str) -> d
     return template
 
 
-def deploy_stack(session: Any, template: dict[str, Any], stage: str, secrets_name: str, bucket: str) -> dict[str, str]:
+def deploy_stack(
+    session: Any,
+    template: dict[str, Any],
+    stage: str,
+    secrets_name: str,
+    bucket: str,
+    cognito_user_pool_id: str | None = None,
+) -> dict[str, str]:
     cloudformation = session.client("cloudformation")
     name = stack_name(stage)
     body = json.dumps(template)
@@ -110,15 +142,20 @@ def deploy_stack(session: Any, template: dict[str, Any], stage: str, secrets_nam
         source = {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
     exists = _stack_exists(cloudformation, name)
     change_set = f"deploy-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
+    parameters: list[dict[str, Any]] = [
+        {"ParameterKey": "Stage", "ParameterValue": stage},
+        {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
+    ]
+    if cognito_user_pool_id is not None:
+        parameters.append({"ParameterKey": "CognitoUserPoolId", "ParameterValue": cognito_user_pool_id})
+    elif exists:
+        parameters.append({"ParameterKey": "CognitoUserPoolId", "UsePreviousValue": True})
     cloudformation.create_change_set(
         StackName=name,
         ChangeSetName=change_set,
         ChangeSetType="UPDATE" if exists else "CREATE",
         Capabilities=CAPABILITIES,
-        Parameters=[
-            {"ParameterKey": "Stage", "ParameterValue": stage},
-            {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
-        ],
+        Parameters=parameters,
         Tags=[{"Key": "app", "Value": "socialcrm"}, {"Key": "stage", "Value": stage}],
         **source,
     )
@@ -158,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secrets-file", type=Path, help="JSON file with the webhook secrets to store first")
     parser.add_argument("--bucket", help="S3 bucket for code artifacts (default: created per account and region)")
     parser.add_argument("--region", help="AWS region (default: the AWS CLI / environment default)")
+    parser.add_argument(
+        "--cognito-user-pool-id", help="accept this Cognito pool's access tokens on the ops API (default: unchanged)"
+    )
     args = parser.parse_args(argv)
 
     import boto3
@@ -172,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         template_path = package(args.stage, ROOT / "build" / args.stage, region)
         bucket = artifacts_bucket(session, args.bucket, region)
         template = upload_code(session, template_path, bucket, args.stage)
-        outputs = deploy_stack(session, template, args.stage, secrets_name, bucket)
+        outputs = deploy_stack(session, template, args.stage, secrets_name, bucket, args.cognito_user_pool_id)
     except (DeployError, secret_docs.SecretsFileError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1

@@ -120,9 +120,9 @@ class Interaction:
             "rating": self.rating,
             "reaction": self.reaction,
             "attachments": list(self.attachments),
-            "occurred_at": _iso(self.occurred_at),
-            "edited_at": _iso(self.edited_at) if self.edited_at else None,
-            "received_at": _iso(self.received_at),
+            "occurred_at": iso(self.occurred_at),
+            "edited_at": iso(self.edited_at) if self.edited_at else None,
+            "received_at": iso(self.received_at),
         }
 
     @classmethod
@@ -160,7 +160,7 @@ class Interaction:
         )
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -3,7 +3,7 @@
 1. moto server on 127.0.0.1:$SOCIALCRM_AWS_PORT (default 5000), its log in build/local/moto.log;
 2. the dev stack created in it from infra/template.json, secrets from $SOCIALCRM_LOCAL_SECRETS;
 3. a worker that runs the app's queue consumers and schedules as Lambda would;
-4. `chalice local` on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000) serving the real routes;
+4. the API on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000): Chalice's local server (tools/local/api.py);
 5. once GET /health answers 200, the sample webhooks in events/ replayed over HTTP, signed as
    the platforms sign them (SOCIALCRM_DEMO=0 skips this).
 Ctrl-C or SIGTERM stops every child process; so does any child dying on its own.
@@ -82,6 +82,7 @@ def main() -> int:
 
         app_env = provision(boto3.Session(region_name=REGION), STAGE, secrets)
         env.update(app_env)
+        env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
         log.info("stack socialcrm-%s created from infra/template.json; secrets stored in %s", STAGE, secrets_path)
 
         # The worker first, the API last: once /health answers, everything behind it is running.
@@ -91,10 +92,9 @@ def main() -> int:
         children.start("worker", [sys.executable, "-m", "tools.local.worker"], env=env, cwd=ROOT)
         wait_for(ready_file.exists, children, timeout=60, what="the worker")
         ready_file.unlink()
-        chalice = str(Path(sys.executable).with_name("chalice"))
         children.start(
             "api",
-            [chalice, "local", "--stage", STAGE, "--host", "127.0.0.1", "--port", str(api_port), "--no-autoreload"],
+            [sys.executable, "-m", "tools.local.api", "--stage", STAGE, "--host", "127.0.0.1", "--port", str(api_port)],
             env=env,
             cwd=ROOT,
         )

@@ -66,7 +66,9 @@ def load_app(module_name: str = "app") -> tuple[Any, Any]:
     return module, module.app
 
 
-def discover(module: Any, app: Any, sqs: Any, schedule_scale: float = 1.0) -> tuple[list[SqsConsumer], list[Schedule]]:
+def discover(
+    module: Any, app: Any, sqs: Any, schedule_scale: float = 1.0, max_window: int | None = None
+) -> tuple[list[SqsConsumer], list[Schedule]]:
     from chalice.app import ScheduledEventConfig, SQSEventConfig
 
     consumers, schedules = [], []
@@ -82,7 +84,9 @@ def discover(module: Any, app: Any, sqs: Any, schedule_scale: float = 1.0) -> tu
                     queue_url,
                     arn,
                     source.batch_size,
-                    source.maximum_batching_window_in_seconds,
+                    source.maximum_batching_window_in_seconds
+                    if max_window is None
+                    else min(max_window, source.maximum_batching_window_in_seconds),
                 )
             )
         elif isinstance(source, ScheduledEventConfig):
@@ -120,7 +124,7 @@ def sqs_event(consumer: SqsConsumer, messages: list[dict[str, Any]], region: str
     }
 
 
-def poll_once(consumer: SqsConsumer, sqs: Any, region: str) -> int:
+def poll_once(consumer: SqsConsumer, sqs: Any, region: str, wait_seconds: int = 1) -> int:
     """Receive up to one batch, invoke the handler, delete what succeeded. Returns records handled."""
     batch: dict[str, dict[str, Any]] = {}  # by MessageId: one record per message, as Lambda gives
     deadline = time.monotonic() + consumer.window_seconds
@@ -128,7 +132,7 @@ def poll_once(consumer: SqsConsumer, sqs: Any, region: str) -> int:
         response = sqs.receive_message(
             QueueUrl=consumer.queue_url,
             MaxNumberOfMessages=min(10, consumer.batch_size - len(batch)),
-            WaitTimeSeconds=1 if not batch else 0,
+            WaitTimeSeconds=wait_seconds if not batch else 0,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
@@ -201,7 +205,9 @@ def main() -> int:
     sqs = boto3.client("sqs")
     module, app = load_app()
     scale = float(os.environ.get("SOCIALCRM_LOCAL_SCHEDULE_SCALE", "1"))
-    consumers, schedules = discover(module, app, sqs, scale)
+    # Locally nobody wants to wait ten seconds for a batch to fill: one second at most by default.
+    window = int(os.environ.get("SOCIALCRM_LOCAL_BATCH_WINDOW", "1"))
+    consumers, schedules = discover(module, app, sqs, scale, window)
     log.info(
         "worker running %d queue consumer(s) %s and %d schedule(s) %s",
         len(consumers),

@@ -1,0 +1,57 @@
+"""The ops API: customers, identities and timelines, behind the ops authorizer.
+
+The authorizer runs as its own Lambda in front of API Gateway: it raises `Unauthorized` for a
+missing or wrong token, which API Gateway answers with 401, and allows every ops route for a good
+one, so API Gateway can cache the answer per token for `ttl_seconds`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import AuthRequest, AuthResponse, BadRequestError, Blueprint, NotFoundError, UnauthorizedError
+
+from chalicelib.dependencies import customer_store, ops_access
+from chalicelib.observability import logger
+from chalicelib.ports import BadCursor
+from chalicelib.services.customers import InvalidRequest, customer_view, page_size, timeline
+
+ops = Blueprint(__name__)
+
+
+@ops.authorizer(ttl_seconds=300, header="Authorization")
+def ops_authorizer(auth_request: AuthRequest) -> AuthResponse:
+    principal = ops_access().principal(auth_request.token)
+    if principal is None:
+        logger.warning("ops request refused")
+        raise UnauthorizedError("Unauthorized")  # the exact message API Gateway turns into 401
+    return AuthResponse(routes=["*"], principal_id=principal)
+
+
+@ops.route("/identities/{platform}/{user_id}", methods=["GET"], authorizer=ops_authorizer)
+def identity(platform: str, user_id: str) -> dict[str, str]:
+    customer_id = customer_store().customer_for(platform, user_id)
+    if customer_id is None:
+        raise NotFoundError(f"no customer has the {platform} identity {user_id}")
+    return {"customer_id": customer_id}
+
+
+@ops.route("/customers/{customer_id}", methods=["GET"], authorizer=ops_authorizer)
+def customer(customer_id: str) -> dict[str, Any]:
+    view = customer_view(customer_store(), customer_id)
+    if view is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    return view
+
+
+@ops.route("/customers/{customer_id}/interactions", methods=["GET"], authorizer=ops_authorizer)
+def interactions(customer_id: str) -> dict[str, Any]:
+    params = ops.current_request.query_params
+    limit, cursor = (params.get("limit"), params.get("cursor")) if params else (None, None)
+    try:
+        result = timeline(customer_store(), customer_id, page_size(limit), cursor)
+    except (InvalidRequest, BadCursor) as exc:
+        raise BadRequestError(str(exc)) from None
+    if result is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    return result

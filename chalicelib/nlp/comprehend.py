@@ -1,0 +1,219 @@
+"""Amazon Comprehend (and Amazon Translate) as the analysis engine.
+
+Batch APIs take 25 documents of at most 5,000 UTF-8 bytes each; texts are cut on a character
+boundary to fit. Personal data detection and translation have no batch APIs, so those calls run
+concurrently. Throttling is retried by botocore's adaptive mode (the client is built that way);
+what still fails is returned per document, so only those documents' records are retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
+
+from chalicelib.nlp.analysis import Entity, KeyPhrase, PiiSpan, Sentiment, TargetedSentiment
+from chalicelib.nlp.engine import Insights, LanguageGuess, Unsupported
+from chalicelib.nlp.text import truncate_utf8
+
+BATCH_SIZE = 25
+BATCH_DOCUMENT_BYTES = 5_000
+PII_DOCUMENT_BYTES = 100_000
+TRANSLATE_DOCUMENT_BYTES = 10_000
+CONCURRENCY = 8
+
+# Comprehend's sentiment, entity and key phrase languages; PII and targeted sentiment are narrower.
+ANALYSIS_LANGUAGES = frozenset({"ar", "de", "en", "es", "fr", "hi", "it", "ja", "ko", "pt", "zh", "zh-TW"})
+PII_LANGUAGES = frozenset({"en", "es"})
+TARGETED_LANGUAGES = frozenset({"en"})
+
+# Comprehend's personal data types, named as the shared patterns name them.
+PII_TYPES = {
+    "CREDIT_DEBIT_NUMBER": "CREDIT_CARD",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER": "IBAN",
+    "BANK_ACCOUNT_NUMBER": "BANK_ACCOUNT",
+    "PASSPORT_NUMBER": "PASSPORT",
+}
+
+T = TypeVar("T")
+
+
+class ComprehendEngine:
+    name = "comprehend"
+
+    def __init__(
+        self, comprehend_client: Any = None, translate_client: Any = None, concurrency: int = CONCURRENCY
+    ) -> None:
+        self._comprehend = comprehend_client
+        self._translate = translate_client
+        self._concurrency = concurrency
+
+    @property
+    def comprehend(self) -> Any:
+        if self._comprehend is None:
+            from chalicelib.adapters.aws import WORKER_PROFILE, client
+
+            self._comprehend = client("comprehend", WORKER_PROFILE)
+        return self._comprehend
+
+    @property
+    def translator(self) -> Any:
+        if self._translate is None:
+            from chalicelib.adapters.aws import WORKER_PROFILE, client
+
+            self._translate = client("translate", WORKER_PROFILE)
+        return self._translate
+
+    def analyses(self, language: str) -> bool:
+        return language in ANALYSIS_LANGUAGES
+
+    def finds_pii(self, language: str) -> bool:
+        return language in PII_LANGUAGES
+
+    def detect_languages(self, texts: Sequence[str]) -> list[LanguageGuess | Exception]:
+        def read(result: dict[str, Any]) -> LanguageGuess:
+            languages = sorted(result.get("Languages", []), key=lambda entry: entry["Score"], reverse=True)
+            if not languages:
+                return LanguageGuess(None, 0.0)
+            return LanguageGuess(languages[0]["LanguageCode"], round(float(languages[0]["Score"]), 4))
+
+        return _batched(texts, lambda chunk: self.comprehend.batch_detect_dominant_language(TextList=chunk), read)
+
+    def detect_pii(self, texts: Sequence[str], language: str) -> list[list[PiiSpan] | Exception]:
+        def one(text: str) -> list[PiiSpan]:
+            response = self.comprehend.detect_pii_entities(
+                Text=truncate_utf8(text, PII_DOCUMENT_BYTES), LanguageCode=language
+            )
+            return [
+                PiiSpan(PII_TYPES.get(e["Type"], e["Type"]), e["BeginOffset"], e["EndOffset"], round(e["Score"], 4))
+                for e in response.get("Entities", [])
+            ]
+
+        return _concurrently(one, texts, self._concurrency)
+
+    def translate(self, texts: Sequence[str], source: str, target: str) -> list[str | Exception]:
+        def one(text: str) -> str:
+            try:
+                response = self.translator.translate_text(
+                    Text=truncate_utf8(text, TRANSLATE_DOCUMENT_BYTES),
+                    SourceLanguageCode=source,
+                    TargetLanguageCode=target,
+                )
+            except self.translator.exceptions.UnsupportedLanguagePairException as exc:
+                raise Unsupported(f"{source} -> {target}") from exc
+            return str(response["TranslatedText"])
+
+        return _concurrently(one, texts, self._concurrency)
+
+    def insights(self, texts: Sequence[str], language: str) -> list[Insights | Exception]:
+        calls: dict[str, Callable[[list[str]], dict[str, Any]]] = {
+            "sentiment": lambda chunk: self.comprehend.batch_detect_sentiment(TextList=chunk, LanguageCode=language),
+            "entities": lambda chunk: self.comprehend.batch_detect_entities(TextList=chunk, LanguageCode=language),
+            "key_phrases": lambda chunk: self.comprehend.batch_detect_key_phrases(
+                TextList=chunk, LanguageCode=language
+            ),
+        }
+        if language in TARGETED_LANGUAGES:
+            calls["targeted"] = lambda chunk: self.comprehend.batch_detect_targeted_sentiment(
+                TextList=chunk, LanguageCode=language
+            )
+        readers: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "sentiment": _sentiment,
+            "entities": _entities,
+            "key_phrases": _key_phrases,
+            "targeted": _targeted,
+        }
+        if self._concurrency > 1:
+            with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+                futures = {name: pool.submit(_batched, texts, call, readers[name]) for name, call in calls.items()}
+                results = {name: future.result() for name, future in futures.items()}
+        else:
+            results = {name: _batched(texts, call, readers[name]) for name, call in calls.items()}
+        combined: list[Insights | Exception] = []
+        for index in range(len(texts)):
+            parts = {name: results[name][index] for name in results}
+            failure = next((part for part in parts.values() if isinstance(part, Exception)), None)
+            if failure is not None:
+                combined.append(failure)
+                continue
+            combined.append(
+                Insights(
+                    sentiment=cast(Sentiment, parts["sentiment"]),
+                    entities=cast(tuple[Entity, ...], parts["entities"]),
+                    key_phrases=cast(tuple[KeyPhrase, ...], parts["key_phrases"]),
+                    targeted_sentiment=cast(tuple[TargetedSentiment, ...], parts.get("targeted", ())),
+                )
+            )
+        return combined
+
+
+class DocumentError(Exception):
+    """Comprehend's ErrorList entry for one document of a batch."""
+
+
+def _batched(
+    texts: Sequence[str],
+    call: Callable[[list[str]], dict[str, Any]],
+    read: Callable[[dict[str, Any]], T],
+) -> list[T | Exception]:
+    """Call a Batch* API 25 documents at a time; per-document errors and failed calls become
+    exceptions in the documents' places."""
+    results: list[T | Exception] = []
+    for start in range(0, len(texts), BATCH_SIZE):
+        chunk = [truncate_utf8(text, BATCH_DOCUMENT_BYTES) for text in texts[start : start + BATCH_SIZE]]
+        slots: list[T | Exception] = [DocumentError("no result") for _ in chunk]
+        try:
+            response = call(chunk)
+        except Exception as exc:  # after botocore's retries: this chunk's documents fail, no others
+            slots = [exc for _ in chunk]
+        else:
+            for result in response.get("ResultList", []):
+                slots[result["Index"]] = read(result)
+            for error in response.get("ErrorList", []):
+                slots[error["Index"]] = DocumentError(f"{error.get('ErrorCode')}: {error.get('ErrorMessage', '')}")
+        results.extend(slots)
+    return results
+
+
+def _concurrently(one: Callable[[str], T], texts: Sequence[str], concurrency: int) -> list[T | Exception]:
+    def guarded(text: str) -> T | Exception:
+        try:
+            return one(text)
+        except Exception as exc:  # after botocore's retries; reported for this document only
+            return exc
+
+    if len(texts) <= 1 or concurrency <= 1:
+        return [guarded(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(texts))) as pool:
+        return list(pool.map(guarded, texts))
+
+
+def _sentiment(result: dict[str, Any]) -> Sentiment:
+    scores = result["SentimentScore"]
+    return Sentiment(
+        label=result["Sentiment"],
+        scores={name.upper(): round(float(value), 4) for name, value in scores.items()},
+    )
+
+
+def _entities(result: dict[str, Any]) -> tuple[Entity, ...]:
+    return tuple(Entity(e["Type"], e["Text"], round(float(e["Score"]), 4)) for e in result.get("Entities", []))
+
+
+def _key_phrases(result: dict[str, Any]) -> tuple[KeyPhrase, ...]:
+    return tuple(KeyPhrase(k["Text"], round(float(k["Score"]), 4)) for k in result.get("KeyPhrases", []))
+
+
+def _targeted(result: dict[str, Any]) -> tuple[TargetedSentiment, ...]:
+    found = []
+    for entity in result.get("Entities", []):
+        mentions = entity.get("Mentions", [])
+        indexes = entity.get("DescriptiveMentionIndex") or [0]
+        if not mentions:
+            continue
+        mention = mentions[indexes[0]] if indexes[0] < len(mentions) else mentions[0]
+        sentiment = mention.get("MentionSentiment", {})
+        label = sentiment.get("Sentiment", "NEUTRAL")
+        score = sentiment.get("SentimentScore", {}).get(label.capitalize(), 0.0)
+        found.append(TargetedSentiment(mention["Text"], mention.get("Type", "OTHER"), label, round(float(score), 4)))
+    return tuple(found)

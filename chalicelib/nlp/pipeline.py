@@ -1,0 +1,150 @@
+"""The analysis pipeline, the same for every engine:
+
+1. language: the trusted hint, or detection;
+2. personal data: the shared patterns everywhere, plus the engine's own detector where it has one;
+3. redaction, when the stage asks for it, before anything else sees the text, so that translation,
+   entities and key phrases never receive the personal data we were asked not to keep;
+4. translation to English where the engine cannot analyse the language (Czech, Polish, ...);
+5. sentiment, entities, key phrases (and targeted sentiment) per language, in the engine's batches.
+
+A document whose step fails comes back as AnalysisFailed; the others are unaffected.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chalicelib.nlp import pii
+from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, PiiSpan
+from chalicelib.nlp.engine import Engine, Insights, LanguageGuess, Unsupported
+from chalicelib.nlp.text import normalise_language
+
+PIVOT_LANGUAGE = "en"
+
+
+@dataclass
+class _Work:
+    document: Document
+    language: str | None = None
+    language_score: float | None = None
+    spans: tuple[PiiSpan, ...] = ()
+    working_text: str = ""
+    analysis_language: str | None = None
+    translated_text: str | None = None
+    insights: Insights | None = None
+    failure: str | None = None
+    note: str | None = None
+
+
+class Analyzer:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    def analyze(self, documents: Sequence[Document], redact: bool) -> list[Analysis | AnalysisFailed]:
+        work = [_Work(document) for document in documents]
+        self._languages(work)
+        self._personal_data(work, redact)
+        self._translate(work)
+        self._insights(work)
+        return [self._result(item, redact) for item in work]
+
+    def _languages(self, work: list[_Work]) -> None:
+        unknown = []
+        for item in work:
+            hinted = normalise_language(item.document.language_hint)
+            if hinted:
+                item.language, item.language_score = hinted, 1.0
+            else:
+                unknown.append(item)
+        guesses = self.engine.detect_languages([item.document.text for item in unknown]) if unknown else []
+        for item, guess in zip(unknown, guesses, strict=True):
+            if isinstance(guess, LanguageGuess):
+                item.language, item.language_score = normalise_language(guess.language), guess.score
+            else:
+                item.failure = f"language detection: {_describe(guess)}"
+
+    def _personal_data(self, work: list[_Work], redact: bool) -> None:
+        by_language: dict[str, list[_Work]] = defaultdict(list)
+        for item in work:
+            item.spans = tuple(pii.find(item.document.text))
+            if item.failure is None and item.language and self.engine.finds_pii(item.language):
+                by_language[item.language].append(item)
+        for language, items in by_language.items():
+            found = self.engine.detect_pii([item.document.text for item in items], language)
+            for item, spans in zip(items, found, strict=True):
+                if isinstance(spans, Exception):
+                    item.failure = f"personal data detection: {_describe(spans)}"
+                else:
+                    # The engine's findings first: it also knows names and addresses.
+                    item.spans = tuple(pii.merge(spans, list(item.spans)))
+        for item in work:
+            text = item.document.text
+            item.working_text = pii.redact(text, list(item.spans)) if redact else text
+
+    def _translate(self, work: list[_Work]) -> None:
+        by_language: dict[str, list[_Work]] = defaultdict(list)
+        for item in work:
+            if item.failure is not None or item.language is None:
+                continue
+            if self.engine.analyses(item.language):
+                item.analysis_language = item.language
+            else:
+                by_language[item.language].append(item)
+        for language, items in by_language.items():
+            translations = self.engine.translate([item.working_text for item in items], language, PIVOT_LANGUAGE)
+            for item, translated in zip(items, translations, strict=True):
+                if isinstance(translated, Unsupported):
+                    item.note = f"no analysis for language {language}"
+                elif isinstance(translated, Exception):
+                    item.failure = f"translation: {_describe(translated)}"
+                else:
+                    item.translated_text = translated
+                    item.analysis_language = PIVOT_LANGUAGE
+
+    def _insights(self, work: list[_Work]) -> None:
+        by_language: dict[str, list[_Work]] = defaultdict(list)
+        for item in work:
+            if item.failure is None and item.analysis_language is not None:
+                by_language[item.analysis_language].append(item)
+        for language, items in by_language.items():
+            texts = [item.translated_text if item.translated_text is not None else item.working_text for item in items]
+            for item, insight in zip(items, self.engine.insights(texts, language), strict=True):
+                if isinstance(insight, Exception):
+                    item.failure = f"analysis: {_describe(insight)}"
+                else:
+                    item.insights = insight
+
+    def _result(self, item: _Work, redact: bool) -> Analysis | AnalysisFailed:
+        if item.failure is not None:
+            return AnalysisFailed(item.failure)
+        insights = item.insights or Insights(sentiment=None)
+        return Analysis(
+            language=item.language,
+            language_score=item.language_score,
+            sentiment=insights.sentiment,
+            entities=insights.entities,
+            key_phrases=insights.key_phrases,
+            targeted_sentiment=insights.targeted_sentiment,
+            pii=item.spans,
+            translated_text=item.translated_text,
+            redacted_text=item.working_text if redact else None,
+            engine=self.engine.name,
+            notes=(item.note,) if item.note else (),
+        )
+
+
+def _describe(exc: Exception) -> str:
+    """The AWS error code where there is one (botocore raises a plain ClientError for codes its
+    model does not name), else the exception's type: never the text of the document."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    return type(exc).__name__

@@ -1,0 +1,22 @@
+"""Text helpers for API limits that count UTF-8 bytes."""
+
+from __future__ import annotations
+
+
+def truncate_utf8(text: str, max_bytes: int) -> str:
+    """The longest prefix of `text` that is at most `max_bytes` in UTF-8, cut between characters."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", "ignore")
+
+
+def normalise_language(code: str | None) -> str | None:
+    """`pt-BR` -> `pt`, `EN` -> `en`; Comprehend's `zh-TW` is kept, being a language of its own there."""
+    if not code:
+        return None
+    code = code.strip().replace("_", "-")
+    if code.lower() == "zh-tw":
+        return "zh-TW"
+    primary = code.split("-", 1)[0].lower()
+    return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None

@@ -1,0 +1,54 @@
+"""Read models for the ops API: the 360-degree view of a customer and their timeline."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from chalicelib.models.customer import Customer, Identity, StoredInteraction
+
+LATEST_IN_VIEW = 20
+MAX_PAGE = 100
+
+
+class CustomerReader(Protocol):
+    def customer_for(self, platform: str, user_id: str) -> str | None: ...
+
+    def customer(self, customer_id: str) -> Customer | None: ...
+
+    def identities(self, customer_id: str) -> list[Identity]: ...
+
+    def interactions(
+        self, customer_id: str, limit: int, cursor: str | None = None
+    ) -> tuple[list[StoredInteraction], str | None]: ...
+
+
+class InvalidRequest(ValueError):
+    pass
+
+
+def page_size(raw: str | None, default: int = 20) -> int:
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidRequest(f"limit: a whole number from 1 to {MAX_PAGE}")
+    return int(raw)
+
+
+def customer_view(reader: CustomerReader, customer_id: str) -> dict[str, Any] | None:
+    customer = reader.customer(customer_id)
+    if customer is None:
+        return None
+    latest, cursor = reader.interactions(customer_id, LATEST_IN_VIEW)
+    return {
+        **customer.to_dict(),
+        "identities": [identity.to_dict() for identity in reader.identities(customer_id)],
+        "latest_interactions": [interaction.to_dict() for interaction in latest],
+        "more_interactions_cursor": cursor,
+    }
+
+
+def timeline(reader: CustomerReader, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any] | None:
+    if reader.customer(customer_id) is None:
+        return None
+    page, next_cursor = reader.interactions(customer_id, limit, cursor)
+    return {"interactions": [interaction.to_dict() for interaction in page], "next_cursor": next_cursor}

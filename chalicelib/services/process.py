@@ -1,0 +1,148 @@
+"""Processing a batch of queued interactions, in two phases.
+
+`prepare` (the whole batch at once): decode each message, claim its idempotency key (before any
+paid call, so a redelivery costs nothing), and analyse the claimed texts together, which is what
+lets Comprehend's batch APIs be used 25 documents at a time.
+
+`complete` (one record at a time, under Powertools' BatchProcessor): tie the interaction to its
+customer, store it with its analysis, mark the claim done. A record that fails here releases its
+claim and raises, so SQS redelivers it (and, after five receives, dead-letters it) while the rest of
+the batch is kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Interaction
+from chalicelib.nlp import pii
+from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
+from chalicelib.ports import Claim, Claims, CustomerRepository, TextAnalyzer
+
+# Sources whose language field describes the text itself. X's `lang` comes from X's own
+# detection; Telegram's `language_code` is the user's interface language, not the message's.
+_TRUSTED_HINTS = frozenset({"x", "trustpilot"})
+
+
+class Outcome(Enum):
+    READY = "ready"
+    DUPLICATE = "duplicate"
+    BUSY = "busy"
+    INVALID = "invalid"
+    ANALYSIS_FAILED = "analysis_failed"
+
+
+class RecordFailed(Exception):
+    """This record must be retried (SQS redelivers it; after five receives it is dead-lettered)."""
+
+
+@dataclass
+class Prepared:
+    outcome: Outcome
+    interaction: Interaction | None = None
+    analysis: Analysis | None = None
+    reason: str = ""
+
+
+def trusted_language_hint(interaction: Interaction) -> str | None:
+    generic = interaction.platform not in BUILTIN_PLATFORMS
+    return interaction.language_hint if generic or interaction.platform in _TRUSTED_HINTS else None
+
+
+def needs_analysis(interaction: Interaction) -> bool:
+    return bool(interaction.text.strip()) and interaction.action is not Action.DELETED and not interaction.text_pending
+
+
+class InteractionProcessor:
+    def __init__(self, claims: Claims, analyzer: TextAnalyzer, store: CustomerRepository, redact: bool) -> None:
+        self._claims = claims
+        self._analyzer = analyzer
+        self._store = store
+        self._redact = redact
+
+    def prepare(self, bodies: dict[str, str], remaining_ms: int) -> dict[str, Prepared]:
+        prepared: dict[str, Prepared] = {}
+        claimed_here: set[str] = set()
+        for message_id, body in bodies.items():
+            item = self._claim(body, remaining_ms, claimed_here)
+            prepared[message_id] = item
+            if item.outcome is Outcome.READY and item.interaction is not None:
+                claimed_here.add(item.interaction.idempotency_key)
+        fresh = [
+            item
+            for item in prepared.values()
+            if item.outcome is Outcome.READY and item.interaction is not None and needs_analysis(item.interaction)
+        ]
+        documents = [
+            Document(item.interaction.text, trusted_language_hint(item.interaction))
+            for item in fresh
+            if item.interaction
+        ]
+        results = self._analyzer.analyze(documents, redact=self._redact) if documents else []
+        for item, result in zip(fresh, results, strict=True):
+            if isinstance(result, AnalysisFailed):
+                assert item.interaction is not None
+                self._claims.release(item.interaction.idempotency_key, result)
+                item.outcome, item.reason = Outcome.ANALYSIS_FAILED, str(result)
+            else:
+                item.analysis = result
+        return prepared
+
+    def complete(self, item: Prepared) -> None:
+        if item.outcome is Outcome.DUPLICATE:
+            return
+        if item.outcome is not Outcome.READY or item.interaction is None:
+            raise RecordFailed(f"{item.outcome.value}: {item.reason}")
+        interaction = item.interaction
+        try:
+            self._store_one(interaction, item.analysis)
+        except Exception as exc:
+            self._claims.release(interaction.idempotency_key, exc)
+            raise
+        self._claims.complete(interaction.idempotency_key)
+
+    def _claim(self, body: str, remaining_ms: int, claimed_here: set[str]) -> Prepared:
+        try:
+            interaction = Interaction.from_dict(json.loads(body))
+        except (ValueError, KeyError, TypeError) as exc:
+            return Prepared(Outcome.INVALID, reason=f"not an interaction: {type(exc).__name__}")
+        if interaction.idempotency_key in claimed_here:
+            # The same event twice in one batch: the first copy carries it, this one is done.
+            # Should the first fail, its own redelivery brings the same event back.
+            return Prepared(Outcome.DUPLICATE, interaction)
+        claim = self._claims.claim(interaction.idempotency_key, remaining_ms)
+        if claim is Claim.DONE:
+            return Prepared(Outcome.DUPLICATE, interaction)
+        if claim is Claim.BUSY:
+            return Prepared(Outcome.BUSY, interaction, reason="another invocation holds the claim")
+        return Prepared(Outcome.READY, interaction)
+
+    def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> None:
+        author = interaction.author
+        if interaction.text_pending or author is None:
+            self._store.keep_pending(interaction)
+            return
+        if self._redact and interaction.title:
+            interaction = replace(interaction, title=pii.redact(interaction.title, pii.find(interaction.title)))
+        text = self._stored_text(interaction, analysis)
+        if interaction.action is not Action.CREATED and self._store.revise(interaction, analysis, text):
+            return
+        if interaction.action is Action.DELETED:
+            return  # deleting what we never stored: nothing to do
+        customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
+        self._store.add(customer_id, interaction, analysis, text)
+
+    def _stored_text(self, interaction: Interaction, analysis: Analysis | None) -> str | None:
+        if analysis is not None and analysis.redacted_text is not None:
+            return analysis.redacted_text
+        if self._redact and interaction.text:
+            return pii.redact(interaction.text, pii.find(interaction.text))
+        return interaction.text or None
+
+
+def summary(prepared: dict[str, Prepared]) -> dict[str, int]:
+    """Outcome counts for the log (never texts or ids of people)."""
+    return dict(Counter(item.outcome.value for item in prepared.values()))

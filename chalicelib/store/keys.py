@@ -1,0 +1,64 @@
+"""Key design of the single table (see the README's "Storage" section for the why).
+
+    pk                               sk                                  item
+    CUSTOMER#<id>                    PROFILE                             profile + aggregates
+    CUSTOMER#<id>                    IDENTITY#<platform>#<user_id>       an identity, for the 360 view
+    CUSTOMER#<id>                    INTERACTION#<occurred_at>#<platform>#<external_id>
+    IDENTITY#<platform>#<user_id>    IDENTITY                            identity -> customer (unique)
+    INTERACTION#<platform>#<ext_id>  POINTER                             external id -> interaction
+    PENDING#<platform>               <occurred_at>#<external_id>         mentions awaiting their text
+
+GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
+GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
+
+Shards spread one hour's (or one day's) writes over SHARDS partitions by customer, so a viral
+spike does not heat one partition; a reader queries the SHARDS partitions and merges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+SHARDS = 8
+
+
+def customer(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def identity(platform: str, user_id: str) -> str:
+    return f"IDENTITY#{platform}#{user_id}"
+
+
+def interaction_sk(occurred_at: datetime, platform: str, external_id: str) -> str:
+    return f"INTERACTION#{stamp(occurred_at)}#{platform}#{external_id}"
+
+
+def pointer(platform: str, external_id: str) -> str:
+    return f"INTERACTION#{platform}#{external_id}"
+
+
+def pending(platform: str) -> str:
+    return f"PENDING#{platform}"
+
+
+def shard(customer_id: str) -> int:
+    return int(hashlib.sha256(customer_id.encode()).hexdigest()[:8], 16) % SHARDS
+
+
+def recent(occurred_at: datetime, shard_number: int) -> str:
+    return f"RECENT#{occurred_at.strftime('%Y-%m-%dT%H')}#{shard_number}"
+
+
+def by_sentiment(label: str, occurred_at: datetime, shard_number: int) -> str:
+    return f"SENTIMENT#{label}#{occurred_at.strftime('%Y-%m-%d')}#{shard_number}"
+
+
+def timeline(occurred_at: datetime, platform: str, external_id: str) -> str:
+    return f"{stamp(occurred_at)}#{platform}#{external_id}"
+
+
+def stamp(moment: datetime) -> str:
+    """Sortable UTC time with milliseconds: every key that orders by time uses this form."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -1,0 +1,159 @@
+"""PynamoDB models of the single table. Item types share the table and are told apart by
+`item_type`, so one Query on a customer's partition returns profile, identities and timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+INDEX_PROJECTION = ["customer_id", "platform", "kind", "account_id", "sentiment_label", "polarity", "language"]
+
+
+class RecentIndex(GlobalSecondaryIndex["InteractionItem"]):
+    class Meta:
+        index_name = "recent"
+        projection = IncludeProjection(INDEX_PROJECTION)
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class SentimentIndex(GlobalSecondaryIndex["InteractionItem"]):
+    class Meta:
+        index_name = "sentiment"
+        projection = IncludeProjection(INDEX_PROJECTION)
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Item(Model):
+    class Meta:
+        table_name = "socialcrm-dev"  # replaced by bind() from SOCIALCRM_TABLE
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    item_type = DiscriminatorAttribute()
+
+
+class CustomerItem(Item, discriminator="customer"):
+    customer_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    display_name = UnicodeAttribute(null=True)
+    handle = UnicodeAttribute(null=True)
+    first_contact_at = UTCDateTimeAttribute(null=True)
+    last_contact_at = UTCDateTimeAttribute(null=True)
+    last_platform = UnicodeAttribute(null=True)
+    interaction_count = NumberAttribute(default=0)
+    platform_counts: MapAttribute[str, Any] = MapAttribute(default=dict)
+    sentiment_score = NumberAttribute(null=True)
+    sentiment_samples = NumberAttribute(default=0)
+    version = VersionAttribute()
+
+
+class IdentityItem(Item, discriminator="identity"):
+    """The unique identity -> customer mapping (pk IDENTITY#...)."""
+
+    customer_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    handle = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    first_seen_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+
+
+class CustomerIdentityItem(Item, discriminator="customer_identity"):
+    """The same identity under the customer's partition, for the 360-degree view."""
+
+    customer_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    handle = UnicodeAttribute(null=True)
+    display_name = UnicodeAttribute(null=True)
+    first_seen_at = UTCDateTimeAttribute()
+    last_seen_at = UTCDateTimeAttribute()
+
+
+class InteractionItem(Item, discriminator="interaction"):
+    customer_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    action = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    account_id = UnicodeAttribute(null=True)
+    thread_id = UnicodeAttribute(null=True)
+    parent_id = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    text_truncated = BooleanAttribute(default=False)
+    redacted = BooleanAttribute(default=False)
+    rating = NumberAttribute(null=True)
+    reaction = UnicodeAttribute(null=True)
+    attachments = ListAttribute(of=UnicodeAttribute, default=list)
+    language_hint = UnicodeAttribute(null=True)
+    occurred_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute()
+    edited_at = UTCDateTimeAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
+    version_at = UTCDateTimeAttribute()
+    language = UnicodeAttribute(null=True)
+    sentiment_label = UnicodeAttribute(null=True)
+    polarity = NumberAttribute(null=True)
+    analysis = JSONAttribute(null=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    recent = RecentIndex()
+    by_sentiment = SentimentIndex()
+
+
+class PointerItem(Item, discriminator="pointer"):
+    """(platform, external id) -> where the interaction is, so edits and deletes find it."""
+
+    customer_id = UnicodeAttribute()
+    interaction_sk = UnicodeAttribute()
+    version_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class PendingItem(Item, discriminator="pending"):
+    """An Instagram mention that arrived as bare ids; its text and author are fetched later."""
+
+    interaction = JSONAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+MODELS: tuple[type[Item], ...] = (
+    Item,
+    CustomerItem,
+    IdentityItem,
+    CustomerIdentityItem,
+    InteractionItem,
+    PointerItem,
+    PendingItem,
+)
+
+
+def bind(table_name: str) -> None:
+    """Point every model at the stage's table (and drop connections made for another)."""
+    for model in MODELS:
+        model.Meta.table_name = table_name
+        model._connection = None

@@ -1,0 +1,82 @@
+"""The ops API's authorizer: the static token, Cognito access tokens, and 401 for anything else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import dependencies
+
+PATH = "/identities/telegram/nobody"
+
+
+def call(client: Any, authorization: str | None) -> int:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return int(client.http.get(PATH, headers=headers).status_code)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer wrong-token", "Basic ZGV2Om9wcw==", "bearer dev-only-ops-api-token-x", "Bearer a.b.c"],
+)
+def test_missing_or_wrong_credentials_are_401(client, aws, authorization) -> None:
+    assert call(client, authorization) == 401
+
+
+def test_the_ops_token_is_accepted_in_any_case_of_scheme(client, aws, secrets) -> None:
+    assert call(client, f"Bearer {secrets['ops_api_token']}") == 404  # authorised; nobody has that identity
+    assert call(client, f"bearer {secrets['ops_api_token']}") == 404
+
+
+@pytest.fixture
+def cognito(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    idp = boto3.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="socialcrm-ops")["UserPool"]["Id"]
+    app_client = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="ops", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
+    )
+    client_id = app_client["UserPoolClient"]["ClientId"]
+    idp.admin_create_user(UserPoolId=pool, Username="ana")
+    idp.admin_set_user_password(UserPoolId=pool, Username="ana", Password="Sup3r-secret!", Permanent=True)
+    tokens = idp.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ana", "PASSWORD": "Sup3r-secret!"},
+    )["AuthenticationResult"]
+    other = idp.create_user_pool(PoolName="someone-else")["UserPool"]["Id"]
+    monkeypatch.setenv("SOCIALCRM_COGNITO_USER_POOL_ID", pool)
+    dependencies.reset()
+    return {"access": tokens["AccessToken"], "pool": pool, "other_pool": other}
+
+
+def test_a_cognito_access_token_of_our_pool_is_accepted(client, cognito) -> None:
+    assert call(client, f"Bearer {cognito['access']}") == 404
+
+
+def test_a_token_of_another_pool_is_refused(client, cognito, monkeypatch) -> None:
+    monkeypatch.setenv("SOCIALCRM_COGNITO_USER_POOL_ID", cognito["other_pool"])
+    dependencies.reset()
+    assert call(client, f"Bearer {cognito['access']}") == 401
+
+
+def test_a_signed_out_user_is_refused(client, cognito) -> None:
+    boto3.client("cognito-idp").global_sign_out(AccessToken=cognito["access"])
+    assert call(client, f"Bearer {cognito['access']}") == 401
+
+
+def test_the_authorizer_names_who_called(client, aws, secrets) -> None:
+    from app import app
+
+    route = app.routes["/identities/{platform}/{user_id}"]["GET"]
+    assert route.authorizer is not None
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {secrets['ops_api_token']}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/identities/x/y",
+    }
+    policy = route.authorizer(event, None)  # type: ignore[operator]  # a ChaliceAuthorizer is callable
+    assert policy["principalId"] == "ops-token"
+    assert json.dumps(policy["policyDocument"]).count("Allow") == 1

@@ -1,0 +1,97 @@
+"""The pipeline with the Comprehend engine: batched calls for a whole SQS batch, translation for
+languages Comprehend lacks, and not one paid call for a redelivered record. Comprehend and
+Translate are answered at botocore's HTTP layer (tools/fake_comprehend.py); the rest is moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import dependencies
+from chalicelib.adapters.aws import WORKER_PROFILE, client
+from tests.helpers import process_queue
+from tools.fake_comprehend import FakeComprehend
+from tools.webhook_client import sign
+
+LANGUAGE_OF = {"Olá": "pt", "Hola": "es", "Ciao": "it", "Dobrý": "cs", "Dzień": "pl", "Hello": "en"}
+
+
+def language_of(text: str) -> str:
+    return next((code for marker, code in LANGUAGE_OF.items() if text.startswith(marker)), "en")
+
+
+@pytest.fixture
+def fake(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeComprehend]:
+    monkeypatch.setenv("SOCIALCRM_NLP", "comprehend")
+    dependencies.reset()
+    yield FakeComprehend(language_of).install(client("comprehend", WORKER_PROFILE), client("translate", WORKER_PROFILE))
+    dependencies.reset()
+
+
+def generic_events(texts: list[str]) -> bytes:
+    events = [
+        {
+            "id": f"post-{i}",
+            "author": {"id": f"u{i % 7}"},
+            "text": text,
+            "created_at": "2026-11-22T10:00:00Z",
+            "kind": "comment",
+        }
+        for i, text in enumerate(texts)
+    ]
+    return json.dumps({"events": events}).encode()
+
+
+def deliver(client: Any, secrets: dict[str, str], body: bytes) -> None:
+    request = sign("generic", body, secrets, source="forum")
+    assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
+
+
+TEXTS = (
+    [f"Olá, o pedido {i} chegou atrasado" for i in range(30)]
+    + [f"Hola, gracias por todo {i}" for i in range(10)]
+    + [f"Dobrý den, zásilka {i} nedorazila" for i in range(4)]
+    + [f"Hello, my router {i} is broken" for i in range(6)]
+)
+
+
+def test_one_batch_is_analysed_in_batched_calls_per_language(client, sqs, aws, secrets, fake) -> None:
+    deliver(client, secrets, generic_events(TEXTS))
+    assert process_queue(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"]) == len(TEXTS)
+    # Detection for all 50 (2 calls of 25); pt 30 -> 2 calls, es 10 -> 1, en 6 + 4 translated cs -> 1.
+    assert fake.calls["BatchDetectDominantLanguage"] == 2
+    assert fake.calls["BatchDetectSentiment"] == 4
+    assert fake.calls["BatchDetectEntities"] == 4
+    assert fake.calls["BatchDetectKeyPhrases"] == 4
+    assert fake.calls["BatchDetectTargetedSentiment"] == 1
+    assert fake.calls["TranslateText"] == 4
+    assert fake.calls["DetectPiiEntities"] == 16  # one per English and Spanish document: no batch API
+
+    store = dependencies.customer_store()
+    customer_id = store.customer_for("forum", "u0")
+    assert customer_id is not None
+    page, _ = store.interactions(customer_id, 50)
+    czech = next(i for i in page if i.analysis["language"] == "cs")
+    assert czech.analysis["translated_text"].startswith("[cs->en] Dobrý den")
+    assert czech.analysis["sentiment"]["label"] == "NEUTRAL"
+    portuguese = next(i for i in page if i.analysis["language"] == "pt")
+    assert portuguese.analysis["sentiment"]["label"] == "NEGATIVE"
+    assert portuguese.analysis["engine"] == "comprehend"
+
+
+def test_redelivered_records_cost_no_comprehend_call(client, sqs, aws, secrets, fake) -> None:
+    body = generic_events(TEXTS[:20])
+    deliver(client, secrets, body)
+    process_queue(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"])
+    before = sum(fake.calls.values())
+    deliver(client, secrets, body)  # the platform delivers the same events again
+    assert process_queue(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"]) == 20
+    assert sum(fake.calls.values()) == before
+    store = dependencies.customer_store()
+    customer_id = store.customer_for("forum", "u0")
+    assert customer_id is not None
+    page, _ = store.interactions(customer_id, 50)
+    assert len(page) == 3  # post-0, post-7, post-14: stored once each

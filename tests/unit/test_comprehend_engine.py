@@ -1,0 +1,235 @@
+"""The Comprehend engine through the analysis pipeline, against botocore's Stubber with responses
+shaped as the Comprehend and Translate API references document them (moto's Comprehend is canned
+and lacks the batch APIs; moto has no Translate)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
+from chalicelib.nlp.comprehend import BATCH_DOCUMENT_BYTES, ComprehendEngine
+from chalicelib.nlp.pipeline import Analyzer
+
+
+def scores(
+    positive: float = 0.01, negative: float = 0.01, neutral: float = 0.97, mixed: float = 0.01
+) -> dict[str, float]:
+    return {"Positive": positive, "Negative": negative, "Neutral": neutral, "Mixed": mixed}
+
+
+def sentiment_response(count: int, label: str = "NEGATIVE", errors: tuple[int, ...] = ()) -> dict[str, Any]:
+    value = scores(negative=0.95, neutral=0.03, positive=0.01) if label == "NEGATIVE" else scores()
+    return {
+        "ResultList": [
+            {"Index": i, "Sentiment": label, "SentimentScore": value} for i in range(count) if i not in errors
+        ],
+        "ErrorList": [
+            {"Index": i, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Internal error"} for i in errors
+        ],
+    }
+
+
+def entities_response(count: int) -> dict[str, Any]:
+    entity = {"Score": 0.98, "Type": "ORGANIZATION", "Text": "Lumina", "BeginOffset": 0, "EndOffset": 6}
+    return {"ResultList": [{"Index": i, "Entities": [entity]} for i in range(count)], "ErrorList": []}
+
+
+def key_phrases_response(count: int) -> dict[str, Any]:
+    phrase = {"Score": 0.99, "Text": "the router", "BeginOffset": 7, "EndOffset": 17}
+    return {"ResultList": [{"Index": i, "KeyPhrases": [phrase]} for i in range(count)], "ErrorList": []}
+
+
+def targeted_response(count: int) -> dict[str, Any]:
+    mention = {
+        "Score": 0.99,
+        "GroupScore": 1.0,
+        "Text": "router",
+        "Type": "OTHER",
+        "MentionSentiment": {
+            "Sentiment": "NEGATIVE",
+            "SentimentScore": scores(negative=0.97, neutral=0.02, positive=0.0),
+        },
+        "BeginOffset": 11,
+        "EndOffset": 17,
+    }
+    return {
+        "ResultList": [
+            {"Index": i, "Entities": [{"DescriptiveMentionIndex": [0], "Mentions": [mention]}]} for i in range(count)
+        ],
+        "ErrorList": [],
+    }
+
+
+@pytest.fixture
+def stubs() -> Iterator[tuple[Analyzer, Stubber, Stubber]]:
+    comprehend = boto3.client("comprehend", region_name="us-east-1")
+    translate = boto3.client("translate", region_name="us-east-1")
+    with Stubber(comprehend) as comprehend_stub, Stubber(translate) as translate_stub:
+        yield Analyzer(ComprehendEngine(comprehend, translate, concurrency=1)), comprehend_stub, translate_stub
+        comprehend_stub.assert_no_pending_responses()
+        translate_stub.assert_no_pending_responses()
+
+
+def expect_insights(stub: Stubber, texts: list[str], language: str) -> None:
+    """The batch calls for one language, in the order the engine makes them with concurrency 1."""
+    for start in range(0, len(texts), 25):
+        chunk = texts[start : start + 25]
+        params = {"TextList": chunk, "LanguageCode": language}
+        stub.add_response("batch_detect_sentiment", sentiment_response(len(chunk)), params)
+    for start in range(0, len(texts), 25):
+        chunk = texts[start : start + 25]
+        stub.add_response(
+            "batch_detect_entities", entities_response(len(chunk)), {"TextList": chunk, "LanguageCode": language}
+        )
+    for start in range(0, len(texts), 25):
+        chunk = texts[start : start + 25]
+        stub.add_response(
+            "batch_detect_key_phrases", key_phrases_response(len(chunk)), {"TextList": chunk, "LanguageCode": language}
+        )
+    if language == "en":
+        for start in range(0, len(texts), 25):
+            chunk = texts[start : start + 25]
+            stub.add_response(
+                "batch_detect_targeted_sentiment",
+                targeted_response(len(chunk)),
+                {"TextList": chunk, "LanguageCode": language},
+            )
+
+
+def test_documents_are_batched_by_language_in_groups_of_25(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    portuguese = [f"O pedido {i} chegou atrasado" for i in range(30)]
+    italian = [f"Il pacco {i} è arrivato rotto" for i in range(3)]
+    expect_insights(comprehend, portuguese, "pt")
+    expect_insights(comprehend, italian, "it")
+    documents = [Document(text, "pt") for text in portuguese] + [Document(text, "it") for text in italian]
+    results = analyzer.analyze(documents, redact=False)
+    assert all(isinstance(result, Analysis) for result in results)
+    first = results[0]
+    assert isinstance(first, Analysis)
+    assert (first.language, first.sentiment and first.sentiment.label, first.engine) == ("pt", "NEGATIVE", "comprehend")
+    assert first.sentiment is not None
+    assert first.sentiment.scores["NEGATIVE"] == 0.95
+    assert [e.text for e in first.entities] == ["Lumina"]
+    assert [k.text for k in first.key_phrases] == ["the router"]
+    assert first.targeted_sentiment == ()
+
+
+def test_long_texts_are_cut_to_5000_bytes_between_characters(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    text = "Objednávka č. 7 — " + "žluťoučký kůň " * 600
+    assert len(text.encode()) > BATCH_DOCUMENT_BYTES
+    cut = text.encode()[:BATCH_DOCUMENT_BYTES].decode("utf-8", "ignore")
+    assert len(cut.encode()) <= BATCH_DOCUMENT_BYTES
+    comprehend.add_response("batch_detect_sentiment", sentiment_response(1), {"TextList": [cut], "LanguageCode": "it"})
+    comprehend.add_response("batch_detect_entities", entities_response(1), {"TextList": [cut], "LanguageCode": "it"})
+    comprehend.add_response(
+        "batch_detect_key_phrases", key_phrases_response(1), {"TextList": [cut], "LanguageCode": "it"}
+    )
+    (result,) = analyzer.analyze([Document(text, "it")], redact=False)
+    assert isinstance(result, Analysis)
+
+
+def test_czech_is_translated_to_english_first_and_both_texts_are_kept(stubs) -> None:
+    analyzer, comprehend, translate = stubs
+    original = "Router nefunguje už třetí den, jsem naštvaný."
+    english = "The router has not worked for three days, I am angry."
+    translate.add_response(
+        "translate_text",
+        {"TranslatedText": english, "SourceLanguageCode": "cs", "TargetLanguageCode": "en"},
+        {"Text": original, "SourceLanguageCode": "cs", "TargetLanguageCode": "en"},
+    )
+    expect_insights(comprehend, [english], "en")
+    (result,) = analyzer.analyze([Document(original, "cs")], redact=False)
+    assert isinstance(result, Analysis)
+    assert (result.language, result.translated_text) == ("cs", english)
+    assert result.sentiment is not None
+    assert result.sentiment.label == "NEGATIVE"
+    assert [(t.text, t.label) for t in result.targeted_sentiment] == [("router", "NEGATIVE")]
+
+
+def test_languages_are_detected_when_no_hint_is_trusted(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    texts = ["Onde está o meu pedido? Já faz duas semanas.", "x"]
+    comprehend.add_response(
+        "batch_detect_dominant_language",
+        {
+            "ResultList": [
+                {
+                    "Index": 0,
+                    "Languages": [{"LanguageCode": "pt", "Score": 0.99}, {"LanguageCode": "es", "Score": 0.01}],
+                }
+            ],
+            "ErrorList": [{"Index": 1, "ErrorCode": "TEXT_SIZE_LIMIT_EXCEEDED", "ErrorMessage": "too short"}],
+        },
+        {"TextList": texts},
+    )
+    expect_insights(comprehend, texts[:1], "pt")
+    first, second = analyzer.analyze([Document(text) for text in texts], redact=False)
+    assert isinstance(first, Analysis)
+    assert (first.language, first.language_score) == ("pt", 0.99)
+    assert isinstance(second, AnalysisFailed)
+
+
+def test_personal_data_is_found_redacted_and_never_sent_on(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    text = "I am Ana Souza, write to ana@example.com or call +1 415 555 0100"
+    comprehend.add_response(
+        "detect_pii_entities",
+        {
+            "Entities": [
+                {"Score": 0.99, "Type": "NAME", "BeginOffset": 5, "EndOffset": 14},
+                {"Score": 0.99, "Type": "EMAIL", "BeginOffset": 25, "EndOffset": 40},
+            ]
+        },
+        {"Text": text, "LanguageCode": "en"},
+    )
+    redacted = "I am [NAME], write to [EMAIL] or call [PHONE]"
+    expect_insights(comprehend, [redacted], "en")
+    (result,) = analyzer.analyze([Document(text, "en")], redact=True)
+    assert isinstance(result, Analysis)
+    assert result.redacted_text == redacted
+    assert result.pii_types == ["EMAIL", "NAME", "PHONE"]
+
+
+def test_a_failing_chunk_fails_only_its_own_documents(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    texts = [f"Il servizio {i} non funziona" for i in range(27)]
+    comprehend.add_response(
+        "batch_detect_sentiment", sentiment_response(25, errors=(3,)), {"TextList": texts[:25], "LanguageCode": "it"}
+    )
+    comprehend.add_client_error("batch_detect_sentiment", "ThrottlingException", "Rate exceeded", 400)
+    comprehend.add_response(
+        "batch_detect_entities", entities_response(25), {"TextList": texts[:25], "LanguageCode": "it"}
+    )
+    comprehend.add_response(
+        "batch_detect_entities", entities_response(2), {"TextList": texts[25:], "LanguageCode": "it"}
+    )
+    comprehend.add_response(
+        "batch_detect_key_phrases", key_phrases_response(25), {"TextList": texts[:25], "LanguageCode": "it"}
+    )
+    comprehend.add_response(
+        "batch_detect_key_phrases", key_phrases_response(2), {"TextList": texts[25:], "LanguageCode": "it"}
+    )
+    results = analyzer.analyze([Document(text, "it") for text in texts], redact=False)
+    failed = [index for index, result in enumerate(results) if isinstance(result, AnalysisFailed)]
+    assert failed == [3, 25, 26]
+
+
+def test_an_unsupported_translation_pair_keeps_the_language_without_sentiment(stubs) -> None:
+    analyzer, _, translate = stubs
+    translate.add_client_error(
+        "translate_text",
+        "UnsupportedLanguagePairException",
+        "no such pair",
+        400,
+        expected_params={"Text": ANY, "SourceLanguageCode": "zu", "TargetLanguageCode": "en"},
+    )
+    (result,) = analyzer.analyze([Document("Sawubona, ngicela usizo", "zu")], redact=False)
+    assert isinstance(result, Analysis)
+    assert (result.language, result.sentiment, result.notes) == ("zu", None, ("no analysis for language zu",))

@@ -1,0 +1,217 @@
+"""The processing service with in-memory ports: what is analysed, stored, retried and released."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, Sentiment
+from chalicelib.ports import Claim
+from chalicelib.services.process import InteractionProcessor, Outcome, RecordFailed, trusted_language_hint
+
+T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
+
+
+@dataclass
+class Claims:
+    states: dict[str, str] = field(default_factory=dict)
+    released: list[str] = field(default_factory=list)
+
+    def claim(self, key: str, remaining_ms: int) -> Claim:
+        state = self.states.get(key)
+        if state == "done":
+            return Claim.DONE
+        if state == "busy":
+            return Claim.BUSY
+        self.states[key] = "busy"
+        return Claim.NEW
+
+    def complete(self, key: str) -> None:
+        self.states[key] = "done"
+
+    def release(self, key: str, reason: Exception) -> None:
+        self.states.pop(key, None)
+        self.released.append(key)
+
+
+@dataclass
+class Analyzer:
+    calls: list[list[Document]] = field(default_factory=list)
+    fail: set[str] = field(default_factory=set)
+
+    def analyze(self, documents: Sequence[Document], redact: bool) -> list[Analysis | AnalysisFailed]:
+        self.calls.append(list(documents))
+        return [
+            AnalysisFailed("analysis: ThrottlingException")
+            if d.text in self.fail
+            else Analysis("pt", 0.99, Sentiment("NEGATIVE", {"POSITIVE": 0.0, "NEGATIVE": 1.0}), redacted_text=None)
+            for d in documents
+        ]
+
+
+@dataclass
+class Store:
+    added: list[tuple[str, Interaction, str | None]] = field(default_factory=list)
+    revised: list[Interaction] = field(default_factory=list)
+    pending: list[Interaction] = field(default_factory=list)
+    known: set[str] = field(default_factory=set)
+    broken: bool = False
+
+    def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
+        return f"customer-of-{author.user_id}"
+
+    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, text: str | None) -> bool:
+        if self.broken:
+            raise RuntimeError("DynamoDB is down")
+        self.added.append((customer_id, interaction, text))
+        self.known.add(interaction.external_id)
+        return True
+
+    def revise(self, interaction: Interaction, analysis: Analysis | None, text: str | None) -> bool:
+        if interaction.external_id not in self.known:
+            return False
+        self.revised.append(interaction)
+        return True
+
+    def keep_pending(self, interaction: Interaction) -> None:
+        self.pending.append(interaction)
+
+
+def message(external_id: str = "1", text: str = "O pedido chegou quebrado", **changes: object) -> str:
+    values: dict[str, object] = {
+        "platform": "telegram",
+        "kind": Kind.MESSAGE,
+        "external_id": external_id,
+        "author": Author("7", "ana", "Ana"),
+        "text": text,
+        "occurred_at": T0,
+        "received_at": T0,
+    }
+    values.update(changes)
+    return json.dumps(Interaction(**values).to_dict())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def parts() -> tuple[InteractionProcessor, Claims, Analyzer, Store]:
+    claims, analyzer, store = Claims(), Analyzer(), Store()
+    return InteractionProcessor(claims, analyzer, store, redact=True), claims, analyzer, store
+
+
+def run(processor: InteractionProcessor, bodies: dict[str, str]) -> dict[str, str]:
+    outcomes = {}
+    for message_id, item in processor.prepare(bodies, 60_000).items():
+        try:
+            processor.complete(item)
+            outcomes[message_id] = "ok" if item.outcome is Outcome.READY else item.outcome.value
+        except RecordFailed as exc:
+            outcomes[message_id] = f"failed: {exc}"
+    return outcomes
+
+
+def test_a_whole_batch_is_analysed_in_one_call(parts) -> None:
+    processor, _, analyzer, store = parts
+    outcomes = run(processor, {f"m{i}": message(str(i)) for i in range(5)})
+    assert set(outcomes.values()) == {"ok"}
+    assert [len(call) for call in analyzer.calls] == [5]
+    assert len(store.added) == 5
+
+
+def test_a_duplicate_costs_nothing_and_stores_nothing(parts) -> None:
+    processor, _, analyzer, store = parts
+    run(processor, {"m1": message("1")})
+    assert run(processor, {"m2": message("1")}) == {"m2": "duplicate"}
+    assert len(analyzer.calls) == 1
+    assert len(store.added) == 1
+
+
+def test_the_same_event_twice_in_one_batch_is_one_interaction(parts) -> None:
+    processor, _, analyzer, store = parts
+    outcomes = run(processor, {"m1": message("1"), "m2": message("1")})
+    assert outcomes == {"m1": "ok", "m2": "duplicate"}
+    assert [len(call) for call in analyzer.calls] == [1]
+    assert len(store.added) == 1
+
+
+def test_a_failed_analysis_fails_its_record_and_releases_the_claim(parts) -> None:
+    processor, claims, analyzer, _ = parts
+    analyzer.fail = {"boom"}
+    outcomes = run(processor, {"m1": message("1", "boom"), "m2": message("2")})
+    assert outcomes == {"m1": "failed: analysis_failed: analysis: ThrottlingException", "m2": "ok"}
+    assert claims.released == ["telegram:1"]
+    analyzer.fail = set()
+    assert run(processor, {"m1": message("1", "boom")}) == {"m1": "ok"}  # the redelivery is processed in full
+
+
+def test_a_storage_failure_releases_the_claim_and_raises(parts) -> None:
+    processor, claims, _, store = parts
+    assert not store.added
+    store.broken = True
+    prepared = processor.prepare({"m1": message("1")}, 60_000)
+    with pytest.raises(RuntimeError, match="DynamoDB is down"):
+        processor.complete(prepared["m1"])
+    assert claims.released == ["telegram:1"]
+
+
+def test_a_body_that_is_not_an_interaction_fails_without_a_claim(parts) -> None:
+    processor, claims, analyzer, _ = parts
+    assert run(processor, {"m1": "{}", "m2": "not json"}) == {
+        "m1": "failed: invalid: not an interaction: KeyError",
+        "m2": "failed: invalid: not an interaction: JSONDecodeError",
+    }
+    assert claims.states == {}
+    assert analyzer.calls == []
+
+
+def test_nothing_to_read_is_not_analysed(parts) -> None:
+    processor, _, analyzer, store = parts
+    bodies = {
+        "reaction": message("r", "", kind=Kind.REACTION, reaction="like"),
+        "deleted": message("d", "", action=Action.DELETED),
+        "pending": message("p", "", author=None, text_pending=True, kind=Kind.MENTION),
+    }
+    assert set(run(processor, bodies).values()) == {"ok"}
+    assert analyzer.calls == []
+    assert [i.external_id for _, i, _ in store.added] == ["r"]
+    assert [i.external_id for i in store.pending] == ["p"]
+
+
+def test_an_edit_revises_the_stored_interaction_or_is_stored_when_first_seen(parts) -> None:
+    processor, _, _, store = parts
+    run(processor, {"m1": message("1")})
+    edit = message("1", "Já resolveram, obrigado", action=Action.EDITED, edited_at=T0 + timedelta(minutes=5))
+    run(processor, {"m2": edit})
+    assert [i.text for i in store.revised] == ["Já resolveram, obrigado"]
+    orphan = message("9", "editado", action=Action.EDITED, edited_at=T0)
+    run(processor, {"m3": orphan})
+    assert store.added[-1][1].external_id == "9"
+
+
+def test_redaction_covers_titles_and_texts_without_analysis(parts) -> None:
+    processor, _, _, store = parts
+    body = message("r1", "", kind=Kind.REVIEW, title="Liguem para +55 11 91234-5678", platform="trustpilot")
+    run(processor, {"m1": body})
+    _, stored, text = store.added[0]
+    assert stored.title == "Liguem para [PHONE]"
+    assert text is None
+
+
+@pytest.mark.parametrize(
+    ("platform", "hint", "trusted"),
+    [
+        ("x", "pt", "pt"),
+        ("trustpilot", "en", "en"),
+        ("shopforum", "it", "it"),
+        ("telegram", "pl", None),
+        ("messenger", "en", None),
+    ],
+)
+def test_only_sources_that_describe_the_text_give_a_trusted_language(
+    platform: str, hint: str, trusted: str | None
+) -> None:
+    interaction = Interaction.from_dict(json.loads(message(platform=platform, language_hint=hint)))
+    assert trusted_language_hint(interaction) == trusted
