@@ -29,7 +29,7 @@ class InvalidRequest(ValueError):
 def page_size(raw: str | None, default: int = 20) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise InvalidRequest(f"limit: a whole number from 1 to {MAX_PAGE}")
     return int(raw)
 

@@ -152,3 +152,26 @@ def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path)
 def test_deploy_refuses_to_run_without_secrets() -> None:
     with mock_aws(), pytest.raises(deploy.DeployError, match="SECRETS_FILE"):
         deploy.ensure_secrets(boto3.Session(region_name="us-east-1"), "prod", None)
+
+
+def test_the_table_in_the_template_is_the_one_the_models_describe() -> None:
+    from chalicelib.store.models import InteractionItem
+
+    table = templates.load()["Resources"]["Table"]["Properties"]
+    declared = {
+        index["IndexName"]: (index["KeySchema"], index["Projection"]) for index in table["GlobalSecondaryIndexes"]
+    }
+    for index in InteractionItem._get_schema()["global_secondary_indexes"]:
+        schema, projection = declared[index["index_name"]]
+        assert [(k["AttributeName"], k["KeyType"]) for k in schema] == [
+            (k["AttributeName"], k["KeyType"]) for k in index["key_schema"]
+        ]
+        assert projection == index["projection"]
+
+
+def test_the_queue_each_stage_consumes_is_the_one_the_template_names() -> None:
+    """Chalice wires the consumer by queue name at import; it must be the stack's queue."""
+    config = json.loads((templates.ROOT / ".chalice" / "config.json").read_text())
+    for stage in ("dev", "prod"):
+        names = templates.resource_names(templates.load(), stage)
+        assert config["stages"][stage]["environment_variables"]["SOCIALCRM_INGEST_QUEUE_NAME"] == names["IngestQueue"]
