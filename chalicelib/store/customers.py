@@ -347,8 +347,8 @@ class CustomerStore:
                     query = InteractionItem.by_sentiment.query(
                         keys.by_sentiment(sentiment, bucket, shard), InteractionItem.gsi2sk.between(low, high)
                     )
-                found.extend(_recent(item) for item in query if keys.stamp(item.occurred_at) < high)
-        return sorted(found, key=lambda r: r.occurred_at, reverse=True)
+                found.extend(_recent(item) for item in query)
+        return sorted((r for r in found if r.occurred_at < until), key=lambda r: r.occurred_at, reverse=True)
 
 
 def _buckets(since: datetime, until: datetime, hourly: bool) -> list[datetime]:
@@ -421,23 +421,19 @@ def _stored(item: InteractionItem) -> StoredInteraction:
 
 
 def _recent(item: InteractionItem) -> RecentInteraction:
-    _, platform, external_id = item.gsi1sk.split("#", 2) if item.gsi1sk else ("", item.platform, item.external_id)
+    """From an index entry: the sort key `<occurred_at>#<platform>#<external_id>` and the projection."""
+    occurred, platform, external_id = (item.gsi1sk or item.gsi2sk or "").split("#", 2)
     return RecentInteraction(
         customer_id=item.customer_id,
-        platform=item.platform or platform,
+        platform=platform,
         kind=item.kind,
         external_id=external_id,
-        occurred_at=_occurred(item),
+        occurred_at=datetime.strptime(occurred, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC),
         account_id=item.account_id,
         language=item.language,
         sentiment_label=item.sentiment_label,
         polarity=float(item.polarity) if item.polarity is not None else None,
     )
-
-
-def _occurred(item: InteractionItem) -> datetime:
-    sort_key = item.gsi1sk or item.gsi2sk or ""
-    return datetime.strptime(sort_key.split("#", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _encode_cursor(key: dict[str, Any] | None) -> str | None:

@@ -20,7 +20,17 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
-INDEX_PROJECTION = ["customer_id", "platform", "kind", "account_id", "sentiment_label", "polarity", "language"]
+# item_type too: PynamoDB filters a subclass query on its discriminator.
+INDEX_PROJECTION = [
+    "item_type",
+    "customer_id",
+    "platform",
+    "kind",
+    "account_id",
+    "sentiment_label",
+    "polarity",
+    "language",
+]
 
 
 class RecentIndex(GlobalSecondaryIndex["InteractionItem"]):

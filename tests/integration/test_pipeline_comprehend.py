@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -95,3 +96,17 @@ def test_redelivered_records_cost_no_comprehend_call(client, sqs, aws, secrets, 
     assert customer_id is not None
     page, _ = store.interactions(customer_id, 50)
     assert len(page) == 3  # post-0, post-7, post-14: stored once each
+
+
+def test_recent_interactions_across_customers_by_time_and_sentiment(client, sqs, aws, secrets, fake) -> None:
+    deliver(client, secrets, generic_events(TEXTS[:12] + TEXTS[30:36]))  # 12 negative pt, 6 positive es
+    process_queue(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"])
+    store = dependencies.customer_store()
+    since, until = datetime(2026, 11, 22, 9, tzinfo=UTC), datetime(2026, 11, 22, 11, tzinfo=UTC)
+    everything = store.recent(since, until)
+    assert len(everything) == 18
+    assert len({r.customer_id for r in everything}) == 7
+    negative = store.recent(since, until, sentiment="NEGATIVE")
+    assert sorted(r.external_id for r in negative) == sorted(f"post-{i}" for i in range(12))
+    assert all(r.sentiment_label == "NEGATIVE" and r.polarity is not None and r.polarity < 0 for r in negative)
+    assert store.recent(until, until + timedelta(hours=1)) == []
