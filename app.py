@@ -15,7 +15,7 @@ app.register_blueprint(webhooks)
 app.register_blueprint(ops)
 
 
-@app.on_sqs_message(queue=ingest_queue_name(), batch_size=250, maximum_batching_window_in_seconds=10)
+@app.on_sqs_message(queue=ingest_queue_name(), batch_size=1000, maximum_batching_window_in_seconds=10)
 def process_interactions(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import processor
 

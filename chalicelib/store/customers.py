@@ -39,6 +39,7 @@ PROFILE = "PROFILE"
 IDENTITY = "IDENTITY"
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
+LAST_SEEN_RESOLUTION = timedelta(days=1)
 PENDING_DAYS = 7
 
 
@@ -126,8 +127,9 @@ class CustomerStore:
         profile's copy is refreshed with the next interaction's aggregates, under its version.)"""
         handle = author.handle or item.handle
         display_name = author.display_name or item.display_name
-        if (handle, display_name) == (item.handle, item.display_name) and seen_at <= item.last_seen_at:
-            return
+        renamed = (handle, display_name) != (item.handle, item.display_name)
+        if not renamed and seen_at < item.last_seen_at + LAST_SEEN_RESOLUTION:
+            return  # nothing new worth two writes: last seen is kept to the day
         last_seen = max(seen_at, item.last_seen_at)
         actions: list[Action] = [
             IdentityItem.handle.set(handle) if handle else IdentityItem.handle.remove(),
