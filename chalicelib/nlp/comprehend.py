@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 from chalicelib.nlp.analysis import Entity, KeyPhrase, PiiSpan, Sentiment, TargetedSentiment
-from chalicelib.nlp.engine import Insights, LanguageGuess, Unsupported
-from chalicelib.nlp.text import truncate_utf8
+from chalicelib.nlp.engine import Insights, LanguageGuess, Rejected, Unsupported
+from chalicelib.nlp.text import for_api
 
 BATCH_SIZE = 25
-BATCH_DOCUMENT_BYTES = 5_000
+BATCH_DOCUMENT_BYTES = 4_999  # "5 KB" today, "fewer than 5,000 bytes" in older references
 PII_DOCUMENT_BYTES = 100_000
 TRANSLATE_DOCUMENT_BYTES = 10_000
 CONCURRENCY = 8
@@ -81,9 +81,12 @@ class ComprehendEngine:
 
     def detect_pii(self, texts: Sequence[str], language: str) -> list[list[PiiSpan] | Exception]:
         def one(text: str) -> list[PiiSpan]:
-            response = self.comprehend.detect_pii_entities(
-                Text=truncate_utf8(text, PII_DOCUMENT_BYTES), LanguageCode=language
-            )
+            try:
+                response = self.comprehend.detect_pii_entities(
+                    Text=for_api(text, PII_DOCUMENT_BYTES), LanguageCode=language
+                )
+            except Exception as exc:
+                raise _classified(exc) from exc
             return [
                 PiiSpan(PII_TYPES.get(e["Type"], e["Type"]), e["BeginOffset"], e["EndOffset"], round(e["Score"], 4))
                 for e in response.get("Entities", [])
@@ -95,12 +98,14 @@ class ComprehendEngine:
         def one(text: str) -> str:
             try:
                 response = self.translator.translate_text(
-                    Text=truncate_utf8(text, TRANSLATE_DOCUMENT_BYTES),
+                    Text=for_api(text, TRANSLATE_DOCUMENT_BYTES),
                     SourceLanguageCode=source,
                     TargetLanguageCode=target,
                 )
             except self.translator.exceptions.UnsupportedLanguagePairException as exc:
                 raise Unsupported(f"{source} -> {target}") from exc
+            except Exception as exc:
+                raise _classified(exc) from exc
             return str(response["TranslatedText"])
 
         return _concurrently(one, texts, self._concurrency)
@@ -148,7 +153,30 @@ class ComprehendEngine:
 
 
 class DocumentError(Exception):
-    """Comprehend's ErrorList entry for one document of a batch."""
+    """Comprehend's ErrorList entry for one document of a batch, when it may succeed later."""
+
+
+# Whole-call errors worth another delivery; anything else is about the request itself.
+_RETRYABLE = frozenset(
+    {
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "InternalServerException",
+        "ServiceUnavailableException",
+        "RequestTimeoutException",
+        "LimitExceededException",
+    }
+)
+
+
+def _classified(exc: Exception) -> Exception:
+    """A client error about the document itself becomes Rejected (not retried); throttling, server
+    errors and network trouble stay as they are (the record is retried)."""
+    response = getattr(exc, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    if code and code not in _RETRYABLE and not str(code).startswith("5"):
+        return Rejected(str(code))
+    return exc
 
 
 def _batched(
@@ -157,22 +185,38 @@ def _batched(
     read: Callable[[dict[str, Any]], T],
 ) -> list[T | Exception]:
     """Call a Batch* API 25 documents at a time; per-document errors and failed calls become
-    exceptions in the documents' places."""
+    exceptions in the documents' places. When a whole call is refused for its content, each
+    document is sent alone, so one bad document cannot take its 24 neighbours down with it."""
     results: list[T | Exception] = []
     for start in range(0, len(texts), BATCH_SIZE):
-        chunk = [truncate_utf8(text, BATCH_DOCUMENT_BYTES) for text in texts[start : start + BATCH_SIZE]]
-        slots: list[T | Exception] = [DocumentError("no result") for _ in chunk]
-        try:
-            response = call(chunk)
-        except Exception as exc:  # after botocore's retries: this chunk's documents fail, no others
-            slots = [exc for _ in chunk]
-        else:
-            for result in response.get("ResultList", []):
-                slots[result["Index"]] = read(result)
-            for error in response.get("ErrorList", []):
-                slots[error["Index"]] = DocumentError(f"{error.get('ErrorCode')}: {error.get('ErrorMessage', '')}")
+        chunk = [for_api(text, BATCH_DOCUMENT_BYTES) for text in texts[start : start + BATCH_SIZE]]
+        slots, refused = _call_chunk(chunk, call, read)
+        if refused and len(chunk) > 1:
+            slots = [_call_chunk([text], call, read)[0][0] for text in chunk]
         results.extend(slots)
     return results
+
+
+def _call_chunk(
+    chunk: list[str], call: Callable[[list[str]], dict[str, Any]], read: Callable[[dict[str, Any]], T]
+) -> tuple[list[T | Exception], bool]:
+    """The documents' results, and whether the call as a whole was refused for its content."""
+    slots: list[T | Exception] = [DocumentError("no result") for _ in chunk]
+    try:
+        response = call(chunk)
+    except Exception as exc:  # after botocore's retries
+        failure = _classified(exc)
+        return [failure for _ in chunk], isinstance(failure, Rejected)
+    for result in response.get("ResultList", []):
+        try:
+            slots[result["Index"]] = read(result)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            slots[result["Index"]] = Rejected(f"unreadable result: {type(exc).__name__}")
+    for error in response.get("ErrorList", []):
+        code = str(error.get("ErrorCode"))
+        failure = DocumentError(code) if code == "INTERNAL_SERVER_ERROR" else Rejected(code)
+        slots[error["Index"]] = failure
+    return slots, False
 
 
 def _concurrently(one: Callable[[str], T], texts: Sequence[str], concurrency: int) -> list[T | Exception]:

@@ -33,6 +33,11 @@ class Unsupported(Exception):
     """The engine cannot do this for that language (e.g. no translation pair); not retryable."""
 
 
+class Rejected(Exception):
+    """The service refused this document for what it is (too long, invalid, unsupported): asking
+    again would be refused again, so the document is kept with less analysis instead of retried."""
+
+
 class Engine(Protocol):
     name: str
 

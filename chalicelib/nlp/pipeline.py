@@ -7,18 +7,21 @@
 4. translation to English where the engine cannot analyse the language (Czech, Polish, ...);
 5. sentiment, entities, key phrases (and targeted sentiment) per language, in the engine's batches.
 
-A document whose step fails comes back as AnalysisFailed; the others are unaffected.
+A document whose step fails for a passing reason (throttling, a service error) comes back as
+AnalysisFailed, to be retried; the others are unaffected. A step the service refuses for the
+document itself (Unsupported, Rejected) is skipped with a note: asking again would not help, and
+the interaction is better kept with less analysis than dead-lettered.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, PiiSpan
-from chalicelib.nlp.engine import Engine, Insights, LanguageGuess, Unsupported
+from chalicelib.nlp.engine import Engine, Insights, LanguageGuess, Rejected, Unsupported
 from chalicelib.nlp.text import normalise_language
 
 PIVOT_LANGUAGE = "en"
@@ -35,7 +38,7 @@ class _Work:
     translated_text: str | None = None
     insights: Insights | None = None
     failure: str | None = None
-    note: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 class Analyzer:
@@ -66,6 +69,8 @@ class Analyzer:
         for item, guess in zip(unknown, guesses, strict=True):
             if isinstance(guess, LanguageGuess):
                 item.language, item.language_score = normalise_language(guess.language), guess.score
+            elif _permanent(guess):
+                item.notes.append(f"language not detected: {guess}")
             else:
                 item.failure = f"language detection: {_describe(guess)}"
 
@@ -78,7 +83,9 @@ class Analyzer:
         for language, items in by_language.items():
             found = self.engine.detect_pii([item.document.text for item in items], language)
             for item, spans in zip(items, found, strict=True):
-                if isinstance(spans, Exception):
+                if isinstance(spans, Exception) and _permanent(spans):
+                    item.notes.append(f"personal data detection refused: {spans}; patterns only")
+                elif isinstance(spans, Exception):
                     item.failure = f"personal data detection: {_describe(spans)}"
                 else:
                     # The engine's findings first: it also knows names and addresses.
@@ -99,8 +106,8 @@ class Analyzer:
         for language, items in by_language.items():
             translations = self.engine.translate([item.working_text for item in items], language, PIVOT_LANGUAGE)
             for item, translated in zip(items, translations, strict=True):
-                if isinstance(translated, Unsupported):
-                    item.note = f"no analysis for language {language}"
+                if isinstance(translated, Exception) and _permanent(translated):
+                    item.notes.append(f"no analysis for language {language}")
                 elif isinstance(translated, Exception):
                     item.failure = f"translation: {_describe(translated)}"
                 else:
@@ -115,7 +122,9 @@ class Analyzer:
         for language, items in by_language.items():
             texts = [item.translated_text if item.translated_text is not None else item.working_text for item in items]
             for item, insight in zip(items, self.engine.insights(texts, language), strict=True):
-                if isinstance(insight, Exception):
+                if isinstance(insight, Exception) and _permanent(insight):
+                    item.notes.append(f"analysis refused: {insight}")
+                elif isinstance(insight, Exception):
                     item.failure = f"analysis: {_describe(insight)}"
                 else:
                     item.insights = insight
@@ -135,8 +144,12 @@ class Analyzer:
             translated_text=item.translated_text,
             redacted_text=item.working_text if redact else None,
             engine=self.engine.name,
-            notes=(item.note,) if item.note else (),
+            notes=tuple(item.notes),
         )
+
+
+def _permanent(exc: Exception) -> bool:
+    return isinstance(exc, (Unsupported, Rejected))
 
 
 def _describe(exc: Exception) -> str:

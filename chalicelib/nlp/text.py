@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def truncate_utf8(text: str, max_bytes: int) -> str:
     """The longest prefix of `text` that is at most `max_bytes` in UTF-8, cut between characters."""
@@ -9,6 +13,12 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
     if len(encoded) <= max_bytes:
         return text
     return encoded[:max_bytes].decode("utf-8", "ignore")
+
+
+def for_api(text: str, max_bytes: int) -> str:
+    """What an AWS text API can take: valid UTF-8 (a lone surrogate, which platforms can send in
+    JSON, becomes U+FFFD) within its byte limit. The stored text keeps every character."""
+    return truncate_utf8(_LONE_SURROGATE.sub("\ufffd", text), max_bytes)
 
 
 def normalise_language(code: str | None) -> str | None:

@@ -155,7 +155,7 @@ def test_czech_is_translated_to_english_first_and_both_texts_are_kept(stubs) -> 
 
 def test_languages_are_detected_when_no_hint_is_trusted(stubs) -> None:
     analyzer, comprehend, _ = stubs
-    texts = ["Onde está o meu pedido? Já faz duas semanas.", "x"]
+    texts = ["Onde está o meu pedido? Já faz duas semanas.", "Dónde está mi pedido, por favor?", "??? !!! ..."]
     comprehend.add_response(
         "batch_detect_dominant_language",
         {
@@ -165,15 +165,24 @@ def test_languages_are_detected_when_no_hint_is_trusted(stubs) -> None:
                     "Languages": [{"LanguageCode": "pt", "Score": 0.99}, {"LanguageCode": "es", "Score": 0.01}],
                 }
             ],
-            "ErrorList": [{"Index": 1, "ErrorCode": "TEXT_SIZE_LIMIT_EXCEEDED", "ErrorMessage": "too short"}],
+            "ErrorList": [
+                {"Index": 1, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Internal server error"},
+                {"Index": 2, "ErrorCode": "UNSUPPORTED_LANGUAGE", "ErrorMessage": "Unsupported language"},
+            ],
         },
         {"TextList": texts},
     )
     expect_insights(comprehend, texts[:1], "pt")
-    first, second = analyzer.analyze([Document(text) for text in texts], redact=False)
+    first, second, third = analyzer.analyze([Document(text) for text in texts], redact=False)
     assert isinstance(first, Analysis)
     assert (first.language, first.language_score) == ("pt", 0.99)
-    assert isinstance(second, AnalysisFailed)
+    assert isinstance(second, AnalysisFailed)  # a server error: worth another delivery
+    assert isinstance(third, Analysis)  # refused for what it is: kept, without analysis
+    assert (third.language, third.sentiment, third.notes) == (
+        None,
+        None,
+        ("language not detected: UNSUPPORTED_LANGUAGE",),
+    )
 
 
 def test_personal_data_is_found_redacted_and_never_sent_on(stubs) -> None:
@@ -233,3 +242,63 @@ def test_an_unsupported_translation_pair_keeps_the_language_without_sentiment(st
     (result,) = analyzer.analyze([Document("Sawubona, ngicela usizo", "zu")], redact=False)
     assert isinstance(result, Analysis)
     assert (result.language, result.sentiment, result.notes) == ("zu", None, ("no analysis for language zu",))
+
+
+def test_a_call_refused_for_one_document_is_retried_document_by_document(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    texts = ["Servizio ottimo", "\ufffd\ufffd", "Consegna veloce"]
+    comprehend.add_client_error("batch_detect_sentiment", "InvalidRequestException", "Invalid document", 400)
+    for text in texts:
+        if text.startswith("\ufffd"):
+            comprehend.add_client_error("batch_detect_sentiment", "InvalidRequestException", "Invalid document", 400)
+        else:
+            comprehend.add_response(
+                "batch_detect_sentiment", sentiment_response(1), {"TextList": [text], "LanguageCode": "it"}
+            )
+    comprehend.add_response("batch_detect_entities", entities_response(3), {"TextList": texts, "LanguageCode": "it"})
+    comprehend.add_response(
+        "batch_detect_key_phrases", key_phrases_response(3), {"TextList": texts, "LanguageCode": "it"}
+    )
+    first, second, third = analyzer.analyze([Document(text, "it") for text in texts], redact=False)
+    assert isinstance(first, Analysis)
+    assert first.sentiment is not None
+    assert isinstance(second, Analysis)
+    assert (second.sentiment, second.notes) == (None, ("analysis refused: InvalidRequestException",))
+    assert isinstance(third, Analysis)
+    assert third.sentiment is not None
+
+
+def test_lone_surrogates_are_sent_as_replacement_characters(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    sent = {"TextList": ["ok \ufffd ok"], "LanguageCode": "pt"}
+    comprehend.add_response("batch_detect_sentiment", sentiment_response(1), sent)
+    comprehend.add_response("batch_detect_entities", entities_response(1), sent)
+    comprehend.add_response("batch_detect_key_phrases", key_phrases_response(1), sent)
+    (result,) = analyzer.analyze([Document("ok \ud83d ok", "pt")], redact=False)
+    assert isinstance(result, Analysis)
+
+
+def test_throttled_personal_data_detection_fails_the_document_for_a_retry(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    comprehend.add_client_error("detect_pii_entities", "TooManyRequestsException", "Rate exceeded", 400)
+    (result,) = analyzer.analyze([Document("Call me on my mobile please", "en")], redact=True)
+    assert isinstance(result, AnalysisFailed)
+    assert str(result) == "personal data detection: TooManyRequestsException"
+
+
+def test_refused_personal_data_detection_falls_back_to_the_patterns(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    comprehend.add_client_error("detect_pii_entities", "TextSizeLimitExceededException", "too long", 400)
+    expect_insights(comprehend, ["write to [EMAIL]"], "en")
+    (result,) = analyzer.analyze([Document("write to ana@example.com", "en")], redact=True)
+    assert isinstance(result, Analysis)
+    assert result.redacted_text == "write to [EMAIL]"
+    assert result.notes == ("personal data detection refused: TextSizeLimitExceededException; patterns only",)
+
+
+def test_throttled_translation_fails_the_document_for_a_retry(stubs) -> None:
+    analyzer, _, translate = stubs
+    translate.add_client_error("translate_text", "ThrottlingException", "Rate exceeded", 400)
+    (result,) = analyzer.analyze([Document("Zamówienie nie dotarło", "pl")], redact=False)
+    assert isinstance(result, AnalysisFailed)
+    assert str(result) == "translation: ThrottlingException"
