@@ -15,7 +15,12 @@ app.register_blueprint(webhooks)
 app.register_blueprint(ops)
 
 
-@app.on_sqs_message(queue=ingest_queue_name(), batch_size=1000, maximum_batching_window_in_seconds=10)
+@app.on_sqs_message(
+    queue=ingest_queue_name(),
+    batch_size=1000,  # up to 1,000 texts a batch: Comprehend's batch APIs filled 25 at a time
+    maximum_batching_window_in_seconds=10,
+    maximum_concurrency=5,  # bounds the Comprehend calls per second at peaks (a quota, not a bill)
+)
 def process_interactions(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import processor
 

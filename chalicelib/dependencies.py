@@ -11,7 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
-from chalicelib.adapters.queue import InteractionQueue
+from chalicelib.adapters.queue import InteractionQueue, RetryScheduler
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.config import settings
 from chalicelib.services.readiness import Readiness
@@ -32,6 +32,11 @@ def secret_store() -> SecretStore:
 @cache
 def interaction_queue() -> InteractionQueue:
     return InteractionQueue(settings().ingest_queue_url)
+
+
+@cache
+def retry_scheduler() -> RetryScheduler:
+    return RetryScheduler(settings().ingest_queue_url)
 
 
 @cache
@@ -101,6 +106,7 @@ def reset() -> None:
         settings,
         secret_store,
         interaction_queue,
+        retry_scheduler,
         readiness,
         ops_access,
         customer_store,

@@ -20,6 +20,8 @@ from chalicelib.ports import MessageTooLarge, QueueUnavailable
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 256 * 1024
 ENTRY_ATTEMPTS = 2
+FIRST_RETRY_DELAY = 30
+MAX_RETRY_DELAY = 900
 
 _SQS_INVALID = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
@@ -121,3 +123,43 @@ class InteractionQueue:
         except (BotoCoreError, ClientError) as exc:
             raise QueueUnavailable(f"SendMessageBatch failed: {type(exc).__name__}") from exc
         return response
+
+
+class RetryScheduler:
+    """Brings failed records back sooner than the queue's visibility timeout would.
+
+    The timeout (30 minutes) must cover the slowest whole batch; a record that failed in
+    seconds, throttled or waiting for another invocation's claim, should not wait that long. Each
+    retry waits twice as long as the one before, so a struggling dependency is given room.
+    """
+
+    def __init__(self, queue_url: str, sqs_client: Any = None) -> None:
+        self._queue_url = queue_url
+        self._client = sqs_client
+
+    @property
+    def sqs(self) -> Any:
+        if self._client is None:
+            from chalicelib.adapters.aws import WORKER_PROFILE, client
+
+            self._client = client("sqs", WORKER_PROFILE)
+        return self._client
+
+    @staticmethod
+    def delay(receive_count: int) -> int:
+        return int(min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * 2 ** max(0, receive_count - 1)))
+
+    def postpone(self, failed: Sequence[tuple[str, int]]) -> None:
+        """`failed`: (receipt handle, receive count). Best effort: if this fails, SQS still
+        redelivers the records after the visibility timeout."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for start in range(0, len(failed), MAX_BATCH_ENTRIES):
+            entries = [
+                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": self.delay(count)}
+                for index, (handle, count) in enumerate(failed[start : start + MAX_BATCH_ENTRIES])
+            ]
+            try:
+                self.sqs.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
+            except (BotoCoreError, ClientError):
+                return

@@ -106,8 +106,11 @@ class InteractionProcessor:
 
     def _claim(self, body: str, remaining_ms: int, claimed_here: set[str]) -> Prepared:
         try:
-            interaction = Interaction.from_dict(json.loads(body))
-        except (ValueError, KeyError, TypeError) as exc:
+            document = json.loads(body)
+            if not isinstance(document, dict):
+                raise TypeError("not a JSON object")
+            interaction = Interaction.from_dict(document)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return Prepared(Outcome.INVALID, reason=f"not an interaction: {type(exc).__name__}")
         if interaction.idempotency_key in claimed_here:
             # The same event twice in one batch: the first copy carries it, this one is done.

@@ -159,12 +159,18 @@ def test_a_storage_failure_releases_the_claim_and_raises(parts) -> None:
 
 def test_a_body_that_is_not_an_interaction_fails_without_a_claim(parts) -> None:
     processor, claims, analyzer, _ = parts
-    assert run(processor, {"m1": "{}", "m2": "not json"}) == {
+    bodies = {"m1": "{}", "m2": "not json", "m3": "[]", "m4": "null", "m5": '{"author": 5}', "m6": message("ok")}
+    outcomes = run(processor, bodies)
+    assert outcomes.pop("m6") == "ok"
+    assert outcomes == {
         "m1": "failed: invalid: not an interaction: KeyError",
         "m2": "failed: invalid: not an interaction: JSONDecodeError",
+        "m3": "failed: invalid: not an interaction: TypeError",
+        "m4": "failed: invalid: not an interaction: TypeError",
+        "m5": "failed: invalid: not an interaction: KeyError",
     }
-    assert claims.states == {}
-    assert analyzer.calls == []
+    assert claims.states == {"telegram:ok": "done"}
+    assert [len(call) for call in analyzer.calls] == [1]
 
 
 def test_nothing_to_read_is_not_analysed(parts) -> None:

@@ -84,3 +84,24 @@ def test_twenty_three_interactions_take_three_calls(stubbed: tuple[Any, Stubber]
     for ids in (range(10), range(10), range(3)):
         stubber.add_response("send_message_batch", ok([str(i) for i in ids]))
     assert InteractionQueue(URL, client).send(items(23)) == 23
+
+
+def test_failed_records_come_back_sooner_each_time_twice_as_late(stubbed: tuple[Any, Stubber]) -> None:
+    from chalicelib.adapters.queue import RetryScheduler
+
+    client, stubber = stubbed
+    failed = [(f"handle-{n}", n) for n in (1, 2, 3, 9)] + [(f"more-{n}", 1) for n in range(8)]
+    first = [
+        {"Id": "0", "ReceiptHandle": "handle-1", "VisibilityTimeout": 30},
+        {"Id": "1", "ReceiptHandle": "handle-2", "VisibilityTimeout": 60},
+        {"Id": "2", "ReceiptHandle": "handle-3", "VisibilityTimeout": 120},
+        {"Id": "3", "ReceiptHandle": "handle-9", "VisibilityTimeout": 900},
+    ] + [{"Id": str(4 + n), "ReceiptHandle": f"more-{n}", "VisibilityTimeout": 30} for n in range(6)]
+    second = [{"Id": str(n), "ReceiptHandle": f"more-{6 + n}", "VisibilityTimeout": 30} for n in range(2)]
+    for entries in (first, second):
+        stubber.add_response(
+            "change_message_visibility_batch",
+            {"Successful": [{"Id": e["Id"]} for e in entries], "Failed": []},
+            {"QueueUrl": URL, "Entries": entries},
+        )
+    RetryScheduler(URL, client).postpone(failed)
