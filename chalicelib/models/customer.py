@@ -81,6 +81,7 @@ class StoredInteraction:
     deleted_at: datetime | None = None
     redacted: bool = False
     text_truncated: bool = False
+    pii_types: tuple[str, ...] = ()
     analysis: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +110,7 @@ class StoredInteraction:
             "entities": self.analysis.get("entities", []),
             "key_phrases": self.analysis.get("key_phrases", []),
             "targeted_sentiment": self.analysis.get("targeted_sentiment", []),
-            "pii_types": self.analysis.get("pii_types", []),
+            "pii_types": list(self.pii_types),
         }
 
 
@@ -126,3 +127,13 @@ class RecentInteraction:
     language: str | None
     sentiment_label: str | None
     polarity: float | None
+
+
+@dataclass(frozen=True)
+class StoredText:
+    """The words kept of an interaction: redacted where the stage says so, and what was found."""
+
+    text: str | None
+    title: str | None
+    redacted: bool = False
+    pii_types: tuple[str, ...] = ()

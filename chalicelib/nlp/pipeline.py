@@ -15,6 +15,7 @@ the interaction is better kept with less analysis than dead-lettered.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ class Analyzer:
         if item.failure is not None:
             return AnalysisFailed(item.failure)
         insights = item.insights or Insights(sentiment=None)
+        if redact:
+            insights = self._redact_names(item, insights)
         return Analysis(
             language=item.language,
             language_score=item.language_score,
@@ -145,6 +148,41 @@ class Analyzer:
             redacted_text=item.working_text if redact else None,
             engine=self.engine.name,
             notes=tuple(item.notes),
+        )
+
+    @staticmethod
+    def _redact_names(item: _Work, insights: Insights) -> Insights:
+        """Names, where the engine found people (Comprehend's PERSON entities, in every language it
+        analyses, translations included): redacted wherever they occur in the original and the
+        translation, and dropped from entities, key phrases and targeted sentiment, which would
+        otherwise keep them. Only the patterns and the English/Spanish PII detector run before."""
+        names = sorted(
+            {e.text for e in insights.entities if e.type == "PERSON" and len(e.text.strip()) > 1}, key=len, reverse=True
+        )
+        if not names:
+            return insights
+        text = item.document.text
+        found = [
+            PiiSpan("NAME", match.start(), match.end())
+            for name in names
+            for match in re.finditer(re.escape(name), text)
+        ]
+        item.spans = tuple(pii.merge(list(item.spans), found))
+        item.working_text = pii.redact(text, list(item.spans))
+        if item.translated_text is not None:
+            for name in names:
+                item.translated_text = item.translated_text.replace(name, "[NAME]")
+
+        def named(phrase: str) -> bool:
+            return any(name in phrase for name in names)
+
+        return Insights(
+            sentiment=insights.sentiment,
+            entities=tuple(e for e in insights.entities if e.type != "PERSON" and not named(e.text)),
+            key_phrases=tuple(k for k in insights.key_phrases if not named(k.text)),
+            targeted_sentiment=tuple(
+                t for t in insights.targeted_sentiment if t.type != "PERSON" and not named(t.text)
+            ),
         )
 
 

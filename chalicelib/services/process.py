@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
+from chalicelib.models.customer import StoredText
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Interaction
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
@@ -128,22 +129,33 @@ class InteractionProcessor:
         if interaction.text_pending or author is None:
             self._store.keep_pending(interaction)
             return
-        if self._redact and interaction.title:
-            interaction = replace(interaction, title=pii.redact(interaction.title, pii.find(interaction.title)))
-        text = self._stored_text(interaction, analysis)
-        if interaction.action is not Action.CREATED and self._store.revise(interaction, analysis, text):
-            return
         if interaction.action is Action.DELETED:
-            return  # deleting what we never stored: nothing to do
+            self._store.delete(interaction)
+            return
+        stored = self._stored(interaction, analysis)
+        if interaction.action is Action.EDITED and self._store.revise(interaction, analysis, stored):
+            return
+        if self._store.deleted(interaction):
+            return  # its author deleted it before it reached us: keep nothing, not even a customer
         customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
-        self._store.add(customer_id, interaction, analysis, text)
+        if not self._store.add(customer_id, interaction, analysis, stored) and interaction.action is Action.EDITED:
+            # The original (or its deletion) landed between our look and our write: revise it.
+            self._store.revise(interaction, analysis, stored)
 
-    def _stored_text(self, interaction: Interaction, analysis: Analysis | None) -> str | None:
+    def _stored(self, interaction: Interaction, analysis: Analysis | None) -> StoredText:
+        """What is kept of the words: the analysis' redacted text where there was analysis, the
+        shared patterns otherwise (titles, and texts too short or refused for analysis)."""
+        types = set(analysis.pii_types) if analysis else set()
+        text, title = interaction.text or None, interaction.title
         if analysis is not None and analysis.redacted_text is not None:
-            return analysis.redacted_text
-        if self._redact and interaction.text:
-            return pii.redact(interaction.text, pii.find(interaction.text))
-        return interaction.text or None
+            text = analysis.redacted_text or None
+        elif self._redact and text:
+            spans = pii.find(text)
+            text, types = pii.redact(text, spans), types | {span.type for span in spans}
+        if self._redact and title:
+            spans = pii.find(title)
+            title, types = pii.redact(title, spans), types | {span.type for span in spans}
+        return StoredText(text=text, title=title, redacted=self._redact and bool(types), pii_types=tuple(sorted(types)))
 
 
 def summary(prepared: dict[str, Prepared]) -> dict[str, int]:

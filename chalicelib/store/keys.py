@@ -6,7 +6,7 @@
     CUSTOMER#<id>                    INTERACTION#<occurred_at>#<platform>#<external_id>
     IDENTITY#<platform>#<user_id>    IDENTITY                            identity -> customer (unique)
     INTERACTION#<platform>#<ext_id>  POINTER                             external id -> interaction
-    PENDING#<platform>               <occurred_at>#<external_id>         mentions awaiting their text
+    PENDING#<platform>#<day>#<shard> <occurred_at>#<external_id>         mentions awaiting their text
 
 GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
 GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
@@ -39,8 +39,8 @@ def pointer(platform: str, external_id: str) -> str:
     return f"INTERACTION#{platform}#{external_id}"
 
 
-def pending(platform: str) -> str:
-    return f"PENDING#{platform}"
+def pending(platform: str, occurred_at: datetime, external_id: str) -> str:
+    return f"PENDING#{platform}#{occurred_at.strftime('%Y-%m-%d')}#{shard(external_id)}"
 
 
 def shard(customer_id: str) -> int:

@@ -112,6 +112,7 @@ class InteractionItem(Item, discriminator="interaction"):
     text = UnicodeAttribute(null=True)
     text_truncated = BooleanAttribute(default=False)
     redacted = BooleanAttribute(default=False)
+    pii_types = ListAttribute(of=UnicodeAttribute, default=list)
     rating = NumberAttribute(null=True)
     reaction = UnicodeAttribute(null=True)
     attachments = ListAttribute(of=UnicodeAttribute, default=list)
@@ -136,11 +137,15 @@ class InteractionItem(Item, discriminator="interaction"):
 
 
 class PointerItem(Item, discriminator="pointer"):
-    """(platform, external id) -> where the interaction is, so edits and deletes find it."""
+    """(platform, external id) -> where the interaction is, so edits and deletes find it.
 
-    customer_id = UnicodeAttribute()
-    interaction_sk = UnicodeAttribute()
+    A deletion that arrives before what it deletes leaves a tombstone (no customer, `deleted_at`
+    set): the original, arriving late, then finds the pointer taken and is not stored."""
+
+    customer_id = UnicodeAttribute(null=True)
+    interaction_sk = UnicodeAttribute(null=True)
     version_at = UTCDateTimeAttribute()
+    deleted_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

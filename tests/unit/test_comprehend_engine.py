@@ -302,3 +302,28 @@ def test_throttled_translation_fails_the_document_for_a_retry(stubs) -> None:
     (result,) = analyzer.analyze([Document("Zamówienie nie dotarło", "pl")], redact=False)
     assert isinstance(result, AnalysisFailed)
     assert str(result) == "translation: ThrottlingException"
+
+
+def test_names_found_as_people_are_redacted_in_languages_without_pii_detection(stubs) -> None:
+    analyzer, comprehend, _ = stubs
+    text = "Falei com o Rafael Costa duas vezes e o Rafael Costa não resolveu"
+    sent = {"TextList": [text], "LanguageCode": "pt"}
+    comprehend.add_response("batch_detect_sentiment", sentiment_response(1), sent)
+    person = {"Score": 0.99, "Type": "PERSON", "Text": "Rafael Costa", "BeginOffset": 12, "EndOffset": 24}
+    brand = {"Score": 0.95, "Type": "ORGANIZATION", "Text": "Lumina", "BeginOffset": 0, "EndOffset": 6}
+    comprehend.add_response(
+        "batch_detect_entities", {"ResultList": [{"Index": 0, "Entities": [person, brand]}], "ErrorList": []}, sent
+    )
+    phrases = [
+        {"Score": 0.9, "Text": "o Rafael Costa", "BeginOffset": 10, "EndOffset": 24},
+        {"Score": 0.9, "Text": "duas vezes", "BeginOffset": 25, "EndOffset": 35},
+    ]
+    comprehend.add_response(
+        "batch_detect_key_phrases", {"ResultList": [{"Index": 0, "KeyPhrases": phrases}], "ErrorList": []}, sent
+    )
+    (result,) = analyzer.analyze([Document(text, "pt")], redact=True)
+    assert isinstance(result, Analysis)
+    assert result.redacted_text == "Falei com o [NAME] duas vezes e o [NAME] não resolveu"
+    assert result.pii_types == ["NAME"]
+    assert [e.text for e in result.entities] == ["Lumina"]
+    assert [k.text for k in result.key_phrases] == ["duas vezes"]

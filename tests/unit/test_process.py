@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.models.customer import StoredText
 from chalicelib.models.interaction import Action, Author, Interaction, Kind
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, Sentiment
 from chalicelib.ports import Claim
@@ -56,27 +57,38 @@ class Analyzer:
 
 @dataclass
 class Store:
-    added: list[tuple[str, Interaction, str | None]] = field(default_factory=list)
+    added: list[tuple[str, Interaction, StoredText]] = field(default_factory=list)
     revised: list[Interaction] = field(default_factory=list)
+    deletions: list[Interaction] = field(default_factory=list)
     pending: list[Interaction] = field(default_factory=list)
     known: set[str] = field(default_factory=set)
     broken: bool = False
+    lands_meanwhile: set[str] = field(default_factory=set)  # stored by someone else before our add
 
     def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
         return f"customer-of-{author.user_id}"
 
-    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, text: str | None) -> bool:
+    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
         if self.broken:
             raise RuntimeError("DynamoDB is down")
-        self.added.append((customer_id, interaction, text))
+        if interaction.external_id in self.known or interaction.external_id in self.lands_meanwhile:
+            self.known.add(interaction.external_id)
+            return False
+        self.added.append((customer_id, interaction, stored))
         self.known.add(interaction.external_id)
         return True
 
-    def revise(self, interaction: Interaction, analysis: Analysis | None, text: str | None) -> bool:
+    def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
         if interaction.external_id not in self.known:
             return False
         self.revised.append(interaction)
         return True
+
+    def delete(self, interaction: Interaction) -> None:
+        self.deletions.append(interaction)
+
+    def deleted(self, interaction: Interaction) -> bool:
+        return interaction.external_id in {i.external_id for i in self.deletions}
 
     def keep_pending(self, interaction: Interaction) -> None:
         self.pending.append(interaction)
@@ -184,6 +196,7 @@ def test_nothing_to_read_is_not_analysed(parts) -> None:
     assert analyzer.calls == []
     assert [i.external_id for _, i, _ in store.added] == ["r"]
     assert [i.external_id for i in store.pending] == ["p"]
+    assert [i.external_id for i in store.deletions] == ["d"]
 
 
 def test_an_edit_revises_the_stored_interaction_or_is_stored_when_first_seen(parts) -> None:
@@ -197,13 +210,20 @@ def test_an_edit_revises_the_stored_interaction_or_is_stored_when_first_seen(par
     assert store.added[-1][1].external_id == "9"
 
 
+def test_an_edit_racing_its_original_is_applied_not_dropped(parts) -> None:
+    processor, _, _, store = parts
+    store.lands_meanwhile = {"5"}  # the original is stored between the edit's look and its write
+    edit = message("5", "corrigido", action=Action.EDITED, edited_at=T0 + timedelta(minutes=1))
+    assert run(processor, {"m1": edit}) == {"m1": "ok"}
+    assert [i.text for i in store.revised] == ["corrigido"]
+
+
 def test_redaction_covers_titles_and_texts_without_analysis(parts) -> None:
     processor, _, _, store = parts
     body = message("r1", "", kind=Kind.REVIEW, title="Liguem para +55 11 91234-5678", platform="trustpilot")
     run(processor, {"m1": body})
-    _, stored, text = store.added[0]
-    assert stored.title == "Liguem para [PHONE]"
-    assert text is None
+    _, _, stored = store.added[0]
+    assert stored == StoredText(text=None, title="Liguem para [PHONE]", redacted=True, pii_types=("PHONE",))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,256 @@
+"""Writing a customer's timeline: new interactions with their aggregates, edits, deletions.
+
+An interaction is stored with its pointer and the customer's new aggregates in one transaction:
+the pointer's condition makes it once-only, the profile's version makes concurrent updates of
+the same customer retry. Edits and deletions find the interaction through its pointer; one that
+arrives before the original is applied when the original lands, or (a deletion) leaves a
+tombstone so that the original, arriving later, is never stored with the text its author removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.models.customer import StoredText
+from chalicelib.models.interaction import Interaction
+from chalicelib.nlp.analysis import Analysis
+from chalicelib.rules.aggregates import Aggregates, add_interaction
+from chalicelib.store import keys
+from chalicelib.store.models import CustomerItem, InteractionItem, PendingItem, PointerItem
+from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
+
+PROFILE = "PROFILE"
+POINTER = "POINTER"
+AGGREGATE_ATTEMPTS = 8
+PENDING_DAYS = 7
+# Positions in the add() transaction, for reading which condition failed.
+_POINTER, _INTERACTION, _PROFILE = 0, 1, 2
+
+
+class TimelineWriter:
+    def __init__(self, connection: Connection, retention_days: int) -> None:
+        self._connection = connection
+        self._retention = timedelta(days=retention_days)
+
+    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
+        """Store a new interaction and fold it into the customer's aggregates, atomically. False
+        when its pointer exists: stored before, or deleted before it arrived."""
+        item = self._item(customer_id, interaction, analysis, stored)
+        pointer = PointerItem(
+            keys.pointer(interaction.platform, interaction.external_id),
+            POINTER,
+            customer_id=customer_id,
+            interaction_sk=item.sk,
+            version_at=item.version_at,
+            expires_at=item.expires_at,
+        )
+        polarity = analysis.sentiment.polarity if analysis and analysis.sentiment else None
+        for _ in range(AGGREGATE_ATTEMPTS):
+            profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+            _apply(
+                profile, add_interaction(aggregates(profile), interaction.platform, interaction.occurred_at, polarity)
+            )
+            if interaction.author is not None:
+                profile.display_name = interaction.author.display_name or profile.display_name
+                profile.handle = interaction.author.handle or profile.handle
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.save(pointer, condition=PointerItem.pk.does_not_exist())
+                    transaction.save(item)
+                    transaction.save(profile)  # conditional on the version read above
+            except TransactWriteError as exc:
+                if condition_failed_at(exc, _POINTER):
+                    return False
+                codes = cancellation_codes(exc)
+                if condition_failed_at(exc, _PROFILE) or "TransactionConflict" in codes:
+                    continue  # the profile changed under us: read it again
+                raise
+            return True
+        raise RuntimeError(f"customer {customer_id} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
+
+    def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
+        """Apply an edit to the stored interaction. False when nothing is stored under its id
+        yet; True when applied, when a newer revision is already there, or when it was deleted."""
+        pointer = self._pointer(interaction)
+        if pointer is None:
+            return False
+        if _deleted(pointer):
+            return True  # deleted: an edit does not bring the text back
+        version_at = interaction.edited_at or interaction.received_at
+        fresh = self._item(pointer.customer_id, interaction, analysis, stored)
+        actions: list[Action] = [
+            _set_or_remove(InteractionItem.text, fresh.text),
+            _set_or_remove(InteractionItem.title, fresh.title),
+            _set_or_remove(InteractionItem.rating, fresh.rating),
+            InteractionItem.text_truncated.set(interaction.text_truncated),
+            InteractionItem.redacted.set(stored.redacted),
+            InteractionItem.pii_types.set(cast(Any, list(stored.pii_types))),
+            InteractionItem.edited_at.set(version_at),
+            InteractionItem.action.set("edited"),
+            InteractionItem.version_at.set(version_at),
+        ]
+        if analysis is not None:
+            actions += [
+                InteractionItem.analysis.set(fresh.analysis),
+                _set_or_remove(InteractionItem.language, fresh.language),
+            ]
+            if fresh.sentiment_label is not None:
+                actions += [
+                    InteractionItem.sentiment_label.set(fresh.sentiment_label),
+                    InteractionItem.polarity.set(fresh.polarity),
+                    InteractionItem.gsi2pk.set(fresh.gsi2pk),
+                    InteractionItem.gsi2sk.set(fresh.gsi2sk),
+                ]
+        self._update_if_newer(pointer, version_at, actions)
+        return True
+
+    def delete(self, interaction: Interaction) -> None:
+        """The author deleted it on the platform: drop its words, keep the record; or, if it is
+        not here yet, leave a tombstone so it is never stored."""
+        version_at = interaction.edited_at or interaction.received_at
+        pointer = self._pointer(interaction)
+        if pointer is None:
+            tombstone = PointerItem(
+                keys.pointer(interaction.platform, interaction.external_id),
+                POINTER,
+                version_at=version_at,
+                deleted_at=version_at,
+                expires_at=interaction.occurred_at + self._retention,
+            )
+            try:
+                tombstone.save(condition=PointerItem.pk.does_not_exist())
+                return
+            except PutError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                pointer = self._pointer(interaction)  # the original landed in between
+            if pointer is None:  # pragma: no cover - it was there a moment ago
+                raise RuntimeError("pointer vanished while deleting")
+        if _deleted(pointer):
+            return
+        actions: list[Action] = [
+            InteractionItem.deleted_at.set(version_at),
+            InteractionItem.action.set("deleted"),
+            InteractionItem.text.remove(),
+            InteractionItem.title.remove(),
+            InteractionItem.analysis.remove(),
+            InteractionItem.version_at.set(version_at),
+        ]
+        self._update_if_newer(pointer, version_at, actions)
+        pointer.update(actions=[PointerItem.deleted_at.set(version_at)])
+
+    def deleted(self, interaction: Interaction) -> bool:
+        """Whether a deletion of this interaction was recorded (a tombstone or a deleted item)."""
+        pointer = self._pointer(interaction)
+        return pointer is not None and _deleted(pointer)
+
+    def keep_pending(self, interaction: Interaction) -> None:
+        """Mentions that arrived without text or author wait here until they are fetched."""
+        item = PendingItem(
+            keys.pending(interaction.platform, interaction.occurred_at, interaction.external_id),
+            f"{keys.stamp(interaction.occurred_at)}#{interaction.external_id}",
+            interaction=interaction.to_dict(),
+            expires_at=interaction.received_at + timedelta(days=PENDING_DAYS),
+        )
+        try:
+            item.save(condition=PendingItem.pk.does_not_exist())
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+
+    def _pointer(self, interaction: Interaction) -> PointerItem | None:
+        try:
+            return PointerItem.get(
+                keys.pointer(interaction.platform, interaction.external_id), POINTER, consistent_read=True
+            )
+        except DoesNotExist:
+            return None
+
+    def _update_if_newer(self, pointer: PointerItem, version_at: datetime, actions: list[Action]) -> None:
+        stored = InteractionItem(keys.customer(pointer.customer_id or ""), pointer.interaction_sk or "")
+        try:
+            stored.update(
+                actions=actions, condition=InteractionItem.pk.exists() & (InteractionItem.version_at < version_at)
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise  # else a newer revision is already there
+
+    def _item(
+        self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText
+    ) -> InteractionItem:
+        shard = keys.shard(customer_id)
+        timeline = keys.timeline(interaction.occurred_at, interaction.platform, interaction.external_id)
+        sentiment = analysis.sentiment if analysis else None
+        return InteractionItem(
+            keys.customer(customer_id),
+            keys.interaction_sk(interaction.occurred_at, interaction.platform, interaction.external_id),
+            customer_id=customer_id,
+            platform=interaction.platform,
+            kind=interaction.kind.value,
+            action=interaction.action.value,
+            external_id=interaction.external_id,
+            account_id=interaction.account_id,
+            thread_id=interaction.thread_id,
+            parent_id=interaction.parent_id,
+            title=stored.title or None,
+            text=stored.text or None,
+            text_truncated=interaction.text_truncated,
+            redacted=stored.redacted,
+            pii_types=list(stored.pii_types),
+            rating=interaction.rating,
+            reaction=interaction.reaction,
+            attachments=list(interaction.attachments),
+            language_hint=interaction.language_hint,
+            occurred_at=interaction.occurred_at,
+            received_at=interaction.received_at,
+            edited_at=interaction.edited_at,
+            version_at=interaction.edited_at or interaction.occurred_at,
+            language=analysis.language if analysis else None,
+            sentiment_label=sentiment.label if sentiment else None,
+            polarity=sentiment.polarity if sentiment else None,
+            analysis=analysis.to_dict() if analysis else None,
+            gsi1pk=keys.recent(interaction.occurred_at, shard),
+            gsi1sk=timeline,
+            gsi2pk=keys.by_sentiment(sentiment.label, interaction.occurred_at, shard) if sentiment else None,
+            gsi2sk=timeline if sentiment else None,
+            expires_at=interaction.occurred_at + self._retention,
+        )
+
+
+def aggregates(profile: CustomerItem) -> Aggregates:
+    return Aggregates(
+        interaction_count=int(profile.interaction_count or 0),
+        platform_counts={str(k): int(v) for k, v in (profile.platform_counts.as_dict() or {}).items()},
+        sentiment_score=float(profile.sentiment_score) if profile.sentiment_score is not None else None,
+        sentiment_samples=int(profile.sentiment_samples or 0),
+        first_contact_at=profile.first_contact_at,
+        last_contact_at=profile.last_contact_at,
+        last_platform=profile.last_platform,
+    )
+
+
+def _apply(profile: CustomerItem, figures: Aggregates) -> None:
+    profile.interaction_count = figures.interaction_count
+    profile.platform_counts = figures.platform_counts
+    profile.sentiment_score = figures.sentiment_score
+    profile.sentiment_samples = figures.sentiment_samples
+    profile.first_contact_at = figures.first_contact_at
+    profile.last_contact_at = figures.last_contact_at
+    profile.last_platform = figures.last_platform
+
+
+def _deleted(pointer: PointerItem) -> bool:
+    deleted_at: datetime | None = pointer.deleted_at  # a tombstone, or a deleted interaction
+    return deleted_at is not None
+
+
+def _set_or_remove(attribute: Any, value: Any) -> Action:
+    action: Action = attribute.set(value) if value is not None else attribute.remove()
+    return action
