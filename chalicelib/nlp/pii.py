@@ -37,6 +37,8 @@ def _card(match: str) -> bool:
 
 def _iban(match: str) -> bool:
     compact = re.sub(r"\s", "", match).upper()
+    if not compact[:2].isalpha():
+        return False
     if not 15 <= len(compact) <= 34:
         return False
     rearranged = compact[4:] + compact[:4]
@@ -109,6 +111,41 @@ def _codice_fiscale(match: str) -> bool:
     return chr(ord("A") + total % 26) == code[15]
 
 
+def _nrb(match: str) -> bool:
+    """A Polish account number (NRB) is an IBAN without its `PL`: the same check digits."""
+    return _iban("PL" + _digits(match))
+
+
+def _nif(match: str) -> bool:
+    digits = [int(d) for d in _digits(match)]
+    remainder = sum(d * (9 - i) for i, d in enumerate(digits[:8])) % 11
+    return digits[0] in (1, 2, 3, 5, 6, 8, 9) and (0 if remainder < 2 else 11 - remainder) == digits[8]
+
+
+def _nip(match: str) -> bool:
+    digits = [int(d) for d in _digits(match)]
+    check = sum(d * w for d, w in zip(digits, (6, 5, 7, 2, 3, 4, 5, 6, 7), strict=False)) % 11
+    return check != 10 and check == digits[9]
+
+
+def _polish_id_card(match: str) -> bool:
+    code = match.upper()
+    values = [ord(char) - 55 for char in code[:3]] + [int(char) for char in code[3:]]
+    return sum(v * w for v, w in zip(values, (7, 3, 1, 9, 7, 3, 1, 7, 3), strict=True)) % 10 == 0
+
+
+def _cnpj(match: str) -> bool:
+    digits = [int(d) for d in _digits(match)]
+    if len(set(digits)) == 1:
+        return False
+    weights = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
+    for position, factors in ((12, weights), (13, [6, *weights])):
+        check = 11 - sum(d * w for d, w in zip(digits, factors, strict=False)) % 11
+        if (0 if check >= 10 else check) != digits[position]:
+            return False
+    return True
+
+
 def _ssn(match: str) -> bool:
     digits = _digits(match)[-9:]
     area, group, serial = digits[:3], digits[3:5], digits[5:]
@@ -129,15 +166,25 @@ def _always(match: str) -> bool:
     return True
 
 
-# (type, pattern, validator): earlier entries win when matches overlap.
+# Words that say "the number that follows is ...": bare digits count only after one of them.
+_PHONE_WORDS = (
+    r"tel|telefone|telefon|telefono|teléfono|phone|fone|celular|cel|móvil|movil|cellulare|cell|mobile|"
+    r"whats ?app|zadzwoń|zadzwon|komórka|komorka|mobil"
+)
+_DIGITS_AFTER = r"[^\w+]{0,3}(?:\w+[^\w+]{1,3}){0,2}"  # "tel:", "my phone is", "número do celular:"
+
+# (type, pattern, validator): earlier entries win when matches overlap. A rule's `pii` group,
+# where it has one, is the span; the rest of the match is the context that made it count.
 _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
-    ("EMAIL", re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"), _always),
-    ("IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b"), _iban),
+    ("EMAIL", re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}"), _always),
+    ("IBAN", re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,4})?\b"), _iban),
+    ("IBAN", re.compile(r"(?<![\d-])\d{2}(?:[ ]?\d{4}){6}(?![\d-])"), _nrb),
     (
         "CREDIT_CARD",
         re.compile(r"(?<![\d-])(?:\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}|3[47]\d{2}[ -]?\d{6}[ -]?\d{5})(?![\d-])"),
         _card,
     ),
+    ("CNPJ", re.compile(r"(?<![\d./-])\d{2}\.?\d{3}\.?\d{3}/?\d{4}-?\d{2}(?![\d./-])"), _cnpj),
     (
         "CODICE_FISCALE",
         re.compile(r"\b[A-Za-z]{6}\d{2}[A-EHLMPR-Ta-ehlmpr-t]\d{2}[A-Za-z]\d{3}[A-Za-z]\b"),
@@ -148,6 +195,10 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
     # Nine-digit (pre-1954) numbers have no check digit: only in their slashed form.
     ("RODNE_CISLO", re.compile(r"(?<![\d/])(?:\d{6}/\d{3,4}|\d{10})(?![\d/])"), _rodne_cislo),
     ("DNI", re.compile(r"(?<![\w-])(?:\d{8}|[XYZxyz]\d{7})-?[A-Za-z](?!\w)"), _dni),
+    ("ID_CARD", re.compile(r"\b[A-Za-z]{3}\s?\d{6}\b"), _polish_id_card),
+    ("NIP", re.compile(r"(?<![\d-])\d{3}-\d{3}-\d{2}-\d{2}(?![\d-])"), _nip),
+    ("NIP", re.compile(r"(?i:\bnip)\D{0,12}(?P<pii>\d{10})(?!\d)"), _nip),
+    ("NIF", re.compile(r"(?i:\bnif|contribuinte)\D{0,24}(?P<pii>\d{9})(?!\d)"), _nif),
     ("SSN", re.compile(r"(?<![\d-])\d{3}([- ])\d{2}\1\d{4}(?![\d-])"), _ssn),
     # Nine bare digits are an SSN only when the text says so just before.
     ("SSN", re.compile(r"(?i:ssn|social security(?: number)?|soc\.? sec\.?)\D{0,24}(?P<pii>\d{9})(?!\d)"), _ssn),
@@ -158,11 +209,17 @@ _RULES: list[tuple[str, re.Pattern[str], Callable[[str], bool]]] = [
             r"|\(\d{2,4}\)[ .-]?\d{3,5}[ .-]?\d{4}"
             r"|\d{2,3}[ .-]\d{4,5}[ .-]\d{4}"
             r"|\d{3}([ .-])\d{3}\1\d{4}"
-            r"|\d{3}[ -]\d{3}[ -]\d{3}"
-            r"|\d{3}[ -]\d{2}[ -]\d{2}[ -]\d{2}"
-            r"|\d{3}[ -]\d{6,7})(?![\w])"
+            r"|\d{3} \d{3} \d{3}"
+            r"|[4-9]\d{2}-\d{3}-\d{3}"  # dashed nine digits: mobiles start 4-9, order numbers anywhere
+            r"|\d{3} \d{2} \d{2} \d{2}"
+            r"|\d{3} \d{6,7})(?![\w])"
         ),
         lambda match: 8 <= len(_digits(match)) <= 15,
+    ),
+    (
+        "PHONE",
+        re.compile(rf"(?i:\b(?:{_PHONE_WORDS})){_DIGITS_AFTER}(?P<pii>\+?\d{{9,13}})(?!\d)"),
+        _always,
     ),
 ]
 

@@ -40,6 +40,17 @@ def found(text: str) -> list[tuple[str, str]]:
         ("call (202) 555-0147", "PHONE", "(202) 555-0147"),
         ("llámame al 655 12 34 56", "PHONE", "655 12 34 56"),
         ("zadzwoń 601 234 567", "PHONE", "601 234 567"),
+        ("zadzwoń 600-123-456", "PHONE", "600-123-456"),
+        ("o meu telemóvel: tel 912345678", "PHONE", "912345678"),
+        ("Meu celular é 11987654321", "PHONE", "11987654321"),
+        ("józef.wiśniewski@poczta.pl napisz", "EMAIL", "józef.wiśniewski@poczta.pl"),
+        ("przelew 61 1090 1014 0000 0712 1981 2874", "IBAN", "61 1090 1014 0000 0712 1981 2874"),
+        ("iban gb82 west 1234 5698 7654 32", "IBAN", "gb82 west 1234 5698 7654 32"),
+        ("NIF 123456789 para a fatura", "NIF", "123456789"),
+        ("NIP: 123-456-32-18", "NIP", "123-456-32-18"),
+        ("nip 1234563218", "NIP", "1234563218"),
+        ("dowód ABC523456", "ID_CARD", "ABC523456"),
+        ("CNPJ 11.222.333/0001-81", "CNPJ", "11.222.333/0001-81"),
     ],
 )
 def test_valid_personal_data_is_found(text: str, kind: str, value: str) -> None:
@@ -61,6 +72,12 @@ def test_valid_personal_data_is_found(text: str, kind: str, value: str) -> None:
         "SSN 123-45-6789",  # the advertising number
         "protocolo 123.456.789",
         "v2.3.11 release",
+        "pedido 123-456-789",  # dashed nine digits not starting like a mobile
+        "zamówienie 600123456",  # bare digits with no phone word before them
+        "numer zamówienia: 600123456",
+        "fatura 123456789",  # a valid NIF shape, but nothing says it is one
+        "dowód ABC123456",  # wrong check digit
+        "CNPJ 11.222.333/0001-82",
     ],
 )
 def test_look_alikes_are_not_personal_data(text: str) -> None:
