@@ -30,7 +30,8 @@ lint: $(STAMP)
 ## make deploy STAGE=prod [SECRETS_FILE=path] [COGNITO_USER_POOL_ID=id]: package, merge infra/, deploy
 deploy: $(STAMP)
 	$(BIN)/python -m tools.deploy --stage $(STAGE) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE)) \
-		$(if $(COGNITO_USER_POOL_ID),--cognito-user-pool-id $(COGNITO_USER_POOL_ID))
+		$(if $(COGNITO_USER_POOL_ID),--cognito-user-pool-id $(COGNITO_USER_POOL_ID)) \
+		$(if $(COGNITO_APP_CLIENT_IDS),--cognito-app-client-ids $(COGNITO_APP_CLIENT_IDS))
 
 ## make bench: prints the benchmark tables
 bench: $(STAMP)

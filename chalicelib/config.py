@@ -36,6 +36,8 @@ class Settings:
     dedupe_days: int = DEFAULT_DEDUPE_DAYS
     local_languages: tuple[str, ...] = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
     cognito_user_pool_id: str = ""
+    cognito_group: str = "socialcrm-ops"
+    cognito_client_ids: tuple[str, ...] = ()
     secrets_max_age: int = DEFAULT_SECRETS_MAX_AGE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
@@ -61,6 +63,12 @@ class Settings:
                 code.strip() for code in source.get("SOCIALCRM_LOCAL_LANGUAGES", "en,pt,es,it,cs,pl,de,fr").split(",")
             ),
             cognito_user_pool_id=source.get("SOCIALCRM_COGNITO_USER_POOL_ID", "").strip(),
+            cognito_group=source.get("SOCIALCRM_COGNITO_GROUP", "").strip() or "socialcrm-ops",
+            cognito_client_ids=tuple(
+                client
+                for client in source.get("SOCIALCRM_COGNITO_CLIENT_IDS", "").replace(" ", "").split(",")
+                if client
+            ),
             secrets_max_age=_integer(source, "SOCIALCRM_SECRETS_MAX_AGE", DEFAULT_SECRETS_MAX_AGE),
             max_body_bytes=_integer(source, "SOCIALCRM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         )

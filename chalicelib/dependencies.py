@@ -56,12 +56,9 @@ def ops_access() -> OpsAccess:
     config = settings()
     cognito = None
     if config.cognito_user_pool_id:
-        import os
-
         from chalicelib.adapters.cognito import CognitoVerifier
 
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-        cognito = CognitoVerifier(config.cognito_user_pool_id, region)
+        cognito = CognitoVerifier(config.cognito_user_pool_id, config.cognito_group, config.cognito_client_ids)
     return OpsAccess(secret_store(), cognito)
 
 

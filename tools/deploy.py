@@ -130,8 +130,9 @@ def deploy_stack(
     stage: str,
     secrets_name: str,
     bucket: str,
-    cognito_user_pool_id: str | None = None,
+    optional: dict[str, str | None] | None = None,
 ) -> dict[str, str]:
+    """`optional`: template parameters with defaults (Cognito's); None keeps the deployed value."""
     cloudformation = session.client("cloudformation")
     name = stack_name(stage)
     body = json.dumps(template)
@@ -146,10 +147,11 @@ def deploy_stack(
         {"ParameterKey": "Stage", "ParameterValue": stage},
         {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
     ]
-    if cognito_user_pool_id is not None:
-        parameters.append({"ParameterKey": "CognitoUserPoolId", "ParameterValue": cognito_user_pool_id})
-    elif exists:
-        parameters.append({"ParameterKey": "CognitoUserPoolId", "UsePreviousValue": True})
+    for key, value in (optional or {}).items():
+        if value is not None:
+            parameters.append({"ParameterKey": key, "ParameterValue": value})
+        elif exists:
+            parameters.append({"ParameterKey": key, "UsePreviousValue": True})
     cloudformation.create_change_set(
         StackName=name,
         ChangeSetName=change_set,
@@ -198,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cognito-user-pool-id", help="accept this Cognito pool's access tokens on the ops API (default: unchanged)"
     )
+    parser.add_argument(
+        "--cognito-app-client-ids", help="only tokens of these comma-separated app clients (default: unchanged)"
+    )
     args = parser.parse_args(argv)
 
     import boto3
@@ -212,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         template_path = package(args.stage, ROOT / "build" / args.stage, region)
         bucket = artifacts_bucket(session, args.bucket, region)
         template = upload_code(session, template_path, bucket, args.stage)
-        outputs = deploy_stack(session, template, args.stage, secrets_name, bucket, args.cognito_user_pool_id)
+        optional = {"CognitoUserPoolId": args.cognito_user_pool_id, "CognitoAppClientIds": args.cognito_app_client_ids}
+        outputs = deploy_stack(session, template, args.stage, secrets_name, bucket, optional)
     except (DeployError, secret_docs.SecretsFileError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1

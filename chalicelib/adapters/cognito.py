@@ -1,30 +1,51 @@
 """Cognito access tokens, checked by asking Cognito (GetUser) rather than by verifying the JWT
-ourselves: no crypto library in the Lambda package, and revoked tokens are refused too. API
-Gateway caches the authorizer's answer per token, so Cognito is asked once per token and TTL."""
+ourselves: no crypto library in the Lambda package, and revoked tokens are refused too (API
+Gateway caches the authorizer's answer per token for its TTL, so a sign-out takes effect within
+five minutes). Only members of the ops group, and only tokens of the allowed app clients."""
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection
 from typing import Any
 
 
 class CognitoVerifier:
-    def __init__(self, user_pool_id: str, region: str, cognito_client: Any = None) -> None:
+    def __init__(
+        self,
+        user_pool_id: str,
+        group: str,
+        client_ids: Collection[str] = (),
+        cognito_client: Any = None,
+    ) -> None:
+        region = user_pool_id.split("_", 1)[0]  # pool ids are "<region>_<id>"
         self._issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+        self._region = region
+        self._group = group
+        self._client_ids = frozenset(client_ids)
         self._client = cognito_client
 
     @property
     def cognito(self) -> Any:
         if self._client is None:
-            from chalicelib.adapters.aws import client
+            import boto3
+            from botocore.config import Config
 
-            self._client = client("cognito-idp")
+            self._client = boto3.client(
+                "cognito-idp", region_name=self._region, config=Config(retries={"mode": "standard"})
+            )
         return self._client
 
     def username(self, token: str) -> str | None:
-        if _claims(token).get("iss") != self._issuer:
-            return None  # another pool's token, or not a Cognito token at all
+        claims = _claims(token)
+        if claims.get("iss") != self._issuer or claims.get("token_use") != "access":
+            return None  # another pool's token, an ID token, or not a Cognito token at all
+        if self._client_ids and claims.get("client_id") not in self._client_ids:
+            return None
+        groups = claims.get("cognito:groups") or []
+        if self._group not in groups:
+            return None
         from botocore.exceptions import ClientError
 
         try:
@@ -37,7 +58,7 @@ class CognitoVerifier:
 
 
 def _claims(token: str) -> dict[str, Any]:
-    """The JWT's payload, unverified: only to route the token; GetUser does the verifying."""
+    """The JWT's payload, unverified: only to route and pre-check the token; GetUser verifies it."""
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

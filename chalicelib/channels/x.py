@@ -91,7 +91,7 @@ def _tweet(
             )
         )
         return
-    lang = p.opt_text(tweet, "lang", path)
+    lang = _language(p.opt_text(tweet, "lang", path))
     result.add(
         Interaction(
             platform="x",
@@ -101,7 +101,7 @@ def _tweet(
             parent_id=parent_id,
             author=author,
             text=_full_text(tweet, path),
-            language_hint=lang if lang and lang != "und" else None,
+            language_hint=lang,
             attachments=_media_types(tweet),
             occurred_at=_tweet_time(tweet, path),
             received_at=received_at,
@@ -201,6 +201,18 @@ def _tweet_delete(
             received_at=received_at,
         )
     )
+
+
+# X's own codes for "no language": und(etermined), zxx (no linguistic content), and q.. codes
+# for tweets of only media links, hashtags, mentions, cashtags or very short text.
+_NO_LANGUAGE = frozenset({"und", "zxx"})
+_LEGACY_CODES = {"in": "id", "iw": "he"}
+
+
+def _language(lang: str | None) -> str | None:
+    if not lang or lang in _NO_LANGUAGE or (len(lang) == 3 and lang.startswith("q")):
+        return None
+    return _LEGACY_CODES.get(lang, lang)
 
 
 def _user(user: dict[str, Any], path: str) -> Author:

@@ -39,17 +39,29 @@ def cognito(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, s
         UserPoolId=pool, ClientName="ops", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
     )
     client_id = app_client["UserPoolClient"]["ClientId"]
-    idp.admin_create_user(UserPoolId=pool, Username="ana")
-    idp.admin_set_user_password(UserPoolId=pool, Username="ana", Password="Sup3r-secret!", Permanent=True)
-    tokens = idp.initiate_auth(
-        ClientId=client_id,
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "ana", "PASSWORD": "Sup3r-secret!"},
-    )["AuthenticationResult"]
+    idp.create_group(GroupName="socialcrm-ops", UserPoolId=pool)
+
+    def login(username: str, in_group: bool) -> dict[str, str]:
+        idp.admin_create_user(UserPoolId=pool, Username=username)
+        idp.admin_set_user_password(UserPoolId=pool, Username=username, Password="Sup3r-secret!", Permanent=True)
+        if in_group:
+            idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="socialcrm-ops")
+        parameters = {"USERNAME": username, "PASSWORD": "Sup3r-secret!"}
+        result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=parameters)
+        return dict(result["AuthenticationResult"])
+
+    tokens, outsider = login("ana", in_group=True), login("bob", in_group=False)
     other = idp.create_user_pool(PoolName="someone-else")["UserPool"]["Id"]
     monkeypatch.setenv("SOCIALCRM_COGNITO_USER_POOL_ID", pool)
     dependencies.reset()
-    return {"access": tokens["AccessToken"], "pool": pool, "other_pool": other}
+    return {
+        "access": tokens["AccessToken"],
+        "id_token": tokens["IdToken"],
+        "outsider": outsider["AccessToken"],
+        "client_id": client_id,
+        "pool": pool,
+        "other_pool": other,
+    }
 
 
 def test_a_cognito_access_token_of_our_pool_is_accepted(client, cognito) -> None:
@@ -60,6 +72,23 @@ def test_a_token_of_another_pool_is_refused(client, cognito, monkeypatch) -> Non
     monkeypatch.setenv("SOCIALCRM_COGNITO_USER_POOL_ID", cognito["other_pool"])
     dependencies.reset()
     assert call(client, f"Bearer {cognito['access']}") == 401
+
+
+def test_a_user_outside_the_ops_group_is_refused(client, cognito) -> None:
+    assert call(client, f"Bearer {cognito['outsider']}") == 401
+
+
+def test_an_id_token_is_not_an_access_token(client, cognito) -> None:
+    assert call(client, f"Bearer {cognito['id_token']}") == 401
+
+
+def test_only_the_allowed_app_clients(client, cognito, monkeypatch) -> None:
+    monkeypatch.setenv("SOCIALCRM_COGNITO_CLIENT_IDS", "someotherclient")
+    dependencies.reset()
+    assert call(client, f"Bearer {cognito['access']}") == 401
+    monkeypatch.setenv("SOCIALCRM_COGNITO_CLIENT_IDS", f"someotherclient,{cognito['client_id']}")
+    dependencies.reset()
+    assert call(client, f"Bearer {cognito['access']}") == 404
 
 
 def test_a_signed_out_user_is_refused(client, cognito) -> None:

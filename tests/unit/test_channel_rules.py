@@ -309,3 +309,13 @@ def test_a_bug_in_one_item_costs_that_item_only(monkeypatch: pytest.MonkeyPatch)
 def test_trustpilot_business_unit_is_the_account() -> None:
     result = trustpilot.parse(body({"events": [_review(businessUnitId="bu-1", locationId="loc-9")]}), NOW)
     assert result.interactions[0].account_id == "bu-1"
+
+
+@pytest.mark.parametrize(
+    ("lang", "hint"),
+    [("pt", "pt"), ("und", None), ("zxx", None), ("qme", None), ("qht", None), ("in", "id"), ("iw", "he")],
+)
+def test_x_language_codes_that_name_no_language_are_not_hints(lang: str, hint: str | None) -> None:
+    tweet = {"id_str": "9", "text": "#promo", "lang": lang, "timestamp_ms": "1763812800000", "user": {"id_str": "7"}}
+    (interaction,) = x.parse(body({"for_user_id": "1", "tweet_create_events": [tweet]}), NOW).interactions
+    assert interaction.language_hint == hint
