@@ -48,7 +48,8 @@ def cognito(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, s
             idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="socialcrm-ops")
         parameters = {"USERNAME": username, "PASSWORD": "Sup3r-secret!"}
         result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=parameters)
-        return dict(result["AuthenticationResult"])
+        auth = result["AuthenticationResult"]
+        return {"AccessToken": auth["AccessToken"], "IdToken": auth["IdToken"]}
 
     tokens, outsider = login("ana", in_group=True), login("bob", in_group=False)
     other = idp.create_user_pool(PoolName="someone-else")["UserPool"]["Id"]
