@@ -25,7 +25,9 @@ UNIT_CHARACTERS = 100
 MINIMUM_UNITS = 3
 
 
-class _Raw:
+class RawBody:
+    """The streamable body botocore reads from an HTTP response."""
+
     def __init__(self, body: bytes) -> None:
         self._body = body
 
@@ -57,7 +59,7 @@ class FakeComprehend:
             self.documents[operation] += len(texts)
             self.units[operation] += sum(max(MINIMUM_UNITS, math.ceil(len(t) / UNIT_CHARACTERS)) for t in texts)
         answer = getattr(self, "_" + operation)(body)
-        return AWSResponse(request.url, 200, HTTPHeaders(), _Raw(json.dumps(answer).encode()))
+        return AWSResponse(request.url, 200, HTTPHeaders(), RawBody(json.dumps(answer).encode()))
 
     # Comprehend
 

@@ -123,13 +123,15 @@ def test_a_webhook_over_http_reaches_the_ops_api(stack: dict[str, Any]) -> None:
     assert status == 200
     auth = {"Authorization": f"Bearer {secrets['ops_api_token']}"}
 
-    def identity() -> Any:
-        code, body = request(stack["api"], "/identities/telegram/990001", auth)
-        return body if code == 200 else None
+    def stored() -> Any:
+        """The identity is written a moment before the interaction: wait for both."""
+        code, found = request(stack["api"], "/identities/telegram/990001", auth)
+        if code != 200:
+            return None
+        code, view = request(stack["api"], f"/customers/{found['customer_id']}", auth)
+        return view if code == 200 and view["latest_interactions"] else None
 
-    customer_id = wait_for(identity)["customer_id"]
-    code, view = request(stack["api"], f"/customers/{customer_id}", auth)
-    assert code == 200
+    view = wait_for(stored)
     (interaction,) = view["latest_interactions"]
     assert interaction["text"] == "Mój e-mail: [EMAIL]. Zamówienie wciąż nie dotarło 😡"
     assert interaction["pii_types"] == ["EMAIL"]

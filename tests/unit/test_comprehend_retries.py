@@ -14,21 +14,16 @@ from chalicelib.adapters.aws import _PROFILES, WORKER_PROFILE, client, reset_cli
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.nlp.comprehend import ComprehendEngine
 from chalicelib.nlp.pipeline import Analyzer
+from tools.fake_comprehend import RawBody
 
 THROTTLED = {"__type": "ThrottlingException", "Message": "Rate exceeded"}
 
 
-class Raw:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._body
-
-
 def respond(status: int, body: dict[str, Any]) -> AWSResponse:
     headers = HTTPHeaders()
-    return AWSResponse("https://comprehend.us-east-1.amazonaws.com/", status, headers, Raw(json.dumps(body).encode()))
+    return AWSResponse(
+        "https://comprehend.us-east-1.amazonaws.com/", status, headers, RawBody(json.dumps(body).encode())
+    )
 
 
 def documents_in(request: Any) -> int:
