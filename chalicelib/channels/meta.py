@@ -21,7 +21,7 @@ from chalicelib.channels.base import (
     WebhookRequest,
 )
 from chalicelib.channels.signing import hex_signature, matches
-from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
 from chalicelib.ports import SecretReader
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -171,16 +171,18 @@ class _Reader:
         self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None, action: Action
     ) -> None:
         author = self._sender(value, path)
-        if page_id and author.user_id == page_id:
-            self.result.skip("own")
-            return
         occurred, edited_at = self._feed_times(value, path, entry, action)
         post_id = p.opt_text(value, "post_id", path) or p.opt_text(value, "open_graph_story_id", path)
         parent_id = p.opt_text(value, "parent_id", path)
         is_reply = parent_id is not None and parent_id != post_id
+        own = bool(page_id) and author.user_id == page_id
+        if own and (not is_reply or action is not Action.CREATED):
+            self.result.skip("own")  # the Page posting or editing its own comments: nobody answered
+            return
         self.result.add(
             Interaction(
                 platform="facebook",
+                direction=Direction.OUTBOUND if own else Direction.INBOUND,
                 kind=Kind.REPLY if is_reply else Kind.COMMENT,
                 action=action,
                 external_id=p.text(value, "comment_id", path),
@@ -301,7 +303,9 @@ class _Reader:
             message = p.obj(event, "message", path)
             mpath = f"{path}.message"
             if message.get("is_echo") is True:
-                self.result.skip("echo")
+                self._echo(
+                    message, mpath, platform, sender_id, p.opt_text(recipient, "id", f"{path}.recipient"), occurred
+                )
                 return
             reply_to = p.opt_obj(message, "reply_to", mpath) or {}
             deleted = message.get("is_deleted") is True
@@ -362,6 +366,29 @@ class _Reader:
                 )
             )
 
+    def _echo(
+        self, message: dict[str, Any], path: str, platform: str, page: str, customer: str | None, occurred: datetime
+    ) -> None:
+        """The brand's own reply, echoed back: it answers the customer it was sent to."""
+        if not customer:
+            self.result.skip("echo")
+            return
+        self.result.add(
+            Interaction(
+                platform=platform,
+                direction=Direction.OUTBOUND,
+                kind=Kind.MESSAGE,
+                external_id=p.text(message, "mid", path),
+                account_id=page,
+                thread_id=customer,
+                author=Author(user_id=page),
+                recipient_id=customer,
+                text=p.opt_text(message, "text", path) or "",
+                occurred_at=occurred,
+                received_at=self.received_at,
+            )
+        )
+
     # Instagram: comments, mentions and Direct messages.
 
     def instagram_entry(self, entry: dict[str, Any], path: str) -> None:
@@ -382,14 +409,16 @@ class _Reader:
                 user_id=p.text(sender, "id", f"{vpath}.from"),
                 handle=p.opt_text(sender, "username", f"{vpath}.from"),
             )
-            if account_id and author.user_id == account_id:
-                self.result.skip("own")
-                return
             media = p.opt_obj(value, "media", vpath) or {}
             parent_id = p.opt_text(value, "parent_id", vpath)
+            own = bool(account_id) and author.user_id == account_id
+            if own and not parent_id:
+                self.result.skip("own")  # a comment of the brand's own, answering nobody
+                return
             self.result.add(
                 Interaction(
                     platform="instagram",
+                    direction=Direction.OUTBOUND if own else Direction.INBOUND,
                     kind=Kind.REPLY if parent_id else Kind.COMMENT,
                     external_id=p.text(value, "id", vpath),
                     account_id=account_id,
@@ -444,10 +473,33 @@ class _Reader:
                 name = contact["profile"].get("name")
                 if contact.get("wa_id") is not None and isinstance(name, str):
                     names[str(contact["wa_id"])] = name
-        self.result.skip("status", len(p.items(value, "statuses", vpath)))
+        for index, status in enumerate(p.items(value, "statuses", vpath)):
+            self.result.guard(f"{vpath}.statuses[{index}]", self._whatsapp_status, status, account_id)
         self.result.skip("error", len(p.items(value, "errors", vpath)))
         for index, message in enumerate(p.items(value, "messages", vpath)):
             self.result.guard(f"{vpath}.messages[{index}]", self._whatsapp_message, message, account_id, names)
+
+    def _whatsapp_status(self, status: dict[str, Any], path: str, account_id: str | None) -> None:
+        """WhatsApp does not echo the brand's messages; a `sent` status is how we learn of one."""
+        if status.get("status") != "sent" or not status.get("recipient_id"):
+            self.result.skip("status")
+            return
+        recipient = p.text(status, "recipient_id", path)
+        self.result.add(
+            Interaction(
+                platform="whatsapp",
+                direction=Direction.OUTBOUND,
+                kind=Kind.MESSAGE,
+                external_id=p.text(status, "id", path),
+                account_id=account_id,
+                thread_id=recipient,
+                author=Author(user_id=account_id or "business"),
+                recipient_id=recipient,
+                text="",
+                occurred_at=p.from_seconds(p.number(status, "timestamp", path), f"{path}.timestamp"),
+                received_at=self.received_at,
+            )
+        )
 
     def _whatsapp_message(
         self, message: dict[str, Any], path: str, account_id: str | None, names: dict[str, str]

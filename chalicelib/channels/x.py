@@ -1,7 +1,8 @@
 """X (Twitter) Account Activity API: CRC handshake, signature, tweets, DMs and likes.
 
 Every delivery is about one subscribed account, `for_user_id`; what that account itself tweets
-or sends is the business talking and is never queued as a customer interaction.
+or sends is the business talking. Its replies to a customer and its DMs are queued as outbound
+interactions (they answer cases); its other tweets are skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from chalicelib.channels import payload as p
 from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import base64_signature, matches
-from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
 from chalicelib.ports import SecretReader
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
@@ -69,12 +70,14 @@ def _tweet(
     tweet: dict[str, Any], path: str, account_id: str, users: dict[str, Any], received_at: datetime, result: ParseResult
 ) -> None:
     author = _user(p.obj(tweet, "user", path), f"{path}.user")
-    if author.user_id == account_id:
-        result.skip("own")
+    parent_id = p.opt_text(tweet, "in_reply_to_status_id_str", path)
+    own = author.user_id == account_id
+    answered = p.opt_text(tweet, "in_reply_to_user_id_str", path) if own else None
+    if own and (parent_id is None or answered is None or answered == account_id):
+        result.skip("own")  # the brand's own posts, retweets and threads: nobody answered
         return
     tweet_id = p.text(tweet, "id_str", path) if "id_str" in tweet else p.text(tweet, "id", path)
     retweeted = p.opt_obj(tweet, "retweeted_status", path)
-    parent_id = p.opt_text(tweet, "in_reply_to_status_id_str", path)
     if retweeted is not None:
         result.add(
             Interaction(
@@ -95,9 +98,11 @@ def _tweet(
     result.add(
         Interaction(
             platform="x",
+            direction=Direction.OUTBOUND if own else Direction.INBOUND,
             kind=Kind.REPLY if parent_id else Kind.MENTION,
             external_id=tweet_id,
             account_id=account_id,
+            recipient_id=answered,
             parent_id=parent_id,
             author=author,
             text=_full_text(tweet, path),
@@ -118,10 +123,10 @@ def _direct_message(
     create = p.obj(event, "message_create", path)
     cpath = f"{path}.message_create"
     sender_id = p.text(create, "sender_id", cpath)
-    if sender_id == account_id:
-        result.skip("own")
-        return
     data = p.obj(create, "message_data", cpath)
+    if sender_id == account_id:
+        _own_direct_message(event, path, create, data, account_id, received_at, result)
+        return
     profile = p.as_obj(users.get(sender_id))
     attachment = data.get("attachment")
     media_type = None
@@ -144,6 +149,38 @@ def _direct_message(
             ),
             text=p.opt_text(data, "text", f"{cpath}.message_data") or "",
             attachments=(media_type,) if media_type else (),
+            occurred_at=p.from_millis(p.number(event, "created_timestamp", path), f"{path}.created_timestamp"),
+            received_at=received_at,
+        )
+    )
+
+
+def _own_direct_message(
+    event: dict[str, Any],
+    path: str,
+    create: dict[str, Any],
+    data: dict[str, Any],
+    account_id: str,
+    received_at: datetime,
+    result: ParseResult,
+) -> None:
+    """The brand's DM to a customer: the conversation is keyed by the customer, as theirs are."""
+    cpath = f"{path}.message_create"
+    recipient = p.opt_text(p.opt_obj(create, "target", cpath) or {}, "recipient_id", f"{cpath}.target")
+    if not recipient or recipient == account_id:
+        result.skip("own")
+        return
+    result.add(
+        Interaction(
+            platform="x",
+            direction=Direction.OUTBOUND,
+            kind=Kind.MESSAGE,
+            external_id=p.text(event, "id", path),
+            account_id=account_id,
+            thread_id=recipient,
+            recipient_id=recipient,
+            author=Author(user_id=account_id),
+            text=p.opt_text(data, "text", f"{cpath}.message_data") or "",
             occurred_at=p.from_millis(p.number(event, "created_timestamp", path), f"{path}.created_timestamp"),
             received_at=received_at,
         )

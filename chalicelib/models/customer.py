@@ -83,11 +83,13 @@ class StoredInteraction:
     text_truncated: bool = False
     pii_types: tuple[str, ...] = ()
     analysis: dict[str, Any] = field(default_factory=dict)
+    direction: str = "inbound"
 
     def to_dict(self) -> dict[str, Any]:
         sentiment = self.analysis.get("sentiment")
         return {
             "platform": self.platform,
+            "direction": self.direction,
             "kind": self.kind,
             "action": self.action,
             "external_id": self.external_id,

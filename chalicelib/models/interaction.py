@@ -26,6 +26,14 @@ class Kind(StrEnum):
     REACTION = "reaction"
 
 
+class Direction(StrEnum):
+    """Who wrote it: the customer (inbound) or the brand, answering (outbound). Platforms echo the
+    brand's replies back; they are not customer interactions, but they answer cases."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
 class Action(StrEnum):
     """What happened to the item on the platform: edits and deletions refer to an earlier item."""
 
@@ -70,6 +78,8 @@ class Interaction:
     edited_at: datetime | None = None
     text_pending: bool = False
     text_truncated: bool = False
+    direction: Direction = Direction.INBOUND
+    recipient_id: str | None = None  # outbound: the customer answered, when the platform says
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -99,10 +109,12 @@ class Interaction:
             "schema_version": self.schema_version,
             "idempotency_key": self.idempotency_key,
             "platform": self.platform,
+            "direction": self.direction.value,
             "kind": self.kind.value,
             "action": self.action.value,
             "external_id": self.external_id,
             "account_id": self.account_id,
+            "recipient_id": self.recipient_id,
             "thread_id": self.thread_id,
             "parent_id": self.parent_id,
             "author": None
@@ -132,6 +144,8 @@ class Interaction:
         rating = data.get("rating")
         return cls(
             platform=data["platform"],
+            direction=Direction(data.get("direction", Direction.INBOUND.value)),
+            recipient_id=data.get("recipient_id"),
             kind=Kind(data["kind"]),
             action=Action(data.get("action", Action.CREATED.value)),
             external_id=data["external_id"],

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from chalicelib.models.customer import StoredText
-from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Interaction
+from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, Interaction
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.ports import Claim, Claims, CustomerRepository, TextAnalyzer
@@ -54,7 +54,13 @@ def trusted_language_hint(interaction: Interaction) -> str | None:
 
 
 def needs_analysis(interaction: Interaction) -> bool:
-    return bool(interaction.text.strip()) and interaction.action is not Action.DELETED and not interaction.text_pending
+    """Customers' words only: the brand's replies are kept, not analysed (nor paid for)."""
+    return (
+        interaction.direction is Direction.INBOUND
+        and bool(interaction.text.strip())
+        and interaction.action is not Action.DELETED
+        and not interaction.text_pending
+    )
 
 
 class InteractionProcessor:
@@ -137,10 +143,24 @@ class InteractionProcessor:
             return
         if self._store.deleted(interaction):
             return  # its author deleted it before it reached us: keep nothing, not even a customer
+        if interaction.direction is Direction.OUTBOUND:
+            answered = self._answered_customer(interaction)
+            if answered is not None:  # else it answers nobody we know: nothing to keep
+                self._store.add(answered, interaction, None, stored)
+            return
         customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
         if not self._store.add(customer_id, interaction, analysis, stored) and interaction.action is Action.EDITED:
             # The original (or its deletion) landed between our look and our write: revise it.
             self._store.revise(interaction, analysis, stored)
+
+    def _answered_customer(self, interaction: Interaction) -> str | None:
+        """The customer a brand reply answers: the recipient the platform names, or else the author
+        of the comment it replies to. The brand itself never becomes a customer."""
+        if interaction.recipient_id:
+            return self._store.customer_for(interaction.platform, interaction.recipient_id)
+        if interaction.parent_id:
+            return self._store.customer_of(interaction.platform, interaction.parent_id)
+        return None
 
     def _stored(self, interaction: Interaction, analysis: Analysis | None) -> StoredText:
         """What is kept of the words: the analysis' redacted text where there was analysis, the

@@ -29,6 +29,9 @@ class CustomerStore:
     def customer_for(self, platform: str, user_id: str) -> str | None:
         return self._identities.customer_for(platform, user_id)
 
+    def customer_of(self, platform: str, external_id: str) -> str | None:
+        return self._timeline.customer_of(platform, external_id)
+
     def identities(self, customer_id: str) -> list[Identity]:
         return self._identities.identities(customer_id)
 

@@ -18,7 +18,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.customer import StoredText
-from chalicelib.models.interaction import Interaction
+from chalicelib.models.interaction import Direction, Interaction
 from chalicelib.nlp.analysis import Analysis
 from chalicelib.rules.aggregates import Aggregates, add_interaction
 from chalicelib.store import keys
@@ -50,6 +50,8 @@ class TimelineWriter:
             version_at=item.version_at,
             expires_at=item.expires_at,
         )
+        if interaction.direction is Direction.OUTBOUND:
+            return self._add_outbound(pointer, item)
         polarity = analysis.sentiment.polarity if analysis and analysis.sentiment else None
         for _ in range(AGGREGATE_ATTEMPTS):
             profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
@@ -73,6 +75,28 @@ class TimelineWriter:
                 raise
             return True
         raise RuntimeError(f"customer {customer_id} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
+
+    def _add_outbound(self, pointer: PointerItem, item: InteractionItem) -> bool:
+        """The brand's own words join the timeline but not the customer's figures: they are not
+        the customer's contact, nor the customer's mood."""
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(pointer, condition=PointerItem.pk.does_not_exist())
+                transaction.save(item)
+        except TransactWriteError as exc:
+            if condition_failed_at(exc, _POINTER):
+                return False
+            raise
+        return True
+
+    def customer_of(self, platform: str, external_id: str) -> str | None:
+        """Whose timeline holds this interaction (None if unknown or deleted before it arrived)."""
+        try:
+            pointer = PointerItem.get(keys.pointer(platform, external_id), POINTER)
+        except DoesNotExist:
+            return None
+        customer_id: str | None = pointer.customer_id
+        return customer_id
 
     def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
         """Apply an edit to the stored interaction. False when nothing is stored under its id
@@ -195,8 +219,10 @@ class TimelineWriter:
             platform=interaction.platform,
             kind=interaction.kind.value,
             action=interaction.action.value,
+            direction=interaction.direction.value,
             external_id=interaction.external_id,
             account_id=interaction.account_id,
+            recipient_id=interaction.recipient_id,
             thread_id=interaction.thread_id,
             parent_id=interaction.parent_id,
             title=stored.title or None,

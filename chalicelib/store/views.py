@@ -98,6 +98,7 @@ def _stored(item: InteractionItem) -> StoredInteraction:
         text_truncated=bool(item.text_truncated),
         pii_types=tuple(str(t) for t in item.pii_types or ()),
         analysis=dict(item.analysis or {}),
+        direction=item.direction or "inbound",
     )
 
 

@@ -91,8 +91,13 @@ def test_webhooks_become_customers_with_analysed_timelines(client, sqs, pipeline
     status, messenger = get(client, "/identities/messenger/25000000000000001")
     assert status == 200
     status, view = get(client, f"/customers/{messenger['customer_id']}")
-    assert view["aggregates"]["platform_counts"] == {"messenger": 2}
-    assert [i["external_id"][:7] for i in view["latest_interactions"]] == ["m_FAKEa", "m_FAKEa"]
+    assert view["aggregates"]["platform_counts"] == {"messenger": 2}  # the page's echoed reply is not a contact
+    assert [(i["external_id"][:11], i["direction"]) for i in view["latest_interactions"]] == [
+        ("m_FAKEa3ech", "outbound"),
+        ("m_FAKEa2Rr3", "inbound"),
+        ("m_FAKEa1Qx7", "inbound"),
+    ]
+    assert view["latest_interactions"][0]["sentiment"] is None  # the brand's words are not analysed
 
 
 def test_a_redelivered_webhook_stores_one_interaction(client, sqs, pipeline, secrets) -> None:

@@ -319,3 +319,89 @@ def test_x_language_codes_that_name_no_language_are_not_hints(lang: str, hint: s
     tweet = {"id_str": "9", "text": "#promo", "lang": lang, "timestamp_ms": "1763812800000", "user": {"id_str": "7"}}
     (interaction,) = x.parse(body({"for_user_id": "1", "tweet_create_events": [tweet]}), NOW).interactions
     assert interaction.language_hint == hint
+
+
+def own_tweet(tweet_id: str, reply_to: str | None, reply_to_user: str | None) -> dict[str, Any]:
+    return {
+        "id_str": tweet_id,
+        "created_at": "Sun Nov 22 12:00:00 +0000 2026",
+        "text": "@someone thanks, we are on it",
+        "user": {"id_str": "1", "screen_name": "brand"},
+        "in_reply_to_status_id_str": reply_to,
+        "in_reply_to_user_id_str": reply_to_user,
+    }
+
+
+def test_x_brand_replies_to_customers_are_outbound_and_its_own_posts_and_threads_are_skipped() -> None:
+    tweets = [own_tweet("10", "9", "77"), own_tweet("11", None, None), own_tweet("12", "10", "1")]
+    result = x.parse(body({"for_user_id": "1", "tweet_create_events": tweets}), NOW)
+    (reply,) = result.interactions
+    assert reply.author is not None
+    assert (reply.direction.value, reply.recipient_id, reply.parent_id, reply.author.user_id) == (
+        "outbound",
+        "77",
+        "9",
+        "1",
+    )
+    assert result.ignored == {"own": 2}
+
+
+def test_x_brand_direct_messages_are_outbound_to_their_recipient() -> None:
+    def event(event_id: str, target: dict[str, str] | None) -> dict[str, Any]:
+        create: dict[str, Any] = {"sender_id": "1", "message_data": {"text": "Hi!"}}
+        if target is not None:
+            create["target"] = target
+        return {
+            "type": "message_create",
+            "id": event_id,
+            "created_timestamp": "1763812800000",
+            "message_create": create,
+        }
+
+    document = {"for_user_id": "1", "direct_message_events": [event("20", {"recipient_id": "77"}), event("21", None)]}
+    result = x.parse(body(document), NOW)
+    (sent,) = result.interactions
+    assert (sent.direction.value, sent.recipient_id, sent.thread_id, sent.text) == ("outbound", "77", "77", "Hi!")
+    assert result.ignored == {"own": 1}
+
+
+def test_messenger_echo_is_the_page_answering_the_customer_it_was_sent_to() -> None:
+    echo = {
+        "sender": {"id": "PAGE"},
+        "recipient": {"id": "PSID"},
+        "timestamp": 1763812800123,
+        "message": {"mid": "m_echo", "is_echo": True, "app_id": 1, "text": "We're sorry!"},
+    }
+    result = meta.parse(messenger(echo, dm("m_customer")), NOW)
+    by_id = {i.external_id: i for i in result.interactions}
+    assert (by_id["m_echo"].direction.value, by_id["m_echo"].recipient_id, by_id["m_echo"].thread_id) == (
+        "outbound",
+        "PSID",
+        "PSID",
+    )
+    assert by_id["m_customer"].direction.value == "inbound"
+    assert by_id["m_customer"].recipient_id is None
+
+
+def test_whatsapp_only_sent_statuses_with_a_recipient_are_outbound() -> None:
+    statuses = [
+        {"id": "wamid.S", "status": "sent", "timestamp": "1763812800", "recipient_id": "5511"},
+        {"id": "wamid.S", "status": "delivered", "timestamp": "1763812801", "recipient_id": "5511"},
+        {"id": "wamid.F", "status": "failed", "timestamp": "1763812802", "recipient_id": "5511"},
+    ]
+    value = {"messaging_product": "whatsapp", "metadata": {"phone_number_id": "PN"}, "statuses": statuses}
+    raw = body(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "W", "changes": [{"field": "messages", "value": value}]}],
+        }
+    )
+    result = meta.parse(raw, NOW)
+    (sent,) = result.interactions
+    assert (sent.external_id, sent.direction.value, sent.recipient_id, sent.account_id) == (
+        "wamid.S",
+        "outbound",
+        "5511",
+        "PN",
+    )
+    assert result.ignored == {"status": 2}

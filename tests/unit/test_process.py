@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.models.customer import StoredText
-from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, Sentiment
 from chalicelib.ports import Claim
 from chalicelib.services.process import InteractionProcessor, Outcome, RecordFailed, trusted_language_hint
@@ -67,6 +67,13 @@ class Store:
 
     def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
         return f"customer-of-{author.user_id}"
+
+    def customer_for(self, platform: str, user_id: str) -> str | None:
+        return f"customer-of-{user_id}" if user_id.startswith("known") else None
+
+    def customer_of(self, platform: str, external_id: str) -> str | None:
+        found = [customer for customer, interaction, _ in self.added if interaction.external_id == external_id]
+        return found[0] if found else None
 
     def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
         if self.broken:
@@ -241,3 +248,21 @@ def test_only_sources_that_describe_the_text_give_a_trusted_language(
 ) -> None:
     interaction = Interaction.from_dict(json.loads(message(platform=platform, language_hint=hint)))
     assert trusted_language_hint(interaction) == trusted
+
+
+def test_brand_replies_are_kept_for_the_customer_they_answer_and_never_analysed(parts) -> None:
+    processor, _, analyzer, store = parts
+    brand = Author("PAGE")
+    bodies = {
+        "customer": message("c1"),
+        "dm": message("b1", "Sentimos muito!", direction=Direction.OUTBOUND, recipient_id="known-7", author=brand),
+        "reply": message("b2", "Pode chamar no privado?", direction=Direction.OUTBOUND, parent_id="c1", author=brand),
+        "stranger": message("b3", "Oi!", direction=Direction.OUTBOUND, recipient_id="someone-else", author=brand),
+    }
+    assert set(run(processor, bodies).values()) == {"ok"}
+    assert [d.text for call in analyzer.calls for d in call] == ["O pedido chegou quebrado"]
+    assert [(customer, i.external_id) for customer, i, _ in store.added] == [
+        ("customer-of-7", "c1"),
+        ("customer-of-known-7", "b1"),
+        ("customer-of-7", "b2"),
+    ]
