@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_FOLD = str.maketrans({"ł": "l", "Ł": "l", "đ": "d", "ø": "o", "ß": "ss", "’": "'", "‘": "'", "`": "'"})
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:
@@ -30,3 +32,9 @@ def normalise_language(code: str | None) -> str | None:
         return "zh-TW"
     primary = code.split("-", 1)[0].lower()
     return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: `Não` and `nao`, `Dziękuję` and `dziekuje` match alike."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))

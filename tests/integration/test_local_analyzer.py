@@ -46,3 +46,33 @@ def test_sentiment_is_above_its_floor_overall_and_in_every_language(scores: dict
 def test_the_weights_were_trained_from_the_seed_phrases_in_the_repository() -> None:
     """Change a seed file and forget `python -m tools.nlp.train_sentiment`, and this fails."""
     assert json.loads(WEIGHTS_PATH.read_text())["seed_sha256"] == seed_digest()
+
+
+# Intent macro-F1 on the held-out posts (the classifier was tuned on tools/nlp/intent_dev*.jsonl).
+INTENT_FLOOR = 0.7
+INTENT_FLOOR_PER_LANGUAGE = 0.6
+
+
+@pytest.fixture(scope="module")
+def intent_scores() -> dict[str, float]:
+    return evaluate.intent_scores()
+
+
+def test_every_intent_has_at_least_thirty_labelled_posts() -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for row in evaluate.labelled():
+        counts[row["intent"]] += 1
+    assert set(counts) == set(evaluate.INTENT_LABELS)
+    assert min(counts.values()) >= 30, counts
+
+
+def test_intent_macro_f1_is_above_its_floor_overall_and_in_every_language(intent_scores: dict[str, float]) -> None:
+    assert intent_scores["all"] >= INTENT_FLOOR, intent_scores
+    assert all(intent_scores[language] >= INTENT_FLOOR_PER_LANGUAGE for language in LANGUAGES), intent_scores
+
+
+def test_no_training_post_is_a_test_post() -> None:
+    from tools.nlp.train_intent import load_posts
+
+    held_out = {row["text"] for row in evaluate.labelled()}
+    assert not [post["text"] for post in load_posts() if post["text"] in held_out]

@@ -1,0 +1,92 @@
+"""The intent classifier's rules, case by case (its accuracy is measured on the labelled posts in
+tests/integration/test_local_analyzer.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.models.decision import Intent
+from chalicelib.rules.intent import IntentClassifier, IntentInput, classify
+from chalicelib.rules.intent_words import COUNTS_PATH
+from tools.nlp.train_intent import posts_digest
+
+NEGATIVE = {"POSITIVE": 0.02, "NEGATIVE": 0.9, "NEUTRAL": 0.05, "MIXED": 0.03}
+POSITIVE = {"POSITIVE": 0.9, "NEGATIVE": 0.02, "NEUTRAL": 0.05, "MIXED": 0.03}
+NEUTRAL = {"POSITIVE": 0.05, "NEGATIVE": 0.05, "NEUTRAL": 0.88, "MIXED": 0.02}
+CUES_ONLY = IntentClassifier(None)
+
+
+def facts(
+    text: str, language: str | None = "en", scores: dict[str, float] | None = None, **extra: object
+) -> IntentInput:
+    return IntentInput(text, language, None, scores or NEUTRAL, **extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "scores", "intent"),
+    [
+        ("I want to cancel my subscription, worst service ever", "en", NEGATIVE, Intent.CANCEL_INTENT),
+        ("quero cancelar meu plano, péssimo atendimento", "pt", NEGATIVE, Intent.CANCEL_INTENT),
+        ("quero cancelar meu plano, pessimo atendimento", "pt", NEGATIVE, Intent.CANCEL_INTENT),  # no diacritics
+        ("Chcę zrezygnować z abonamentu", "pl", NEUTRAL, Intent.CANCEL_INTENT),
+        ("how much is the family plan per year?", "en", NEUTRAL, Intent.PURCHASE_INTENT),
+        ("¿Cuánto cuesta la tarifa de fibra?", "es", NEUTRAL, Intent.PURCHASE_INTENT),
+        ("Kolik stojí roční předplatné?", "cs", NEUTRAL, Intent.PURCHASE_INTENT),
+        ("what time do you open on Sundays?", "en", NEUTRAL, Intent.QUESTION),
+        ("La palestra è aperta il 25 aprile?", "it", NEUTRAL, Intent.QUESTION),
+        ("my order still hasn't arrived after two weeks", "en", NEGATIVE, Intent.COMPLAINT),
+        ("why is my parcel still not here??", "en", NEGATIVE, Intent.COMPLAINT),  # a complaint, asked
+        ("Zamówienie nadal nie dotarło, skandal", "pl", NEGATIVE, Intent.COMPLAINT),
+        ("thank you so much, the team was amazing!", "en", POSITIVE, Intent.PRAISE),
+        ("Děkuji, skvělá obsluha", "cs", POSITIVE, Intent.PRAISE),
+        ("earn $500 a day from home, link in bio 💰", "en", NEUTRAL, Intent.SPAM),
+        ("happy friday everyone", "en", NEUTRAL, Intent.OTHER),
+    ],
+)
+def test_cue_lexicon_alone_reads_the_obvious_cases(
+    text: str, language: str, scores: dict[str, float], intent: Intent
+) -> None:
+    assert CUES_ONLY.classify(facts(text, language, scores)).label is intent
+
+
+def test_a_review_rating_speaks_when_the_words_do_not() -> None:
+    assert CUES_ONLY.classify(facts("Meh.", rating=1.0)).label is Intent.COMPLAINT
+    assert CUES_ONLY.classify(facts("Meh.", rating=5.0)).label is Intent.PRAISE
+    assert "rating 1" in CUES_ONLY.classify(facts("Meh.", rating=1.0)).reasons
+
+
+def test_nothing_to_read_is_other_and_certain() -> None:
+    result = classify(facts("   "))
+    assert (result.label, result.confidence, result.reasons) == (Intent.OTHER, 1.0, ("no text",))
+
+
+def test_reasons_name_the_evidence_but_never_digits_of_the_post() -> None:
+    result = CUES_ONLY.classify(facts("cancel order 90311 please, ordered by mistake", scores=NEGATIVE))
+    assert result.label is Intent.CANCEL_INTENT
+    assert any("cancel order" in reason for reason in result.reasons)
+    assert not any(char.isdigit() for reason in result.reasons for char in reason.split("sentiment")[0])
+
+
+def test_confidence_grows_with_evidence() -> None:
+    weak = CUES_ONLY.classify(facts("pricing for teams"))
+    strong = CUES_ONLY.classify(facts("how much is it? I want to buy two, send me the price for 2"))
+    assert weak.label is strong.label is Intent.PURCHASE_INTENT
+    assert 0 < weak.confidence < strong.confidence <= 1
+
+
+def test_an_unknown_language_is_read_with_every_lexicon() -> None:
+    assert CUES_ONLY.classify(facts("Quanto custa?", language=None)).label is Intent.PURCHASE_INTENT
+    assert CUES_ONLY.classify(facts("Quanto custa?", language="xx")).label is Intent.PURCHASE_INTENT
+
+
+def test_learned_words_add_evidence_and_say_which() -> None:
+    result = classify(facts("Ile kosztuje abonament rodzinny?", "pl"))
+    assert result.label is Intent.PURCHASE_INTENT
+    assert any(reason.startswith("learned words") for reason in result.reasons)
+
+
+def test_the_word_counts_were_trained_from_the_posts_in_the_repository() -> None:
+    """Change a post file and forget `python -m tools.nlp.train_intent`, and this fails."""
+    assert json.loads(COUNTS_PATH.read_text(encoding="utf-8"))["posts_sha256"] == posts_digest()
