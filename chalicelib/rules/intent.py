@@ -26,7 +26,7 @@ OTHER_FLOOR = 1.0
 REPEAT_DECAY = 0.5
 MAX_REASONS = 4
 # Points the learned word counts can give, times their probability for the intent.
-LEARNED_WEIGHT = 1.0
+LEARNED_WEIGHT = 1.5
 # Cancel intent outranks the complaint that usually comes with it: leaving is what ops must see.
 CANCEL_BONUS = 0.8
 
@@ -35,7 +35,6 @@ QUESTION_MARK = 1.4
 _SPECIFIC = (Intent.PURCHASE_INTENT, Intent.CANCEL_INTENT, Intent.COMPLAINT)
 DEFER_AT = 1.4
 DEFER_FACTOR = 0.5
-
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,10 @@ LANGUAGES: dict[str, Cues] = {
             (1.6, r"\bcancel\w*\b.{0,30}\b(?:subscription|membership|account|contract|plan|service)\b"),
             (1.6, r"\b(?:stop|end|turn off|disable) (?:the |my )?(?:subscription|membership|auto.?renew\w*)\b"),
             (1.6, r"\bif (?:this|it|you|that)\b.{0,40}\b(?:i'?ll|i will|i am|i'?m) (?:switch|leav|cancel|go)\w*"),
+            (
+                2.0,
+                r"\b(?:not renewing|won'?t (?:be )?renew\w*|cancell?ed (?:after|my|it)|done with \w+|taking my \w+ elsewhere|(?:going|moving|take|taking) (?:my \w+ )?elsewhere|deleted (?:the|your) app|removed my card|found (?:the same|a better) \w+ elsewhere)\b",
+            ),
         ],
         "purchase_intent": [
             (2.2, r"\bhow much (?:is|are|does|for|do|would)\b"),
@@ -93,6 +97,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.2, r"\b(?:buy|buying|purchase|order (?:a|two|three|\d+))\b"),
             (1.0, r"\b(?:price|pricing|quote)\b"),
+            (
+                1.5,
+                r"\b(?:i'?d like one|i would like (?:one|two|to order|to book)|want to stock up|need (?:a|an|\d+) \w+ (?:from|for)|can i (?:order|book|reserve|preorder|pre-order)|do you sell|group discount|best rate|what would it cost|go live|tickets? for)\b",
+            ),
         ],
         "question": [
             (
@@ -188,6 +196,10 @@ LANGUAGES: dict[str, Cues] = {
                 r"\b(?:trocar de (?:operadora|banco|plano|empresa)|mudar de (?:operadora|banco|empresa)|sair d[aoe]|saindo d[aoe]|desisto|desistir|concorrencia|cancelei)\b",
             ),
             (1.8, r"\b(?:nunca mais (?:compro|volto|uso|peco)|ultima vez que|adeus|tchau)\b"),
+            (
+                2.0,
+                r"\b(?:encerrei|cancelamento|anular a (?:minha )?(?:inscricao|assinatura|matricula)|tranc\w* a matricula|(?:levo|levar|vou levar) (?:meu|minha|o|a) \w+ (?:pra|para) outr[oa]|outra operadora|outro banco|de concorrente|nao renovo|nao vou renovar)\b",
+            ),
         ],
         "purchase_intent": [
             (2.2, r"\b(?:quanto (?:custa|sai|fica|e)|qual (?:o|e o) (?:valor|preco))\b"),
@@ -209,6 +221,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.4, r"\b(?:interess(?:e|ad[oa])|reserv\w*|encomend\w*|upgrade)\b"),
             (1.0, r"\b(?:comprar|preco|valor)\b"),
+            (
+                1.5,
+                r"\b(?:quero (?:fechar|repetir|aderir)|gostava de aderir|aderir ao|pre-?venda|ja tem no site|preciso desse|preciso dessa|tem desconto pra|bora fazer o plano|ainda vale o cupom|reservar|tem vaga)\b",
+            ),
         ],
         "question": [
             (
@@ -284,6 +300,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.8, r"\b(?:nunca mas|no vuelvo|jamas vuelvo|ultima vez que|adios|hasta nunca|la competencia)\b"),
             (1.6, r"\bcancel\w*\b.{0,30}\b(?:suscripcion|contrato|cuenta|plan|membresia|servicio)\b"),
+            (
+                2.0,
+                r"\b(?:cancel(?:en|ad) mi|me voy a otr[oa]|otra compania|otro banco|no renuevo|no voy a renovar|me he dado de baja|di de baja)\b",
+            ),
         ],
         "purchase_intent": [
             (2.2, r"\b(?:cuanto (?:cuesta|vale|sale|es|cobran)|que precio|cual es el precio|precio de)\b"),
@@ -305,6 +325,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.4, r"\b(?:me interesa\w*|interesad[oa]|reservar|pasar del plan)\b"),
             (1.0, r"\b(?:comprar|precio|tarifa)\b"),
+            (
+                1.5,
+                r"\b(?:las quiero|los quiero|como (?:las|los|lo|la) pido|me reservais|me reservan|hac[ei]i?s pedidos|suscripcion mensual|donde se reserva|paso manana a comprar\w*|meses sin intereses|renuevo el bono|cual me llevo)\b",
+            ),
         ],
         "question": [
             (
@@ -376,6 +400,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.8, r"\b(?:mai piu|addio|ultima volta che|ultimo ordine|basta con voi|la concorrenza)\b"),
             (1.6, r"\b(?:annull|cancell)\w*\b.{0,30}\b(?:abbonamento|contratto|account|iscrizione|piano)\b"),
+            (
+                2.0,
+                r"\b(?:codice di migrazione|chiuso il conto|cambio (?:assicurazione|operatore|gestore|fornitore|banca)|non rinnovo|disdico|ho disdetto)\b",
+            ),
         ],
         "purchase_intent": [
             (2.2, r"\b(?:quanto (?:costa|costano|viene)|che prezzo|qual e il prezzo)\b"),
@@ -391,6 +419,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.4, r"\b(?:sono interessat[oa]|mi interessa|piano \w+|promo)\b"),
             (1.0, r"\b(?:comprare|acquist\w*|prezzo|prezzi)\b"),
+            (
+                1.5,
+                r"\b(?:prenoterei|prenoto|ci iscriviamo|preordine|me ne servirebbe|su ordinazione|come faccio a ordinare|ci sono ancora (?:posti|doppie|camere|biglietti))\b",
+            ),
         ],
         "question": [
             (
@@ -462,6 +494,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (2.0, r"\b(?:odhlasit se|zruseni (?:smlouvy|uctu|predplatneho)|prenos cisla|konkurenc\w*)\b"),
             (1.8, r"\b(?:uz nikdy|uz nic neobjednam|naposledy|sbohem|koncim s vami|konec s vami)\b"),
+            (
+                2.0,
+                r"\b(?:zruste|zrusim|vyradte me|odstupuj\w* od smlouvy|zrusil\w* jsem|prevedl\w* (?:k|ke|do)|jsem odesel|jsem odesla)\b",
+            ),
         ],
         "purchase_intent": [
             (2.2, r"\b(?:kolik (?:stoji|to stoji|by stal\w*|stoji)|jaka je cena|za kolik)\b"),
@@ -473,6 +509,10 @@ LANGUAGES: dict[str, Cues] = {
             (1.8, r"\b(?:si objednam|si koupim|beru to|beru|mam zajem|zajem o|poslat nabidku|chteli bychom)\b"),
             (1.6, r"\b(?:cenov\w* nabidk\w*|cenik|skladem|na sklade|na splatky|placenou verzi|permanentk\w*)\b"),
             (1.0, r"\b(?:koupit|cena|ceny|objednat)\b"),
+            (
+                1.5,
+                r"\b(?:chci (?:si )?(?:k vam prejit|zarezervovat|ji|ho|je|tu|ty)|chtel\w* bych nabidku|poslete mi kalkulaci|jdu si pro|predprodej|klidne ho sjednam|volna? mista|da se objednat|jak si predplatim|jak se u vas objednava)\b",
+            ),
         ],
         "question": [
             (
@@ -541,6 +581,10 @@ LANGUAGES: dict[str, Cues] = {
             ),
             (1.8, r"\b(?:nigdy wiecej|ostatni raz|zegnam|koniec z wami|konkurencj\w*)\b"),
             (1.6, r"\banul\w*\b.{0,30}\b(?:subskrypcj\w*|abonament\w*|umow\w*|konto|plan)\b"),
+            (
+                2.0,
+                r"\b(?:kasuj\w* konto|nie dzwoncie|anulowac|odstepuj\w* od umowy|rezygnuj\w*|nie przedluzam|wypowiedzialam|wypowiedzialem)\b",
+            ),
         ],
         "purchase_intent": [
             (2.2, r"\b(?:ile (?:kosztuje|kosztuja|to kosztuje|bedzie kosztowac|wyjdzie)|jaka (?:jest )?cena|za ile)\b"),
@@ -553,6 +597,10 @@ LANGUAGES: dict[str, Cues] = {
             (1.6, r"\b(?:wycen\w*|cennik|dostepn\w*|na raty|w rozmiarze|catering|karnet\w*)\b"),
             (1.4, r"\b(?:jestem zainteresowan\w*|zainteresowan\w*|promocj\w*)\b"),
             (1.0, r"\b(?:kupic|cena|ceny|zamowic)\b"),
+            (
+                1.5,
+                r"\b(?:rezerwuje|zarezerwuj\w*|interesuje nas|potrzebuje \w+|ile by to wyszlo|sa jeszcze miejsca|jest jeszcze bilet|chce przejsc)\b",
+            ),
         ],
         "question": [
             (

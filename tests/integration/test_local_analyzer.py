@@ -48,9 +48,10 @@ def test_the_weights_were_trained_from_the_seed_phrases_in_the_repository() -> N
     assert json.loads(WEIGHTS_PATH.read_text())["seed_sha256"] == seed_digest()
 
 
-# Intent macro-F1 on the held-out posts (the classifier was tuned on tools/nlp/intent_dev*.jsonl).
-INTENT_FLOOR = 0.7
-INTENT_FLOOR_PER_LANGUAGE = 0.6
+# Intent macro-F1 on the held-out posts: measured 0.80 overall, 0.75 to 0.88 per language (the
+# classifier was written and trained on tools/nlp/intent_dev*.jsonl, never on these posts).
+INTENT_FLOOR = 0.75
+INTENT_FLOOR_PER_LANGUAGE = 0.65
 
 
 @pytest.fixture(scope="module")
