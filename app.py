@@ -2,17 +2,21 @@
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
+from chalicelib.api.alerts import alerts
+from chalicelib.api.cases import cases
 from chalicelib.api.health import health
 from chalicelib.api.ops import ops
 from chalicelib.api.webhooks import webhooks
-from chalicelib.config import ingest_queue_name
+from chalicelib.config import alerts_queue_name, ingest_queue_name
 
 app = Chalice(app_name="socialcrm")
 app.register_blueprint(health)
 app.register_blueprint(webhooks)
 app.register_blueprint(ops)
+app.register_blueprint(cases)
+app.register_blueprint(alerts)
 
 
 @app.on_sqs_message(
@@ -25,3 +29,31 @@ def process_interactions(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import processor
 
     return processor.handle(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=alerts_queue_name(), batch_size=10, maximum_batching_window_in_seconds=1)
+def notify_alerts(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import alerts as handlers
+
+    return handlers.handle_alerts(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def watch_slas(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import alerts as handlers
+
+    return handlers.watch_slas(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def watch_crises(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import alerts as handlers
+
+    return handlers.watch_crises(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def send_alert_digest(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import alerts as handlers
+
+    return handlers.send_digest(event.to_dict(), event.context)

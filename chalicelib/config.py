@@ -30,6 +30,12 @@ class Settings:
     secrets_id: str
     table: str = ""
     idempotency_table: str = ""
+    event_bus: str = ""
+    routing_parameter: str = ""
+    urgent_topic: str = ""
+    alerts_topic: str = ""
+    digest_topic: str = ""
+    echo_alerts: bool = False
     nlp: str = "comprehend"
     redact_pii: bool = True
     retention_days: int = DEFAULT_RETENTION_DAYS
@@ -55,6 +61,12 @@ class Settings:
             secrets_id=_required(source, "SOCIALCRM_SECRETS_ID"),
             table=source.get("SOCIALCRM_TABLE", "").strip(),
             idempotency_table=source.get("SOCIALCRM_IDEMPOTENCY_TABLE", "").strip(),
+            event_bus=source.get("SOCIALCRM_EVENT_BUS", "").strip(),
+            routing_parameter=source.get("SOCIALCRM_ROUTING_PARAMETER", "").strip(),
+            urgent_topic=source.get("SOCIALCRM_URGENT_TOPIC", "").strip(),
+            alerts_topic=source.get("SOCIALCRM_ALERTS_TOPIC", "").strip(),
+            digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),
+            echo_alerts=_boolean(source, "SOCIALCRM_ECHO_ALERTS", False),
             nlp=nlp,
             redact_pii=_boolean(source, "SOCIALCRM_REDACT_PII", True),
             retention_days=_integer(source, "SOCIALCRM_RETENTION_DAYS", DEFAULT_RETENTION_DAYS),
@@ -89,6 +101,11 @@ def settings() -> Settings:
 def ingest_queue_name() -> str:
     """Read at import by app.py: Chalice needs the queue's name to wire the consumer."""
     return os.environ.get("SOCIALCRM_INGEST_QUEUE_NAME", "socialcrm-dev-ingest")
+
+
+def alerts_queue_name() -> str:
+    """Read at import by app.py, like the ingest queue's name."""
+    return os.environ.get("SOCIALCRM_ALERTS_QUEUE_NAME", "socialcrm-dev-alerts")
 
 
 def _required(env: dict[str, str], name: str) -> str:

@@ -17,9 +17,18 @@ from chalicelib.config import settings
 from chalicelib.services.readiness import Readiness
 
 if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
+    from chalicelib.adapters.events import EventBus
+    from chalicelib.adapters.notify import NotificationChannels
     from chalicelib.nlp.pipeline import Analyzer
+    from chalicelib.rules.routing import RoutingDocument
     from chalicelib.services.access import OpsAccess
+    from chalicelib.services.crisis import CrisisWatch
+    from chalicelib.services.decide import Decider
+    from chalicelib.services.notify import Notifier
     from chalicelib.services.process import InteractionProcessor
+    from chalicelib.services.sla import SlaWatch
+    from chalicelib.store.alerts import AlertStore
+    from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
 
 
@@ -95,7 +104,84 @@ def interaction_processor() -> InteractionProcessor:
         expires_after_seconds=config.dedupe_days * 86400,
         dynamodb_client=client("dynamodb", WORKER_PROFILE),
     )
-    return InteractionProcessor(claims, analyzer(), customer_store(), redact=config.redact_pii)
+    return InteractionProcessor(claims, analyzer(), customer_store(), decider(), redact=config.redact_pii)
+
+
+@cache
+def routing() -> RoutingDocument:
+    from chalicelib.adapters.routing_source import load_routing
+
+    return load_routing(settings().routing_parameter)
+
+
+@cache
+def decider() -> Decider:
+    from chalicelib.rules.intent import default_classifier
+    from chalicelib.services.decide import Decider
+
+    return Decider(routing(), default_classifier())
+
+
+@cache
+def event_bus() -> EventBus:
+    from chalicelib.adapters.events import EventBus
+
+    return EventBus(settings().require("event_bus"))
+
+
+@cache
+def case_store() -> CaseStore:
+    from pynamodb.connection import Connection
+
+    from chalicelib.store.cases import CaseStore
+
+    customer_store()  # binds the models to the stage's table
+    return CaseStore(Connection())
+
+
+@cache
+def alert_store() -> AlertStore:
+    from chalicelib.store.alerts import AlertStore
+
+    customer_store()
+    return AlertStore(settings().retention_days)
+
+
+@cache
+def notification_channels() -> NotificationChannels:
+    from chalicelib.adapters.notify import NotificationChannels
+    from chalicelib.rules.hygiene import Channel
+
+    config = settings()
+    topics = {
+        Channel.URGENT: config.urgent_topic,
+        Channel.ALERTS: config.alerts_topic,
+        Channel.DIGEST: config.digest_topic,
+    }
+    return NotificationChannels(topics, secret_store(), echo=config.echo_alerts)
+
+
+@cache
+def notifier() -> Notifier:
+    from chalicelib.services.notify import Notifier
+
+    return Notifier(alert_store(), notification_channels())
+
+
+@cache
+def sla_watch() -> SlaWatch:
+    from chalicelib.services.sla import SlaWatch
+
+    return SlaWatch(case_store(), event_bus(), routing())
+
+
+@cache
+def crisis_watch() -> CrisisWatch:
+    from chalicelib.services.crisis import CrisisWatch
+    from chalicelib.store.crisis import CrisisStore
+
+    customer_store()
+    return CrisisWatch(CrisisStore(), event_bus(), routing())
 
 
 def reset() -> None:
@@ -109,6 +195,15 @@ def reset() -> None:
         customer_store,
         analyzer,
         interaction_processor,
+        routing,
+        decider,
+        event_bus,
+        case_store,
+        alert_store,
+        notification_channels,
+        notifier,
+        sla_watch,
+        crisis_watch,
     ):
         cached.cache_clear()
     reset_clients()

@@ -6,14 +6,21 @@ Services never see a botocore exception: adapters translate them into these.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.models.customer import StoredText
+from chalicelib.models.decision import IntentResult
+from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Author, Interaction
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
+
+if TYPE_CHECKING:
+    from chalicelib.models.case import Case, CaseStatus
+    from chalicelib.rules.churn import ChurnState
+    from chalicelib.services.decide import CustomerSnapshot, Decision
 
 
 class SecretUnavailable(RuntimeError):
@@ -68,13 +75,45 @@ class CustomerRepository(Protocol):
     def customer_of(self, platform: str, external_id: str) -> str | None: ...
 
     def add(
-        self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText
-    ) -> bool: ...
+        self,
+        customer_id: str,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        decide: Callable[[CustomerSnapshot], Decision],
+    ) -> Decision | None: ...
 
-    def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool: ...
+    def stored_events(self, interactions: Sequence[Interaction]) -> dict[str, tuple[DomainEvent, ...]]: ...
+
+    def revise(
+        self, interaction: Interaction, analysis: Analysis | None, stored: StoredText, intent: IntentResult | None
+    ) -> bool: ...
 
     def delete(self, interaction: Interaction) -> None: ...
 
     def deleted(self, interaction: Interaction) -> bool: ...
 
     def keep_pending(self, interaction: Interaction) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[DomainEvent]) -> list[bool]: ...
+
+
+# change(case, churn state, sentiment trend, sentiment samples) -> (case, churn state), or None
+CaseChange = Callable[["Case", "ChurnState", float | None, int], "tuple[Case, ChurnState] | None"]
+
+
+class CaseRepository(Protocol):
+    def worklist(
+        self,
+        status: CaseStatus,
+        team: str | None,
+        limit: int,
+        cursor: str | None = None,
+        due_before: datetime | None = None,
+    ) -> tuple[list[Case], str | None]: ...
+
+    def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None: ...
+
+    def change(self, case_id: str, change: CaseChange, retention_days: int | None = None) -> Case | None: ...

@@ -20,6 +20,9 @@ KEYS = (
     "ops_api_token",
 )
 
+# Optional: an incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to.
+OPTIONAL_KEYS = ("chat_webhook_url",)
+
 DEV_SECRETS_PATH = Path(__file__).resolve().parent.parent / "events" / "dev-secrets.json"
 
 
@@ -41,7 +44,11 @@ def load_file(path: Path) -> dict[str, str]:
     missing = [key for key in KEYS if not isinstance(document.get(key), str) or not document[key]]
     if missing:
         raise SecretsFileError(f"{path}: missing or empty: {', '.join(missing)}")
-    return {key: document[key] for key in KEYS}
+    optional = {key: document[key] for key in OPTIONAL_KEYS if isinstance(document.get(key), str) and document[key]}
+    for key, value in optional.items():
+        if not value.startswith("https://"):
+            raise SecretsFileError(f"{path}: {key} must be an https:// URL")
+    return {**{key: document[key] for key in KEYS}, **optional}
 
 
 def store(secretsmanager: Any, name: str, values: dict[str, str]) -> str:

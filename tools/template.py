@@ -18,7 +18,14 @@ ENV_PREFIX = "SOCIALCRM_"
 
 # Types that only make sense inside the SAM template Chalice generates (or that moto's
 # CloudFormation cannot create); the local stack leaves them out.
-_AWS_ONLY_PREFIXES = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::", "AWS::SQS::QueuePolicy")
+# Functions, roles and permissions need a real Lambda; e-mail subscriptions need a real inbox.
+_AWS_ONLY_PREFIXES = (
+    "AWS::Serverless::",
+    "AWS::IAM::",
+    "AWS::Lambda::",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::Subscription",
+)
 
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from chalice.app import AuthRequest, AuthResponse, BadRequestError, Blueprint, N
 from chalicelib.dependencies import customer_store, ops_access
 from chalicelib.observability import logger
 from chalicelib.ports import BadCursor
-from chalicelib.services.customers import InvalidRequest, customer_view, page_size, timeline
+from chalicelib.services.customers import InvalidRequest, customer_view, page_size, parse_segments, timeline
 
 ops = Blueprint(__name__)
 
@@ -26,6 +26,14 @@ def ops_authorizer(auth_request: AuthRequest) -> AuthResponse:
         logger.warning("ops request refused")
         raise UnauthorizedError("Unauthorized")  # the exact message API Gateway turns into 401
     return AuthResponse(routes=["*"], principal_id=principal)
+
+
+def principal_of(request: Any) -> str | None:
+    """Who the authorizer let in: a Cognito user, or `ops-token` for the shared token."""
+    context = getattr(request, "context", None) or {}
+    authorizer = context.get("authorizer") or {}
+    principal = authorizer.get("principalId")
+    return str(principal) if principal else None
 
 
 @ops.route("/identities/{platform}/{user_id}", methods=["GET"], authorizer=ops_authorizer)
@@ -55,3 +63,19 @@ def interactions(customer_id: str) -> dict[str, Any]:
     if result is None:
         raise NotFoundError(f"no customer {customer_id}")
     return result
+
+
+@ops.route("/customers/{customer_id}/segments", methods=["PUT"], authorizer=ops_authorizer)
+def segments(customer_id: str) -> dict[str, Any]:
+    """Replace the customer's segments (`{"segments": ["vip"]}`), which routing rules can match."""
+    try:
+        body = ops.current_request.json_body
+    except BadRequestError:
+        raise BadRequestError("body: not valid JSON") from None
+    try:
+        wanted = parse_segments(body)
+    except InvalidRequest as exc:
+        raise BadRequestError(str(exc)) from None
+    if not customer_store().set_segments(customer_id, wanted):
+        raise NotFoundError(f"no customer {customer_id}")
+    return {"customer_id": customer_id, "segments": sorted(wanted)}

@@ -1,6 +1,7 @@
 """The ingest queue's consumer: Chalice hands over the SQS batch, Powertools' BatchProcessor
 reports which records failed, so SQS redelivers only those, and sooner than its visibility
-timeout (RetryScheduler)."""
+timeout (RetryScheduler). The events the batch raised are published together at the end
+(PutEvents takes ten at a time); a record whose events did not all reach the bus fails too."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.dependencies import interaction_processor, retry_scheduler
+from chalicelib.dependencies import event_bus, interaction_processor, retry_scheduler
+from chalicelib.models.events import DomainEvent
 from chalicelib.observability import logger
+from chalicelib.ports import EventPublisher
 from chalicelib.services.process import summary
 
 DEFAULT_REMAINING_MS = 60_000
@@ -22,10 +25,11 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     remaining = context.get_remaining_time_in_millis() if context is not None else DEFAULT_REMAINING_MS
     prepared = processor.prepare({r["messageId"]: r["body"] for r in records}, remaining)
     logger.info("batch prepared", extra={"records": len(prepared), **summary(prepared)})
+    raised: dict[str, tuple[DomainEvent, ...]] = {}
 
     def complete(record: SQSRecord) -> None:
         try:
-            processor.complete(prepared[record.message_id])
+            raised[record.message_id] = processor.complete(prepared[record.message_id])
         except Exception as exc:
             # The reason names the step and the AWS error code, never the text.
             logger.warning(
@@ -42,12 +46,28 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = process_partial_response(
         event=event, record_handler=complete, processor=BatchProcessor(event_type=EventType.SQS), context=context
     )
-    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+    failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
+    unpublished = publish(event_bus(), raised)
+    for message_id in raised:
+        processor.finish(prepared[message_id], published=message_id not in unpublished)
+    if unpublished:
+        logger.warning("records failed: events not published", extra={"records": len(unpublished)})
+        failed |= unpublished
     if failed:
         retry_scheduler().postpone(
             [(r["receiptHandle"], _receive_count(r)) for r in records if r["messageId"] in failed]
         )
-    return dict(response)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+
+
+def publish(bus: EventPublisher, raised: dict[str, tuple[DomainEvent, ...]]) -> set[str]:
+    """Publish every record's events in as few calls as fit; the records not fully published."""
+    owners = [message_id for message_id, events in raised.items() for _ in events]
+    events = [event for events in raised.values() for event in events]
+    if not events:
+        return set()
+    accepted = bus.publish(events)
+    return {owner for owner, ok in zip(owners, accepted, strict=True) if not ok}
 
 
 def _receive_count(record: dict[str, Any]) -> int:

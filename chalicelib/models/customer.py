@@ -39,6 +39,10 @@ class Customer:
     handle: str | None
     aggregates: Aggregates
     version: int = 0
+    segments: tuple[str, ...] = ()
+    churn_score: float = 0.0
+    churn_reasons: tuple[str, ...] = ()
+    churn_alerting: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         a = self.aggregates
@@ -47,6 +51,12 @@ class Customer:
             "created_at": iso(self.created_at),
             "display_name": self.display_name,
             "handle": self.handle,
+            "segments": list(self.segments),
+            "churn": {
+                "score": self.churn_score,
+                "reasons": list(self.churn_reasons),
+                "alerting": self.churn_alerting,
+            },
             "aggregates": {
                 "interaction_count": a.interaction_count,
                 "platform_counts": dict(a.platform_counts),
@@ -84,6 +94,9 @@ class StoredInteraction:
     pii_types: tuple[str, ...] = ()
     analysis: dict[str, Any] = field(default_factory=dict)
     direction: str = "inbound"
+    intent: dict[str, Any] | None = None
+    route: dict[str, Any] | None = None
+    case_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         sentiment = self.analysis.get("sentiment")
@@ -113,6 +126,9 @@ class StoredInteraction:
             "key_phrases": self.analysis.get("key_phrases", []),
             "targeted_sentiment": self.analysis.get("targeted_sentiment", []),
             "pii_types": list(self.pii_types),
+            "intent": self.intent,
+            "route": self.route,
+            "case_id": self.case_id,
         }
 
 

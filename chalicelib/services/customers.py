@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 from chalicelib.models.customer import Customer, Identity, StoredInteraction
@@ -52,3 +53,24 @@ def timeline(reader: CustomerReader, customer_id: str, limit: int, cursor: str |
         return None
     page, next_cursor = reader.interactions(customer_id, limit, cursor)
     return {"interactions": [interaction.to_dict() for interaction in page], "next_cursor": next_cursor}
+
+
+MAX_SEGMENTS = 20
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def parse_segments(body: Any) -> frozenset[str]:
+    """Segments are names routing rules match (`vip`, `b2b`): lower-case, short, a handful at most."""
+    if not isinstance(body, dict) or not isinstance(body.get("segments"), list):
+        raise InvalidRequest('body: a JSON object like {"segments": ["vip"]}')
+    wanted: set[str] = set()
+    for index, raw in enumerate(body["segments"]):
+        name = raw.strip().lower() if isinstance(raw, str) else None
+        if name is None or not _SEGMENT.match(name):
+            raise InvalidRequest(
+                f"segments[{index}]: 1 to 40 of a-z, 0-9, '_' and '-', starting with a letter or digit"
+            )
+        wanted.add(name)
+    if len(wanted) > MAX_SEGMENTS:
+        raise InvalidRequest(f"segments: at most {MAX_SEGMENTS}")
+    return frozenset(wanted)

@@ -1,13 +1,20 @@
-"""Processing a batch of queued interactions, in two phases.
+"""Processing a batch of queued interactions, in three phases.
 
 `prepare` (the whole batch at once): decode each message, claim its idempotency key (before any
-paid call, so a redelivery costs nothing), and analyse the claimed texts together, which is what
-lets Comprehend's batch APIs be used 25 documents at a time.
+paid call, so a redelivery costs nothing), skip those already stored (a redelivery after a failed
+publish), and analyse the rest together, which is what lets Comprehend's batch APIs be used 25
+documents at a time.
 
 `complete` (one record at a time, under Powertools' BatchProcessor): tie the interaction to its
-customer, store it with its analysis, mark the claim done. A record that fails here releases its
+customer, decide its intent, route, case and alerts, and store it all in one transaction, with the
+events to publish in the interaction's pointer (an outbox). A record that fails here releases its
 claim and raises, so SQS redelivers it (and, after five receives, dead-letters it) while the rest of
 the batch is kept.
+
+`finish` (after the batch's events are published together): a record whose events all reached the
+bus has its claim marked done; one whose events did not is released and failed, so its redelivery
+publishes the stored events again. Events are therefore sent at least once; each carries a
+`dedupe_key` for its consumers.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 from chalicelib.models.customer import StoredText
+from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, Interaction
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.ports import Claim, Claims, CustomerRepository, TextAnalyzer
+from chalicelib.services.decide import Decider, classifiable
 
 # Sources whose language field describes the text itself. X's `lang` comes from X's own
 # detection; Telegram's `language_code` is the user's interface language, not the message's.
@@ -30,6 +39,7 @@ _TRUSTED_HINTS = frozenset({"x", "trustpilot"})
 
 class Outcome(Enum):
     READY = "ready"
+    STORED = "stored"  # stored by an earlier delivery whose events may not have gone out
     DUPLICATE = "duplicate"
     BUSY = "busy"
     INVALID = "invalid"
@@ -46,6 +56,7 @@ class Prepared:
     interaction: Interaction | None = None
     analysis: Analysis | None = None
     reason: str = ""
+    events: tuple[DomainEvent, ...] = ()
 
 
 def trusted_language_hint(interaction: Interaction) -> str | None:
@@ -64,10 +75,13 @@ def needs_analysis(interaction: Interaction) -> bool:
 
 
 class InteractionProcessor:
-    def __init__(self, claims: Claims, analyzer: TextAnalyzer, store: CustomerRepository, redact: bool) -> None:
+    def __init__(
+        self, claims: Claims, analyzer: TextAnalyzer, store: CustomerRepository, decider: Decider, redact: bool
+    ) -> None:
         self._claims = claims
         self._analyzer = analyzer
         self._store = store
+        self._decider = decider
         self._redact = redact
 
     def prepare(self, bodies: dict[str, str], remaining_ms: int) -> dict[str, Prepared]:
@@ -78,6 +92,7 @@ class InteractionProcessor:
             prepared[message_id] = item
             if item.outcome is Outcome.READY and item.interaction is not None:
                 claimed_here.add(item.interaction.idempotency_key)
+        self._find_stored(prepared)
         fresh = [
             item
             for item in prepared.values()
@@ -98,18 +113,49 @@ class InteractionProcessor:
                 item.analysis = result
         return prepared
 
-    def complete(self, item: Prepared) -> None:
+    def complete(self, item: Prepared) -> tuple[DomainEvent, ...]:
+        """Store the record; returns the events to publish before `finish`."""
         if item.outcome is Outcome.DUPLICATE:
-            return
+            return ()
+        if item.outcome is Outcome.STORED:
+            return item.events
         if item.outcome is not Outcome.READY or item.interaction is None:
             raise RecordFailed(f"{item.outcome.value}: {item.reason}")
         interaction = item.interaction
         try:
-            self._store_one(interaction, item.analysis)
+            item.events = self._store_one(interaction, item.analysis)
         except Exception as exc:
             self._claims.release(interaction.idempotency_key, exc)
             raise
-        self._claims.complete(interaction.idempotency_key)
+        return item.events
+
+    def finish(self, item: Prepared, published: bool) -> None:
+        """After publishing: done, or released so that the redelivery publishes again."""
+        if item.interaction is None or item.outcome not in (Outcome.READY, Outcome.STORED):
+            return
+        if published:
+            self._claims.complete(item.interaction.idempotency_key)
+        else:
+            self._claims.release(item.interaction.idempotency_key, RecordFailed("events not published"))
+
+    def _find_stored(self, prepared: dict[str, Prepared]) -> None:
+        """A claimed new interaction whose pointer exists was stored by an earlier delivery that
+        could not publish its events (or was deleted before it came): no analysis, no new write."""
+        new = [
+            item
+            for item in prepared.values()
+            if item.outcome is Outcome.READY
+            and item.interaction is not None
+            and item.interaction.action is Action.CREATED
+        ]
+        if not new:
+            return
+        stored = self._store.stored_events([item.interaction for item in new if item.interaction])
+        for item in new:
+            assert item.interaction is not None
+            events = stored.get(item.interaction.idempotency_key)
+            if events is not None:
+                item.outcome, item.events = Outcome.STORED, events
 
     def _claim(self, body: str, remaining_ms: int, claimed_here: set[str]) -> Prepared:
         try:
@@ -130,28 +176,45 @@ class InteractionProcessor:
             return Prepared(Outcome.BUSY, interaction, reason="another invocation holds the claim")
         return Prepared(Outcome.READY, interaction)
 
-    def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> None:
+    def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> tuple[DomainEvent, ...]:
         author = interaction.author
         if interaction.text_pending or author is None:
             self._store.keep_pending(interaction)
-            return
+            return ()
         if interaction.action is Action.DELETED:
             self._store.delete(interaction)
-            return
+            return ()
         stored = self._stored(interaction, analysis)
-        if interaction.action is Action.EDITED and self._store.revise(interaction, analysis, stored):
-            return
+        inbound = interaction.direction is Direction.INBOUND
+        intent = self._decider.classify(interaction, analysis) if inbound and classifiable(interaction) else None
+        if interaction.action is Action.EDITED and self._store.revise(interaction, analysis, stored, intent):
+            return ()  # an edit changes what is stored, not the route, case or alerts already made
         if self._store.deleted(interaction):
-            return  # its author deleted it before it reached us: keep nothing, not even a customer
-        if interaction.direction is Direction.OUTBOUND:
+            return ()  # its author deleted it before it reached us: keep nothing, not even a customer
+        if not inbound:
             answered = self._answered_customer(interaction)
-            if answered is not None:  # else it answers nobody we know: nothing to keep
-                self._store.add(answered, interaction, None, stored)
-            return
+            if answered is None:
+                return ()  # it answers nobody we know: nothing to keep
+            decision = self._store.add(
+                answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)
+            )
+            return decision.events if decision else ()
         customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
-        if not self._store.add(customer_id, interaction, analysis, stored) and interaction.action is Action.EDITED:
+        decision = self._store.add(
+            customer_id,
+            interaction,
+            analysis,
+            stored,
+            lambda snapshot: self._decider.inbound(snapshot, interaction, analysis),
+        )
+        if decision is not None:
+            return decision.events
+        if interaction.action is Action.EDITED:
             # The original (or its deletion) landed between our look and our write: revise it.
-            self._store.revise(interaction, analysis, stored)
+            self._store.revise(interaction, analysis, stored, intent)
+            return ()
+        # Another delivery stored it between our look and our write: it publishes the events.
+        return ()
 
     def _answered_customer(self, interaction: Interaction) -> str | None:
         """The customer a brand reply answers: the recipient the platform names, or else the author

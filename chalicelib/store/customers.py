@@ -4,16 +4,26 @@ timeline.py and views.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.models.customer import Customer, Identity, RecentInteraction, StoredInteraction, StoredText
+from chalicelib.models.decision import IntentResult
+from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Author, Interaction
 from chalicelib.nlp.analysis import Analysis
+from chalicelib.services.decide import CustomerSnapshot, Decision
+from chalicelib.store import keys
 from chalicelib.store.identities import IdentityStore
-from chalicelib.store.timeline import TimelineWriter
+from chalicelib.store.models import CustomerItem
+from chalicelib.store.timeline import PROFILE, TimelineWriter
+from chalicelib.store.transactions import is_condition_failure
 from chalicelib.store.views import CustomerViews
+
+SEGMENT_ATTEMPTS = 5
 
 
 class CustomerStore:
@@ -35,11 +45,23 @@ class CustomerStore:
     def identities(self, customer_id: str) -> list[Identity]:
         return self._identities.identities(customer_id)
 
-    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
-        return self._timeline.add(customer_id, interaction, analysis, stored)
+    def add(
+        self,
+        customer_id: str,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        decide: Callable[[CustomerSnapshot], Decision],
+    ) -> Decision | None:
+        return self._timeline.add(customer_id, interaction, analysis, stored, decide)
 
-    def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
-        return self._timeline.revise(interaction, analysis, stored)
+    def stored_events(self, interactions: Sequence[Interaction]) -> dict[str, tuple[DomainEvent, ...]]:
+        return self._timeline.stored_events(interactions)
+
+    def revise(
+        self, interaction: Interaction, analysis: Analysis | None, stored: StoredText, intent: IntentResult | None
+    ) -> bool:
+        return self._timeline.revise(interaction, analysis, stored, intent)
 
     def delete(self, interaction: Interaction) -> None:
         self._timeline.delete(interaction)
@@ -52,6 +74,24 @@ class CustomerStore:
 
     def customer(self, customer_id: str) -> Customer | None:
         return self._views.customer(customer_id)
+
+    def set_segments(self, customer_id: str, segments: frozenset[str]) -> bool:
+        """Replace the customer's segments; False if there is no such customer. The profile is
+        versioned (the processor updates it too), so a conflicting write is read again and retried."""
+        for _ in range(SEGMENT_ATTEMPTS):
+            try:
+                profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+            except DoesNotExist:
+                return False
+            action = CustomerItem.segments.set(set(segments)) if segments else CustomerItem.segments.remove()
+            try:
+                profile.update(actions=[action])
+            except UpdateError as exc:
+                if is_condition_failure(exc):
+                    continue
+                raise
+            return True
+        raise RuntimeError(f"customer {customer_id} kept changing; giving up after {SEGMENT_ATTEMPTS} attempts")
 
     def interactions(
         self, customer_id: str, limit: int, cursor: str | None = None

@@ -7,9 +7,16 @@
     IDENTITY#<platform>#<user_id>    IDENTITY                            identity -> customer (unique)
     INTERACTION#<platform>#<ext_id>  POINTER                             external id -> interaction
     PENDING#<platform>#<day>#<shard> <occurred_at>#<external_id>         mentions awaiting their text
+    CUSTOMER#<id>                    CASE#<case_id>                      a case (id = <customer_id>_<time><random>)
+    ALERT#<alert_id>                 ALERT                               an alert as the notifier handled it
+    COOLDOWN#<subject>#<type>        COOLDOWN                            until when alerts of a type are held
+    CRISIS#<brand>                   STATE                               negative volume per bucket, episode
 
 GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
 GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
+
+GSI worklist:  CASES#<status>#<shard>               / <due_at>#<case_id>
+               ALERTS#<status>                     / <raised_at>#<alert_id>
 
 Shards spread one hour's (or one day's) writes over SHARDS partitions by customer, so a viral
 spike does not heat one partition; a reader queries the SHARDS partitions and merges.
@@ -62,3 +69,27 @@ def timeline(occurred_at: datetime, platform: str, external_id: str) -> str:
 def stamp(moment: datetime) -> str:
     """Sortable UTC time with milliseconds: every key that orders by time uses this form."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def case_sk(case_id: str) -> str:
+    return f"CASE#{case_id}"
+
+
+def worklist_cases(status: str, shard_number: int) -> str:
+    return f"CASES#{status}#{shard_number}"
+
+
+def worklist_alerts(status: str) -> str:
+    return f"ALERTS#{status}"
+
+
+def alert(alert_id: str) -> str:
+    return f"ALERT#{alert_id}"
+
+
+def cooldown(subject: str, alert_type: str) -> str:
+    return f"COOLDOWN#{subject}#{alert_type}"
+
+
+def crisis(brand: str) -> str:
+    return f"CRISIS#{brand}"

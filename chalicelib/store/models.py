@@ -14,10 +14,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 # item_type too: PynamoDB filters a subclass query on its discriminator.
@@ -72,6 +73,9 @@ class CustomerItem(Item, discriminator="customer"):
     platform_counts: MapAttribute[str, Any] = MapAttribute(default=dict)
     sentiment_score = NumberAttribute(null=True)
     sentiment_samples = NumberAttribute(default=0)
+    segments = UnicodeSetAttribute(null=True)
+    churn = JSONAttribute(null=True)  # chalicelib.rules.churn.ChurnState, see store/serde.py
+    churn_risk = NumberAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -128,6 +132,9 @@ class InteractionItem(Item, discriminator="interaction"):
     sentiment_label = UnicodeAttribute(null=True)
     polarity = NumberAttribute(null=True)
     analysis = JSONAttribute(null=True)
+    intent = JSONAttribute(null=True)
+    route = JSONAttribute(null=True)
+    case_id = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)
@@ -148,7 +155,88 @@ class PointerItem(Item, discriminator="pointer"):
     interaction_sk = UnicodeAttribute(null=True)
     version_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
+    # The outbox: the events this interaction raised, written in the same transaction, published
+    # after it; a redelivery of a stored interaction publishes them again (consumers dedupe).
+    events = JSONAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+
+
+class WorklistIndex(GlobalSecondaryIndex["Item"]):
+    """Cases by status and deadline, alerts by status and time: what ops work through."""
+
+    class Meta:
+        index_name = "worklist"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
+class CaseItem(Item, discriminator="case"):
+    case_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    team = UnicodeAttribute()
+    priority = UnicodeAttribute()
+    intent = UnicodeAttribute()
+    rule = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    thread_key = UnicodeAttribute()
+    opened_at = UTCDateTimeAttribute()
+    due_at = UTCDateTimeAttribute()
+    last_inbound_at = UTCDateTimeAttribute()
+    interactions = ListAttribute(of=UnicodeAttribute, default=list)
+    responded_at = UTCDateTimeAttribute(null=True)
+    responded_by = UnicodeAttribute(null=True)
+    resolved_at = UTCDateTimeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    breaches = ListAttribute(of=UnicodeAttribute, default=list)
+    history = JSONAttribute(null=True)
+    gsi3pk = UnicodeAttribute()
+    gsi3sk = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+    worklist = WorklistIndex()
+
+
+class AlertItem(Item, discriminator="alert"):
+    alert_id = UnicodeAttribute()
+    dedupe_key = UnicodeAttribute()
+    detail_type = UnicodeAttribute()
+    severity = UnicodeAttribute()
+    status = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    raised_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute()
+    detail = JSONAttribute()
+    delivered_to = ListAttribute(of=UnicodeAttribute, default=list)
+    acked_at = UTCDateTimeAttribute(null=True)
+    acked_by = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute()
+    gsi3sk = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    worklist = WorklistIndex()
+
+
+class CooldownItem(Item, discriminator="cooldown"):
+    until = UTCDateTimeAttribute()
+    holder = UnicodeAttribute(null=True)  # the alert that started it
+    expires_at = TTLAttribute(null=True)
+
+
+class CrisisStateItem(Item, discriminator="crisis"):
+    brand = UnicodeAttribute()
+    buckets = JSONAttribute(default=dict)  # bucket start (ISO) -> negative count, zeros left out
+    episode_started_at = UTCDateTimeAttribute(null=True)
+    episodes = NumberAttribute(default=0)
+    gsi3pk = UnicodeAttribute(default="CRISIS")  # every brand's state, listed by one query
+    gsi3sk = UnicodeAttribute()
+    version = VersionAttribute()
+
+    worklist = WorklistIndex()
 
 
 class PendingItem(Item, discriminator="pending"):
@@ -166,6 +254,10 @@ MODELS: tuple[type[Item], ...] = (
     InteractionItem,
     PointerItem,
     PendingItem,
+    CaseItem,
+    AlertItem,
+    CooldownItem,
+    CrisisStateItem,
 )
 
 

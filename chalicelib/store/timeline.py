@@ -9,6 +9,7 @@ tombstone so that the original, arriving later, is never stored with the text it
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -17,20 +18,25 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.models.case import ACTIVE, Case
 from chalicelib.models.customer import StoredText
+from chalicelib.models.decision import IntentResult
+from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Direction, Interaction
 from chalicelib.nlp.analysis import Analysis
-from chalicelib.rules.aggregates import Aggregates, add_interaction
+from chalicelib.rules.aggregates import Aggregates
+from chalicelib.services.decide import CustomerSnapshot, Decision
 from chalicelib.store import keys
-from chalicelib.store.models import CustomerItem, InteractionItem, PendingItem, PointerItem
+from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PendingItem, PointerItem
+from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json, segments_of
 from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
 
 PROFILE = "PROFILE"
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
 PENDING_DAYS = 7
-# Positions in the add() transaction, for reading which condition failed.
-_POINTER, _INTERACTION, _PROFILE = 0, 1, 2
+# Position of the pointer in the add() transaction, for reading which condition failed.
+_POINTER = 0
 
 
 class TimelineWriter:
@@ -38,56 +44,81 @@ class TimelineWriter:
         self._connection = connection
         self._retention = timedelta(days=retention_days)
 
-    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
-        """Store a new interaction and fold it into the customer's aggregates, atomically. False
-        when its pointer exists: stored before, or deleted before it arrived."""
-        item = self._item(customer_id, interaction, analysis, stored)
-        pointer = PointerItem(
-            keys.pointer(interaction.platform, interaction.external_id),
-            POINTER,
-            customer_id=customer_id,
-            interaction_sk=item.sk,
-            version_at=item.version_at,
-            expires_at=item.expires_at,
-        )
-        if interaction.direction is Direction.OUTBOUND:
-            return self._add_outbound(pointer, item)
-        polarity = analysis.sentiment.polarity if analysis and analysis.sentiment else None
+    def add(
+        self,
+        customer_id: str,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        decide: Callable[[CustomerSnapshot], Decision],
+    ) -> Decision | None:
+        """Store a new interaction with what was decided about it, atomically: the pointer (which
+        makes it once-only, and holds the events to publish), the interaction, the customer's new
+        figures and the case it opened, joined or answered. None when its pointer exists: stored
+        before, or deleted before it arrived. If the customer or the case changed under us, read
+        them again and decide again."""
         for _ in range(AGGREGATE_ATTEMPTS):
             profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
-            _apply(
-                profile, add_interaction(aggregates(profile), interaction.platform, interaction.occurred_at, polarity)
+            snapshot = CustomerSnapshot(
+                customer_id=customer_id,
+                aggregates=aggregates(profile),
+                churn=churn_from_json(profile.churn),
+                segments=segments_of(profile),
+                active_cases=self._active_cases(customer_id),
             )
-            if interaction.author is not None:
-                profile.display_name = interaction.author.display_name or profile.display_name
-                profile.handle = interaction.author.handle or profile.handle
+            decision = decide(snapshot)
+            item = self._item(customer_id, interaction, analysis, stored, decision)
+            pointer = PointerItem(
+                keys.pointer(interaction.platform, interaction.external_id),
+                POINTER,
+                customer_id=customer_id,
+                interaction_sk=item.sk,
+                version_at=item.version_at,
+                events=[event.to_dict() for event in decision.events] or None,
+                expires_at=item.expires_at,
+            )
+            inbound = interaction.direction is Direction.INBOUND
+            if inbound:
+                _apply(profile, decision.aggregates)
+                apply_churn(profile, decision.churn)
+                if interaction.author is not None:
+                    profile.display_name = interaction.author.display_name or profile.display_name
+                    profile.handle = interaction.author.handle or profile.handle
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(pointer, condition=PointerItem.pk.does_not_exist())
                     transaction.save(item)
-                    transaction.save(profile)  # conditional on the version read above
+                    if inbound:
+                        transaction.save(profile)  # conditional on the version read above
+                    if decision.case is not None:
+                        transaction.save(case_item(decision.case))  # new, or unchanged since read
             except TransactWriteError as exc:
                 if condition_failed_at(exc, _POINTER):
-                    return False
+                    return None
                 codes = cancellation_codes(exc)
-                if condition_failed_at(exc, _PROFILE) or "TransactionConflict" in codes:
-                    continue  # the profile changed under us: read it again
+                if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                    continue  # the customer or the case changed under us: read them again
                 raise
-            return True
+            return decision
         raise RuntimeError(f"customer {customer_id} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
 
-    def _add_outbound(self, pointer: PointerItem, item: InteractionItem) -> bool:
-        """The brand's own words join the timeline but not the customer's figures: they are not
-        the customer's contact, nor the customer's mood."""
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(pointer, condition=PointerItem.pk.does_not_exist())
-                transaction.save(item)
-        except TransactWriteError as exc:
-            if condition_failed_at(exc, _POINTER):
-                return False
-            raise
-        return True
+    def _active_cases(self, customer_id: str) -> tuple[Case, ...]:
+        items = CaseItem.query(
+            keys.customer(customer_id),
+            CaseItem.sk.startswith("CASE#"),
+            filter_condition=CaseItem.status.is_in(*(status.value for status in ACTIVE)),
+            consistent_read=True,
+        )
+        return tuple(case_from_item(item) for item in items)
+
+    def stored_events(self, interactions: Sequence[Interaction]) -> dict[str, tuple[DomainEvent, ...]]:
+        """Of these new interactions, those stored already (or deleted before they arrived), with
+        the events they raised: a redelivery needs no analysis, only its events sent again."""
+        wanted = {keys.pointer(i.platform, i.external_id): i.idempotency_key for i in interactions}
+        found: dict[str, tuple[DomainEvent, ...]] = {}
+        for pointer in PointerItem.batch_get([(pk, POINTER) for pk in wanted]):
+            found[wanted[pointer.pk]] = tuple(DomainEvent.from_dict(e) for e in pointer.events or ())
+        return found
 
     def customer_of(self, platform: str, external_id: str) -> str | None:
         """Whose timeline holds this interaction (None if unknown or deleted before it arrived)."""
@@ -98,7 +129,13 @@ class TimelineWriter:
         customer_id: str | None = pointer.customer_id
         return customer_id
 
-    def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
+    def revise(
+        self,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        intent: IntentResult | None = None,
+    ) -> bool:
         """Apply an edit to the stored interaction. False when nothing is stored under its id
         yet; True when applied, when a newer revision is already there, or when it was deleted."""
         pointer = self._pointer(interaction)
@@ -119,6 +156,8 @@ class TimelineWriter:
             InteractionItem.action.set("edited"),
             InteractionItem.version_at.set(version_at),
         ]
+        if intent is not None:
+            actions.append(InteractionItem.intent.set(intent.to_dict()))
         if analysis is not None:
             actions += [
                 InteractionItem.analysis.set(fresh.analysis),
@@ -207,7 +246,12 @@ class TimelineWriter:
                 raise  # else a newer revision is already there
 
     def _item(
-        self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText
+        self,
+        customer_id: str,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        decision: Decision | None = None,
     ) -> InteractionItem:
         shard = keys.shard(customer_id)
         timeline = keys.timeline(interaction.occurred_at, interaction.platform, interaction.external_id)
@@ -242,6 +286,9 @@ class TimelineWriter:
             sentiment_label=sentiment.label if sentiment else None,
             polarity=sentiment.polarity if sentiment else None,
             analysis=analysis.to_dict() if analysis else None,
+            intent=decision.intent.to_dict() if decision and decision.intent else None,
+            route=decision.route.to_dict() if decision and decision.route else None,
+            case_id=decision.case.case_id if decision and decision.case else None,
             gsi1pk=keys.recent(interaction.occurred_at, shard),
             gsi1sk=timeline,
             gsi2pk=keys.by_sentiment(sentiment.label, interaction.occurred_at, shard) if sentiment else None,

@@ -14,6 +14,7 @@ from chalicelib.models.customer import Customer, RecentInteraction, StoredIntera
 from chalicelib.ports import BadCursor
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, InteractionItem
+from chalicelib.store.serde import churn_from_json, segments_of
 from chalicelib.store.timeline import PROFILE, aggregates
 
 
@@ -23,6 +24,7 @@ class CustomerViews:
             profile = CustomerItem.get(keys.customer(customer_id), PROFILE)
         except DoesNotExist:
             return None
+        churn = churn_from_json(profile.churn)
         return Customer(
             customer_id=profile.customer_id,
             created_at=profile.created_at,
@@ -30,6 +32,10 @@ class CustomerViews:
             handle=profile.handle,
             aggregates=aggregates(profile),
             version=int(profile.version or 0),
+            segments=tuple(sorted(segments_of(profile))),
+            churn_score=churn.score,
+            churn_reasons=churn.reasons,
+            churn_alerting=churn.alerting,
         )
 
     def interactions(
@@ -99,6 +105,9 @@ def _stored(item: InteractionItem) -> StoredInteraction:
         pii_types=tuple(str(t) for t in item.pii_types or ()),
         analysis=dict(item.analysis or {}),
         direction=item.direction or "inbound",
+        intent=dict(item.intent) if item.intent else None,
+        route=dict(item.route) if item.route else None,
+        case_id=item.case_id,
     )
 
 

@@ -98,13 +98,27 @@ def _created_in_moto() -> dict[str, set[str]]:
         "AWS::SQS::Queue": {url.rsplit("/", 1)[1] for url in urls},
         "AWS::DynamoDB::Table": set(boto3.client("dynamodb").list_tables()["TableNames"]),
         "AWS::Events::EventBus": {bus["Name"] for bus in buses if bus["Name"] != "default"},
+        "AWS::Events::Rule": {
+            rule["Name"]
+            for bus in buses
+            for rule in boto3.client("events").list_rules(EventBusName=bus["Name"])["Rules"]
+        },
+        "AWS::SNS::Topic": {
+            topic["TopicArn"].rsplit(":", 1)[1] for topic in boto3.client("sns").list_topics()["Topics"]
+        },
     }
 
 
 def test_local_stack_creates_every_resource_the_deployed_template_has(merged: dict[str, Any]) -> None:
     """What AWS gets is the merged SAM template; every plain resource in it must exist locally
     under the same name, and nothing else may."""
-    aws_only = ("AWS::Serverless::", "AWS::IAM::", "AWS::Lambda::Permission", "AWS::SQS::QueuePolicy")
+    aws_only = (
+        "AWS::Serverless::",
+        "AWS::IAM::",
+        "AWS::Lambda::Permission",
+        "AWS::SQS::QueuePolicy",
+        "AWS::SNS::Subscription",
+    )
     names = templates.resource_names(merged, "dev")
     plain = {
         logical_id: r["Type"] for logical_id, r in merged["Resources"].items() if not r["Type"].startswith(aws_only)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from chalicelib.models.customer import StoredText
+from chalicelib.models.decision import IntentResult
+from chalicelib.models.events import DetailType, DomainEvent
 from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, Sentiment
 from chalicelib.ports import Claim
+from chalicelib.rules.aggregates import Aggregates
+from chalicelib.rules.churn import ChurnState
+from chalicelib.rules.intent import IntentClassifier
+from chalicelib.rules.routing import load_default
+from chalicelib.services.decide import CustomerSnapshot, Decider, Decision
 from chalicelib.services.process import InteractionProcessor, Outcome, RecordFailed, trusted_language_hint
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
@@ -58,6 +65,7 @@ class Analyzer:
 @dataclass
 class Store:
     added: list[tuple[str, Interaction, StoredText]] = field(default_factory=list)
+    decisions: dict[str, Decision] = field(default_factory=dict)
     revised: list[Interaction] = field(default_factory=list)
     deletions: list[Interaction] = field(default_factory=list)
     pending: list[Interaction] = field(default_factory=list)
@@ -75,17 +83,35 @@ class Store:
         found = [customer for customer, interaction, _ in self.added if interaction.external_id == external_id]
         return found[0] if found else None
 
-    def add(self, customer_id: str, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
+    def add(
+        self,
+        customer_id: str,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        decide: Callable[[CustomerSnapshot], Decision],
+    ) -> Decision | None:
         if self.broken:
             raise RuntimeError("DynamoDB is down")
         if interaction.external_id in self.known or interaction.external_id in self.lands_meanwhile:
             self.known.add(interaction.external_id)
-            return False
+            return None
+        decision = decide(CustomerSnapshot(customer_id, Aggregates(), ChurnState()))
         self.added.append((customer_id, interaction, stored))
+        self.decisions[interaction.idempotency_key] = decision
         self.known.add(interaction.external_id)
-        return True
+        return decision
 
-    def revise(self, interaction: Interaction, analysis: Analysis | None, stored: StoredText) -> bool:
+    def stored_events(self, interactions: Sequence[Interaction]) -> dict[str, tuple[DomainEvent, ...]]:
+        return {
+            i.idempotency_key: self.decisions[i.idempotency_key].events
+            for i in interactions
+            if i.idempotency_key in self.decisions
+        }
+
+    def revise(
+        self, interaction: Interaction, analysis: Analysis | None, stored: StoredText, intent: IntentResult | None
+    ) -> bool:
         if interaction.external_id not in self.known:
             return False
         self.revised.append(interaction)
@@ -118,7 +144,8 @@ def message(external_id: str = "1", text: str = "O pedido chegou quebrado", **ch
 @pytest.fixture
 def parts() -> tuple[InteractionProcessor, Claims, Analyzer, Store]:
     claims, analyzer, store = Claims(), Analyzer(), Store()
-    return InteractionProcessor(claims, analyzer, store, redact=True), claims, analyzer, store
+    decider = Decider(load_default(), IntentClassifier(None))
+    return InteractionProcessor(claims, analyzer, store, decider, redact=True), claims, analyzer, store
 
 
 def run(processor: InteractionProcessor, bodies: dict[str, str]) -> dict[str, str]:
@@ -126,6 +153,7 @@ def run(processor: InteractionProcessor, bodies: dict[str, str]) -> dict[str, st
     for message_id, item in processor.prepare(bodies, 60_000).items():
         try:
             processor.complete(item)
+            processor.finish(item, published=True)
             outcomes[message_id] = "ok" if item.outcome is Outcome.READY else item.outcome.value
         except RecordFailed as exc:
             outcomes[message_id] = f"failed: {exc}"
@@ -266,3 +294,28 @@ def test_brand_replies_are_kept_for_the_customer_they_answer_and_never_analysed(
         ("customer-of-known-7", "b1"),
         ("customer-of-7", "b2"),
     ]
+
+
+def test_a_complaint_raises_its_events_and_the_claim_waits_for_them_to_be_published(parts) -> None:
+    processor, claims, _, _ = parts
+    prepared = processor.prepare({"m1": message("1", "O pedido chegou quebrado, um absurdo")}, 60_000)
+    events = processor.complete(prepared["m1"])
+    assert [event.detail_type for event in events] == [DetailType.INTERACTION_ROUTED, DetailType.CASE_OPENED]
+    assert claims.states["telegram:1"] == "busy"  # stored, but not done until its events are out
+    processor.finish(prepared["m1"], published=False)
+    assert "telegram:1" not in claims.states  # released: the redelivery publishes them
+
+
+def test_a_redelivery_of_a_stored_record_republishes_without_analysis_or_writes(parts) -> None:
+    processor, claims, analyzer, store = parts
+    body = message("1", "O pedido chegou quebrado, um absurdo")
+    first = processor.prepare({"m1": body}, 60_000)
+    raised = processor.complete(first["m1"])
+    processor.finish(first["m1"], published=False)
+    again = processor.prepare({"m1": body}, 60_000)
+    assert again["m1"].outcome is Outcome.STORED
+    assert processor.complete(again["m1"]) == raised
+    processor.finish(again["m1"], published=True)
+    assert len(analyzer.calls) == 1
+    assert len(store.added) == 1
+    assert claims.states["telegram:1"] == "done"

@@ -83,6 +83,7 @@ def main() -> int:
         app_env = provision(boto3.Session(region_name=REGION), STAGE, secrets)
         env.update(app_env)
         env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
+        env.setdefault("SOCIALCRM_ECHO_ALERTS", "true")  # the notifier also prints alerts in this log
         log.info("stack socialcrm-%s created from infra/template.json; secrets stored in %s", STAGE, secrets_path)
 
         # The worker first, the API last: once /health answers, everything behind it is running.

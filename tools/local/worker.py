@@ -90,7 +90,9 @@ def discover(
                 )
             )
         elif isinstance(source, ScheduledEventConfig):
-            seconds = rate_seconds(str(source.schedule_expression)) * schedule_scale
+            expression = source.schedule_expression  # a string, or Chalice's Rate / Cron
+            text = expression.to_string() if hasattr(expression, "to_string") else str(expression)
+            seconds = rate_seconds(text) * schedule_scale
             schedules.append(Schedule(source.name, handler, seconds, time.monotonic() + seconds))
         else:
             log.warning("event source %s (%s) is not run locally", source.name, type(source).__name__)

@@ -1,0 +1,50 @@
+"""Ops API: cases, behind the ops authorizer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.app import BadRequestError, Blueprint, NotFoundError
+
+from chalicelib.api.ops import ops_authorizer, principal_of
+from chalicelib.dependencies import case_store, routing
+from chalicelib.ports import BadCursor
+from chalicelib.services import case_ops
+from chalicelib.services.customers import InvalidRequest
+
+cases = Blueprint(__name__)
+
+
+@cases.route("/cases", methods=["GET"], authorizer=ops_authorizer)
+def list_cases() -> dict[str, Any]:
+    try:
+        return case_ops.list_cases(case_store(), dict(cases.current_request.query_params or {}))
+    except (InvalidRequest, BadCursor) as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+@cases.route("/cases/{case_id}", methods=["GET"], authorizer=ops_authorizer)
+def get_case(case_id: str) -> dict[str, Any]:
+    found = case_store().get(case_id)
+    if found is None:
+        raise NotFoundError(f"no case {case_id}")
+    return found.to_dict()
+
+
+@cases.route("/cases/{case_id}/status", methods=["POST"], authorizer=ops_authorizer)
+def set_case_status(case_id: str) -> dict[str, Any]:
+    request = cases.current_request
+    try:
+        body = request.json_body
+    except BadRequestError:
+        raise BadRequestError("body: not valid JSON") from None
+    now = datetime.now(UTC)
+    try:
+        status, by, at = case_ops.status_change(body, principal_of(request), now)
+        changed = case_ops.change_status(case_store(), routing(), case_id, status, by, at)
+    except InvalidRequest as exc:
+        raise BadRequestError(str(exc)) from None
+    except case_ops.CaseNotFound as exc:
+        raise NotFoundError(str(exc)) from None
+    return changed.to_dict()

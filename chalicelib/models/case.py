@@ -1,0 +1,67 @@
+"""A case: something a customer is waiting for the brand to answer, with a deadline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.models.decision import Intent, Priority
+from chalicelib.models.interaction import iso
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"  # waiting for the brand's answer; `due_at` is the deadline
+    RESPONDED = "responded"  # the brand answered; the customer's next message reopens it
+    RESOLVED = "resolved"  # closed by a person; the next message opens a new case
+
+
+ACTIVE = (CaseStatus.OPEN, CaseStatus.RESPONDED)
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    customer_id: str
+    status: CaseStatus
+    team: str
+    priority: Priority
+    intent: Intent
+    rule: str
+    platform: str
+    thread_key: str
+    opened_at: datetime
+    due_at: datetime
+    last_inbound_at: datetime
+    interactions: tuple[str, ...] = ()  # "<platform>:<external_id>", oldest first
+    responded_at: datetime | None = None
+    responded_by: str | None = None
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    breaches: tuple[datetime, ...] = ()  # deadlines missed, each reported once
+    version: int = 0
+    history: tuple[dict[str, Any], ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "customer_id": self.customer_id,
+            "status": self.status.value,
+            "team": self.team,
+            "priority": self.priority.value,
+            "intent": self.intent.value,
+            "rule": self.rule,
+            "platform": self.platform,
+            "opened_at": iso(self.opened_at),
+            "due_at": iso(self.due_at),
+            "overdue": self.status is CaseStatus.OPEN and bool(self.breaches) and self.breaches[-1] == self.due_at,
+            "last_inbound_at": iso(self.last_inbound_at),
+            "interactions": list(self.interactions),
+            "responded_at": iso(self.responded_at) if self.responded_at else None,
+            "responded_by": self.responded_by,
+            "resolved_at": iso(self.resolved_at) if self.resolved_at else None,
+            "resolved_by": self.resolved_by,
+            "sla_breaches": [iso(moment) for moment in self.breaches],
+            "history": list(self.history),
+        }

@@ -1,0 +1,191 @@
+"""What socialcrm does about one interaction, given its customer as stored right now.
+
+Pure: the store reads a `CustomerSnapshot`, calls `Decider` and writes the `Decision` with the
+interaction in one transaction; if the customer changed meanwhile it reads again and asks again,
+so a decision is always made on the state it is written over (one Retention Alert per crossing,
+one case per conversation, even when two messages race).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from chalicelib.models.case import Case
+from chalicelib.models.decision import Intent, IntentResult, Route, RouteAction
+from chalicelib.models.events import DomainEvent
+from chalicelib.models.interaction import Interaction, Kind
+from chalicelib.nlp.analysis import Analysis
+from chalicelib.nlp.text import fold
+from chalicelib.rules import cases, catalogue, churn, leads
+from chalicelib.rules.aggregates import Aggregates, add_interaction
+from chalicelib.rules.churn import ChurnState
+from chalicelib.rules.intent import IntentClassifier, IntentInput
+from chalicelib.rules.routing import RoutingDocument, RoutingFacts
+
+PURCHASE = "purchase_intent"
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    customer_id: str
+    aggregates: Aggregates
+    churn: ChurnState
+    segments: frozenset[str] = frozenset()
+    active_cases: tuple[Case, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything written with the interaction. `case_is_new` tells an insert from an update."""
+
+    aggregates: Aggregates
+    churn: ChurnState
+    intent: IntentResult | None = None
+    route: Route | None = None
+    case: Case | None = None
+    case_is_new: bool = False
+    events: tuple[DomainEvent, ...] = field(default=())
+
+
+class Decider:
+    def __init__(self, routing: RoutingDocument, classifier: IntentClassifier) -> None:
+        self._routing = routing
+        self._classifier = classifier
+
+    @property
+    def routing(self) -> RoutingDocument:
+        return self._routing
+
+    def inbound(self, snapshot: CustomerSnapshot, interaction: Interaction, analysis: Analysis | None) -> Decision:
+        sentiment = analysis.sentiment if analysis else None
+        aggregates = add_interaction(
+            snapshot.aggregates,
+            interaction.platform,
+            interaction.occurred_at,
+            sentiment.polarity if sentiment else None,
+        )
+        if not classifiable(interaction):
+            return Decision(aggregates, snapshot.churn)
+        now = interaction.occurred_at
+        intent = self.classify(interaction, analysis)
+        state = snapshot.churn
+        if intent.label is Intent.CANCEL_INTENT:
+            state = churn.record(state, churn.CANCEL_INTENT, now)
+        elif intent.label is Intent.COMPLAINT:
+            state = churn.record(state, churn.COMPLAINT, now)
+        elif intent.label is Intent.PURCHASE_INTENT:
+            state = churn.record(state, PURCHASE, now)
+        if self.mentions_competitor(interaction.text):
+            state = churn.record(state, churn.COMPETITOR, now)
+        provisional = churn.assess(state, aggregates.sentiment_score, aggregates.sentiment_samples, now)
+        route = self._routing.route(
+            RoutingFacts(
+                platform=interaction.platform,
+                kind=interaction.kind.value,
+                intent=intent.label,
+                confidence=intent.confidence,
+                text=interaction.text,
+                sentiment=sentiment.label if sentiment else None,
+                language=analysis.language if analysis else None,
+                segments=snapshot.segments,
+                churn_risk=provisional.score,
+                entity_types=frozenset(entity.type for entity in analysis.entities) if analysis else frozenset(),
+                entity_texts=tuple(entity.text for entity in analysis.entities) if analysis else (),
+            )
+        )
+        case, is_new = self._case(snapshot, interaction, intent, route)
+        if is_new and case is not None and case.intent is Intent.COMPLAINT:
+            state = replace(state, open_complaints=state.open_complaints + 1)
+        state, fire = churn.update(
+            state, aggregates.sentiment_score, aggregates.sentiment_samples, now, self._routing.churn
+        )
+        events = [
+            catalogue.interaction_routed(
+                snapshot.customer_id,
+                interaction,
+                intent,
+                route,
+                self._routing.version,
+                sentiment.label if sentiment else None,
+                analysis.language if analysis else None,
+                case.case_id if case else None,
+            )
+        ]
+        if is_new and case is not None:
+            events.append(catalogue.case_opened(case, interaction, intent))
+        if fire:
+            events.append(
+                catalogue.retention_alert(
+                    snapshot.customer_id,
+                    state.alerts,
+                    state.score,
+                    self._routing.churn.alert_at,
+                    state.reasons,
+                    interaction,
+                    case.case_id if case else None,
+                )
+            )
+        lead = leads.score(
+            leads.LeadFacts(
+                intent=intent,
+                sentiment=sentiment.label if sentiment else None,
+                entity_types=frozenset(entity.type for entity in analysis.entities) if analysis else frozenset(),
+                segments=snapshot.segments,
+                interaction_count=aggregates.interaction_count,
+                purchase_signals=int(snapshot.churn.signals[PURCHASE].decayed(now) >= 0.5)
+                if PURCHASE in snapshot.churn.signals
+                else 0,
+                churn_risk=state.score,
+            )
+        )
+        if lead is not None and lead.score >= self._routing.leads.min_score:
+            events.append(
+                catalogue.lead_qualified(snapshot.customer_id, interaction, lead.score, lead.reasons, route.team)
+            )
+        return Decision(aggregates, state, intent, route, case, is_new, tuple(events))
+
+    def outbound(self, snapshot: CustomerSnapshot, reply: Interaction) -> Decision:
+        """The brand answered: the case on that conversation (or, failing that, the customer's
+        latest open case on the same platform) is responded. Nothing else about the customer moves."""
+        key = cases.thread_key(reply)
+        case = cases.for_thread(snapshot.active_cases, key)
+        if case is None:
+            same_platform = [c for c in snapshot.active_cases if c.platform == reply.platform]
+            case = max(same_platform, key=lambda c: c.last_inbound_at) if same_platform else None
+        answered = cases.respond(case, reply) if case is not None else None
+        return Decision(snapshot.aggregates, snapshot.churn, case=answered)
+
+    def classify(self, interaction: Interaction, analysis: Analysis | None) -> IntentResult:
+        sentiment = analysis.sentiment if analysis else None
+        return self._classifier.classify(
+            IntentInput(
+                text=" ".join(part for part in (interaction.title, interaction.text) if part),
+                language=analysis.language if analysis else interaction.language_hint,
+                sentiment=sentiment.label if sentiment else None,
+                sentiment_scores=dict(sentiment.scores) if sentiment else {},
+                entity_types=tuple(entity.type for entity in analysis.entities) if analysis else (),
+                rating=interaction.rating,
+                translated_text=analysis.translated_text if analysis else None,
+            )
+        )
+
+    def mentions_competitor(self, text: str) -> bool:
+        folded = fold(text)
+        return any(name in folded for name in self._routing.competitors)
+
+    def _case(
+        self, snapshot: CustomerSnapshot, interaction: Interaction, intent: IntentResult, route: Route
+    ) -> tuple[Case | None, bool]:
+        existing = cases.for_thread(snapshot.active_cases, cases.thread_key(interaction))
+        needs_answer = RouteAction.OPEN_CASE in route.actions
+        if existing is not None:
+            return cases.join(existing, interaction, route, self._routing.sla_minutes, reopen=needs_answer), False
+        if not needs_answer:
+            return None, False
+        return cases.open_case(snapshot.customer_id, interaction, intent.label, route, self._routing.sla_minutes), True
+
+
+def classifiable(interaction: Interaction) -> bool:
+    """Customers' words and ratings: reactions and empty messages have no intent to read."""
+    has_words = bool(interaction.text.strip() or (interaction.title or "").strip())
+    return interaction.kind is not Kind.REACTION and (has_words or interaction.rating is not None)

@@ -1,0 +1,133 @@
+"""The SLA watch (a schedule): open cases past their first-response deadline are reported once
+per case and deadline with `SLA Breached`, and the breach counts towards the customer's churn risk
+(which may raise a `Retention Alert`).
+
+Publish, then write: the events go out first, in PutEvents batches, and only a case whose events
+were accepted is marked breached. A run that dies in between reports that case again next time,
+under the same dedupe key; a case whose events were refused stays unmarked and is tried again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.events import DomainEvent
+from chalicelib.ports import CaseRepository, EventPublisher
+from chalicelib.rules import cases, catalogue, churn
+from chalicelib.rules.churn import ChurnState
+from chalicelib.rules.routing import RoutingDocument
+
+PAGE = 100
+MAX_CASES_PER_RUN = 2_000
+
+
+@dataclass
+class SlaReport:
+    due: int = 0
+    breached: int = 0
+    retention_alerts: int = 0
+    unpublished: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "due": self.due,
+            "breached": self.breached,
+            "retention_alerts": self.retention_alerts,
+            "unpublished": self.unpublished,
+        }
+
+
+class SlaWatch:
+    def __init__(self, store: CaseRepository, bus: EventPublisher, routing: RoutingDocument) -> None:
+        self._store = store
+        self._bus = bus
+        self._routing = routing
+
+    def run(self, now: datetime) -> SlaReport:
+        report = SlaReport()
+        due = self._due(now)
+        report.due = len(due)
+        planned: dict[str, tuple[DomainEvent, ...]] = {}
+        for case in due:
+            current = self._store.with_customer(case.case_id)
+            if current is None:
+                continue
+            outcome = self._breach(now)(*current)
+            if outcome is not None:
+                planned[case.case_id] = outcome[2]
+        accepted = self._publish(planned)
+        report.unpublished = len(planned) - len(accepted)
+        for case_id in accepted:
+            raised: list[DomainEvent] = []
+
+            def change(
+                case: Case, state: ChurnState, trend: float | None, samples: int, raised: list[DomainEvent] = raised
+            ) -> tuple[Case, ChurnState] | None:
+                outcome = self._breach(now)(case, state, trend, samples)
+                if outcome is None:
+                    return None
+                raised[:] = outcome[2]
+                return outcome[0], outcome[1]
+
+            if self._store.change(case_id, change) is None:
+                continue  # answered, or breached by another run, meanwhile
+            report.breached += 1
+            sent = {event.dedupe_key for event in planned[case_id]}
+            late = [event for event in raised if event.dedupe_key not in sent]
+            if late and not all(self._bus.publish(late)):
+                report.unpublished += 1
+            report.retention_alerts += sum(1 for event in raised if event.detail_type.value == "Retention Alert")
+        return report
+
+    def _due(self, now: datetime) -> list[Case]:
+        found: list[Case] = []
+        cursor: str | None = None
+        while len(found) < MAX_CASES_PER_RUN:
+            page, cursor = self._store.worklist(CaseStatus.OPEN, None, PAGE, cursor, due_before=now)
+            found.extend(page)
+            if cursor is None:
+                break
+        return found
+
+    def _breach(
+        self, now: datetime
+    ) -> Callable[[Case, ChurnState, float | None, int], tuple[Case, ChurnState, tuple[DomainEvent, ...]] | None]:
+        routing = self._routing
+
+        def breach(
+            case: Case, state: ChurnState, trend: float | None, samples: int
+        ) -> tuple[Case, ChurnState, tuple[DomainEvent, ...]] | None:
+            breached = cases.breach(case, now)
+            if breached is None:
+                return None
+            events = [catalogue.sla_breached(case, now)]
+            state = churn.record(state, churn.SLA_BREACH, now)
+            state, fire = churn.update(state, trend, samples, now, routing.churn)
+            if fire:
+                events.append(
+                    catalogue.retention_alert(
+                        case.customer_id,
+                        state.alerts,
+                        state.score,
+                        routing.churn.alert_at,
+                        state.reasons,
+                        None,
+                        case.case_id,
+                    )
+                )
+            return breached, state, tuple(events)
+
+        return breach
+
+    def _publish(self, planned: dict[str, tuple[DomainEvent, ...]]) -> list[str]:
+        owners = [case_id for case_id, events in planned.items() for _ in events]
+        events: Sequence[DomainEvent] = [event for events in planned.values() for event in events]
+        if not events:
+            return []
+        accepted = self._bus.publish(events)
+        refused = {owner for owner, ok in zip(owners, accepted, strict=True) if not ok}
+        return [case_id for case_id in planned if case_id not in refused]

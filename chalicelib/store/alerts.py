@@ -1,0 +1,165 @@
+"""Alerts and cooldowns in DynamoDB: the record that makes each alert once-only, its status as it
+is delivered, suppressed, digested or acknowledged, and the worklist the ops API lists."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+
+from chalicelib.models.alert import Alert, AlertStatus
+from chalicelib.models.events import Severity
+from chalicelib.ports import BadCursor
+from chalicelib.store import keys
+from chalicelib.store.models import AlertItem, CooldownItem
+from chalicelib.store.transactions import is_condition_failure
+
+ALERT = "ALERT"
+COOLDOWN = "COOLDOWN"
+
+
+class AlertStore:
+    def __init__(self, retention_days: int) -> None:
+        self._retention = timedelta(days=retention_days)
+
+    def record(self, alert: Alert) -> Alert:
+        """Keep the alert unless its dedupe key was seen: then the alert as first kept."""
+        item = _item(alert, self._retention)
+        try:
+            item.save(condition=AlertItem.pk.does_not_exist())
+            return alert
+        except PutError as exc:
+            if not is_condition_failure(exc):
+                raise
+        existing = self.get(alert.alert_id)
+        if existing is None:  # pragma: no cover - it was there a moment ago
+            raise RuntimeError("alert vanished while recording it")
+        return existing
+
+    def get(self, alert_id: str) -> Alert | None:
+        try:
+            return _alert(AlertItem.get(keys.alert(alert_id), ALERT, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def set_status(
+        self,
+        alert: Alert,
+        status: AlertStatus,
+        delivered_to: tuple[str, ...] = (),
+        acked_by: str | None = None,
+        at: datetime | None = None,
+    ) -> Alert:
+        item = AlertItem(keys.alert(alert.alert_id), ALERT)
+        actions: list[Action] = [
+            AlertItem.status.set(status.value),
+            AlertItem.gsi3pk.set(keys.worklist_alerts(status.value)),
+        ]
+        if delivered_to:
+            merged = list(dict.fromkeys((*alert.delivered_to, *delivered_to)))
+            actions.append(AlertItem.delivered_to.set(cast(Any, merged)))
+        if acked_by is not None and at is not None:
+            actions += [AlertItem.acked_by.set(acked_by), AlertItem.acked_at.set(at)]
+        item.update(actions=actions, condition=AlertItem.pk.exists())
+        return _alert(item)
+
+    def hold_cooldown(self, subject: str, alert_type: str, alert_id: str, until: datetime, now: datetime) -> bool:
+        """Take the cooldown for (subject, type) unless another alert holds it: True if this alert
+        may be sent. Idempotent for its holder, so a retried delivery is not suppressed by itself."""
+        item = CooldownItem(
+            keys.cooldown(subject, alert_type),
+            COOLDOWN,
+            until=until,
+            holder=alert_id,
+            expires_at=until + timedelta(days=1),
+        )
+        condition = CooldownItem.pk.does_not_exist() | (CooldownItem.until < now) | (CooldownItem.holder == alert_id)
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def listing(
+        self, statuses: Iterable[AlertStatus], alert_type: str | None, limit: int, cursor: str | None = None
+    ) -> tuple[list[Alert], str | None]:
+        """Newest first across the given statuses; the cursor is the last sort key returned."""
+        before = _decode(cursor)
+        streams = []
+        for status in statuses:
+            condition: Condition | None = AlertItem.gsi3sk < before if before else None
+            query = AlertItem.worklist.query(
+                keys.worklist_alerts(status.value),
+                condition,
+                filter_condition=(AlertItem.detail_type == alert_type) if alert_type else None,
+                scan_index_forward=False,
+                limit=limit + 1,
+            )
+            streams.append(list(cast(Iterable[AlertItem], query)))
+        merged = list(heapq.merge(*streams, key=lambda item: item.gsi3sk, reverse=True))[: limit + 1]
+        more = len(merged) > limit
+        page = merged[:limit]
+        return [_alert(item) for item in page], _encode(page[-1].gsi3sk) if more and page else None
+
+
+def _item(alert: Alert, retention: timedelta) -> AlertItem:
+    return AlertItem(
+        keys.alert(alert.alert_id),
+        ALERT,
+        alert_id=alert.alert_id,
+        dedupe_key=alert.dedupe_key,
+        detail_type=alert.detail_type,
+        severity=alert.severity.value,
+        status=alert.status.value,
+        subject=alert.subject,
+        customer_id=alert.customer_id,
+        raised_at=alert.raised_at,
+        received_at=datetime.now(alert.raised_at.tzinfo),
+        detail=alert.detail,
+        delivered_to=list(alert.delivered_to),
+        gsi3pk=keys.worklist_alerts(alert.status.value),
+        gsi3sk=f"{keys.stamp(alert.raised_at)}#{alert.alert_id}",
+        expires_at=alert.raised_at + retention,
+    )
+
+
+def _alert(item: AlertItem) -> Alert:
+    return Alert(
+        alert_id=item.alert_id,
+        dedupe_key=item.dedupe_key,
+        detail_type=item.detail_type,
+        severity=Severity(item.severity),
+        subject=item.subject,
+        customer_id=item.customer_id,
+        raised_at=item.raised_at,
+        detail=dict(item.detail or {}),
+        status=AlertStatus(item.status),
+        delivered_to=tuple(str(d) for d in item.delivered_to or ()),
+        acked_at=item.acked_at,
+        acked_by=item.acked_by,
+    )
+
+
+def _encode(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor("cursor: not one this API returned") from None
+    if "#" not in value:
+        raise BadCursor("cursor: not one this API returned")
+    return value

@@ -1,0 +1,148 @@
+"""Cases in DynamoDB: the worklist across customers, one case, and changes that also move the
+customer's churn state (a resolved complaint, a missed deadline), written together."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+from datetime import datetime, timedelta
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.models.case import Case, CaseStatus
+from chalicelib.ports import BadCursor, CaseChange
+from chalicelib.rules.cases import customer_of
+from chalicelib.rules.churn import ChurnState
+from chalicelib.store import keys
+from chalicelib.store.models import CaseItem, CustomerItem
+from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json
+from chalicelib.store.timeline import PROFILE, aggregates
+from chalicelib.store.transactions import cancellation_codes
+
+ATTEMPTS = 8
+
+
+class CaseStore:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def get(self, case_id: str) -> Case | None:
+        customer_id = customer_of(case_id)
+        if customer_id is None:
+            return None
+        try:
+            return case_from_item(CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def worklist(
+        self,
+        status: CaseStatus,
+        team: str | None,
+        limit: int,
+        cursor: str | None = None,
+        due_before: datetime | None = None,
+    ) -> tuple[list[Case], str | None]:
+        """Cases of a status, soonest deadline first, across the shards of the index. The cursor is
+        the last sort key returned: every shard resumes after it, so pages merge exactly."""
+        after = _decode(cursor)
+        upper = f"{keys.stamp(due_before)}#" if due_before else None
+        streams = []
+        for shard in range(keys.SHARDS):
+            condition: Condition | None = None
+            if after and upper:
+                condition = CaseItem.gsi3sk.between(after, upper)
+            elif after:
+                condition = CaseItem.gsi3sk > after
+            elif upper:
+                condition = CaseItem.gsi3sk < upper
+            streams.append(
+                CaseItem.worklist.query(
+                    keys.worklist_cases(status.value, shard),
+                    condition,
+                    filter_condition=(CaseItem.team == team) if team else None,
+                    limit=limit,
+                )
+            )
+        merged = heapq.merge(*(_sorted(stream, after) for stream in streams), key=lambda item: item.gsi3sk)
+        page: list[CaseItem] = []
+        for item in merged:
+            page.append(item)
+            if len(page) > limit:
+                break
+        more = len(page) > limit
+        page = page[:limit]
+        return [case_from_item(item) for item in page], _encode(page[-1].gsi3sk) if more and page else None
+
+    def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None:
+        """The case with what a change looks at: its customer's churn state and sentiment trend."""
+        customer_id = customer_of(case_id)
+        if customer_id is None:
+            return None
+        try:
+            item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
+            profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+        except DoesNotExist:
+            return None
+        figures = aggregates(profile)
+        return case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
+
+    def change(self, case_id: str, change: CaseChange, retention_days: int | None = None) -> Case | None:
+        """Apply `change` to the case and its customer's churn state in one transaction, reading
+        both again if either moved meanwhile. None if there is no such case or nothing changed."""
+        customer_id = customer_of(case_id)
+        if customer_id is None:
+            return None
+        for _ in range(ATTEMPTS):
+            try:
+                item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
+                profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+            except DoesNotExist:
+                return None
+            figures = aggregates(profile)
+            result = change(
+                case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
+            )
+            if result is None:
+                return None
+            case, state = result
+            apply_churn(profile, state)
+            expires = None
+            if case.status is CaseStatus.RESOLVED and case.resolved_at and retention_days:
+                expires = case.resolved_at + timedelta(days=retention_days)
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.save(case_item(case, expires))
+                    transaction.save(profile)
+            except TransactWriteError as exc:
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                    continue
+                raise
+            return case
+        raise RuntimeError(f"case {case_id} kept changing; giving up after {ATTEMPTS} attempts")
+
+
+def _sorted(stream: object, after: str | None) -> list[CaseItem]:
+    items = [item for item in stream if after is None or item.gsi3sk > after]  # type: ignore[attr-defined]
+    return sorted(items, key=lambda item: item.gsi3sk)
+
+
+def _encode(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadCursor("cursor: not one this API returned") from None
+    if "#" not in value:
+        raise BadCursor("cursor: not one this API returned")
+    return value

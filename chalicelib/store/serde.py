@@ -1,0 +1,109 @@
+"""Between domain models and PynamoDB items: cases, churn state, snapshots."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.decision import Intent, Priority
+from chalicelib.models.interaction import iso
+from chalicelib.rules.churn import ChurnState, Signal
+from chalicelib.store import keys
+from chalicelib.store.models import CaseItem, CustomerItem
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def churn_to_json(state: ChurnState) -> dict[str, Any]:
+    return {
+        "signals": {name: {"value": s.value, "at": iso(s.at)} for name, s in state.signals.items()},
+        "open_complaints": state.open_complaints,
+        "score": state.score,
+        "reasons": list(state.reasons),
+        "alerting": state.alerting,
+        "alerts": state.alerts,
+    }
+
+
+def churn_from_json(data: dict[str, Any] | None) -> ChurnState:
+    if not data:
+        return ChurnState()
+    return ChurnState(
+        signals={
+            name: Signal(float(s["value"]), parse_time(s["at"])) for name, s in (data.get("signals") or {}).items()
+        },
+        open_complaints=int(data.get("open_complaints", 0)),
+        score=float(data.get("score", 0.0)),
+        reasons=tuple(data.get("reasons", ())),
+        alerting=bool(data.get("alerting", False)),
+        alerts=int(data.get("alerts", 0)),
+    )
+
+
+def apply_churn(profile: CustomerItem, state: ChurnState) -> None:
+    profile.churn = churn_to_json(state)
+    profile.churn_risk = state.score
+
+
+def segments_of(profile: CustomerItem) -> frozenset[str]:
+    return frozenset(str(segment) for segment in (profile.segments or ()))
+
+
+def case_item(case: Case, expires_at: datetime | None = None) -> CaseItem:
+    item = CaseItem(
+        keys.customer(case.customer_id),
+        keys.case_sk(case.case_id),
+        case_id=case.case_id,
+        customer_id=case.customer_id,
+        status=case.status.value,
+        team=case.team,
+        priority=case.priority.value,
+        intent=case.intent.value,
+        rule=case.rule,
+        platform=case.platform,
+        thread_key=case.thread_key,
+        opened_at=case.opened_at,
+        due_at=case.due_at,
+        last_inbound_at=case.last_inbound_at,
+        interactions=list(case.interactions),
+        responded_at=case.responded_at,
+        responded_by=case.responded_by,
+        resolved_at=case.resolved_at,
+        resolved_by=case.resolved_by,
+        breaches=[iso(moment) for moment in case.breaches],
+        history=list(case.history),
+        gsi3pk=keys.worklist_cases(case.status.value, keys.shard(case.case_id)),
+        gsi3sk=f"{keys.stamp(case.due_at)}#{case.case_id}",
+        expires_at=expires_at,
+    )
+    if case.version:
+        item.version = case.version  # PynamoDB then saves on condition that the version is unchanged
+    return item
+
+
+def case_from_item(item: CaseItem) -> Case:
+    return Case(
+        case_id=item.case_id,
+        customer_id=item.customer_id,
+        status=CaseStatus(item.status),
+        team=item.team,
+        priority=Priority(item.priority),
+        intent=Intent(item.intent),
+        rule=item.rule,
+        platform=item.platform,
+        thread_key=item.thread_key,
+        opened_at=item.opened_at,
+        due_at=item.due_at,
+        last_inbound_at=item.last_inbound_at,
+        interactions=tuple(str(i) for i in item.interactions or ()),
+        responded_at=item.responded_at,
+        responded_by=item.responded_by,
+        resolved_at=item.resolved_at,
+        resolved_by=item.resolved_by,
+        breaches=tuple(parse_time(str(moment)) for moment in item.breaches or ()),
+        version=int(item.version or 0),
+        history=tuple(item.history or ()),
+    )
