@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bench import cold_import, package_size, processing, webhook_latency
+from bench import acting, cold_import, package_size, processing, webhook_latency
 
 
 def main() -> None:
-    for benchmark in (webhook_latency.run, cold_import.run, package_size.run, processing.run):
+    for benchmark in (webhook_latency.run, cold_import.run, package_size.run, processing.run, acting.run):
         print(benchmark(), flush=True)
 
 

@@ -19,14 +19,16 @@ from chalicelib.observability import logger
 
 MAX_ENTRIES = 10
 MAX_BYTES = 256 * 1024
-_TIME_BYTES = 14  # EventBridge counts a Time field as 14 bytes whether it is set or not
+_TIME_BYTES = 14  # what EventBridge counts for a Time field, when one is set
 ATTEMPTS = 4
 _RETRYABLE = frozenset({"ThrottlingException", "InternalException", "InternalFailure", "ServiceUnavailable"})
 
 
 def entry_size(entry: dict[str, Any]) -> int:
     """An entry's size as EventBridge calculates it (Source, DetailType, Detail, Resources, Time)."""
-    size = _TIME_BYTES + len(entry["Source"].encode()) + len(entry["DetailType"].encode())
+    size = len(entry["Source"].encode()) + len(entry["DetailType"].encode())
+    if entry.get("Time") is not None:
+        size += _TIME_BYTES
     size += len(entry["Detail"].encode())
     size += sum(len(resource.encode()) for resource in entry.get("Resources", ()))
     return size

@@ -34,8 +34,9 @@ class NotificationChannels:
     def send(self, channel: Channel, subject: str, body: str, alert: Alert | None) -> tuple[str, ...]:
         delivered: list[str] = []
         if self._echo:
-            # The local stack's `make run` log: one line a person can read.
-            print(f"ALERT [{channel.value}] {subject}", file=sys.stderr, flush=True)
+            # The local stack's `make run` log: what an e-mail would say.
+            indented = "".join(f"\n    {line}" for line in body.splitlines())
+            print(f"ALERT [{channel.value}] {subject}{indented}", file=sys.stderr, flush=True)
             delivered.append("log")
         topic = self._topics.get(channel)
         if topic:

@@ -96,7 +96,7 @@ def join(case: Case, interaction: Interaction, route: Route, sla: Mapping[Priori
             history=_history(case, interaction.occurred_at, "open", "customer wrote again"),
         )
     if priority is not case.priority and case.status is CaseStatus.OPEN:
-        due = min(case.due_at, case.last_inbound_at + timedelta(minutes=sla[priority]))
+        due = min(case.due_at, interaction.occurred_at + timedelta(minutes=sla[priority]))
         return replace(updated, due_at=due)
     return updated
 

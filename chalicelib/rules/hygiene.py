@@ -68,6 +68,7 @@ def subject_line(alert: Alert) -> str:
     """SNS e-mail subjects: at most 100 ASCII characters, no line breaks."""
     about = alert.customer_id or alert.detail.get("brand") or alert.detail.get("case_id") or ""
     line = f"[socialcrm {alert.severity.value}] {alert.detail_type}: {about}"
+    line = "".join(char if char.isprintable() else " " for char in line)
     return line.encode("ascii", "replace").decode()[:100]
 
 
@@ -77,6 +78,9 @@ def message(alert: Alert) -> str:
     for field in ("customer_id", "case_id", "brand", "churn_risk", "lead_score", "team", "priority", "due_at"):
         if alert.detail.get(field) is not None:
             lines.append(f"{field}: {alert.detail[field]}")
+    route = alert.detail.get("route")
+    if isinstance(route, dict):
+        lines.append(f"route: team {route.get('team')}, priority {route.get('priority')}, rule {route.get('rule')}")
     interaction = alert.detail.get("interaction")
     if isinstance(interaction, dict):
         lines.append(f"interaction: {interaction.get('platform')} {interaction.get('external_id')}")

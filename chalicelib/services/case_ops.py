@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.models.alert import AlertStatus
 from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.decision import Intent
+from chalicelib.models.interaction import iso
 from chalicelib.ports import CaseRepository
 from chalicelib.rules import cases, churn
 from chalicelib.rules.churn import ChurnState
@@ -68,6 +69,9 @@ def change_status(
     problem: list[Exception] = []
 
     def change(case: Case, state: ChurnState, trend: float | None, samples: int) -> tuple[Case, ChurnState] | None:
+        if at < case.opened_at:
+            problem[:] = [InvalidRequest(f"at: before the case was opened ({iso(case.opened_at)})")]
+            return None
         try:
             updated = cases.set_status(case, status, by, at)
         except cases.InvalidTransition as exc:

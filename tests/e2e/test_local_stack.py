@@ -74,6 +74,8 @@ def stack() -> Iterator[dict[str, Any]]:
         "process": process,
         "log": lines,
         "api": f"http://127.0.0.1:{api_port}",
+        "session": session,
+        "endpoint": f"http://127.0.0.1:{aws_port}",
         "sqs": sqs,
         "queue_url": queue_url,
         "ports": (aws_port, api_port),
@@ -104,6 +106,66 @@ def test_the_demo_shows_a_customer_the_pipeline_built(stack: dict[str, Any]) -> 
     assert shown, "".join(stack["log"])
     assert "-> 200: " in shown[0]
     assert "{'telegram': " in shown[0]
+
+
+def test_a_cancel_threat_goes_from_webhook_to_the_urgent_topic(stack: dict[str, Any]) -> None:
+    """The whole chain on the emulated AWS: signed webhook -> ingest queue -> processor -> table
+    -> bus -> rule -> alerts queue -> notifier -> SNS topic, seen through an SQS subscription."""
+    session, endpoint, sqs = stack["session"], stack["endpoint"], stack["sqs"]
+    sns = session.client("sns", endpoint_url=endpoint)
+    (urgent,) = [
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":socialcrm-dev-alerts-urgent")
+    ]
+    inbox = sqs.create_queue(QueueName="e2e-urgent-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=urgent, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+
+    psid = "25000000000990001"
+    delivery = {
+        "object": "page",
+        "entry": [
+            {
+                "id": "104000000000001",
+                "time": int(time.time() * 1000),
+                "messaging": [
+                    {
+                        "sender": {"id": psid},
+                        "recipient": {"id": "104000000000001"},
+                        "timestamp": int(time.time() * 1000),
+                        "message": {
+                            "mid": "m_e2e_cancel_1",
+                            "text": "Fourth dropped call today. I'm cancelling my contract and moving to Kappa Bank.",
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    signed = sign("meta", json.dumps(delivery).encode(), load_file(DEV_SECRETS_PATH))
+    status, _ = post(stack["api"], signed.path, signed.headers, signed.body)
+    assert status == 200
+
+    def arrived() -> list[dict[str, Any]]:
+        found = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        messages: list[dict[str, Any]] = found.get("Messages", [])
+        return messages
+
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    wanted = ("Retention Alert (", "Interaction Routed (")
+    while time.monotonic() < deadline and not all(any(m["Body"].startswith(w) for m in received) for w in wanted):
+        received.extend(arrived())  # two events, two SQS messages: either may come first
+    bodies = [m["Body"] for m in received]
+    assert any(body.startswith("Retention Alert (") for body in bodies), bodies
+    assert any(
+        body.startswith("Interaction Routed (") and "route: team retention, priority P1, rule cancel" in body
+        for body in bodies
+    ), bodies
+    assert all("Kappa" not in body and "dropped call" not in body for body in bodies), "no customer text in alerts"
+    auth = {"Authorization": f"Bearer {load_file(DEV_SECRETS_PATH)['ops_api_token']}"}
+    code, listing = request(stack["api"], "/alerts?type=Retention%20Alert", auth)
+    assert code == 200
+    assert any(alert["status"] == "sent" for alert in listing["alerts"])
 
 
 def test_a_webhook_over_http_reaches_the_ops_api(stack: dict[str, Any]) -> None:

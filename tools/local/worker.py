@@ -221,8 +221,12 @@ def main() -> int:
     ready_file = os.environ.get("SOCIALCRM_WORKER_READY_FILE")
     if ready_file:
         Path(ready_file).write_text(str(os.getpid()))
+    handled = 0
     while running:
-        handled = sum(poll_once(consumer, sqs, region) for consumer in consumers)
+        # Long-poll only when every queue was empty last round: one busy queue must not wait
+        # a second on each idle one (Lambda polls each queue on its own).
+        wait = 0 if handled else 1
+        handled = sum(poll_once(consumer, sqs, region, wait) for consumer in consumers)
         run_due(schedules)
         if not consumers and running:
             time.sleep(0.5)

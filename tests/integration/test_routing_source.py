@@ -1,0 +1,231 @@
+"""Where the routing document comes from, on moto: the repository's default when the stage's SSM
+parameter does not exist, the parameter's document when it does (read once per container, so
+`dependencies.reset()` stands for a new container), and no routing at all, with a message naming
+the rule and the field, when the parameter holds an invalid document."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+import app as app_module
+from chalicelib import dependencies
+from chalicelib.adapters.routing_source import load_routing
+from chalicelib.models.interaction import iso
+from chalicelib.rules.routing import RoutingError, load_default
+from tests.helpers import drain, process_queue
+from tools.local.worker import LambdaContext, SqsConsumer, sqs_event
+from tools.secrets import DEV_SECRETS_PATH, load_file
+from tools.webhook_client import sign
+
+OPS_TOKEN = load_file(DEV_SECRETS_PATH)["ops_api_token"]
+ACCOUNT = "17841400000000077"
+COMPLAINT = "My order never arrived and nobody answers, this is terrible service"
+
+OVERRIDE: dict[str, Any] = {
+    "version": "test-override-7",
+    "sla_minutes": {"P1": 15, "P2": 45, "P3": 240, "P4": 1440},
+    "rules": [
+        {
+            "name": "instagram-complaints",
+            "when": {"platform": ["instagram"], "intent": ["complaint"]},
+            "team": "social-care",
+            "priority": "P2",
+            "actions": ["open_case"],
+        },
+        {"name": "the-rest", "when": {}, "team": "social", "priority": "P4", "actions": []},
+    ],
+}
+
+
+@pytest.fixture
+def pipeline(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    monkeypatch.setenv("SOCIALCRM_NLP", "local")
+    dependencies.reset()
+    yield aws
+    dependencies.reset()
+
+
+@pytest.fixture
+def tap(pipeline: dict[str, str]) -> str:
+    """A queue with every event the app puts on its bus, through a rule of the test's own."""
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    url = sqs.create_queue(QueueName="test-tap-all-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = pipeline["SOCIALCRM_EVENT_BUS"]
+    events.put_rule(Name="test-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["socialcrm"]}))
+    events.put_targets(Rule="test-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return str(url)
+
+
+def put_override(env: dict[str, str], document: dict[str, Any] | str) -> None:
+    value = document if isinstance(document, str) else json.dumps(document)
+    boto3.client("ssm").put_parameter(
+        Name=env["SOCIALCRM_ROUTING_PARAMETER"], Value=value, Type="String", Overwrite=True
+    )
+
+
+def instagram_dm(user: str, mid: str, text: str, at: datetime) -> bytes:
+    millis = int(at.timestamp() * 1000)
+    item = {
+        "sender": {"id": user},
+        "recipient": {"id": ACCOUNT},
+        "timestamp": millis,
+        "message": {"mid": mid, "text": text},
+    }
+    return json.dumps({"object": "instagram", "entry": [{"id": ACCOUNT, "time": millis, "messaging": [item]}]}).encode()
+
+
+def messenger(user: str, mid: str, text: str, at: datetime) -> bytes:
+    millis = int(at.timestamp() * 1000)
+    item = {
+        "sender": {"id": user},
+        "recipient": {"id": "PAGE77"},
+        "timestamp": millis,
+        "message": {"mid": mid, "text": text},
+    }
+    return json.dumps({"object": "page", "entry": [{"id": "PAGE77", "time": millis, "messaging": [item]}]}).encode()
+
+
+def post(client: Any, secrets: dict[str, str], body: bytes) -> None:
+    request = sign("meta", body, secrets)
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+
+
+def get(client: Any, path: str) -> tuple[int, Any]:
+    response = client.http.get(path, headers={"Authorization": f"Bearer {OPS_TOKEN}"})
+    return int(response.status_code), json.loads(response.body) if response.body else None
+
+
+def stored_route(client: Any, platform: str, user: str) -> dict[str, Any]:
+    status, found = get(client, f"/identities/{platform}/{user}")
+    assert status == 200, found
+    _, page = get(client, f"/customers/{found['customer_id']}/interactions")
+    (interaction,) = page["interactions"]
+    return dict(interaction)
+
+
+def routed(sqs: Any, tap: str) -> list[dict[str, Any]]:
+    return [event["detail"] for event in drain(sqs, tap) if event["detail-type"] == "Interaction Routed"]
+
+
+def test_without_the_parameter_the_default_document_routes(client, sqs, pipeline, secrets, tap) -> None:
+    ssm = boto3.client("ssm")
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name=pipeline["SOCIALCRM_ROUTING_PARAMETER"])
+    default = load_default()
+    assert dependencies.routing().version == default.version
+    assert dependencies.routing() is dependencies.routing()  # read once per container
+
+    post(client, secrets, instagram_dm("IGSID-1", "ig.1", COMPLAINT, datetime.now(UTC) - timedelta(minutes=5)))
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    stored = stored_route(client, "instagram", "IGSID-1")
+    assert {k: stored["route"][k] for k in ("team", "priority", "rule")} == {
+        "team": "support",
+        "priority": "P2",
+        "rule": "complaint",
+    }
+    (detail,) = routed(sqs, tap)
+    assert detail["routing_version"] == default.version
+    assert detail["route"]["team"] == "support"
+
+
+def test_an_override_in_ssm_replaces_the_default_from_the_next_container(client, sqs, pipeline, secrets, tap) -> None:
+    default = dependencies.routing()
+    put_override(pipeline, OVERRIDE)
+    assert dependencies.routing() is default  # this container read its document already
+    dependencies.reset()  # a new container
+    assert dependencies.routing().version == "test-override-7"
+    assert [rule.name for rule in dependencies.routing().rules] == ["instagram-complaints", "the-rest"]
+
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    post(client, secrets, instagram_dm("IGSID-2", "ig.2", COMPLAINT, at))
+    post(client, secrets, messenger("PSID-2", "m.2", COMPLAINT, at))  # no Messenger rule in the override
+    assert process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"]) == 2
+
+    instagram = stored_route(client, "instagram", "IGSID-2")
+    assert instagram["intent"]["label"] == "complaint"
+    assert {k: instagram["route"][k] for k in ("team", "priority", "rule")} == {
+        "team": "social-care",
+        "priority": "P2",
+        "rule": "instagram-complaints",
+    }
+    status, case = get(client, f"/cases/{instagram['case_id']}")
+    assert status == 200
+    assert (case["team"], case["rule"]) == ("social-care", "instagram-complaints")
+    assert case["due_at"] == iso(at + timedelta(minutes=45))  # the override's SLA, not the default's 120
+
+    other = stored_route(client, "messenger", "PSID-2")
+    assert {k: other["route"][k] for k in ("team", "priority", "rule")} == {
+        "team": "social",
+        "priority": "P4",
+        "rule": "the-rest",
+    }
+    assert other["case_id"] is None  # the catch-all opens no case
+
+    by_platform = {detail["interaction"]["platform"]: detail for detail in routed(sqs, tap)}
+    assert by_platform["instagram"]["route"]["team"] == "social-care"
+    assert by_platform["instagram"]["routing_version"] == "test-override-7"
+    assert by_platform["messenger"]["route"]["rule"] == "the-rest"
+
+
+def broken(rule: int, **changes: Any) -> dict[str, Any]:
+    document = copy.deepcopy(OVERRIDE)
+    document["rules"][rule].update(changes)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (broken(0, priority="P9"), "rules[0] 'instagram-complaints': priority: one of P1"),
+        (broken(0, team="Social Care"), "rules[0] 'instagram-complaints': team: required"),
+        (broken(0, when={"plataform": ["x"]}), "rules[0] 'instagram-complaints': when: unknown field(s) ['plataform']"),
+        (
+            broken(0, when={"intent": ["complain"]}),
+            "rules[0] 'instagram-complaints': when.intent: unknown intent 'complain'",
+        ),
+        (
+            broken(0, actions=["page_someone"]),
+            "rules[0] 'instagram-complaints': actions: unknown action 'page_someone'",
+        ),
+        (broken(1, when={"platform": ["x"]}), "rules[1] 'the-rest': when: the last rule must have no conditions"),
+        (broken(1, name="instagram-complaints"), "rules[1] 'instagram-complaints': name: used by an earlier rule"),
+    ],
+    ids=["priority", "team", "unknown-condition", "intent", "action", "no-catch-all", "duplicate-name"],
+)
+def test_an_invalid_override_names_the_rule_and_the_field(pipeline, document, expected) -> None:
+    put_override(pipeline, document)
+    dependencies.reset()
+    with pytest.raises(RoutingError) as raised:
+        dependencies.routing()
+    assert str(raised.value).startswith(f"ssm:{pipeline['SOCIALCRM_ROUTING_PARAMETER']}: {expected}")
+
+
+def test_an_invalid_override_stops_processing_until_it_is_fixed(client, sqs, pipeline, secrets) -> None:
+    put_override(pipeline, "{not json")
+    dependencies.reset()
+    with pytest.raises(RoutingError, match="not valid JSON"):
+        load_routing(pipeline["SOCIALCRM_ROUTING_PARAMETER"])
+
+    queue_url = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    post(client, secrets, instagram_dm("IGSID-3", "ig.3", COMPLAINT, datetime.now(UTC) - timedelta(minutes=5)))
+    (message,) = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"]
+    consumer = SqsConsumer("process_interactions", app_module.process_interactions, queue_url, "arn:ingest", 250, 0)
+    with pytest.raises(RoutingError):  # the invocation fails: better no routing than half a rulebook
+        app_module.process_interactions(sqs_event(consumer, [message], "us-east-1"), LambdaContext("process"))
+    assert get(client, "/identities/instagram/IGSID-3")[0] == 404  # nothing stored, the message not deleted
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # it waits in the queue
+
+    put_override(pipeline, OVERRIDE)
+    dependencies.reset()  # the next cold start reads the fixed document
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    assert process_queue(sqs, queue_url) == 1  # redelivered once its visibility timeout is over
+    assert stored_route(client, "instagram", "IGSID-3")["route"]["team"] == "social-care"
