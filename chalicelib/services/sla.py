@@ -22,6 +22,7 @@ from chalicelib.rules.routing import RoutingDocument
 
 PAGE = 100
 MAX_CASES_PER_RUN = 2_000
+MAX_PAGES_PER_RUN = 200  # reads bounded even under a huge backlog of reported breaches
 
 
 @dataclass
@@ -84,14 +85,17 @@ class SlaWatch:
         return report
 
     def _due(self, now: datetime) -> list[Case]:
+        """Open cases past their deadline and not yet reported for it, oldest deadline first.
+        Reported ones stay open (and first in the index) until answered, so they are skipped
+        rather than counted: a backlog of old breaches must not hide the new ones."""
         found: list[Case] = []
         cursor: str | None = None
-        while len(found) < MAX_CASES_PER_RUN:
+        for _ in range(MAX_PAGES_PER_RUN):
             page, cursor = self._store.worklist(CaseStatus.OPEN, None, PAGE, cursor, due_before=now)
-            found.extend(page)
-            if cursor is None:
+            found.extend(case for case in page if cases.breach(case, now) is not None)
+            if cursor is None or len(found) >= MAX_CASES_PER_RUN:
                 break
-        return found
+        return found[:MAX_CASES_PER_RUN]
 
     def _breach(
         self, now: datetime
@@ -105,6 +109,8 @@ class SlaWatch:
             if breached is None:
                 return None
             events = [catalogue.sla_breached(case, now)]
+            if state.alerting:  # the risk faded since the last look: this breach may start a new alert
+                state, _ = churn.update(state, trend, samples, now, routing.churn)
             state = churn.record(state, churn.SLA_BREACH, now)
             state, fire = churn.update(state, trend, samples, now, routing.churn)
             if fire:
