@@ -203,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cognito-app-client-ids", help="only tokens of these comma-separated app clients (default: unchanged)"
     )
+    for flag, channel in (("urgent-alert-email", "urgent"), ("alert-email", "medium"), ("digest-email", "digest")):
+        parser.add_argument(
+            f"--{flag}", help=f"subscribe this address to the {channel} alerts topic (default: unchanged)"
+        )
     args = parser.parse_args(argv)
 
     import boto3
@@ -217,7 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         template_path = package(args.stage, ROOT / "build" / args.stage, region)
         bucket = artifacts_bucket(session, args.bucket, region)
         template = upload_code(session, template_path, bucket, args.stage)
-        optional = {"CognitoUserPoolId": args.cognito_user_pool_id, "CognitoAppClientIds": args.cognito_app_client_ids}
+        optional = {
+            "CognitoUserPoolId": args.cognito_user_pool_id,
+            "CognitoAppClientIds": args.cognito_app_client_ids,
+            "UrgentAlertEmail": args.urgent_alert_email,
+            "AlertEmail": args.alert_email,
+            "DigestEmail": args.digest_email,
+        }
         outputs = deploy_stack(session, template, args.stage, secrets_name, bucket, optional)
     except (DeployError, secret_docs.SecretsFileError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)

@@ -2,8 +2,9 @@
 recent normal.
 
 Every run recounts the current bucket and the one before it (interactions are stored a little
-after they happen), keeps the counts of the last `baseline_hours`, and compares the current
-bucket with them: z = (count - mean) / spread, where the spread is at least sqrt(mean) and 1, so
+after they happen), keeps the counts of the last `baseline_hours`, and compares both of those
+buckets with the ones before them (a burst late in a bucket is judged once that bucket is past):
+z = (count - mean) / spread, where the spread is at least sqrt(mean) and 1, so
 a brand that is usually silent does not cry crisis at its third complaint. An episode starts when
 z reaches `z_threshold` with at least `min_count` negatives (one `Crisis Alert`), and ends when a
 bucket is back under `calm_z`; only then can a new episode (and alert) begin.
@@ -81,18 +82,24 @@ def step(
     while start <= current:
         counts[start] = int(recounted.get(start, 0))
         start += size
-    history = [counts.get(oldest + size * i, 0) for i in range(int((current - oldest) / size))]
-    count = counts.get(current, 0)
+    # The baseline leaves out the two buckets being judged: the current one and the one before,
+    # since a run every few minutes sees a burst late in a bucket only once that bucket is past.
+    previous = current - size
+    history = [counts.get(oldest + size * i, 0) for i in range(int((previous - oldest) / size))]
     mean = statistics.fmean(history) if history else 0.0
     stdev = statistics.pstdev(history) if len(history) > 1 else 0.0
     spread = max(stdev, math.sqrt(mean), 1.0)
-    z = (count - mean) / spread
-    reading = Reading(current, current + size, count, mean, stdev, z)
+    readings = [
+        Reading(bucket, bucket + size, counts.get(bucket, 0), mean, stdev, (counts.get(bucket, 0) - mean) / spread)
+        for bucket in (previous, current)
+    ]
+    alarming = [r for r in readings if r.z >= settings.z_threshold and r.count >= settings.min_count]
+    reading = alarming[-1] if alarming else readings[-1]
     started = ended = False
     episode, episodes = state.episode_started_at, state.episodes
-    if episode is None and z >= settings.z_threshold and count >= settings.min_count:
-        episode, episodes, started = current, episodes + 1, True
-    elif episode is not None and max(z, (counts.get(current - size, 0) - mean) / spread) < settings.calm_z:
+    if episode is None and alarming:
+        episode, episodes, started = reading.bucket_start, episodes + 1, True
+    elif episode is not None and max(r.z for r in readings) < settings.calm_z:
         # Over only when the last whole bucket is calm too: a bucket that has just begun always is.
         episode, ended = None, True
     kept = {start: n for start, n in counts.items() if n}  # zeros are implied

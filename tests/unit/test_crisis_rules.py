@@ -140,12 +140,28 @@ def test_the_episode_lasts_while_the_last_whole_bucket_is_still_high() -> None:
     watch.run(spike + timedelta(minutes=14))
     assert watch.started == [spike]
     after = watch.run(spike + BUCKET + timedelta(minutes=1))  # 2 of the next bucket's 40 so far
-    assert after.reading.count < SETTINGS.min_count
+    assert after.reading.bucket_start == spike  # the reading is the alarming bucket: the one before
     assert not after.ended
     assert not after.started
     calm = watch.run(spike + 2 * BUCKET + timedelta(minutes=1))
     assert not calm.ended  # the bucket before was the second spike bucket
     assert watch.run(spike + 3 * BUCKET + timedelta(minutes=1)).ended
+
+
+def test_a_burst_late_in_a_bucket_is_caught_by_the_next_run_after_the_bucket_ended() -> None:
+    """Runs every 5 minutes, 15-minute buckets: a burst in a bucket's last minutes is first seen
+    when that bucket is already the one before."""
+    watch = Watch()
+    noisy_day(watch, DAY0, 96, seed=7, low=1, high=4)
+    bucket = DAY0 + timedelta(days=1)
+    quiet = watch.run(bucket + timedelta(minutes=10))
+    assert not quiet.started
+    watch.times.extend(bucket + timedelta(minutes=13, seconds=3 * i) for i in range(30))  # 13:00-14:27
+    late = watch.run(bucket + BUCKET + timedelta(minutes=1))
+    assert late.started
+    assert late.reading.bucket_start == bucket
+    assert late.reading.count == 30
+    assert not watch.run(bucket + BUCKET + timedelta(minutes=6)).started  # the same episode
 
 
 def test_a_quiet_brand_needs_the_minimum_count_not_just_a_high_z() -> None:
@@ -180,7 +196,7 @@ def test_the_reading_measures_the_current_bucket_against_the_day_before_it() -> 
     result = crisis.step(state, {current: 30}, current - BUCKET, now, SETTINGS)
     reading = result.reading
     assert (reading.bucket_start, reading.bucket_end, reading.count) == (current, current + BUCKET, 30)
-    assert reading.mean == pytest.approx(4 * 95 / 96)  # the bucket before was recounted: none
+    assert reading.mean == pytest.approx(4.0)  # the two judged buckets are not their own baseline
     assert reading.z == pytest.approx((30 - reading.mean) / max(reading.stdev, reading.mean**0.5, 1.0))
     assert result.started
     assert result.state.episode_started_at == current
