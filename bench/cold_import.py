@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.table import render
@@ -97,6 +99,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run(runs: int = 15) -> str:
     import boto3
 
@@ -122,9 +135,13 @@ def run(runs: int = 15) -> str:
                     raise
                 time.sleep(0.2)
         secrets = load_file(DEV_SECRETS_PATH)
-        os.environ.update(aws_env)
-        session = boto3.Session(region_name="us-east-1")
-        app_env = provision(session, "dev", secrets)
+        session = boto3.Session(
+            region_name=aws_env["AWS_DEFAULT_REGION"],
+            aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
+        )
+        with _environment(aws_env):  # the benchmarks after this one must not reach this moto
+            app_env = provision(session, "dev", secrets)
         env = {**os.environ, **aws_env, **app_env, "POWERTOOLS_LOG_LEVEL": "ERROR", "SOCIALCRM_STAGE": "dev"}
         event = json.dumps(_telegram_event(secrets))
         with tempfile.TemporaryDirectory() as folder:

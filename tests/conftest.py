@@ -55,6 +55,17 @@ def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str]) -> Iterator[di
 
 
 @pytest.fixture
+def pipeline(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The dev stack with the offline analyzer, as `make run` processes."""
+    from chalicelib import dependencies
+
+    monkeypatch.setenv("SOCIALCRM_NLP", "local")
+    dependencies.reset()
+    yield aws
+    dependencies.reset()
+
+
+@pytest.fixture
 def sqs(aws: dict[str, str]) -> Any:
     return boto3.client("sqs")
 

@@ -1,4 +1,4 @@
-"""Small test helpers: draining the ingest queue."""
+"""Small test helpers: draining queues, the ops API, a tap on the event bus."""
 
 from __future__ import annotations
 
@@ -31,3 +31,33 @@ def process_queue(sqs: Any, queue_url: str) -> int:
     while count := worker.poll_once(consumer, sqs, "us-east-1", wait_seconds=0):
         handled += count
     return handled
+
+
+def ops_token() -> str:
+    from tools.secrets import DEV_SECRETS_PATH, load_file
+
+    return load_file(DEV_SECRETS_PATH)["ops_api_token"]
+
+
+def call(client: Any, method: str, path: str, body: Any = None, token: str | None = "") -> tuple[int, Any]:
+    """An ops API call through chalice's test client: (status, JSON body). The dev ops token
+    unless `token` says otherwise (None: no Authorization header)."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token or ops_token()}"
+    raw = json.dumps(body).encode() if body is not None else b""
+    response = getattr(client.http, method)(path, headers=headers, body=raw)
+    return int(response.status_code), json.loads(response.body) if response.body else None
+
+
+def tap_all_events(env: dict[str, str]) -> str:
+    """A queue that receives every event the app puts on its bus (a rule of the test's own)."""
+    import boto3
+
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    url = sqs.create_queue(QueueName="test-tap-all-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = env["SOCIALCRM_EVENT_BUS"]
+    events.put_rule(Name="test-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["socialcrm"]}))
+    events.put_targets(Rule="test-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return str(url)

@@ -1,4 +1,7 @@
-"""Ops API: alerts as the notifier handled them, and acknowledging one."""
+"""Ops API: alerts as the notifier handled them, and acknowledging one.
+
+Services are imported inside the routes: every route shares the webhook Lambda, whose cold start
+must not pay for the alerting code."""
 
 from __future__ import annotations
 
@@ -10,15 +13,15 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError
 from chalicelib.api.ops import ops_authorizer, principal_of
 from chalicelib.dependencies import alert_store
 from chalicelib.ports import BadCursor
-from chalicelib.services import case_ops
 from chalicelib.services.customers import InvalidRequest
-from chalicelib.services.notify import AlertNotFound, acknowledge
 
 alerts = Blueprint(__name__)
 
 
 @alerts.route("/alerts", methods=["GET"], authorizer=ops_authorizer)
 def list_alerts() -> dict[str, Any]:
+    from chalicelib.services import case_ops
+
     try:
         return case_ops.list_alerts(alert_store(), dict(alerts.current_request.query_params or {}))
     except (InvalidRequest, BadCursor) as exc:
@@ -36,6 +39,8 @@ def ack_alert(alert_id: str) -> dict[str, Any]:
     by = by or principal_of(request)
     if not isinstance(by, str) or not by.strip():
         raise BadRequestError("by: who takes the alert")
+    from chalicelib.services.notify import AlertNotFound, acknowledge
+
     try:
         return acknowledge(alert_store(), alert_id, by.strip()[:200], datetime.now(UTC)).to_dict()
     except AlertNotFound as exc:

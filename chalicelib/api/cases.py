@@ -1,4 +1,7 @@
-"""Ops API: cases, behind the ops authorizer."""
+"""Ops API: cases, behind the ops authorizer.
+
+Services are imported inside the routes: every route shares the webhook Lambda, whose cold start
+must not pay for the case code."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from chalice.app import BadRequestError, Blueprint, NotFoundError
 from chalicelib.api.ops import ops_authorizer, principal_of
 from chalicelib.dependencies import case_store, routing
 from chalicelib.ports import BadCursor
-from chalicelib.services import case_ops
 from chalicelib.services.customers import InvalidRequest
 
 cases = Blueprint(__name__)
@@ -18,6 +20,8 @@ cases = Blueprint(__name__)
 
 @cases.route("/cases", methods=["GET"], authorizer=ops_authorizer)
 def list_cases() -> dict[str, Any]:
+    from chalicelib.services import case_ops
+
     try:
         return case_ops.list_cases(case_store(), dict(cases.current_request.query_params or {}))
     except (InvalidRequest, BadCursor) as exc:
@@ -39,6 +43,8 @@ def set_case_status(case_id: str) -> dict[str, Any]:
         body = request.json_body
     except BadRequestError:
         raise BadRequestError("body: not valid JSON") from None
+    from chalicelib.services import case_ops
+
     now = datetime.now(UTC)
     try:
         status, by, at = case_ops.status_change(body, principal_of(request), now)

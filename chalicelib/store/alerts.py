@@ -3,8 +3,6 @@ is delivered, suppressed, digested or acknowledged, and the worklist the ops API
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -16,8 +14,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.models.alert import Alert, AlertStatus
 from chalicelib.models.events import Severity
-from chalicelib.ports import BadCursor
-from chalicelib.store import keys
+from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import AlertItem, CooldownItem
 from chalicelib.store.transactions import is_condition_failure
 
@@ -93,7 +90,7 @@ class AlertStore:
         self, statuses: Iterable[AlertStatus], alert_type: str | None, limit: int, cursor: str | None = None
     ) -> tuple[list[Alert], str | None]:
         """Newest first across the given statuses; the cursor is the last sort key returned."""
-        before = _decode(cursor)
+        before = sort_cursor.decode(cursor)
         streams = []
         for status in statuses:
             condition: Condition | None = AlertItem.gsi3sk < before if before else None
@@ -108,7 +105,7 @@ class AlertStore:
         merged = list(heapq.merge(*streams, key=lambda item: item.gsi3sk, reverse=True))[: limit + 1]
         more = len(merged) > limit
         page = merged[:limit]
-        return [_alert(item) for item in page], _encode(page[-1].gsi3sk) if more and page else None
+        return [_alert(item) for item in page], sort_cursor.encode(page[-1].gsi3sk) if more and page else None
 
 
 def _item(alert: Alert, retention: timedelta) -> AlertItem:
@@ -147,19 +144,3 @@ def _alert(item: AlertItem) -> Alert:
         acked_at=item.acked_at,
         acked_by=item.acked_by,
     )
-
-
-def _encode(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadCursor("cursor: not one this API returned") from None
-    if "#" not in value:
-        raise BadCursor("cursor: not one this API returned")
-    return value

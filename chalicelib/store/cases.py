@@ -3,8 +3,6 @@ customer's churn state (a resolved complaint, a missed deadline), written togeth
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
 from datetime import datetime, timedelta
 
@@ -14,10 +12,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.case import Case, CaseStatus
-from chalicelib.ports import BadCursor, CaseChange
+from chalicelib.ports import CaseChange
 from chalicelib.rules.cases import customer_of
 from chalicelib.rules.churn import ChurnState
-from chalicelib.store import keys
+from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import CaseItem, CustomerItem
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json
 from chalicelib.store.timeline import PROFILE, aggregates
@@ -49,7 +47,7 @@ class CaseStore:
     ) -> tuple[list[Case], str | None]:
         """Cases of a status, soonest deadline first, across the shards of the index. The cursor is
         the last sort key returned: every shard resumes after it, so pages merge exactly."""
-        after = _decode(cursor)
+        after = sort_cursor.decode(cursor)
         upper = f"{keys.stamp(due_before)}#" if due_before else None
         streams = []
         for shard in range(keys.SHARDS):
@@ -76,7 +74,7 @@ class CaseStore:
                 break
         more = len(page) > limit
         page = page[:limit]
-        return [case_from_item(item) for item in page], _encode(page[-1].gsi3sk) if more and page else None
+        return [case_from_item(item) for item in page], sort_cursor.encode(page[-1].gsi3sk) if more and page else None
 
     def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None:
         """The case with what a change looks at: its customer's churn state and sentiment trend."""
@@ -130,19 +128,3 @@ class CaseStore:
 def _sorted(stream: object, after: str | None) -> list[CaseItem]:
     items = [item for item in stream if after is None or item.gsi3sk > after]  # type: ignore[attr-defined]
     return sorted(items, key=lambda item: item.gsi3sk)
-
-
-def _encode(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str | None) -> str | None:
-    if not cursor:
-        return None
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadCursor("cursor: not one this API returned") from None
-    if "#" not in value:
-        raise BadCursor("cursor: not one this API returned")
-    return value

@@ -236,3 +236,17 @@ def test_sigterm_stops_every_child(stack: dict[str, Any]) -> None:
     assert process.wait(timeout=30) == 0
     time.sleep(0.5)
     assert not any(port_open(port) for port in stack["ports"])
+
+
+def test_a_port_in_use_is_refused_before_anything_starts() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "SOCIALCRM_AWS_PORT": str(port), "SOCIALCRM_API_PORT": str(free_port())}
+        result = subprocess.run(
+            [sys.executable, "-m", "tools.local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    assert f"port {port} is in use" in result.stderr + result.stdout
+    assert "moto server is up" not in result.stderr + result.stdout

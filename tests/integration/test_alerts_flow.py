@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from chalicelib import dependencies
 from chalicelib.rules.crisis import bucket_start
-from tests.helpers import drain, process_queue
+from tests.helpers import call, drain, process_queue
 from tools.local.worker import LambdaContext, SqsConsumer, sqs_event
-from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.webhook_client import sign
 
-OPS_TOKEN = load_file(DEV_SECRETS_PATH)["ops_api_token"]
 PAGE = "104000000000088"
 COMPLAINT = "My order never arrived and nobody answers, this is terrible service"
 QUESTION = "Does the shop open on Sunday?"
@@ -32,14 +28,6 @@ NEGATIVE = (
     "Worst support ever, nobody answers me",
     "I am furious, you charged me twice",
 )
-
-
-@pytest.fixture
-def pipeline(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    monkeypatch.setenv("SOCIALCRM_NLP", "local")
-    dependencies.reset()
-    yield aws
-    dependencies.reset()
 
 
 @pytest.fixture
@@ -142,15 +130,6 @@ def schedule(name: str) -> dict[str, Any]:
 def published(sqs: Any, url: str) -> list[dict[str, Any]]:
     """The SNS notifications delivered to a subscribed queue: Subject, Message, MessageAttributes."""
     return [json.loads(body["Body"]) for body in take(sqs, url)]
-
-
-def call(client: Any, method: str, path: str, body: Any = None, token: str | None = OPS_TOKEN) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    raw = json.dumps(body).encode() if body is not None else b""
-    response = getattr(client.http, method)(path, headers=headers, body=raw)
-    return int(response.status_code), json.loads(response.body) if response.body else None
 
 
 def alerts_with(client: Any, status: str) -> list[dict[str, Any]]:

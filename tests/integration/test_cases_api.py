@@ -5,31 +5,16 @@ agent resolves it; segments steer routing. Everything runs the app's own code pa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-import pytest
-
-from chalicelib import dependencies
 from chalicelib.models.interaction import iso
-from tests.helpers import drain, process_queue
-from tools.secrets import DEV_SECRETS_PATH, load_file
+from tests.helpers import call, drain, process_queue, tap_all_events
 from tools.webhook_client import sign
 
-OPS_TOKEN = load_file(DEV_SECRETS_PATH)["ops_api_token"]
 PAGE = "104000000000077"
 PSID = "25000000000000777"
 COMPLAINT = "My order never arrived and nobody answers, this is terrible service"
-
-
-@pytest.fixture
-def pipeline(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    monkeypatch.setenv("SOCIALCRM_NLP", "local")
-    dependencies.reset()
-    yield aws
-    dependencies.reset()
 
 
 def messenger(psid: str, mid: str, text: str, at: datetime, echo: bool = False) -> bytes:
@@ -52,15 +37,6 @@ def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str],
         response = client.http.post(request.path, headers=request.headers, body=request.body)
         assert response.status_code == 200, response.body
         assert process_queue(sqs, env["SOCIALCRM_INGEST_QUEUE_URL"]) == 1
-
-
-def call(client: Any, method: str, path: str, body: Any = None, token: str | None = OPS_TOKEN) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    raw = json.dumps(body).encode() if body is not None else b""
-    response = getattr(client.http, method)(path, headers=headers, body=raw)
-    return int(response.status_code), json.loads(response.body) if response.body else None
 
 
 def customer_id(client: Any, psid: str = PSID) -> str:
@@ -259,14 +235,3 @@ def test_a_vip_segment_routes_the_next_message_by_the_vip_rule(client, sqs, pipe
     assert detail["route"]["rule"] == "vip-unhappy"
     assert detail["alert"] is True
     assert detail["case_id"] == listed["case_id"]
-
-
-def tap_all_events(env: dict[str, str]) -> str:
-    """A queue that receives every event the app puts on its bus (a rule of the test's own)."""
-    events, sqs = boto3.client("events"), boto3.client("sqs")
-    url = sqs.create_queue(QueueName="test-tap-all-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = env["SOCIALCRM_EVENT_BUS"]
-    events.put_rule(Name="test-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["socialcrm"]}))
-    events.put_targets(Rule="test-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
-    return str(url)

@@ -7,24 +7,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import pytest
 
 from chalicelib import dependencies
 from tests.helpers import process_queue
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.webhook_client import SAMPLES_DIR, sign, sign_sample
-
-
-@pytest.fixture
-def pipeline(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    monkeypatch.setenv("SOCIALCRM_NLP", "local")
-    dependencies.reset()
-    yield aws
-    dependencies.reset()
 
 
 def post_sample(client: Any, secrets: dict[str, str], relative: str) -> dict[str, Any]:

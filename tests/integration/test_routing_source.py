@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from chalicelib import dependencies
 from chalicelib.adapters.routing_source import load_routing
 from chalicelib.models.interaction import iso
 from chalicelib.rules.routing import RoutingError, load_default
-from tests.helpers import drain, process_queue
+from tests.helpers import drain, process_queue, tap_all_events
 from tools.local.worker import LambdaContext, SqsConsumer, sqs_event
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.webhook_client import sign
@@ -45,23 +44,9 @@ OVERRIDE: dict[str, Any] = {
 
 
 @pytest.fixture
-def pipeline(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    monkeypatch.setenv("SOCIALCRM_NLP", "local")
-    dependencies.reset()
-    yield aws
-    dependencies.reset()
-
-
-@pytest.fixture
 def tap(pipeline: dict[str, str]) -> str:
     """A queue with every event the app puts on its bus, through a rule of the test's own."""
-    events, sqs = boto3.client("events"), boto3.client("sqs")
-    url = sqs.create_queue(QueueName="test-tap-all-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus = pipeline["SOCIALCRM_EVENT_BUS"]
-    events.put_rule(Name="test-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["socialcrm"]}))
-    events.put_targets(Rule="test-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
-    return str(url)
+    return tap_all_events(pipeline)
 
 
 def put_override(env: dict[str, str], document: dict[str, Any] | str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -50,6 +51,11 @@ def aws_environment(aws_port: int) -> dict[str, str]:
     }
 
 
+def _in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -60,6 +66,10 @@ def main() -> int:
     log_dir = ROOT / "build" / "local"
     log_dir.mkdir(parents=True, exist_ok=True)
 
+    for port, variable in ((aws_port, "SOCIALCRM_AWS_PORT"), (api_port, "SOCIALCRM_API_PORT")):
+        if _in_use(port):  # another stack's moto would answer our health checks
+            log.error("port %d is in use (another `make run`?): stop it or set %s", port, variable)
+            return 1
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     children = Children()
