@@ -136,7 +136,7 @@ def case_store() -> CaseStore:
     from chalicelib.store.cases import CaseStore
 
     customer_store()  # binds the models to the stage's table
-    return CaseStore(Connection())
+    return CaseStore(Connection(), settings().retention_days)
 
 
 @cache

@@ -27,6 +27,10 @@ class SecretUnavailable(RuntimeError):
     """A secret cannot be read or is not set: a deployment problem, never a bad request."""
 
 
+class SecretNotSet(SecretUnavailable):
+    """The secrets document was read and has no such key: for optional keys, "not configured"."""
+
+
 class QueueUnavailable(RuntimeError):
     """Interactions could not all be queued; the delivery must not be acknowledged."""
 
@@ -116,4 +120,4 @@ class CaseRepository(Protocol):
 
     def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None: ...
 
-    def change(self, case_id: str, change: CaseChange, retention_days: int | None = None) -> Case | None: ...
+    def change(self, case_id: str, change: CaseChange) -> Case | None: ...

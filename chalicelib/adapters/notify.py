@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib.adapters.aws import WORKER_PROFILE, client
 from chalicelib.models.alert import Alert
 from chalicelib.observability import logger
-from chalicelib.ports import SecretReader, SecretUnavailable
+from chalicelib.ports import SecretNotSet, SecretReader, SecretUnavailable
 from chalicelib.rules.hygiene import Channel
 
 CHAT_TIMEOUT_SECONDS = 5
@@ -50,7 +50,7 @@ class NotificationChannels:
             try:
                 if self._chat(subject, body):
                     delivered.append("chat")
-            except OSError as exc:  # URLError, HTTPError, timeouts
+            except (OSError, SecretUnavailable) as exc:  # URLError, HTTPError, timeouts; the secret unreadable
                 # The topic has it already: retrying the record would e-mail everyone again.
                 logger.warning("chat webhook failed", extra={"error": type(exc).__name__})
                 if not delivered:
@@ -60,8 +60,8 @@ class NotificationChannels:
     def _chat(self, subject: str, body: str) -> bool:
         try:
             url = self._secrets.get("chat_webhook_url")
-        except SecretUnavailable:
-            return False  # not configured
+        except SecretNotSet:
+            return False  # not configured (a secret that cannot be read at all raises)
         payload = json.dumps({"text": f"*{subject}*\n{body}"}).encode()
         request = urllib.request.Request(url, data=payload, headers={"Content-Type": "application/json"})  # noqa: S310
         with urllib.request.urlopen(request, timeout=CHAT_TIMEOUT_SECONDS) as response:  # noqa: S310 - https only, checked at deploy

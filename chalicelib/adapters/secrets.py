@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.ports import SecretUnavailable
+from chalicelib.ports import SecretNotSet, SecretUnavailable
 
 
 class SecretStore:
@@ -22,7 +22,7 @@ class SecretStore:
         document = self._document()
         value = document.get(key) if isinstance(document, dict) else None
         if not isinstance(value, str) or not value:
-            raise SecretUnavailable(f"secret {key!r} is not set in {self._secret_id}")
+            raise SecretNotSet(f"secret {key!r} is not set in {self._secret_id}")
         return value
 
     def _document(self) -> Any:

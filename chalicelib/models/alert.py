@@ -13,6 +13,7 @@ from chalicelib.models.interaction import iso
 
 class AlertStatus(StrEnum):
     NEW = "new"  # recorded, not yet delivered (a retry carries on from here)
+    SENDING = "sending"  # one notifier holds it for a short lease while it delivers
     SENT = "sent"  # published to its topic (and the chat webhook, for urgent ones)
     SUPPRESSED = "suppressed"  # within the cooldown of an earlier alert of its kind and subject
     PENDING_DIGEST = "pending_digest"  # low severity: waits for the next digest

@@ -142,6 +142,7 @@ def lead_qualified(
 
 def crisis_alert(
     brand: str,
+    episode: int,
     started_at: datetime,
     bucket_start: datetime,
     bucket_end: datetime,
@@ -153,13 +154,16 @@ def crisis_alert(
 ) -> DomainEvent:
     return _event(
         DetailType.CRISIS_ALERT,
-        f"crisis:{brand}:{iso(started_at)}",
+        # By the brand's episode number, which a run that published but failed to save repeats:
+        # the repeat is recognised, wherever the episode's first bucket is judged to start.
+        f"crisis:{brand}:{episode}",
         Severity.CRITICAL,
         [
             f"{negative_count} negative interactions in {iso(bucket_start)} .. {iso(bucket_end)}",
             f"usual: {baseline_mean:.1f} +/- {baseline_stdev:.1f} per bucket (z = {z_score:.1f})",
         ],
         brand=brand,
+        episode=episode,
         episode_started_at=iso(started_at),
         bucket={"start": iso(bucket_start), "end": iso(bucket_end)},
         negative_count=negative_count,

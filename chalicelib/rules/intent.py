@@ -144,9 +144,24 @@ def _match(
 
 
 def _quote(snippet: str) -> str:
-    """Cue words, never personal data: digits are masked and long matches cut."""
-    masked = re.sub(r"\d", "#", snippet.strip())
-    return repr(masked if len(masked) <= 40 else masked[:37] + "...")
+    """The cue words, never personal data: a cue can match a stretch of free text ("cancel ...
+    subscription"), so only words the labelled posts taught us are quoted (an e-mail address, a
+    name or a number in between becomes "..."), and long matches are cut."""
+    known = _vocabulary()
+    kept: list[str] = []
+    for word in snippet.split():
+        core = word.strip(".,;:!?¿¡()[]{}\"'")
+        shown = word if core and core in known and not any(c.isdigit() for c in core) else "..."
+        if shown != "..." or not kept or kept[-1] != "...":
+            kept.append(shown)
+    quoted = " ".join(kept)
+    return repr(quoted if len(quoted) <= 40 else quoted[:37] + "...")
+
+
+@cache
+def _vocabulary() -> frozenset[str]:
+    learned = intent_words.model()
+    return frozenset(token for token in learned.log_likelihood if " " not in token) if learned else frozenset()
 
 
 def _question_defers(tallies: dict[Intent, _Tally]) -> None:

@@ -79,10 +79,12 @@ def change_status(
             return None
         if status is CaseStatus.RESOLVED and case.intent is Intent.COMPLAINT:
             state = replace(state, open_complaints=max(0, state.open_complaints - 1))
-        state, _ = churn.update(state, trend, samples, at, routing.churn)  # lower only: no alert here
-        return updated, state
+        # The risk is only lowered here, and no alert raised: a standing alert may re-arm.
+        assessment = churn.assess(state, trend, samples, at)
+        alerting = state.alerting and assessment.score >= routing.churn.rearm_below
+        return updated, replace(state, score=assessment.score, reasons=assessment.reasons, alerting=alerting)
 
-    changed = store.change(case_id, change, retention_days=None)
+    changed = store.change(case_id, change)
     if problem:
         raise InvalidRequest(str(problem[0]))
     if changed is None:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from chalicelib.models.customer import RecentInteraction
 from chalicelib.models.events import DomainEvent
+from chalicelib.observability import logger
 from chalicelib.ports import EventPublisher
 from chalicelib.rules import catalogue, crisis
 from chalicelib.rules.crisis import CrisisState
@@ -85,7 +86,10 @@ class CrisisWatch:
                 report.started.append(brand)
             if result.ended:
                 report.ended.append(brand)
-            self._store.save(result.state)
+            if not self._store.save(result.state):
+                # Another run saved this brand meanwhile; its state stands. An alert this run sent
+                # is the same episode number, so the notifier knows it for a repeat.
+                logger.warning("crisis state changed during the run", extra={"brand": brand})
         return report
 
     def _alert(self, brand: str, result: crisis.Step, current: list[RecentInteraction]) -> DomainEvent:
@@ -93,6 +97,7 @@ class CrisisWatch:
         reading = result.reading
         return catalogue.crisis_alert(
             brand=brand,
+            episode=result.state.episodes,
             started_at=result.state.episode_started_at or reading.bucket_start,
             bucket_start=reading.bucket_start,
             bucket_end=reading.bucket_end,

@@ -8,6 +8,7 @@ one case per conversation, even when two messages race).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from chalicelib.models.case import Case
@@ -51,6 +52,8 @@ class Decider:
     def __init__(self, routing: RoutingDocument, classifier: IntentClassifier) -> None:
         self._routing = routing
         self._classifier = classifier
+        # Whole words, as routing keywords match: a short name such as "O2" is not found in "o2o".
+        self._competitors = [re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") for name in routing.competitors]
 
     @property
     def routing(self) -> RoutingDocument:
@@ -176,7 +179,7 @@ class Decider:
 
     def mentions_competitor(self, text: str) -> bool:
         folded = fold(text)
-        return any(name in folded for name in self._routing.competitors)
+        return any(pattern.search(folded) for pattern in self._competitors)
 
     def _case(
         self, snapshot: CustomerSnapshot, interaction: Interaction, intent: IntentResult, route: Route

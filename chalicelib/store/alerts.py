@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -53,19 +53,60 @@ class AlertStore:
         delivered_to: tuple[str, ...] = (),
         acked_by: str | None = None,
         at: datetime | None = None,
+        expected: AlertStatus | None = None,
     ) -> Alert:
+        """With `expected`, only from that status (a person's ack is not overwritten by a late
+        notifier or digest): otherwise the alert as it now stands."""
         item = AlertItem(keys.alert(alert.alert_id), ALERT)
         actions: list[Action] = [
             AlertItem.status.set(status.value),
             AlertItem.gsi3pk.set(keys.worklist_alerts(status.value)),
+            AlertItem.lease_until.remove(),
         ]
         if delivered_to:
             merged = list(dict.fromkeys((*alert.delivered_to, *delivered_to)))
             actions.append(AlertItem.delivered_to.set(cast(Any, merged)))
         if acked_by is not None and at is not None:
             actions += [AlertItem.acked_by.set(acked_by), AlertItem.acked_at.set(at)]
-        item.update(actions=actions, condition=AlertItem.pk.exists())
+        condition = AlertItem.pk.exists()
+        if expected is not None:
+            condition &= AlertItem.status == expected.value
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if expected is None or not is_condition_failure(exc):
+                raise
+            current = self.get(alert.alert_id)
+            if current is None:  # pragma: no cover - alerts are not deleted before their TTL
+                raise
+            return current
         return _alert(item)
+
+    def claim(self, alert: Alert, now: datetime, lease: timedelta) -> bool:
+        """Take the alert for delivery: from NEW, or from SENDING whose lease ran out (its notifier
+        died). Two copies of one alert handled at once: one claims it, the other leaves it."""
+        item = AlertItem(keys.alert(alert.alert_id), ALERT)
+        condition = (AlertItem.status == AlertStatus.NEW.value) | (
+            (AlertItem.status == AlertStatus.SENDING.value) & (AlertItem.lease_until < now)
+        )
+        try:
+            item.update(
+                actions=[
+                    AlertItem.status.set(AlertStatus.SENDING.value),
+                    AlertItem.gsi3pk.set(keys.worklist_alerts(AlertStatus.SENDING.value)),
+                    AlertItem.lease_until.set(now + lease),
+                ],
+                condition=condition,
+            )
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def release(self, alert: Alert) -> None:
+        """A delivery failed: back to NEW, so the retry SQS makes can claim it at once."""
+        self.set_status(alert, AlertStatus.NEW, expected=AlertStatus.SENDING)
 
     def hold_cooldown(self, subject: str, alert_type: str, alert_id: str, until: datetime, now: datetime) -> bool:
         """Take the cooldown for (subject, type) unless another alert holds it: True if this alert
@@ -85,6 +126,15 @@ class AlertStore:
                 return False
             raise
         return True
+
+    def release_cooldown(self, subject: str, alert_type: str, alert_id: str) -> None:
+        """The alert holding the cooldown was not delivered: the next one must not be held back."""
+        item = CooldownItem(keys.cooldown(subject, alert_type), COOLDOWN)
+        try:
+            item.delete(condition=CooldownItem.holder == alert_id)
+        except DeleteError as exc:
+            if not is_condition_failure(exc):
+                raise
 
     def listing(
         self, statuses: Iterable[AlertStatus], alert_type: str | None, limit: int, cursor: str | None = None

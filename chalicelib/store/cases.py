@@ -25,8 +25,9 @@ ATTEMPTS = 8
 
 
 class CaseStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, retention_days: int) -> None:
         self._connection = connection
+        self._retention = timedelta(days=retention_days)
 
     def get(self, case_id: str) -> Case | None:
         customer_id = customer_of(case_id)
@@ -63,7 +64,9 @@ class CaseStore:
                     keys.worklist_cases(status.value, shard),
                     condition,
                     filter_condition=(CaseItem.team == team) if team else None,
-                    limit=limit,
+                    # One more than a page tells whether there is more; and one more again, since
+                    # `between` also returns the cursor's own item, which is dropped.
+                    limit=limit + 2,
                 )
             )
         merged = heapq.merge(*(_sorted(stream, after) for stream in streams), key=lambda item: item.gsi3sk)
@@ -89,7 +92,7 @@ class CaseStore:
         figures = aggregates(profile)
         return case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
 
-    def change(self, case_id: str, change: CaseChange, retention_days: int | None = None) -> Case | None:
+    def change(self, case_id: str, change: CaseChange) -> Case | None:
         """Apply `change` to the case and its customer's churn state in one transaction, reading
         both again if either moved meanwhile. None if there is no such case or nothing changed."""
         customer_id = customer_of(case_id)
@@ -109,12 +112,9 @@ class CaseStore:
                 return None
             case, state = result
             apply_churn(profile, state)
-            expires = None
-            if case.status is CaseStatus.RESOLVED and case.resolved_at and retention_days:
-                expires = case.resolved_at + timedelta(days=retention_days)
             try:
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.save(case_item(case, expires))
+                    transaction.save(case_item(case, self._retention))
                     transaction.save(profile)
             except TransactWriteError as exc:
                 codes = cancellation_codes(exc)

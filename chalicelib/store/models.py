@@ -214,6 +214,7 @@ class AlertItem(Item, discriminator="alert"):
     delivered_to = ListAttribute(of=UnicodeAttribute, default=list)
     acked_at = UTCDateTimeAttribute(null=True)
     acked_by = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)  # while SENDING: when another copy may take over
     gsi3pk = UnicodeAttribute()
     gsi3sk = UnicodeAttribute()
     expires_at = TTLAttribute(null=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.models.case import Case, CaseStatus
@@ -52,7 +52,10 @@ def segments_of(profile: CustomerItem) -> frozenset[str]:
     return frozenset(str(segment) for segment in (profile.segments or ()))
 
 
-def case_item(case: Case, expires_at: datetime | None = None) -> CaseItem:
+def case_item(case: Case, retention: timedelta | None = None) -> CaseItem:
+    """A case is kept as long as the interactions it lists: `retention` after its last activity."""
+    last = max(moment for moment in (case.last_inbound_at, case.responded_at, case.resolved_at) if moment)
+    expires_at = last + retention if retention is not None else None
     item = CaseItem(
         keys.customer(case.customer_id),
         keys.case_sk(case.case_id),

@@ -91,7 +91,7 @@ class TimelineWriter:
                     if inbound:
                         transaction.save(profile)  # conditional on the version read above
                     if decision.case is not None:
-                        transaction.save(case_item(decision.case))  # new, or unchanged since read
+                        transaction.save(case_item(decision.case, self._retention))  # new, or unchanged since read
             except TransactWriteError as exc:
                 if condition_failed_at(exc, _POINTER):
                     return None

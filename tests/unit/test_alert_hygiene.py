@@ -16,7 +16,7 @@ from chalicelib.models.events import DetailType, DomainEvent, Severity
 from chalicelib.models.interaction import Author, Interaction, Kind
 from chalicelib.rules import catalogue, hygiene
 from chalicelib.rules.hygiene import Channel
-from chalicelib.services.notify import Digest, Notifier
+from chalicelib.services.notify import LEASE, Digest, Notifier, acknowledge
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
 SECRET = "my card 4111 is blocked and I am furious"  # what a customer wrote: never in an alert
@@ -97,7 +97,7 @@ def test_an_event_becomes_an_alert_about_its_customer_or_brand() -> None:
     )
     assert alert.raised_at == T0 + timedelta(seconds=5)
     assert alert.status is AlertStatus.NEW
-    crisis = catalogue.crisis_alert("page-1", T0, T0, T0 + timedelta(minutes=15), 30, 2.0, 1.0, 28.0, [])
+    crisis = catalogue.crisis_alert("page-1", 1, T0, T0, T0 + timedelta(minutes=15), 30, 2.0, 1.0, 28.0, [])
     about_brand = hygiene.from_event({"detail-type": "Crisis Alert", "detail": crisis.detail}, T0)
     assert (about_brand.subject, about_brand.customer_id, about_brand.raised_at) == ("page-1", None, T0)
 
@@ -123,7 +123,7 @@ def test_the_cooldown_is_per_type_and_only_for_the_noisy_types() -> None:
     assert until - T0 >= timedelta(hours=12)
     sla = hygiene.from_event(envelope(catalogue.sla_breached(case(), T0 + timedelta(hours=3))), T0)
     assert hygiene.cooldown_until(sla, T0) is None  # once per deadline already
-    crisis = catalogue.crisis_alert("page-1", T0, T0, T0 + timedelta(minutes=15), 30, 2.0, 1.0, 28.0, [])
+    crisis = catalogue.crisis_alert("page-1", 1, T0, T0, T0 + timedelta(minutes=15), 30, 2.0, 1.0, 28.0, [])
     assert hygiene.cooldown_until(hygiene.from_event(envelope(crisis), T0), T0) is None  # once per episode
 
 
@@ -137,6 +137,7 @@ class Alerts:
 
     items: dict[str, Alert] = field(default_factory=dict)
     cooldowns: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
+    leases: dict[str, datetime] = field(default_factory=dict)
 
     def record(self, alert: Alert) -> Alert:
         return self.items.setdefault(alert.alert_id, alert)
@@ -151,10 +152,26 @@ class Alerts:
         delivered_to: tuple[str, ...] = (),
         acked_by: str | None = None,
         at: datetime | None = None,
+        expected: AlertStatus | None = None,
     ) -> Alert:
-        updated = replace(alert, status=status, delivered_to=delivered_to or alert.delivered_to)
+        current = self.items[alert.alert_id]
+        if expected is not None and current.status is not expected:
+            return current
+        updated = replace(current, status=status, delivered_to=delivered_to or current.delivered_to)
         self.items[alert.alert_id] = updated
         return updated
+
+    def claim(self, alert: Alert, now: datetime, lease: timedelta) -> bool:
+        current = self.items[alert.alert_id]
+        stale = current.status is AlertStatus.SENDING and self.leases[alert.alert_id] < now
+        if current.status is not AlertStatus.NEW and not stale:
+            return False
+        self.items[alert.alert_id] = replace(current, status=AlertStatus.SENDING)
+        self.leases[alert.alert_id] = now + lease
+        return True
+
+    def release(self, alert: Alert) -> None:
+        self.set_status(alert, AlertStatus.NEW, expected=AlertStatus.SENDING)
 
     def hold_cooldown(self, subject: str, alert_type: str, alert_id: str, until: datetime, now: datetime) -> bool:
         held = self.cooldowns.get((subject, alert_type))
@@ -162,6 +179,10 @@ class Alerts:
             return False
         self.cooldowns[(subject, alert_type)] = (until, alert_id)
         return True
+
+    def release_cooldown(self, subject: str, alert_type: str, alert_id: str) -> None:
+        if self.cooldowns.get((subject, alert_type), (None, None))[1] == alert_id:
+            del self.cooldowns[(subject, alert_type)]
 
     def listing(
         self, statuses: Any, alert_type: str | None, limit: int, cursor: str | None = None
@@ -234,6 +255,56 @@ def test_the_same_event_delivered_twice_is_one_alert_sent_once() -> None:
     assert notify.handle(event) is AlertStatus.SENT
     assert len(store.items) == 1
     assert len(channels.sent) == 1
+
+
+def test_a_copy_arriving_while_another_delivers_sends_nothing_until_the_lease_runs_out() -> None:
+    notify, store, channels, clock = notifier()
+    event = envelope(retention("cust-1", 1))
+    alert_id = hygiene.alert_id(event["detail"]["dedupe_key"])
+    first = store.record(hygiene.from_event(event, T0))
+    assert store.claim(first, T0, LEASE)  # one notifier is delivering it right now
+    assert notify.handle(event) is AlertStatus.SENDING
+    assert channels.sent == []
+    clock.now = T0 + LEASE + timedelta(seconds=1)  # that notifier died with its claim
+    assert notify.handle(event) is AlertStatus.SENT
+    assert len(channels.sent) == 1
+    assert store.items[alert_id].status is AlertStatus.SENT
+
+
+@dataclass
+class Failing(Channels):
+    failures: int = 1
+
+    def send(self, channel: Channel, subject: str, body: str, alert: Alert | None) -> tuple[str, ...]:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("SNS unreachable")
+        return super().send(channel, subject, body, alert)
+
+
+def test_a_failed_delivery_gives_back_its_claim_and_its_cooldown() -> None:
+    store, channels, clock = Alerts(), Failing(), Clock()
+    notify = Notifier(store, channels, clock)
+    event = envelope(retention("cust-1", 1))
+    with pytest.raises(ConnectionError):
+        notify.handle(event)
+    assert store.cooldowns == {}  # the next retention alert about cust-1 is not held back by it
+    assert notify.handle(event) is AlertStatus.SENT  # SQS's retry claims it at once
+    clock.now = T0 + timedelta(hours=1)
+    assert notify.handle(envelope(retention("cust-1", 2))) is AlertStatus.SUPPRESSED
+    assert len(channels.sent) == 1
+
+
+def test_an_acknowledged_alert_is_not_reopened_by_the_digest() -> None:
+    notify, store, channels, _ = notifier()
+    event = envelope(lead("cust-1", "l1", 0.6))
+    assert notify.handle(event) is AlertStatus.PENDING_DIGEST
+    alert_id = hygiene.alert_id(event["detail"]["dedupe_key"])
+    pending, _ = store.listing([AlertStatus.PENDING_DIGEST], None, 10)
+    acknowledge(store, alert_id, "ana@ops", T0)  # taken between the digest's listing and its update
+    store.listing = lambda *args, **kwargs: (pending, None)  # type: ignore[method-assign]
+    assert Digest(store, channels).run() == 1
+    assert store.items[alert_id].status is AlertStatus.ACKED
 
 
 def test_low_severity_alerts_wait_for_one_digest_that_lists_them() -> None:

@@ -272,7 +272,7 @@ def test_the_crisis_alert_carries_the_counts_and_sample_interactions() -> None:
     assert {sample["external_id"] for sample in samples} <= {f"ig-{1000 + index}" for index in range(30)}
     assert all(sample["platform"] == "instagram" and sample["customer_id"] for sample in samples)
     assert detail["severity"] == "critical"
-    assert detail["dedupe_key"] == "crisis:page-1:2026-11-22T00:00:00.000Z"
+    assert detail["dedupe_key"] == "crisis:page-1:1"  # the brand's first episode
     assert detail["schema_version"] == 1
     assert any("30 negative interactions" in reason for reason in detail["reasons"])
 

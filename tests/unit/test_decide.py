@@ -20,7 +20,7 @@ from chalicelib.rules import cases
 from chalicelib.rules.aggregates import Aggregates
 from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.intent import default_classifier
-from chalicelib.rules.routing import DEFAULT_PATH, load_default
+from chalicelib.rules.routing import DEFAULT_PATH, load_default, parse
 from chalicelib.services.decide import CustomerSnapshot, Decider, Decision
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
@@ -429,3 +429,20 @@ def test_a_redelivered_message_is_decided_with_the_same_dedupe_keys() -> None:
         e.dedupe_key for e in again.events if e.detail_type in stable
     ]
     assert replace(first, case=None, events=()) == replace(again, case=None, events=())
+
+
+@pytest.mark.parametrize(
+    ("text", "mentioned"),
+    [
+        ("Switching to O2 tomorrow, bye", True),
+        ("o2, here I come", True),
+        ("our o2o strategy meeting is at 3", False),
+        ("moving to Nimbus Mobile next month", True),
+        ("nimbus mobileplus is not a thing", False),
+    ],
+)
+def test_competitors_are_found_as_whole_words(text: str, mentioned: bool) -> None:
+    document = json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
+    document["competitors"] = ["O2", "Nimbus Mobile"]
+    decider = Decider(parse(document), default_classifier())
+    assert decider.mentions_competitor(text) is mentioned

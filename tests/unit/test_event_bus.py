@@ -367,7 +367,7 @@ def test_round_trip_through_eventbridge_to_sqs_on_moto() -> None:
             DomainEvent(
                 DetailType.INTERACTION_ROUTED, {"dedupe_key": "routed:x:2", "alert": False, "severity": "info"}
             ),
-            DomainEvent(DetailType.CRISIS_ALERT, {"dedupe_key": "crisis:b:t", "brand": "b", "severity": "critical"}),
+            DomainEvent(DetailType.CRISIS_ALERT, {"dedupe_key": "crisis:b:1", "brand": "b", "severity": "critical"}),
             *[event(i, "é€") for i in range(12)],
         ]
         bus = EventBus(BUS, events)

@@ -213,7 +213,7 @@ class MemoryCases:
         case, state = self.items[case_id]
         return case, state, None, 0
 
-    def change(self, case_id: str, change: CaseChange, retention_days: int | None = None) -> Case | None:
+    def change(self, case_id: str, change: CaseChange) -> Case | None:
         case, state = self.items[case_id]
         changed = change(case, state, None, 0)
         if changed is None:

@@ -90,3 +90,22 @@ def test_learned_words_add_evidence_and_say_which() -> None:
 def test_the_word_counts_were_trained_from_the_posts_in_the_repository() -> None:
     """Change a post file and forget `python -m tools.nlp.train_intent`, and this fails."""
     assert json.loads(COUNTS_PATH.read_text(encoding="utf-8"))["posts_sha256"] == posts_digest()
+
+
+@pytest.mark.parametrize(
+    ("text", "private"),
+    [
+        ("please cancel jane.doe@mail.com 555123 subscription today", ("jane", "doe@", "555123", "###")),
+        ("cancel Kowalczykowa's membership right now", ("kowalczykowa",)),
+    ],
+)
+def test_reasons_quote_cue_words_never_what_sits_between_them(text: str, private: tuple[str, ...]) -> None:
+    """A cue can span free text ("cancel ... subscription"): reasons travel in events and alert
+    e-mails, so only words learned from the labelled posts are quoted."""
+    result = classify(IntentInput(text=text, language="en"))
+    assert result.label is Intent.CANCEL_INTENT
+    quoted = [reason for reason in result.reasons if reason.startswith("words (")]
+    assert any("cancel ..." in reason for reason in quoted), result.reasons
+    for reason in result.reasons:
+        for secret in private:
+            assert secret not in reason.lower(), reason

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.notify import NotificationChannels
-from chalicelib.ports import SecretUnavailable
+from chalicelib.ports import SecretNotSet, SecretUnavailable
 from chalicelib.rules.hygiene import Channel
 
 
@@ -24,7 +24,7 @@ class Secrets:
 
     def get(self, key: str) -> str:
         if key not in self.values:
-            raise SecretUnavailable(f"secret {key!r} is not set")
+            raise SecretNotSet(f"secret {key!r} is not set")
         return self.values[key]
 
 
@@ -90,3 +90,13 @@ def test_a_failing_chat_webhook_does_not_undo_the_topic_delivery(chat: dict[str,
         (message,) = sqs.receive_message(QueueUrl=inbox)["Messages"]
         assert message["Body"] == "body"
     assert len(chat["received"]) == 1
+
+
+class Unreadable:
+    def get(self, key: str) -> str:
+        raise SecretUnavailable("AccessDeniedException reading socialcrm/prod/app")
+
+
+def test_a_secret_that_cannot_be_read_is_not_mistaken_for_no_chat_webhook() -> None:
+    with pytest.raises(SecretUnavailable, match="AccessDenied"):
+        NotificationChannels({}, Unreadable()).send(Channel.URGENT, "s", "b", None)

@@ -67,7 +67,7 @@ class PagedCases:
     def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None:
         return self.items[case_id], ChurnState(), None, 0
 
-    def change(self, case_id: str, change: CaseChange, retention_days: int | None = None) -> Case | None:
+    def change(self, case_id: str, change: CaseChange) -> Case | None:
         changed = change(self.items[case_id], ChurnState(), None, 0)
         if changed is None:
             return None
