@@ -63,24 +63,28 @@ class SlaWatch:
         accepted = self._publish(planned)
         report.unpublished = len(planned) - len(accepted)
         for case_id in accepted:
+            sent = {event.dedupe_key for event in planned[case_id]}
             raised: list[DomainEvent] = []
 
             def change(
-                case: Case, state: ChurnState, trend: float | None, samples: int, raised: list[DomainEvent] = raised
+                case: Case,
+                state: ChurnState,
+                trend: float | None,
+                samples: int,
+                raised: list[DomainEvent] = raised,
+                sent: set[str] = sent,
             ) -> tuple[Case, ChurnState] | None:
                 outcome = self._breach(now)(case, state, trend, samples)
-                if outcome is None:
+                if outcome is None or any(event.dedupe_key not in sent for event in outcome[2]):
+                    # Answered meanwhile, or the customer changed so that this breach now raises
+                    # an event not yet published: leave it for the next run, which publishes first.
                     return None
                 raised[:] = outcome[2]
                 return outcome[0], outcome[1]
 
             if self._store.change(case_id, change) is None:
-                continue  # answered, or breached by another run, meanwhile
+                continue
             report.breached += 1
-            sent = {event.dedupe_key for event in planned[case_id]}
-            late = [event for event in raised if event.dedupe_key not in sent]
-            if late and not all(self._bus.publish(late)):
-                report.unpublished += 1
             report.retention_alerts += sum(1 for event in raised if event.detail_type.value == "Retention Alert")
         return report
 

@@ -13,6 +13,7 @@ from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.events import DomainEvent
 from chalicelib.ports import CaseChange
+from chalicelib.rules import churn
 from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.routing import load_default
 from chalicelib.services import sla
@@ -105,3 +106,41 @@ def test_a_new_breach_behind_a_backlog_of_reported_ones_is_found_and_reported_on
     again = watch.run(NOW + timedelta(minutes=5))
     assert again.breached == 0
     assert [e.detail["case_id"] for e in bus.published if e.detail_type.value == "SLA Breached"] == [fresh.case_id]
+
+
+@dataclass
+class Drifting(PagedCases):
+    """The customer's churn state moves between the watch's planning read and its write."""
+
+    planning_state: ChurnState = field(default_factory=ChurnState)
+    writing_state: ChurnState = field(default_factory=ChurnState)
+
+    def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None:
+        return self.items[case_id], self.planning_state, None, 0
+
+    def change(self, case_id: str, change: CaseChange) -> Case | None:
+        changed = change(self.items[case_id], self.writing_state, None, 0)
+        if changed is None:
+            return None
+        self.items[case_id], self.writing_state = changed
+        return changed[0]
+
+
+def test_a_breach_that_would_raise_an_unpublished_alert_waits_for_the_next_run_to_publish_it() -> None:
+    # 0.685 from a cancel threat and a competitor: the breach's 0.2 takes it past 0.7.
+    near = churn.record(churn.record(ChurnState(), churn.CANCEL_INTENT, NOW), churn.COMPETITOR, NOW)
+    overdue = case(7, NOW - timedelta(minutes=10), reported=False)
+    store = Drifting({overdue.case_id: overdue}, writing_state=near)
+    bus = Bus()
+    watch = SlaWatch(store, bus, load_default())
+
+    first = watch.run(NOW)
+    assert first.breached == 0  # planned without the alert, so not written
+    assert [e.detail_type.value for e in bus.published] == ["SLA Breached"]
+
+    store.planning_state = near  # the next run reads the customer as they now are
+    second = watch.run(NOW + timedelta(minutes=5))
+    assert (second.breached, second.retention_alerts) == (1, 1)
+    kinds = [e.detail_type.value for e in bus.published]
+    assert kinds == ["SLA Breached", "SLA Breached", "Retention Alert"]  # published before it was written
+    assert store.writing_state.alerting
