@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.aws import WORKER_PROFILE, client
+from chalicelib.adapters.batching import pack
 from chalicelib.models.events import SOURCE, DomainEvent
 from chalicelib.observability import logger
 
@@ -36,19 +37,7 @@ def entry_size(entry: dict[str, Any]) -> int:
 
 def batches(entries: list[dict[str, Any]]) -> list[list[int]]:
     """Indexes of `entries` grouped into PutEvents calls: at most 10 entries and 256 KB each."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    size = 0
-    for index, entry in enumerate(entries):
-        this = entry_size(entry)
-        if current and (len(current) == MAX_ENTRIES or size + this > MAX_BYTES):
-            groups.append(current)
-            current, size = [], 0
-        current.append(index)
-        size += this
-    if current:
-        groups.append(current)
-    return groups
+    return pack(range(len(entries)), lambda index: entry_size(entries[index]), MAX_ENTRIES, MAX_BYTES)
 
 
 class EventBus:

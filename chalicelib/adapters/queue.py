@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from chalicelib.adapters.batching import pack
 from chalicelib.models.interaction import Interaction
 from chalicelib.ports import MessageTooLarge, QueueUnavailable
 
@@ -54,19 +55,7 @@ def fit(interaction: Interaction, limit: int = MAX_BATCH_BYTES) -> tuple[Interac
 
 def batches(bodies: Sequence[str]) -> list[list[str]]:
     """Greedy packing in order: a new batch at ten entries or when the next body would overflow."""
-    packed: list[list[str]] = []
-    current: list[str] = []
-    total = 0
-    for body in bodies:
-        length = size(body)
-        if current and (len(current) == MAX_BATCH_ENTRIES or total + length > MAX_BATCH_BYTES):
-            packed.append(current)
-            current, total = [], 0
-        current.append(body)
-        total += length
-    if current:
-        packed.append(current)
-    return packed
+    return pack(bodies, size, MAX_BATCH_ENTRIES, MAX_BATCH_BYTES)
 
 
 class InteractionQueue:
