@@ -91,6 +91,18 @@ def assess(state: ChurnState, sentiment_trend: float | None, samples: int, now: 
     return Assessment(round(1.0 - remaining, 3), tuple(f"{reason} (+{weight:.2f})" for weight, reason in ranked))
 
 
+def settle(
+    state: ChurnState, sentiment_trend: float | None, samples: int, now: datetime, settings: ChurnSettings
+) -> ChurnState:
+    """Re-arm a standing alert whose risk has faded below `rearm_below` since it was last looked
+    at (nobody looks between messages). Call before recording what just happened, so a new cancel
+    threat months after the last alert can raise a new one."""
+    if not state.alerting:
+        return state
+    settled, _ = update(state, sentiment_trend, samples, now, settings)  # cannot fire: it is alerting
+    return settled
+
+
 def update(
     state: ChurnState, sentiment_trend: float | None, samples: int, now: datetime, settings: ChurnSettings
 ) -> tuple[ChurnState, bool]:

@@ -71,12 +71,8 @@ class Decider:
             return Decision(aggregates, snapshot.churn)
         now = interaction.occurred_at
         intent = self.classify(interaction, analysis)
-        state = snapshot.churn
-        if state.alerting:
-            # The risk fades between messages with nobody looking: if it has fallen below the
-            # re-arm level meanwhile, this message may start a new alert.
-            before = snapshot.aggregates
-            state, _ = churn.update(state, before.sentiment_score, before.sentiment_samples, now, self._routing.churn)
+        before = snapshot.aggregates
+        state = churn.settle(snapshot.churn, before.sentiment_score, before.sentiment_samples, now, self._routing.churn)
         if intent.label is Intent.CANCEL_INTENT:
             state = churn.record(state, churn.CANCEL_INTENT, now)
         elif intent.label is Intent.COMPLAINT:

@@ -113,9 +113,7 @@ class SlaWatch:
             if breached is None:
                 return None
             events = [catalogue.sla_breached(case, now)]
-            if state.alerting:  # the risk faded since the last look: this breach may start a new alert
-                state, _ = churn.update(state, trend, samples, now, routing.churn)
-            state = churn.record(state, churn.SLA_BREACH, now)
+            state = churn.record(churn.settle(state, trend, samples, now, routing.churn), churn.SLA_BREACH, now)
             state, fire = churn.update(state, trend, samples, now, routing.churn)
             if fire:
                 events.append(

@@ -81,29 +81,21 @@ class CaseStore:
 
     def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None:
         """The case with what a change looks at: its customer's churn state and sentiment trend."""
-        customer_id = customer_of(case_id)
-        if customer_id is None:
+        read = _read(case_id)
+        if read is None:
             return None
-        try:
-            item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
-            profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
-        except DoesNotExist:
-            return None
+        item, profile = read
         figures = aggregates(profile)
         return case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
 
     def change(self, case_id: str, change: CaseChange) -> Case | None:
         """Apply `change` to the case and its customer's churn state in one transaction, reading
         both again if either moved meanwhile. None if there is no such case or nothing changed."""
-        customer_id = customer_of(case_id)
-        if customer_id is None:
-            return None
         for _ in range(ATTEMPTS):
-            try:
-                item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
-                profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
-            except DoesNotExist:
+            read = _read(case_id)
+            if read is None:
                 return None
+            item, profile = read
             figures = aggregates(profile)
             result = change(
                 case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
@@ -123,6 +115,19 @@ class CaseStore:
                 raise
             return case
         raise RuntimeError(f"case {case_id} kept changing; giving up after {ATTEMPTS} attempts")
+
+
+def _read(case_id: str) -> tuple[CaseItem, CustomerItem] | None:
+    """The case and its customer's profile, strongly consistent: what every change starts from."""
+    customer_id = customer_of(case_id)
+    if customer_id is None:
+        return None
+    try:
+        item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
+        profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return item, profile
 
 
 def _sorted(stream: object, after: str | None) -> list[CaseItem]:

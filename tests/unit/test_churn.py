@@ -301,3 +301,26 @@ def test_decay_alone_lowers_the_score_below_the_rearm_level_when_next_assessed()
     assert not fire
     assert not state.alerting
     assert state.score < DEFAULT.rearm_below
+
+
+def test_settle_rearms_a_standing_alert_only_once_the_risk_has_faded() -> None:
+    settings = ChurnSettings(alert_at=0.7, rearm_below=0.5)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    threat = churn.record(churn.record(ChurnState(), churn.CANCEL_INTENT, start), churn.COMPETITOR, start)
+    alerted, fired = churn.update(threat, -1.0, 4, start, settings)
+    assert fired
+    assert alerted.alerting
+    a_week_later = churn.settle(alerted, -1.0, 4, start + timedelta(days=7), settings)
+    assert a_week_later.alerting  # still high: no new alert yet
+    half_a_year_later = churn.settle(alerted, None, 0, start + timedelta(days=180), settings)
+    assert not half_a_year_later.alerting
+    again, fired_again = churn.update(
+        churn.record(half_a_year_later, churn.CANCEL_INTENT, start + timedelta(days=180)),
+        -1.0,
+        4,
+        start + timedelta(days=180),
+        settings,
+    )
+    assert fired_again
+    assert again.alerts == 2
+    assert churn.settle(threat, None, 0, start + timedelta(days=180), settings) is threat  # nothing standing
