@@ -14,10 +14,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from typing import Any
@@ -94,14 +90,6 @@ def intent_f1() -> str:
     )
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _delivery(index: int) -> dict[str, Any]:
     now = int(time.time() * 1000)
     return {
@@ -124,57 +112,21 @@ def _delivery(index: int) -> dict[str, Any]:
 
 
 def end_to_end(count: int = 200) -> str:
-    import boto3
-
-    from tools.local.__main__ import aws_environment
+    from tools.local import launch
     from tools.local.demo import post
     from tools.secrets import DEV_SECRETS_PATH, load_file
-    from tools.template import ROOT
     from tools.webhook_client import sign
 
-    aws_port, api_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "SOCIALCRM_AWS_PORT": str(aws_port),
-        "SOCIALCRM_API_PORT": str(api_port),
-        "SOCIALCRM_DEMO": "0",
-        "SOCIALCRM_ECHO_ALERTS": "false",
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tools.local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    running = threading.Event()
-
-    def drain_output() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            if "socialcrm is running at" in line:
-                running.set()
-
-    threading.Thread(target=drain_output, daemon=True).start()
+    stack = launch.start(demo=False, env={"SOCIALCRM_ECHO_ALERTS": "false", "POWERTOOLS_LOG_LEVEL": "WARNING"})
     try:
-        if not running.wait(timeout=120):
-            raise RuntimeError("the local stack did not start")
-        local = aws_environment(aws_port)
-        session = boto3.Session(
-            region_name=local["AWS_DEFAULT_REGION"],
-            aws_access_key_id=local["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=local["AWS_SECRET_ACCESS_KEY"],
-        )
-        endpoint = local["AWS_ENDPOINT_URL"]
+        session, endpoint = stack.session(), stack.endpoint
         sqs, sns = session.client("sqs", endpoint_url=endpoint), session.client("sns", endpoint_url=endpoint)
         (urgent,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith("-alerts-urgent")]
         inbox = sqs.create_queue(QueueName="bench-urgent-inbox")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=urgent, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
         secrets = load_file(DEV_SECRETS_PATH)
-        api = f"http://127.0.0.1:{api_port}"
+        api = stack.api
         started = time.perf_counter()
         for index in range(count):
             signed = sign("meta", json.dumps(_delivery(index)).encode(), secrets)
@@ -196,8 +148,7 @@ def end_to_end(count: int = 200) -> str:
                 sqs.delete_message_batch(QueueUrl=inbox, Entries=entries)
         elapsed = time.perf_counter() - started
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        stack.stop()
     return render(
         "End to end on the local stack: signed webhook -> ... -> notifier -> urgent SNS topic (one cancel threat each)",
         ["interactions", "posted in s", "alerts seen", "seconds to last alert", "interactions/s"],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -93,12 +92,6 @@ def _telegram_event(secrets: dict[str, str]) -> dict[str, object]:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     saved = dict(os.environ)
@@ -114,10 +107,11 @@ def run(runs: int = 15) -> str:
     import boto3
 
     from tools.local.__main__ import aws_environment
+    from tools.local.launch import free_port
     from tools.provision import provision
     from tools.secrets import DEV_SECRETS_PATH, load_file
 
-    port = _free_port()
+    port = free_port()
     aws_env = aws_environment(port)
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

@@ -8,27 +8,20 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
+from tools.local import launch
 from tools.local.demo import post, request
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.template import ROOT
 from tools.webhook_client import sample_files, sign
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int) -> bool:
@@ -38,51 +31,23 @@ def port_open(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    aws_port, api_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "SOCIALCRM_AWS_PORT": str(aws_port),
-        "SOCIALCRM_API_PORT": str(api_port),
-        "SOCIALCRM_DEMO": "1",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tools.local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    running = threading.Event()
-
-    def read_output() -> None:  # keeps the pipe drained for as long as the stack lives
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if "socialcrm is running at" in line:
-                running.set()
-
-    threading.Thread(target=read_output, daemon=True).start()
-    if not running.wait(timeout=120):
-        process.kill()
-        pytest.fail("the local stack did not start:\n" + "".join(lines))
-    session = boto3.Session(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
-    sqs = session.client("sqs", endpoint_url=f"http://127.0.0.1:{aws_port}")
-    queue_url = sqs.get_queue_url(QueueName="socialcrm-dev-ingest")["QueueUrl"]
+    try:
+        local = launch.start(demo=True)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    session = local.session()
+    sqs = session.client("sqs", endpoint_url=local.endpoint)
     yield {
-        "process": process,
-        "log": lines,
-        "api": f"http://127.0.0.1:{api_port}",
+        "process": local.process,
+        "log": local.log,
+        "api": local.api,
         "session": session,
-        "endpoint": f"http://127.0.0.1:{aws_port}",
+        "endpoint": local.endpoint,
         "sqs": sqs,
-        "queue_url": queue_url,
-        "ports": (aws_port, api_port),
+        "queue_url": sqs.get_queue_url(QueueName="socialcrm-dev-ingest")["QueueUrl"],
+        "ports": (local.aws_port, local.api_port),
     }
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+    local.stop(timeout=30)
 
 
 def test_demo_replayed_every_sample_with_a_200(stack: dict[str, Any]) -> None:
@@ -243,7 +208,7 @@ def test_a_port_in_use_is_refused_before_anything_starts() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {**os.environ, "SOCIALCRM_AWS_PORT": str(port), "SOCIALCRM_API_PORT": str(free_port())}
+        env = {**os.environ, "SOCIALCRM_AWS_PORT": str(port), "SOCIALCRM_API_PORT": str(launch.free_port())}
         result = subprocess.run(
             [sys.executable, "-m", "tools.local"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
         )
