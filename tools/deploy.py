@@ -1,9 +1,15 @@
 """`make deploy STAGE=prod`: package with Chalice, merge infra/, deploy with CloudFormation.
 
-Steps: store the webhook secrets (from --secrets-file) or check that they already exist; run
-`chalice package --merge-template infra/template.json`; upload the code to an artifacts bucket;
-create and execute a CloudFormation change set; print the stack's outputs. Secret values go to
-Secrets Manager directly and never through CloudFormation parameters or the repository.
+Steps: decide where the secrets document comes from; run `chalice package --merge-template
+infra/template.json`; upload the code to an artifacts bucket; create and execute a CloudFormation
+change set; print the stack's outputs.
+
+Secrets reach the stack in one of two ways, as the template's `SecretsValue` parameter (NoEcho)
+or as an existing Secrets Manager entry. Given a secrets file, the stack creates and owns the
+secret `socialcrm/<stage>/app` from it (and a later file rotates it through the stack); without
+one, a stack that owns the secret keeps its previous value, and a stack that does not reads an entry
+that must already exist. An entry that exists outside the stack (made by hand, or kept from a
+deleted stack: the template retains it) is updated in place, since CloudFormation cannot adopt it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from tools.template import ROOT, TEMPLATE_PATH
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 INLINE_TEMPLATE_LIMIT = 51_200
+SECRET_LOGICAL_ID = "AppSecrets"  # noqa: S105 - a logical id in infra/template.json, not a secret
+SECRETS_VALUE_LIMIT = 4096  # SecretsValue's MaxLength in the template
 
 
 class DeployError(RuntimeError):
@@ -67,22 +75,52 @@ def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> No
         raise DeployError(f"{what} failed:\n{completed.stdout}{completed.stderr}")
 
 
-def ensure_secrets(session: Any, stage: str, secrets_file: Path | None) -> str:
+def secrets_parameters(
+    cloudformation: Any, secretsmanager: Any, stage: str, secrets_file: Path | None
+) -> list[dict[str, Any]]:
+    """The stack parameters `SecretsName` and `SecretsValue` for this deploy (see the module doc)."""
     name = secret_docs.default_name(stage)
-    client = session.client("secretsmanager")
-    if secrets_file is not None:
-        secret_docs.store(client, name, secret_docs.load_file(secrets_file))
-        print(f"secrets stored in Secrets Manager as {name}")
-        return name
+    values = secret_docs.load_file(secrets_file) if secrets_file is not None else None
+    owned = _stack_owns(cloudformation, stack_name(stage), SECRET_LOGICAL_ID)
+    exists = owned or _secret_exists(secretsmanager, name)
+    parameters: list[dict[str, Any]] = [{"ParameterKey": "SecretsName", "ParameterValue": name}]
+    if values is not None:
+        document = secret_docs.serialise(values)
+        if exists and not owned:
+            secret_docs.store(secretsmanager, name, values)
+            print(f"secrets stored in the existing Secrets Manager entry {name}")
+            document = ""
+        elif len(document) > SECRETS_VALUE_LIMIT:
+            raise DeployError(f"the secrets document is over {SECRETS_VALUE_LIMIT} characters, the parameter's limit")
+        else:
+            print(f"the stack will store the secrets as {name}")
+        return [*parameters, {"ParameterKey": "SecretsValue", "ParameterValue": document}]
+    if owned:
+        print(f"keeping the stack's secret {name}")
+        return [*parameters, {"ParameterKey": "SecretsValue", "UsePreviousValue": True}]
+    if exists:
+        print(f"using the existing secret {name}")
+        return [*parameters, {"ParameterKey": "SecretsValue", "ParameterValue": ""}]
+    raise DeployError(
+        f"Secrets Manager has no secret {name}; run again with SECRETS_FILE=path/to/secrets.json "
+        f"(keys: {', '.join(secret_docs.KEYS)})"
+    )
+
+
+def _stack_owns(cloudformation: Any, name: str, logical_id: str) -> bool:
     try:
-        client.describe_secret(SecretId=name)
-    except client.exceptions.ResourceNotFoundException:
-        raise DeployError(
-            f"Secrets Manager has no secret {name}; run again with SECRETS_FILE=path/to/secrets.json "
-            f"(keys: {', '.join(secret_docs.KEYS)})"
-        ) from None
-    print(f"using the existing secret {name}")
-    return name
+        resource = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)
+    except cloudformation.exceptions.ClientError:  # no such stack, or the stack has no such resource
+        return False
+    return bool(resource["StackResourceDetail"]["ResourceStatus"] != "DELETE_COMPLETE")
+
+
+def _secret_exists(secretsmanager: Any, name: str) -> bool:
+    try:
+        secretsmanager.describe_secret(SecretId=name)
+    except secretsmanager.exceptions.ResourceNotFoundException:
+        return False
+    return True
 
 
 def artifacts_bucket(session: Any, requested: str | None, region: str) -> str:
@@ -128,11 +166,12 @@ def deploy_stack(
     session: Any,
     template: dict[str, Any],
     stage: str,
-    secrets_name: str,
+    secrets: list[dict[str, Any]],
     bucket: str,
     optional: dict[str, str | None] | None = None,
 ) -> dict[str, str]:
-    """`optional`: template parameters with defaults (Cognito's); None keeps the deployed value."""
+    """`secrets`: from `secrets_parameters`. `optional`: template parameters with defaults
+    (Cognito's, the e-mail addresses); None keeps the deployed value."""
     cloudformation = session.client("cloudformation")
     name = stack_name(stage)
     body = json.dumps(template)
@@ -145,7 +184,7 @@ def deploy_stack(
     change_set = f"deploy-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
-        {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
+        *secrets,
     ]
     for key, value in (optional or {}).items():
         if value is not None:
@@ -217,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         print("no AWS region configured: set AWS_DEFAULT_REGION or pass --region", file=sys.stderr)
         return 2
     try:
-        secrets_name = ensure_secrets(session, args.stage, args.secrets_file)
+        secrets = secrets_parameters(
+            session.client("cloudformation"), session.client("secretsmanager"), args.stage, args.secrets_file
+        )
         template_path = package(args.stage, ROOT / "build" / args.stage, region)
         bucket = artifacts_bucket(session, args.bucket, region)
         template = upload_code(session, template_path, bucket, args.stage)
@@ -228,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             "AlertEmail": args.alert_email,
             "DigestEmail": args.digest_email,
         }
-        outputs = deploy_stack(session, template, args.stage, secrets_name, bucket, optional)
+        outputs = deploy_stack(session, template, args.stage, secrets, bucket, optional)
     except (DeployError, secret_docs.SecretsFileError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """The webhook secrets document: which keys it has, reading it from a file, storing it.
 
-Both `make run` (into moto) and `make deploy` (into AWS) store it with `store`, at the name the
-deployed functions read through `SOCIALCRM_SECRETS_ID`.
+`make run` stores it in moto with `store`; `make deploy` hands it to the stack (which owns the
+secret) or stores it in an existing entry; either way at the name the deployed functions read
+through `SOCIALCRM_SECRETS_ID`.
 """
 
 from __future__ import annotations
@@ -51,9 +52,14 @@ def load_file(path: Path) -> dict[str, str]:
     return {**{key: document[key] for key in KEYS}, **optional}
 
 
+def serialise(values: dict[str, str]) -> str:
+    """The secret's value, as stored directly or handed to the stack's SecretsValue parameter."""
+    return json.dumps(values, separators=(",", ":"))
+
+
 def store(secretsmanager: Any, name: str, values: dict[str, str]) -> str:
     """Create the secret or add a new version; returns its ARN."""
-    body = json.dumps(values)
+    body = serialise(values)
     try:
         response = secretsmanager.create_secret(Name=name, SecretString=body, Description="socialcrm webhook secrets")
     except secretsmanager.exceptions.ResourceExistsException:

@@ -18,8 +18,11 @@ ENV_PREFIX = "SOCIALCRM_"
 
 # Types that only make sense inside the SAM template Chalice generates (or that moto's
 # CloudFormation cannot create); the local stack leaves them out.
-# Functions, roles and permissions need a real Lambda; e-mail subscriptions need a real inbox.
+# Functions, roles and permissions need a real Lambda; e-mail subscriptions need a real inbox;
+# moto's CloudFormation cannot create secrets (the local stack stores the secrets document itself,
+# under the same name, which is what the deployed functions read).
 _AWS_ONLY_PREFIXES = (
+    "AWS::SecretsManager::",
     "AWS::Serverless::",
     "AWS::IAM::",
     "AWS::Lambda::",

@@ -113,6 +113,7 @@ def test_local_stack_creates_every_resource_the_deployed_template_has(merged: di
     """What AWS gets is the merged SAM template; every plain resource in it must exist locally
     under the same name, and nothing else may."""
     aws_only = (
+        "AWS::SecretsManager::",  # the local stack stores the secret itself (checked below)
         "AWS::Serverless::",
         "AWS::IAM::",
         "AWS::Lambda::Permission",
@@ -151,21 +152,100 @@ def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path)
     """The deploy's own steps (secrets, bucket, upload, change set) on moto; SAM itself is not emulated."""
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
-        name = deploy.ensure_secrets(session, "prod", DEV_SECRETS_PATH)
+        secrets = deploy.secrets_parameters(
+            session.client("cloudformation"), session.client("secretsmanager"), "prod", DEV_SECRETS_PATH
+        )
         bucket = deploy.artifacts_bucket(session, None, "us-east-1")
         template = deploy.upload_code(session, packaged, bucket, "prod")
         code = template["Resources"]["APIHandler"]["Properties"]["CodeUri"]
         assert boto3.client("s3").head_object(Bucket=code["Bucket"], Key=code["Key"])["ContentLength"] > 0
-        # moto's CloudFormation cannot create SAM functions or their permissions: leave those out.
+        # moto's CloudFormation cannot create SAM functions, their permissions or secrets: leave those out.
         emulable = templates.local_subset(template) | {"Outputs": {}}
-        deploy.deploy_stack(session, emulable, "prod", name, bucket)
+        deploy.deploy_stack(session, emulable, "prod", secrets, bucket)
         queues = boto3.client("sqs").list_queues()["QueueUrls"]
         assert any(url.endswith("/socialcrm-prod-ingest") for url in queues)
+        stack = boto3.client("cloudformation").describe_stacks(StackName="socialcrm-prod")["Stacks"][0]
+        assert {p["ParameterKey"] for p in stack["Parameters"]} >= {"SecretsName", "SecretsValue"}
+
+
+def test_the_stack_owns_the_secret_it_is_given(merged: dict[str, Any]) -> None:
+    """A secrets file becomes the NoEcho SecretsValue parameter; the template creates the secret
+    from it under the name every function reads, and keeps it if the stack goes."""
+    secret = merged["Resources"]["AppSecrets"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Condition"] == "OwnsSecrets"
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    assert secret["Properties"]["Name"] == {"Ref": "SecretsName"}
+    assert secret["Properties"]["SecretString"] == {"Ref": "SecretsValue"}
+    assert merged["Parameters"]["SecretsValue"]["NoEcho"] is True
+    assert templates.function_environment(merged)["SOCIALCRM_SECRETS_ID"] == {"Ref": "SecretsName"}
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        secretsmanager = session.client("secretsmanager")
+        parameters = deploy.secrets_parameters(
+            session.client("cloudformation"), secretsmanager, "prod", DEV_SECRETS_PATH
+        )
+        assert parameters[0] == {"ParameterKey": "SecretsName", "ParameterValue": "socialcrm/prod/app"}
+        assert parameters[1]["ParameterKey"] == "SecretsValue"
+        assert json.loads(parameters[1]["ParameterValue"]) == load_file(DEV_SECRETS_PATH)
+        assert secretsmanager.list_secrets()["SecretList"] == []  # written by the stack, not the script
+
+
+def test_an_existing_entry_is_used_or_updated_in_place() -> None:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        secretsmanager = session.client("secretsmanager")
+        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString='{"old": "value"}')
+        cloudformation = session.client("cloudformation")
+        kept = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", None)
+        assert kept[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
+        assert secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"] == '{"old": "value"}'
+        updated = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", DEV_SECRETS_PATH)
+        assert updated[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
+        stored = secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"]
+        assert json.loads(stored) == load_file(DEV_SECRETS_PATH)
+
+
+def _owning_stack() -> Any:
+    """A CloudFormation client whose stack has the AppSecrets resource (moto's stacks cannot)."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_response(
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "StackName": "socialcrm-prod",
+                "LogicalResourceId": "AppSecrets",
+                "PhysicalResourceId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/app-AbCdEf",
+                "ResourceType": "AWS::SecretsManager::Secret",
+                "LastUpdatedTimestamp": "2026-11-22T10:00:00Z",
+                "ResourceStatus": "CREATE_COMPLETE",
+            }
+        },
+        {"StackName": "socialcrm-prod", "LogicalResourceId": "AppSecrets"},
+    )
+    stubber.activate()
+    return client
+
+
+def test_a_stack_that_owns_the_secret_keeps_it_or_rotates_it() -> None:
+    with mock_aws():
+        secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
+        kept = deploy.secrets_parameters(_owning_stack(), secretsmanager, "prod", None)
+        assert kept[1] == {"ParameterKey": "SecretsValue", "UsePreviousValue": True}
+        rotated = deploy.secrets_parameters(_owning_stack(), secretsmanager, "prod", DEV_SECRETS_PATH)
+        assert json.loads(rotated[1]["ParameterValue"]) == load_file(DEV_SECRETS_PATH)
+        assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
 
 
 def test_deploy_refuses_to_run_without_secrets() -> None:
-    with mock_aws(), pytest.raises(deploy.DeployError, match="SECRETS_FILE"):
-        deploy.ensure_secrets(boto3.Session(region_name="us-east-1"), "prod", None)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        cloudformation, secretsmanager = session.client("cloudformation"), session.client("secretsmanager")
+        with pytest.raises(deploy.DeployError, match="SECRETS_FILE"):
+            deploy.secrets_parameters(cloudformation, secretsmanager, "prod", None)
 
 
 def test_the_table_in_the_template_is_the_one_the_models_describe() -> None:
