@@ -55,5 +55,7 @@ def sample_files() -> list[Path]:
 
 
 def sign_sample(path: Path, secrets: dict[str, str], now: float | None = None) -> SignedRequest:
+    """A generic sample's source is its name up to the first dot: `helpdesk.update.json` posts as
+    `helpdesk`, so a later delivery can edit what an earlier sample of the same source sent."""
     channel = path.parent.name
-    return sign(channel, path.read_bytes(), secrets, source=path.stem, now=now)
+    return sign(channel, path.read_bytes(), secrets, source=path.stem.split(".")[0], now=now)

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,12 +196,36 @@ def test_health_is_200(stack: dict[str, Any]) -> None:
         assert (response.status, json.loads(response.read())) == (200, {"status": "ok"})
 
 
+def _children(pid: int) -> set[int]:
+    """Live processes whose parent is `pid` (Linux /proc; the stack's children run in their own sessions)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_sigterm_stops_every_child(stack: dict[str, Any]) -> None:
     process = stack["process"]
+    children = _children(process.pid)
+    assert len(children) == 3, "moto server, worker and chalice local"
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     time.sleep(0.5)
     assert not any(port_open(port) for port in stack["ports"])
+    assert not [pid for pid in children if _alive(pid)]
 
 
 def test_a_port_in_use_is_refused_before_anything_starts() -> None:

@@ -44,6 +44,7 @@ def test_package_holds_only_what_lambda_needs(packaged: Path) -> None:
     assert "app.py" in names
     assert any(name.startswith("chalicelib/channels/") for name in names)
     assert any(name.startswith("aws_lambda_powertools/") for name in names)
+    assert any(name.startswith("pynamodb/") for name in names), "requirements-vendor.txt goes into vendor/"
     for unwanted in ("moto/", "tools/", "tests/", "boto3/", "hypothesis/", "events/"):
         assert not any(name.startswith(unwanted) for name in names), unwanted
 
@@ -268,4 +269,6 @@ def test_the_queue_each_stage_consumes_is_the_one_the_template_names() -> None:
     config = json.loads((templates.ROOT / ".chalice" / "config.json").read_text())
     for stage in ("dev", "prod"):
         names = templates.resource_names(templates.load(), stage)
-        assert config["stages"][stage]["environment_variables"]["SOCIALCRM_INGEST_QUEUE_NAME"] == names["IngestQueue"]
+        variables = config["stages"][stage]["environment_variables"]
+        assert variables["SOCIALCRM_INGEST_QUEUE_NAME"] == names["IngestQueue"]
+        assert variables["SOCIALCRM_ALERTS_QUEUE_NAME"] == names["AlertsQueue"]
