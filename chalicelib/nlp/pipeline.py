@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chalicelib.errors import describe
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, PiiSpan
 from chalicelib.nlp.engine import Engine, Insights, LanguageGuess, Rejected, Unsupported
@@ -73,7 +74,7 @@ class Analyzer:
             elif _permanent(guess):
                 item.notes.append(f"language not detected: {guess}")
             else:
-                item.failure = f"language detection: {_describe(guess)}"
+                item.failure = f"language detection: {describe(guess)}"
 
     def _personal_data(self, work: list[_Work], redact: bool) -> None:
         by_language: dict[str, list[_Work]] = defaultdict(list)
@@ -87,7 +88,7 @@ class Analyzer:
                 if isinstance(spans, Exception) and _permanent(spans):
                     item.notes.append(f"personal data detection refused: {spans}; patterns only")
                 elif isinstance(spans, Exception):
-                    item.failure = f"personal data detection: {_describe(spans)}"
+                    item.failure = f"personal data detection: {describe(spans)}"
                 else:
                     # The engine's findings first: it also knows names and addresses.
                     item.spans = tuple(pii.merge(spans, list(item.spans)))
@@ -110,7 +111,7 @@ class Analyzer:
                 if isinstance(translated, Exception) and _permanent(translated):
                     item.notes.append(f"no analysis for language {language}")
                 elif isinstance(translated, Exception):
-                    item.failure = f"translation: {_describe(translated)}"
+                    item.failure = f"translation: {describe(translated)}"
                 else:
                     item.translated_text = translated
                     item.analysis_language = PIVOT_LANGUAGE
@@ -126,7 +127,7 @@ class Analyzer:
                 if isinstance(insight, Exception) and _permanent(insight):
                     item.notes.append(f"analysis refused: {insight}")
                 elif isinstance(insight, Exception):
-                    item.failure = f"analysis: {_describe(insight)}"
+                    item.failure = f"analysis: {describe(insight)}"
                 else:
                     item.insights = insight
 
@@ -188,14 +189,3 @@ class Analyzer:
 
 def _permanent(exc: Exception) -> bool:
     return isinstance(exc, (Unsupported, Rejected))
-
-
-def _describe(exc: Exception) -> str:
-    """The AWS error code where there is one (botocore raises a plain ClientError for codes its
-    model does not name), else the exception's type: never the text of the document."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if code:
-            return str(code)
-    return type(exc).__name__

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+from chalicelib.models.text import well_formed
+
 _FOLD = str.maketrans({"ł": "l", "Ł": "l", "đ": "d", "ø": "o", "ß": "ss", "’": "'", "‘": "'", "`": "'"})
 
 
@@ -18,9 +18,9 @@ def truncate_utf8(text: str, max_bytes: int) -> str:
 
 
 def for_api(text: str, max_bytes: int) -> str:
-    """What an AWS text API can take: valid UTF-8 (a lone surrogate, which platforms can send in
-    JSON, becomes U+FFFD) within its byte limit. The stored text keeps every character."""
-    return truncate_utf8(_LONE_SURROGATE.sub("\ufffd", text), max_bytes)
+    """What an AWS text API can take: well-formed UTF-8 within its byte limit. The stored text
+    keeps every character."""
+    return truncate_utf8(well_formed(text), max_bytes)
 
 
 def normalise_language(code: str | None) -> str | None:

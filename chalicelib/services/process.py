@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
 
+from chalicelib.errors import describe
 from chalicelib.models.customer import StoredText
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, Interaction
@@ -43,6 +44,7 @@ class Outcome(Enum):
     DUPLICATE = "duplicate"
     BUSY = "busy"
     INVALID = "invalid"
+    STORE_FAILED = "store_failed"  # a DynamoDB call for this record failed before its analysis
     ANALYSIS_FAILED = "analysis_failed"
 
 
@@ -85,14 +87,27 @@ class InteractionProcessor:
         self._redact = redact
 
     def prepare(self, bodies: dict[str, str], remaining_ms: int) -> dict[str, Prepared]:
+        """Never raises: whatever goes wrong for one record (a body that is not an interaction, a
+        refused claim, an analysis that blows up) becomes that record's outcome, so that its
+        neighbours are still stored and only it is retried."""
         prepared: dict[str, Prepared] = {}
         claimed_here: set[str] = set()
         for message_id, body in bodies.items():
-            item = self._claim(body, remaining_ms, claimed_here)
+            try:
+                item = self._claim(body, remaining_ms, claimed_here)
+            except Exception as exc:  # the claim's write failed: this record alone is retried
+                item = Prepared(Outcome.STORE_FAILED, reason=f"claim: {describe(exc)}")
             prepared[message_id] = item
             if item.outcome is Outcome.READY and item.interaction is not None:
                 claimed_here.add(item.interaction.idempotency_key)
-        self._find_stored(prepared)
+        try:
+            self._find_stored(prepared)
+        except Exception as exc:  # the lookup failed: the records it covered are retried
+            for item in prepared.values():
+                if item.outcome is Outcome.READY and item.interaction is not None:
+                    self._claims.release(item.interaction.idempotency_key, exc)
+                    item.outcome, item.reason = Outcome.STORE_FAILED, f"stored lookup: {describe(exc)}"
+            return prepared
         fresh = [
             item
             for item in prepared.values()
@@ -103,7 +118,7 @@ class InteractionProcessor:
             for item in fresh
             if item.interaction
         ]
-        results = self._analyzer.analyze(documents, redact=self._redact) if documents else []
+        results = self._analyse(documents) if documents else []
         for item, result in zip(fresh, results, strict=True):
             if isinstance(result, AnalysisFailed):
                 assert item.interaction is not None
@@ -112,6 +127,18 @@ class InteractionProcessor:
             else:
                 item.analysis = result
         return prepared
+
+    def _analyse(self, documents: list[Document]) -> list[Analysis | AnalysisFailed]:
+        """The analyzer reports a failed document in its place; should it raise instead (a
+        document it cannot handle), halve the batch until the culprit fails alone and the rest
+        are still analysed in batches."""
+        try:
+            return self._analyzer.analyze(documents, redact=self._redact)
+        except Exception as exc:
+            if len(documents) == 1:
+                return [AnalysisFailed(f"analysis raised {describe(exc)}")]
+            middle = len(documents) // 2
+            return self._analyse(documents[:middle]) + self._analyse(documents[middle:])
 
     def complete(self, item: Prepared) -> tuple[DomainEvent, ...]:
         """Store the record; returns the events to publish before `finish`."""
@@ -163,7 +190,7 @@ class InteractionProcessor:
             if not isinstance(document, dict):
                 raise TypeError("not a JSON object")
             interaction = Interaction.from_dict(document)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             return Prepared(Outcome.INVALID, reason=f"not an interaction: {type(exc).__name__}")
         if interaction.idempotency_key in claimed_here:
             # The same event twice in one batch: the first copy carries it, this one is done.

@@ -150,6 +150,30 @@ def test_a_message_that_is_not_an_interaction_fails_alone_and_is_retried(sqs, pi
     assert get(client, "/identities/telegram/4242")[0] == 200
 
 
+def test_one_odd_record_never_fails_its_neighbours(sqs, pipeline, client, secrets) -> None:
+    """A lone surrogate (valid JSON, which a platform can send) used to break the offline
+    analyzer for the whole batch; a body with a null text, the decoding. Both fail or pass alone."""
+    queue_url = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    post_telegram(client, secrets, telegram(11, 21, "Dzień dobry, gdzie jest paczka?", user=501))
+    post_telegram(client, secrets, telegram(12, 22, "Adoro \ud83d o produto", user=502))
+    post_telegram(client, secrets, telegram(13, 23, "Grazie mille per l'aiuto", user=503))
+    broken = json.dumps({"platform": "telegram", "kind": "message", "external_id": "9:9", "text": None})
+    sqs.send_message(QueueUrl=queue_url, MessageBody=broken)
+    assert process_queue(sqs, queue_url) == 4
+    texts = {}
+    for user in (501, 502, 503):
+        status, found = get(client, f"/identities/telegram/{user}")
+        assert status == 200, user
+        status, view = get(client, f"/customers/{found['customer_id']}")
+        assert status == 200
+        (interaction,) = view["latest_interactions"]
+        assert interaction["sentiment"]["label"] in ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+        texts[user] = interaction["text"]
+    assert texts[502] == "Adoro \ufffd o produto"  # no character there: the replacement character
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # only the broken one
+
+
 def test_two_first_messages_at_once_make_one_customer(sqs, pipeline, client, secrets) -> None:
     """Two processors race on the same new customer (and on the same redelivered message)."""
     queue_url = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]

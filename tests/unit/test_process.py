@@ -214,10 +214,101 @@ def test_a_body_that_is_not_an_interaction_fails_without_a_claim(parts) -> None:
         "m2": "failed: invalid: not an interaction: JSONDecodeError",
         "m3": "failed: invalid: not an interaction: TypeError",
         "m4": "failed: invalid: not an interaction: TypeError",
-        "m5": "failed: invalid: not an interaction: KeyError",
+        "m5": "failed: invalid: not an interaction: TypeError",
     }
     assert claims.states == {"telegram:ok": "done"}
     assert [len(call) for call in analyzer.calls] == [1]
+
+
+def test_fields_of_the_wrong_type_fail_their_record_alone(parts) -> None:
+    """A body that decodes as JSON but holds the wrong types must not reach the analysis (where a
+    None text would break the whole batch)."""
+    processor, claims, analyzer, store = parts
+    good = json.loads(message("x"))
+    bodies = {
+        "text-null": json.dumps(good | {"external_id": "a", "text": None}),
+        "text-number": json.dumps(good | {"external_id": "b", "text": 5}),
+        "year-one": json.dumps(good | {"external_id": "c", "occurred_at": "0001-01-01T00:30:00+01:00"}),
+        "attachments": json.dumps(good | {"external_id": "d", "attachments": "photo.jpg"}),
+        "user-id": json.dumps(good | {"external_id": "e", "author": {"user_id": 7}}),
+        "fine": message("f"),
+    }
+    outcomes = run(processor, bodies)
+    assert outcomes.pop("fine") == "ok"
+    assert outcomes == {
+        "text-null": "failed: invalid: not an interaction: TypeError",
+        "text-number": "failed: invalid: not an interaction: TypeError",
+        "year-one": "failed: invalid: not an interaction: OverflowError",
+        "attachments": "failed: invalid: not an interaction: TypeError",
+        "user-id": "failed: invalid: not an interaction: TypeError",
+    }
+    assert claims.states == {"telegram:f": "done"}
+    assert [i.external_id for _, i, _ in store.added] == ["f"]
+    assert [[d.text for d in call] for call in analyzer.calls] == [["O pedido chegou quebrado"]]
+
+
+@dataclass
+class RefusingClaims(Claims):
+    refuse: str = ""
+
+    def claim(self, key: str, remaining_ms: int) -> Claim:
+        if key == self.refuse:
+            raise ConnectionError("endpoint unreachable")
+        return super().claim(key, remaining_ms)
+
+
+def test_a_claim_that_cannot_be_written_fails_its_record_alone() -> None:
+    claims, analyzer, store = RefusingClaims(refuse="telegram:2"), Analyzer(), Store()
+    processor = InteractionProcessor(claims, analyzer, store, Decider(load_default(), IntentClassifier(None)), True)
+    outcomes = run(processor, {"m1": message("1"), "m2": message("2"), "m3": message("3")})
+    assert outcomes == {"m1": "ok", "m2": "failed: store_failed: claim: ConnectionError", "m3": "ok"}
+    assert [len(call) for call in analyzer.calls] == [2]
+    assert claims.states == {"telegram:1": "done", "telegram:3": "done"}
+
+
+class LookupFails(Store):
+    def stored_events(self, interactions: Sequence[Interaction]) -> dict[str, tuple[DomainEvent, ...]]:
+        raise ConnectionError("endpoint unreachable")
+
+
+def test_a_failed_lookup_of_stored_records_releases_their_claims_before_any_paid_call() -> None:
+    claims, analyzer, store = Claims(), Analyzer(), LookupFails()
+    processor = InteractionProcessor(claims, analyzer, store, Decider(load_default(), IntentClassifier(None)), True)
+    outcomes = run(processor, {"m1": message("1"), "m2": "not json"})
+    assert outcomes == {
+        "m1": "failed: store_failed: stored lookup: ConnectionError",
+        "m2": "failed: invalid: not an interaction: JSONDecodeError",
+    }
+    assert analyzer.calls == []
+    assert claims.released == ["telegram:1"]
+    assert claims.states == {}
+
+
+@dataclass
+class Exploding(Analyzer):
+    """An analyzer that raises for a whole batch holding a document it cannot handle."""
+
+    explode: str = ""
+
+    def analyze(self, documents: Sequence[Document], redact: bool) -> list[Analysis | AnalysisFailed]:
+        if any(d.text == self.explode for d in documents):
+            self.calls.append(list(documents))
+            raise UnicodeEncodeError("utf-8", self.explode, 0, 1, "surrogates not allowed")
+        return super().analyze(documents, redact)
+
+
+def test_an_analyzer_that_raises_fails_only_the_document_it_cannot_handle() -> None:
+    claims, analyzer, store = Claims(), Exploding(explode="bad"), Store()
+    processor = InteractionProcessor(claims, analyzer, store, Decider(load_default(), IntentClassifier(None)), True)
+    bodies = {f"m{i}": message(str(i), "bad" if i == 5 else f"texto {i}") for i in range(8)}
+    outcomes = run(processor, bodies)
+    assert outcomes.pop("m5") == "failed: analysis_failed: analysis raised UnicodeEncodeError"
+    assert set(outcomes.values()) == {"ok"}
+    # halved until the culprit is alone: 8 raises; 0-3 pass; 4-7 raises; 4-5 raises; 4 passes,
+    # 5 raises alone; 6-7 pass
+    assert [len(call) for call in analyzer.calls] == [8, 4, 4, 2, 1, 1, 2]
+    assert claims.released == ["telegram:5"]
+    assert len(store.added) == 7
 
 
 def test_nothing_to_read_is_not_analysed(parts) -> None:
