@@ -43,6 +43,7 @@ class FakeComprehend:
         self.calls: Counter[str] = Counter()
         self.units: Counter[str] = Counter()
         self.documents: Counter[str] = Counter()
+        self.throttled_languages: set[str] = set()  # calls for these languages answer ThrottlingException
         self._lock = threading.Lock()
 
     def install(self, *clients: Any) -> FakeComprehend:
@@ -58,6 +59,9 @@ class FakeComprehend:
             self.calls[operation] += 1
             self.documents[operation] += len(texts)
             self.units[operation] += sum(max(MINIMUM_UNITS, math.ceil(len(t) / UNIT_CHARACTERS)) for t in texts)
+        if body.get("LanguageCode") in self.throttled_languages:
+            throttled = {"__type": "ThrottlingException", "Message": "Rate exceeded"}
+            return AWSResponse(request.url, 400, HTTPHeaders(), RawBody(json.dumps(throttled).encode()))
         answer = getattr(self, "_" + operation)(body)
         return AWSResponse(request.url, 200, HTTPHeaders(), RawBody(json.dumps(answer).encode()))
 

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 
 from chalicelib import dependencies
-from chalicelib.adapters.aws import WORKER_PROFILE, client
+from chalicelib.adapters.aws import _PROFILES, WORKER_PROFILE, client
+from chalicelib.adapters.queue import RetryScheduler
 from tests.helpers import process_queue
 from tools.fake_comprehend import FakeComprehend
 from tools.webhook_client import sign
 
+# botocore's `retries.max_attempts` counts retries: one first attempt more.
+WORKER_ATTEMPTS = 1 + int(_PROFILES[WORKER_PROFILE]["retries"]["max_attempts"])
 LANGUAGE_OF = {"Olá": "pt", "Hola": "es", "Ciao": "it", "Dobrý": "cs", "Dzień": "pl", "Hello": "en"}
 
 
@@ -81,6 +84,45 @@ def test_one_batch_is_analysed_in_batched_calls_per_language(client, sqs, aws, s
     portuguese = next(i for i in page if i.analysis["language"] == "pt")
     assert portuguese.analysis["sentiment"]["label"] == "NEGATIVE"
     assert portuguese.analysis["engine"] == "comprehend"
+
+
+def one_pass(sqs: Any, queue_url: str) -> int:
+    """One receive of up to 250 records handed to the consumer, as one Lambda invocation."""
+    import app as app_module
+    from tools.local import worker
+
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    consumer = worker.SqsConsumer("process_interactions", app_module.process_interactions, queue_url, arn, 250, 0)
+    return worker.poll_once(consumer, sqs, "us-east-1", wait_seconds=0)
+
+
+def test_throttling_that_outlasts_the_retries_fails_only_its_records(
+    client, sqs, aws, secrets, fake, monkeypatch
+) -> None:
+    """Spanish is throttled on every attempt: botocore retries, then the Spanish records, and only
+    they, are reported failed to SQS with their claims released; Portuguese is stored meanwhile.
+    Once Comprehend answers again, their redelivery is analysed and stored."""
+    monkeypatch.setattr("time.sleep", lambda seconds: None)  # botocore's backoff, not the test's time
+    monkeypatch.setattr(RetryScheduler, "delay", staticmethod(lambda receive_count: 0))  # redeliver at once
+    fake.throttled_languages = {"es"}
+    queue_url = aws["SOCIALCRM_INGEST_QUEUE_URL"]
+    texts = [f"Olá, o pedido {i} chegou atrasado" for i in range(3)] + [f"Hola, gracias por todo {i}" for i in range(2)]
+    deliver(client, secrets, generic_events(texts))
+    assert one_pass(sqs, queue_url) == 5
+    # Spanish fails at its first step, personal data (one call per document), on every attempt.
+    assert fake.calls["DetectPiiEntities"] == 2 * WORKER_ATTEMPTS
+    assert fake.calls["BatchDetectSentiment"] == 1  # Portuguese only
+    store = dependencies.customer_store()
+    stored = {author: store.customer_for("forum", author) is not None for author in ("u0", "u1", "u2", "u3", "u4")}
+    assert stored == {"u0": True, "u1": True, "u2": True, "u3": False, "u4": False}
+
+    fake.throttled_languages = set()
+    assert one_pass(sqs, queue_url) == 2  # only the Spanish records come back
+    assert fake.calls["DetectPiiEntities"] == 2 * WORKER_ATTEMPTS + 2
+    assert fake.calls["BatchDetectSentiment"] == 2  # the two analysed together, once
+    assert store.customer_for("forum", "u3") is not None
+    assert store.customer_for("forum", "u4") is not None
+    assert one_pass(sqs, queue_url) == 0
 
 
 def test_redelivered_records_cost_no_comprehend_call(client, sqs, aws, secrets, fake) -> None:
