@@ -10,7 +10,8 @@ _FOLD = str.maketrans({"ł": "l", "Ł": "l", "đ": "d", "ø": "o", "ß": "ss", "
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:
-    """The longest prefix of `text` that is at most `max_bytes` in UTF-8, cut between characters."""
+    """The longest prefix of well-formed `text` (see `for_api` for any other) that is at most
+    `max_bytes` in UTF-8, cut between characters."""
     encoded = text.encode("utf-8", "surrogatepass")
     if len(encoded) <= max_bytes:
         return text
