@@ -36,8 +36,22 @@ def provision(session: Any, stage: str, secret_values: dict[str, str]) -> dict[s
             Parameters=parameters,
         )
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
+    _apply_time_to_live(session, cloudformation, name, template)
     secret_docs.store(session.client("secretsmanager"), secrets_name, secret_values)
     return environment(cloudformation, name, template, stage)
+
+
+def _apply_time_to_live(session: Any, cloudformation: Any, name: str, template: dict[str, Any]) -> None:
+    """moto's CloudFormation creates tables without their TimeToLiveSpecification; set it as the
+    template says, so that the local tables report what the deployed ones do."""
+    dynamodb = session.client("dynamodb")
+    for resource in cloudformation.describe_stack_resources(StackName=name)["StackResources"]:
+        spec = template["Resources"][resource["LogicalResourceId"]].get("Properties", {}).get("TimeToLiveSpecification")
+        if resource["ResourceType"] != "AWS::DynamoDB::Table" or not spec:
+            continue
+        table = resource["PhysicalResourceId"]
+        if dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] != "ENABLED":
+            dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=spec)
 
 
 def environment(cloudformation: Any, name: str, template: dict[str, Any], stage: str) -> dict[str, str]:

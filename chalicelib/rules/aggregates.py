@@ -49,3 +49,10 @@ def add_interaction(current: Aggregates, platform: str, occurred_at: datetime, p
         sentiment_score=ewma(current.sentiment_score, polarity),
         sentiment_samples=current.sentiment_samples + 1,
     )
+
+
+def current_name(incoming: str | None, stored: str | None, newer: bool) -> str | None:
+    """The handle or display name to keep: a message newer than what we have renames; a late,
+    older one (platforms and queues do reorder) may only fill a name we lack. A name the
+    platform left out never blanks one we know."""
+    return (incoming or stored) if newer else (stored or incoming)

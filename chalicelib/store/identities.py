@@ -13,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.customer import Identity
 from chalicelib.models.interaction import Author
+from chalicelib.rules.aggregates import current_name
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerIdentityItem, CustomerItem, IdentityItem
 from chalicelib.store.transactions import condition_failed_at
@@ -96,8 +97,9 @@ class IdentityStore:
     def _refresh(self, item: IdentityItem, author: Author, seen_at: datetime) -> None:
         """Keep handles and display names current; never blank one the platform left out. (The
         profile's copy is refreshed with the next interaction's aggregates, under its version.)"""
-        handle = author.handle or item.handle
-        display_name = author.display_name or item.display_name
+        newer = seen_at >= item.last_seen_at
+        handle = current_name(author.handle, item.handle, newer)
+        display_name = current_name(author.display_name, item.display_name, newer)
         renamed = (handle, display_name) != (item.handle, item.display_name)
         if not renamed and seen_at < item.last_seen_at + LAST_SEEN_RESOLUTION:
             return  # nothing new worth two writes: last seen is kept to the day

@@ -24,7 +24,7 @@ from chalicelib.models.decision import IntentResult
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Direction, Interaction
 from chalicelib.nlp.analysis import Analysis
-from chalicelib.rules.aggregates import Aggregates
+from chalicelib.rules.aggregates import Aggregates, current_name
 from chalicelib.services.decide import CustomerSnapshot, Decision
 from chalicelib.store import keys
 from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PendingItem, PointerItem
@@ -82,8 +82,10 @@ class TimelineWriter:
                 _apply(profile, decision.aggregates)
                 apply_churn(profile, decision.churn)
                 if interaction.author is not None:
-                    profile.display_name = interaction.author.display_name or profile.display_name
-                    profile.handle = interaction.author.handle or profile.handle
+                    last = snapshot.aggregates.last_contact_at
+                    newer = last is None or interaction.occurred_at >= last
+                    profile.display_name = current_name(interaction.author.display_name, profile.display_name, newer)
+                    profile.handle = current_name(interaction.author.handle, profile.handle, newer)
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(pointer, condition=PointerItem.pk.does_not_exist())
