@@ -8,10 +8,10 @@ STAGE  ?= dev
 
 .PHONY: run test lint unit deploy bench clean
 
-$(STAMP): requirements.txt requirements-vendor.txt requirements-local.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-vendor.txt requirements-local.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialcrm needs Python 3.11 (the Lambda runtime); set PYTHON=/path/to/python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
 ## make run: moto server + provisioned resources + chalice local + worker + demo replay
