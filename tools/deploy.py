@@ -9,7 +9,7 @@ or as an existing Secrets Manager entry. Given a secrets file, the stack creates
 secret `socialcrm/<stage>/app` from it (and a later file rotates it through the stack); without
 one, a stack that owns the secret keeps its previous value, and a stack that does not reads an entry
 that must already exist. An entry that exists outside the stack (made by hand, or kept from a
-deleted stack: the template retains it) is updated in place, since CloudFormation cannot adopt it.
+deleted stack: the template retains it) is updated in place; the deploy does not import it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from chalicelib.errors import aws_error_code
 from tools import secrets as secret_docs
 from tools.provision import stack_name
 from tools.template import ROOT, TEMPLATE_PATH
@@ -110,17 +111,56 @@ def secrets_parameters(
 def _stack_owns(cloudformation: Any, name: str, logical_id: str) -> bool:
     try:
         resource = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)
-    except cloudformation.exceptions.ClientError:  # no such stack, or the stack has no such resource
-        return False
-    return bool(resource["StackResourceDetail"]["ResourceStatus"] != "DELETE_COMPLETE")
+    except cloudformation.exceptions.ClientError as exc:
+        if _not_found(exc):  # no such stack, or the stack has no such resource
+            return False
+        raise DeployError(f"cannot read stack {name}: {_code(exc)}") from None
+    status = str(resource["StackResourceDetail"]["ResourceStatus"])
+    # A retained secret (DELETE_SKIPPED) lives on outside the stack: it is an existing entry now.
+    return not status.startswith("DELETE_") and status != "CREATE_FAILED"
 
 
 def _secret_exists(secretsmanager: Any, name: str) -> bool:
     try:
-        secretsmanager.describe_secret(SecretId=name)
+        described = secretsmanager.describe_secret(SecretId=name)
     except secretsmanager.exceptions.ResourceNotFoundException:
         return False
+    if described.get("DeletedDate"):
+        raise DeployError(
+            f"the secret {name} is scheduled for deletion, and the functions could not read it: restore it "
+            f"(aws secretsmanager restore-secret --secret-id {name}) or delete it for good first"
+        )
     return True
+
+
+def stack_status(cloudformation: Any, name: str) -> str | None:
+    """The stack's status, or None when there is none (or only an unexecuted change set)."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except cloudformation.exceptions.ClientError as exc:
+        if _not_found(exc):
+            return None
+        raise DeployError(f"cannot read stack {name}: {_code(exc)}") from None
+    status = str(stacks[0]["StackStatus"]) if stacks else None
+    return None if status == "REVIEW_IN_PROGRESS" else status
+
+
+def check_deployable(cloudformation: Any, name: str) -> None:
+    """A stack whose creation rolled back can only be deleted; say so before anything is built."""
+    if stack_status(cloudformation, name) == "ROLLBACK_COMPLETE":
+        raise DeployError(
+            f"the stack {name} failed to create (ROLLBACK_COMPLETE); see its events, delete it "
+            f"(aws cloudformation delete-stack --stack-name {name}) and deploy again"
+        )
+
+
+def _not_found(exc: Exception) -> bool:
+    """CloudFormation answers a missing stack or resource with ValidationError ("does not exist")."""
+    return _code(exc) == "ValidationError" and "does not exist" in str(exc)
+
+
+def _code(exc: Exception) -> str:
+    return aws_error_code(exc) or type(exc).__name__
 
 
 def artifacts_bucket(session: Any, requested: str | None, region: str) -> str:
@@ -180,7 +220,7 @@ def deploy_stack(
         key = f"socialcrm/{stage}/{hashlib.sha256(body.encode()).hexdigest()}.json"
         session.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
         source = {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
-    exists = _stack_exists(cloudformation, name)
+    exists = stack_status(cloudformation, name) is not None
     change_set = f"deploy-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
@@ -217,14 +257,6 @@ def deploy_stack(
     return _outputs(cloudformation, name)
 
 
-def _stack_exists(cloudformation: Any, name: str) -> bool:
-    try:
-        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
-    except cloudformation.exceptions.ClientError:
-        return False
-    return bool(stacks) and stacks[0]["StackStatus"] != "REVIEW_IN_PROGRESS"
-
-
 def _outputs(cloudformation: Any, name: str) -> dict[str, str]:
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
@@ -233,7 +265,9 @@ def _outputs(cloudformation: Any, name: str) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--stage", required=True, help="Chalice stage: dev or prod")
-    parser.add_argument("--secrets-file", type=Path, help="JSON file with the webhook secrets to store first")
+    parser.add_argument(
+        "--secrets-file", type=Path, help="JSON file with the secrets document: the stack's secret, or a new version"
+    )
     parser.add_argument("--bucket", help="S3 bucket for code artifacts (default: created per account and region)")
     parser.add_argument("--region", help="AWS region (default: the AWS CLI / environment default)")
     parser.add_argument(
@@ -256,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no AWS region configured: set AWS_DEFAULT_REGION or pass --region", file=sys.stderr)
         return 2
     try:
+        check_deployable(session.client("cloudformation"), stack_name(args.stage))
         secrets = secrets_parameters(
             session.client("cloudformation"), session.client("secretsmanager"), args.stage, args.secrets_file
         )

@@ -175,11 +175,16 @@ def test_the_stack_owns_the_secret_it_is_given(merged: dict[str, Any]) -> None:
     secret = merged["Resources"]["AppSecrets"]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert secret["Condition"] == "OwnsSecrets"
-    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"
+    # Kept if the stack goes (not if its own creation rolls back: then nothing would own it).
+    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert secret["Properties"]["Name"] == {"Ref": "SecretsName"}
     assert secret["Properties"]["SecretString"] == {"Ref": "SecretsValue"}
     assert merged["Parameters"]["SecretsValue"]["NoEcho"] is True
     assert templates.function_environment(merged)["SOCIALCRM_SECRETS_ID"] == {"Ref": "SecretsName"}
+    grants = [s for _, s in _statements(merged) if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert grants
+    for grant in grants:  # this secret's versions of its name (six random characters), nothing else
+        assert grant["Resource"]["Fn::Sub"].endswith(":secret:${SecretsName}-??????")
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
@@ -207,28 +212,70 @@ def test_an_existing_entry_is_used_or_updated_in_place() -> None:
         assert json.loads(stored) == load_file(DEV_SECRETS_PATH)
 
 
-def _owning_stack() -> Any:
-    """A CloudFormation client whose stack has the AppSecrets resource (moto's stacks cannot)."""
+def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) -> Any:
+    """A CloudFormation client whose stack has the AppSecrets resource in `status`, or that
+    answers with `error` (moto's stacks cannot create secrets)."""
     from botocore.stub import Stubber
 
     client = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(client)
-    stubber.add_response(
-        "describe_stack_resource",
-        {
-            "StackResourceDetail": {
-                "StackName": "socialcrm-prod",
-                "LogicalResourceId": "AppSecrets",
-                "PhysicalResourceId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/app-AbCdEf",
-                "ResourceType": "AWS::SecretsManager::Secret",
-                "LastUpdatedTimestamp": "2026-11-22T10:00:00Z",
-                "ResourceStatus": "CREATE_COMPLETE",
-            }
-        },
-        {"StackName": "socialcrm-prod", "LogicalResourceId": "AppSecrets"},
-    )
+    expected = {"StackName": "socialcrm-prod", "LogicalResourceId": "AppSecrets"}
+    if error:
+        stubber.add_client_error("describe_stack_resource", error, "denied", 400, expected_params=expected)
+    else:
+        detail = {
+            "StackName": "socialcrm-prod",
+            "LogicalResourceId": "AppSecrets",
+            "PhysicalResourceId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/app-AbCdEf",
+            "ResourceType": "AWS::SecretsManager::Secret",
+            "LastUpdatedTimestamp": "2026-11-22T10:00:00Z",
+            "ResourceStatus": status,
+        }
+        stubber.add_response("describe_stack_resource", {"StackResourceDetail": detail}, expected)
     stubber.activate()
     return client
+
+
+def _owning_stack() -> Any:
+    return _stack_answering()
+
+
+def test_a_secret_the_stack_retained_on_deletion_is_an_existing_entry() -> None:
+    with mock_aws():
+        secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
+        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString="{}")
+        kept = deploy.secrets_parameters(_stack_answering("DELETE_SKIPPED"), secretsmanager, "prod", None)
+        assert kept[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
+
+
+def test_an_unreadable_stack_stops_the_deploy_instead_of_dropping_the_secret() -> None:
+    """Taking AccessDenied for "no stack" would deploy SecretsValue="" and let go of the secret."""
+    with mock_aws():
+        secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
+        with pytest.raises(deploy.DeployError, match="cannot read stack socialcrm-prod: AccessDenied"):
+            deploy.secrets_parameters(_stack_answering(error="AccessDenied"), secretsmanager, "prod", None)
+
+
+def test_a_secret_scheduled_for_deletion_is_refused() -> None:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        secretsmanager = session.client("secretsmanager")
+        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString="{}")
+        secretsmanager.delete_secret(SecretId="socialcrm/prod/app", RecoveryWindowInDays=7)
+        with pytest.raises(deploy.DeployError, match="scheduled for deletion"):
+            deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", None)
+
+
+def test_a_stack_whose_creation_rolled_back_must_be_deleted_first() -> None:
+    from botocore.stub import Stubber
+
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(client)
+    stack = {"StackName": "socialcrm-prod", "CreationTime": "2026-11-22T10:00:00Z", "StackStatus": "ROLLBACK_COMPLETE"}
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "socialcrm-prod"})
+    stubber.activate()
+    with pytest.raises(deploy.DeployError, match="delete-stack --stack-name socialcrm-prod"):
+        deploy.check_deployable(client, "socialcrm-prod")
 
 
 def test_a_stack_that_owns_the_secret_keeps_it_or_rotates_it() -> None:

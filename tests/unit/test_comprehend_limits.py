@@ -430,8 +430,7 @@ def test_translate_gets_the_longest_prefix_that_fits(fake: FakeAws, unit: str, i
 
 @mid_character
 def test_personal_data_detection_gets_the_longest_prefix_that_fits(fake: FakeAws, unit: str, into: int) -> None:
-    # Words, not one 100 KB word: the shared e-mail pattern takes time quadratic in a word's
-    # length (seconds for 50,000 letters), which is not what this test is about.
+    # Words, not one 100 KB word, which is not what this test is about.
     text = cut_inside(unit + " ", into, PII_DOCUMENT_BYTES)
     (result,) = analyzer(fake).analyze([Document(text, "en")], redact=True)
     (call,) = fake.calls_to("DetectPiiEntities")

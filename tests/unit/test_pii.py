@@ -58,6 +58,19 @@ def test_valid_personal_data_is_found(text: str, kind: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "addresses"),
+    [
+        ("do jan@firma.pl,anna@firma.pl", ["jan@firma.pl", "anna@firma.pl"]),
+        ("me@x.io+you@y.io", ["me@x.io", "+you@y.io"]),
+        ("jan@firma.pl-anna@firma.pl", ["jan@firma.pl", "-anna@firma.pl"]),
+        ("x" * 70 + "@example.com", ["x" * 64 + "@example.com"]),  # a local part has at most 64 characters
+    ],
+)
+def test_addresses_next_to_each_other_are_each_found(text: str, addresses: list[str]) -> None:
+    assert found(text) == [("EMAIL", address) for address in addresses]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "pedido #4821337 chegou",
