@@ -5,9 +5,12 @@ from __future__ import annotations
 
 
 def aws_error_code(exc: BaseException | None) -> str | None:
-    """The `Error.Code` of a botocore ClientError (also for codes its model does not name)."""
+    """The `Error.Code` of a botocore ClientError (also for codes its model does not name), or of
+    the ClientError a PynamoDB exception wraps."""
     response = getattr(exc, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    if not code:
+        code = getattr(exc, "cause_response_code", None)
     return str(code) if code else None
 
 

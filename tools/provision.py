@@ -46,7 +46,8 @@ def _apply_time_to_live(session: Any, cloudformation: Any, name: str, template: 
     template says, so that the local tables report what the deployed ones do."""
     dynamodb = session.client("dynamodb")
     for resource in cloudformation.describe_stack_resources(StackName=name)["StackResources"]:
-        spec = template["Resources"][resource["LogicalResourceId"]].get("Properties", {}).get("TimeToLiveSpecification")
+        declared = template["Resources"].get(resource["LogicalResourceId"], {})  # a reused stack may differ
+        spec = declared.get("Properties", {}).get("TimeToLiveSpecification")
         if resource["ResourceType"] != "AWS::DynamoDB::Table" or not spec:
             continue
         table = resource["PhysicalResourceId"]

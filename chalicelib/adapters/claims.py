@@ -18,6 +18,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS
 
+from chalicelib.errors import describe
+from chalicelib.observability import logger
 from chalicelib.ports import Claim
 
 KEY_PREFIX = "socialcrm.interaction"
@@ -51,5 +53,10 @@ class ClaimStore:
         self._layer.save_success({"idempotency_key": key}, result={})
 
     def release(self, key: str, reason: Exception) -> None:
-        """Forget the claim, so that the record's redelivery is processed in full."""
-        self._layer.delete_record({"idempotency_key": key}, reason)
+        """Forget the claim, so that the record's redelivery is processed in full. Best effort,
+        never raising over the failure it reports: a claim that stays expires with the claiming
+        invocation's time, and the redelivery after that claims it again."""
+        try:
+            self._layer.delete_record({"idempotency_key": key}, reason)
+        except Exception as exc:
+            logger.warning("claim not released; it expires with the invocation", extra={"error": describe(exc)})

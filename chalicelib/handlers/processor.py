@@ -11,10 +11,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.dependencies import event_bus, interaction_processor, retry_scheduler
+from chalicelib.errors import describe
 from chalicelib.models.events import DomainEvent
 from chalicelib.observability import logger
 from chalicelib.ports import EventPublisher
-from chalicelib.services.process import summary
+from chalicelib.services.process import RecordFailed, summary
 
 DEFAULT_REMAINING_MS = 60_000
 
@@ -38,7 +39,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     "message_id": record.message_id,
                     "receive_count": _receive_count(record.raw_event),
                     "error": type(exc).__name__,
-                    "reason": str(exc)[:300],
+                    # Our own reasons name the step; other errors are named, never quoted.
+                    "reason": str(exc)[:300] if isinstance(exc, RecordFailed) else describe(exc),
                 },
             )
             raise

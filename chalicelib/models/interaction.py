@@ -7,6 +7,7 @@ pydantic's import alone would cost the cold start more than the whole route does
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -167,10 +168,10 @@ class Interaction:
             ),
             title=_opt_str(data, "title"),
             text=_str(data, "text"),
-            text_pending=bool(data.get("text_pending", False)),
-            text_truncated=bool(data.get("text_truncated", False)),
+            text_pending=_bool(data, "text_pending"),
+            text_truncated=_bool(data, "text_truncated"),
             language_hint=_opt_str(data, "language_hint"),
-            rating=float(rating) if rating is not None else None,
+            rating=_rating(rating),
             reaction=_opt_str(data, "reaction"),
             attachments=_strs(data, "attachments"),
             occurred_at=parse_iso(_str(data, "occurred_at")),
@@ -185,6 +186,21 @@ def _str(data: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{key}: expected a string")
     return well_formed(value)
+
+
+def _bool(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise TypeError(f"{key}: expected true or false")
+    return value
+
+
+def _rating(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError("rating: expected a finite number")
+    return float(value)
 
 
 def _strs(data: dict[str, Any], key: str) -> tuple[str, ...]:

@@ -66,7 +66,6 @@ class LocalEngine:
         return [Unsupported(f"no offline translation {source} -> {target}") for _ in texts]
 
     def insights(self, texts: Sequence[str], language: str) -> list[Insights | Exception]:
-        texts = [well_formed(text) for text in texts]
         sentiments = self.sentiments(texts)
         return [
             Insights(

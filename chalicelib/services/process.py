@@ -20,6 +20,7 @@ publishes the stored events again. Events are therefore sent at least once; each
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from enum import Enum
@@ -36,6 +37,10 @@ from chalicelib.services.decide import Decider, classifiable
 # Sources whose language field describes the text itself. X's `lang` comes from X's own
 # detection; Telegram's `language_code` is the user's interface language, not the message's.
 _TRUSTED_HINTS = frozenset({"x", "trustpilot"})
+
+
+# How many documents that make the analyzer raise are looked for in one batch (see `_analyse`).
+BISECTION_CULPRITS = 3
 
 
 class Outcome(Enum):
@@ -100,14 +105,7 @@ class InteractionProcessor:
             prepared[message_id] = item
             if item.outcome is Outcome.READY and item.interaction is not None:
                 claimed_here.add(item.interaction.idempotency_key)
-        try:
-            self._find_stored(prepared)
-        except Exception as exc:  # the lookup failed: the records it covered are retried
-            for item in prepared.values():
-                if item.outcome is Outcome.READY and item.interaction is not None:
-                    self._claims.release(item.interaction.idempotency_key, exc)
-                    item.outcome, item.reason = Outcome.STORE_FAILED, f"stored lookup: {describe(exc)}"
-            return prepared
+        self._find_stored(prepared)
         fresh = [
             item
             for item in prepared.values()
@@ -131,14 +129,22 @@ class InteractionProcessor:
     def _analyse(self, documents: list[Document]) -> list[Analysis | AnalysisFailed]:
         """The analyzer reports a failed document in its place; should it raise instead (a
         document it cannot handle), halve the batch until the culprit fails alone and the rest
-        are still analysed in batches."""
+        are still analysed in batches. Finding one culprit takes 2 calls per halving; the budget
+        allows for a few culprits, so an analyzer that raises for everything costs a few passes
+        over the batch, not one per halving (every document then fails, and is retried)."""
+        budget = [1 + BISECTION_CULPRITS * 2 * max(1, math.ceil(math.log2(len(documents))))]
+        return self._analyse_within(documents, budget)
+
+    def _analyse_within(self, documents: list[Document], budget: list[int]) -> list[Analysis | AnalysisFailed]:
+        budget[0] -= 1
         try:
             return self._analyzer.analyze(documents, redact=self._redact)
         except Exception as exc:
-            if len(documents) == 1:
-                return [AnalysisFailed(f"analysis raised {describe(exc)}")]
+            if len(documents) == 1 or budget[0] < 2:
+                return [AnalysisFailed(f"analysis raised {describe(exc)}") for _ in documents]
             middle = len(documents) // 2
-            return self._analyse(documents[:middle]) + self._analyse(documents[middle:])
+            first = self._analyse_within(documents[:middle], budget)
+            return first + self._analyse_within(documents[middle:], budget)
 
     def complete(self, item: Prepared) -> tuple[DomainEvent, ...]:
         """Store the record; returns the events to publish before `finish`."""
@@ -177,7 +183,14 @@ class InteractionProcessor:
         ]
         if not new:
             return
-        stored = self._store.stored_events([item.interaction for item in new if item.interaction])
+        try:
+            stored = self._store.stored_events([item.interaction for item in new if item.interaction])
+        except Exception as exc:  # the lookup failed: the records it covered are retried
+            for item in new:
+                assert item.interaction is not None
+                self._claims.release(item.interaction.idempotency_key, exc)
+                item.outcome, item.reason = Outcome.STORE_FAILED, f"stored lookup: {describe(exc)}"
+            return
         for item in new:
             assert item.interaction is not None
             events = stored.get(item.interaction.idempotency_key)

@@ -157,7 +157,17 @@ def test_one_odd_record_never_fails_its_neighbours(sqs, pipeline, client, secret
     post_telegram(client, secrets, telegram(11, 21, "Dzień dobry, gdzie jest paczka?", user=501))
     post_telegram(client, secrets, telegram(12, 22, "Adoro \ud83d o produto", user=502))
     post_telegram(client, secrets, telegram(13, 23, "Grazie mille per l'aiuto", user=503))
-    broken = json.dumps({"platform": "telegram", "kind": "message", "external_id": "9:9", "text": None})
+    broken = json.dumps(
+        {
+            "platform": "telegram",
+            "kind": "message",
+            "external_id": "9:9",
+            "author": {"user_id": "504"},
+            "text": None,  # all else as queued: only the text is wrong
+            "occurred_at": "2026-11-22T10:00:00.000Z",
+            "received_at": "2026-11-22T10:00:01.000Z",
+        }
+    )
     sqs.send_message(QueueUrl=queue_url, MessageBody=broken)
     assert process_queue(sqs, queue_url) == 4
     texts = {}

@@ -231,6 +231,8 @@ def test_fields_of_the_wrong_type_fail_their_record_alone(parts) -> None:
         "year-one": json.dumps(good | {"external_id": "c", "occurred_at": "0001-01-01T00:30:00+01:00"}),
         "attachments": json.dumps(good | {"external_id": "d", "attachments": "photo.jpg"}),
         "user-id": json.dumps(good | {"external_id": "e", "author": {"user_id": 7}}),
+        "pending-text": json.dumps(good | {"external_id": "g", "text_pending": "false"}),
+        "rating-nan": json.dumps(good | {"external_id": "h", "rating": float("nan")}),
         "fine": message("f"),
     }
     outcomes = run(processor, bodies)
@@ -241,6 +243,8 @@ def test_fields_of_the_wrong_type_fail_their_record_alone(parts) -> None:
         "year-one": "failed: invalid: not an interaction: OverflowError",
         "attachments": "failed: invalid: not an interaction: TypeError",
         "user-id": "failed: invalid: not an interaction: TypeError",
+        "pending-text": "failed: invalid: not an interaction: TypeError",
+        "rating-nan": "failed: invalid: not an interaction: ValueError",
     }
     assert claims.states == {"telegram:f": "done"}
     assert [i.external_id for _, i, _ in store.added] == ["f"]
@@ -274,14 +278,16 @@ class LookupFails(Store):
 def test_a_failed_lookup_of_stored_records_releases_their_claims_before_any_paid_call() -> None:
     claims, analyzer, store = Claims(), Analyzer(), LookupFails()
     processor = InteractionProcessor(claims, analyzer, store, Decider(load_default(), IntentClassifier(None)), True)
-    outcomes = run(processor, {"m1": message("1"), "m2": "not json"})
+    edit = message("2", "O pedido chegou, obrigado", action=Action.EDITED, edited_at=T0 + timedelta(minutes=5))
+    outcomes = run(processor, {"m1": message("1"), "m2": "not json", "m3": edit})
     assert outcomes == {
         "m1": "failed: store_failed: stored lookup: ConnectionError",
         "m2": "failed: invalid: not an interaction: JSONDecodeError",
+        "m3": "ok",  # an edit is not looked up (it revises what is stored): it goes on
     }
-    assert analyzer.calls == []
+    assert [[d.text for d in call] for call in analyzer.calls] == [["O pedido chegou, obrigado"]]
     assert claims.released == ["telegram:1"]
-    assert claims.states == {}
+    assert "telegram:1" not in claims.states
 
 
 @dataclass
@@ -309,6 +315,21 @@ def test_an_analyzer_that_raises_fails_only_the_document_it_cannot_handle() -> N
     assert [len(call) for call in analyzer.calls] == [8, 4, 4, 2, 1, 1, 2]
     assert claims.released == ["telegram:5"]
     assert len(store.added) == 7
+
+
+def test_an_analyzer_that_raises_for_everything_is_not_called_once_per_halving() -> None:
+    """Halving to the end would analyse 1,024 documents about eleven times over; the budget stops
+    it after a few culprits' worth of calls, and every record fails for a retry."""
+    claims, analyzer, store = Claims(), Exploding(explode="bad"), Store()
+    processor = InteractionProcessor(claims, analyzer, store, Decider(load_default(), IntentClassifier(None)), True)
+    bodies = {f"m{i}": message(str(i), "bad") for i in range(1024)}
+    outcomes = run(processor, bodies)
+    assert set(outcomes.values()) == {"failed: analysis_failed: analysis raised UnicodeEncodeError"}
+    # The whole batch, three culprits' halvings (2 calls each, 10 deep), then one last try for each
+    # half still pending on the way back up.
+    assert len(analyzer.calls) <= 1 + 3 * 2 * 10 + 10
+    assert sum(len(call) for call in analyzer.calls) <= 4 * 1024  # about three passes; halving to the end: 11
+    assert len(claims.released) == 1024
 
 
 def test_nothing_to_read_is_not_analysed(parts) -> None:
