@@ -91,8 +91,11 @@ def secrets_parameters(
             secret_docs.store(secretsmanager, name, values)
             print(f"secrets stored in the existing Secrets Manager entry {name}")
             document = ""
-        elif len(document) > SECRETS_VALUE_LIMIT:
-            raise DeployError(f"the secrets document is over {SECRETS_VALUE_LIMIT} characters, the parameter's limit")
+        elif len(document.encode()) > SECRETS_VALUE_LIMIT:
+            raise DeployError(
+                f"the secrets document is over {SECRETS_VALUE_LIMIT} bytes, a parameter's limit: store it in "
+                f"Secrets Manager as {name} yourself and deploy without SECRETS_FILE"
+            )
         else:
             print(f"the stack will store the secrets as {name}")
         return [*parameters, {"ParameterKey": "SecretsValue", "ParameterValue": document}]
