@@ -20,8 +20,10 @@ ENV_PREFIX = "SOCIALCRM_"
 # CloudFormation cannot create); the local stack leaves them out.
 # Functions, roles and permissions need a real Lambda; e-mail subscriptions need a real inbox;
 # moto's CloudFormation cannot create secrets (the local stack stores the secrets document itself,
-# under the same name, which is what the deployed functions read).
+# under the same name, which is what the deployed functions read) nor alarms (and moto publishes
+# no SQS metrics to alarm on).
 _AWS_ONLY_PREFIXES = (
+    "AWS::CloudWatch::Alarm",
     "AWS::SecretsManager::",
     "AWS::Serverless::",
     "AWS::IAM::",

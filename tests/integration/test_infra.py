@@ -114,6 +114,7 @@ def test_local_stack_creates_every_resource_the_deployed_template_has(merged: di
     """What AWS gets is the merged SAM template; every plain resource in it must exist locally
     under the same name, and nothing else may."""
     aws_only = (
+        "AWS::CloudWatch::Alarm",  # moto has no SQS metrics to alarm on
         "AWS::SecretsManager::",  # the local stack stores the secret itself (checked below)
         "AWS::Serverless::",
         "AWS::IAM::",
@@ -167,6 +168,41 @@ def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path)
         assert any(url.endswith("/socialcrm-prod-ingest") for url in queues)
         stack = boto3.client("cloudformation").describe_stacks(StackName="socialcrm-prod")["Stacks"][0]
         assert {p["ParameterKey"] for p in stack["Parameters"]} >= {"SecretsName", "SecretsValue"}
+
+
+def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[str, Any]) -> None:
+    """Nothing is dropped silently: a record in a dead-letter queue, or interactions left waiting,
+    raise an alarm on the ops topic, which CloudWatch can publish to (the alert topics use the
+    AWS-managed SNS key, whose policy CloudWatch alarms cannot use)."""
+    resources = merged["Resources"]
+    alarms = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
+        for alarm in resources.values()
+        if alarm["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    dead_letter_queues = {
+        resource["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
+    }
+    assert dead_letter_queues == {"IngestDeadLetterQueue", "AlertsDeadLetterQueue"}
+    for queue in dead_letter_queues:
+        alarm = alarms[queue]
+        assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "ApproximateNumberOfMessagesVisible",
+            0,
+            "GreaterThanThreshold",
+        )
+    assert alarms["IngestQueue"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "OpsTopic"}]
+        assert alarm["Namespace"] == "AWS/SQS"
+    assert "KmsMasterKeyId" not in resources["OpsTopic"]["Properties"]
+    subscription = resources["OpsTopicEmailSubscription"]
+    assert (subscription["Condition"], subscription["Properties"]["Endpoint"]) == (
+        "HasUrgentAlertEmail",
+        {"Ref": "UrgentAlertEmail"},
+    )
 
 
 def test_the_stack_owns_the_secret_it_is_given(merged: dict[str, Any]) -> None:
