@@ -10,8 +10,10 @@ from chalicelib.api.health import health
 from chalicelib.api.ops import ops
 from chalicelib.api.webhooks import webhooks
 from chalicelib.config import alerts_queue_name, ingest_queue_name
+from chalicelib.observability import publish_metrics
 
 app = Chalice(app_name="socialcrm")
+app.register_middleware(publish_metrics, "all")
 app.register_blueprint(health)
 app.register_blueprint(webhooks)
 app.register_blueprint(ops)

@@ -56,7 +56,7 @@ def _median(command: list[str], cwd: Path, env: dict[str, str], runs: int) -> fl
     timings = []
     for _ in range(runs):
         output = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
-        timings.append(float(output.strip()) * 1000)
+        timings.append(float(output.strip().splitlines()[-1]) * 1000)  # the last line: after any metrics
     return statistics.median(timings)
 
 

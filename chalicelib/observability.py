@@ -1,8 +1,44 @@
-"""One structured logger for the whole app. Log counts, ids and reasons; never message text,
-names, handles or phone numbers (a WhatsApp user id is a phone number)."""
+"""One structured logger and one set of metrics for the whole app. Log counts, ids and reasons;
+never message text, names, handles or phone numbers (a WhatsApp user id is a phone number).
+
+Metrics are counters published as CloudWatch embedded metric format (one JSON line in the log at
+the end of each invocation, which CloudWatch turns into metrics: no API call, no extra latency),
+under the namespace `POWERTOOLS_METRICS_NAMESPACE` (`socialcrm/<stage>`) with the one dimension
+`service`, so the stack's alarms can watch them. Which channel or outcome a count is about goes in
+the log lines, not in dimensions.
+"""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger
+import os
+from collections.abc import Callable
+from typing import Any
 
-logger = Logger(service="socialcrm")
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "socialcrm"
+
+logger = Logger(service=SERVICE)
+# Each stage sets its namespace (.chalice/config.json); code run outside a stage counts under "local".
+metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "socialcrm/local")
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add to a counter of this invocation."""
+    if value:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def publish_metrics(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Chalice middleware for every handler: publish what the invocation counted, whatever its
+    outcome (a 401 is worth counting most of all)."""
+    try:
+        return get_response(event)
+    finally:
+        if metrics.metric_set:
+            try:
+                metrics.flush_metrics()
+            except Exception as exc:  # counting must never cost a response
+                logger.warning("metrics not published", extra={"error": type(exc).__name__})
+            metrics.clear_metrics()  # kept by the flush when POWERTOOLS_METRICS_DISABLED is set

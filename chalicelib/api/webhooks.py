@@ -9,7 +9,7 @@ from chalicelib.channels import generic, meta, telegram, trustpilot, x
 from chalicelib.channels.base import Channel, HandshakeRejected, InvalidSignature, MalformedPayload, WebhookRequest
 from chalicelib.config import settings
 from chalicelib.dependencies import interaction_queue, secret_store
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.ports import QueueUnavailable, SecretUnavailable
 from chalicelib.services.ingest import BodyTooLarge, receive
 
@@ -89,17 +89,24 @@ def _deliver(channel: Channel) -> Response:
         ack = receive(channel, _request(), secret_store(), interaction_queue(), settings().max_body_bytes)
     except BodyTooLarge as exc:
         logger.warning("webhook too large", extra={"channel": channel.name, "reason": str(exc)})
+        count("WebhooksTooLarge")
         raise RequestTooLargeError(str(exc)) from None
     except InvalidSignature as exc:
         logger.warning("webhook rejected", extra={"channel": channel.name, "reason": str(exc)})
+        count("WebhooksRejected")  # alarmed: a rotated platform secret not updated here looks like this
         raise UnauthorizedError(str(exc)) from None
     except MalformedPayload as exc:
         logger.warning("webhook malformed", extra={"channel": channel.name, "reason": str(exc)})
+        count("WebhooksMalformed")
         raise BadRequestError(str(exc)) from None
     except SecretUnavailable as exc:
         logger.error("secret unavailable", extra={"channel": channel.name, "reason": str(exc)})
+        count("WebhooksUnavailable")
         raise ServiceUnavailableError("webhook verification is unavailable; retry later") from None
     except QueueUnavailable as exc:
         logger.error("webhook not queued", extra={"channel": channel.name, "reason": str(exc)})
+        count("WebhooksUnavailable")
         raise ServiceUnavailableError("the delivery could not be queued; retry later") from None
+    count("WebhooksAccepted")
+    count("InteractionsQueued", ack.queued)
     return Response(body=ack.to_dict(), status_code=200)

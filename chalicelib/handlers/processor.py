@@ -13,9 +13,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalicelib.dependencies import event_bus, interaction_processor, retry_scheduler
 from chalicelib.errors import describe
 from chalicelib.models.events import DomainEvent
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.ports import EventPublisher
-from chalicelib.services.process import RecordFailed, summary
+from chalicelib.services.process import Outcome, RecordFailed, summary
 
 DEFAULT_REMAINING_MS = 60_000
 
@@ -59,6 +59,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         retry_scheduler().postpone(
             [(r["receiptHandle"], _receive_count(r)) for r in records if r["messageId"] in failed]
         )
+    outcomes = summary(prepared)
+    count("RecordsProcessed", len(records) - len(failed))
+    count("RecordsFailed", len(failed))
+    count("DuplicateRecords", outcomes.get(Outcome.DUPLICATE.value, 0))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
 
 

@@ -178,7 +178,7 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
     alarms = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
         for alarm in resources.values()
-        if alarm["Type"] == "AWS::CloudWatch::Alarm"
+        if alarm["Type"] == "AWS::CloudWatch::Alarm" and alarm["Properties"]["Namespace"] == "AWS/SQS"
     }
     dead_letter_queues = {
         resource["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
@@ -194,9 +194,11 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
             "GreaterThanThreshold",
         )
     assert alarms["IngestQueue"]["MetricName"] == "ApproximateAgeOfOldestMessage"
-    for alarm in alarms.values():
-        assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "OpsTopic"}]
-        assert alarm["Namespace"] == "AWS/SQS"
+    for resource in resources.values():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert (
+                resource["Properties"]["AlarmActions"] == resource["Properties"]["OKActions"] == [{"Ref": "OpsTopic"}]
+            )
     assert "KmsMasterKeyId" not in resources["OpsTopic"]["Properties"]
     subscription = resources["OpsTopicEmailSubscription"]
     assert (subscription["Condition"], subscription["Properties"]["Endpoint"]) == (

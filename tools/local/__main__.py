@@ -94,6 +94,7 @@ def main() -> int:
         env.update(app_env)
         env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
         env.setdefault("SOCIALCRM_ECHO_ALERTS", "true")  # the notifier also prints alerts in this log
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read them; a readable log
         log.info("stack socialcrm-%s created from infra/template.json; secrets stored in %s", STAGE, secrets_path)
 
         # The worker first, the API last: once /health answers, everything behind it is running.

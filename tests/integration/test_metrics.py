@@ -1,0 +1,94 @@
+"""What the app counts reaches CloudWatch as embedded metric format (a JSON line in the log), under
+the names, namespace and dimension that the stack's alarms watch."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.observability import SERVICE, metrics
+from tests.helpers import process_queue
+from tools import template as templates
+from tools.webhook_client import sign
+
+
+def emitted(output: str) -> dict[str, Any]:
+    """Metric name -> total value, from the EMF lines in `output`; also checks their envelope."""
+    totals: dict[str, Any] = {}
+    for line in output.splitlines():
+        if not line.startswith('{"_aws"'):
+            continue
+        document = json.loads(line)
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Dimensions"] == [["service"]]
+        assert document["service"] == SERVICE
+        for metric in directive["Metrics"]:
+            assert metric["Unit"] == "Count"
+            values = document[metric["Name"]]
+            total = sum(values) if isinstance(values, list) else values
+            totals[metric["Name"]] = totals.get(metric["Name"], 0) + total
+    return totals
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> None:
+    metrics.clear_metrics()  # what other tests counted outside a handler
+
+
+def telegram_update(update_id: int) -> bytes:
+    message = {
+        "message_id": update_id,
+        "from": {"id": 77, "is_bot": False, "first_name": "Ana"},
+        "chat": {"id": 77, "type": "private"},
+        "date": 1763812800,
+        "text": "Olá, o pedido não chegou",
+    }
+    return json.dumps({"update_id": update_id, "message": message}).encode()
+
+
+def test_webhook_outcomes_are_counted_per_invocation(client, secrets, capsys) -> None:
+    good = sign("telegram", telegram_update(1), secrets)
+    assert client.http.post(good.path, headers=good.headers, body=good.body).status_code == 200
+    forged = {**good.headers, "X-Telegram-Bot-Api-Secret-Token": "not-the-token"}
+    assert client.http.post(good.path, headers=forged, body=good.body).status_code == 401
+    assert client.http.post(good.path, headers=forged, body=good.body).status_code == 401
+    malformed = sign("telegram", b"{not json", secrets)
+    assert client.http.post(malformed.path, headers=malformed.headers, body=malformed.body).status_code == 400
+    assert emitted(capsys.readouterr().out) == {
+        "WebhooksAccepted": 1,
+        "InteractionsQueued": 1,
+        "WebhooksRejected": 2,
+        "WebhooksMalformed": 1,
+    }
+
+
+def test_the_processor_counts_what_it_stored_and_what_failed(client, sqs, pipeline, secrets, capsys) -> None:
+    queue_url = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    for update_id in (1, 2, 2):  # the second one twice: a duplicate
+        request = sign("telegram", telegram_update(update_id), secrets)
+        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    sqs.send_message(QueueUrl=queue_url, MessageBody='{"not": "an interaction"}')
+    capsys.readouterr()
+    assert process_queue(sqs, queue_url) == 4
+    counted = emitted(capsys.readouterr().out)
+    assert counted == {"RecordsProcessed": 3, "RecordsFailed": 1, "DuplicateRecords": 1}
+
+
+def test_the_alarms_watch_what_the_code_emits_where_each_stage_emits_it() -> None:
+    """The alarm's namespace is the stage's POWERTOOLS_METRICS_NAMESPACE, its dimension the one the
+    app publishes, and its metric one of the names the tests above see emitted."""
+    template = templates.load()
+    config = json.loads((templates.ROOT / ".chalice" / "config.json").read_text())
+    watched = {
+        resource["Properties"]["MetricName"]: resource["Properties"]
+        for resource in template["Resources"].values()
+        if resource.get("Type") == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] != "AWS/SQS"
+    }
+    assert set(watched) == {"WebhooksRejected", "WebhooksUnavailable"}
+    for alarm in watched.values():
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+        for stage in ("dev", "prod"):
+            namespace = alarm["Namespace"]["Fn::Sub"].replace("${Stage}", stage)
+            assert config["stages"][stage]["environment_variables"]["POWERTOOLS_METRICS_NAMESPACE"] == namespace
