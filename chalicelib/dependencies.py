@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.store.alerts import AlertStore
     from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
+    from chalicelib.store.privacy import CustomerRecords
 
 
 @cache
@@ -140,6 +141,14 @@ def case_store() -> CaseStore:
 
 
 @cache
+def customer_records() -> CustomerRecords:
+    from chalicelib.store.privacy import CustomerRecords
+
+    customer_store()  # binds the models to the stage's table
+    return CustomerRecords()
+
+
+@cache
 def alert_store() -> AlertStore:
     from chalicelib.store.alerts import AlertStore
 
@@ -200,6 +209,7 @@ def reset() -> None:
         event_bus,
         case_store,
         alert_store,
+        customer_records,
         notification_channels,
         notifier,
         sla_watch,

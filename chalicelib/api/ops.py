@@ -11,9 +11,10 @@ from typing import Any
 
 from chalice.app import AuthRequest, AuthResponse, BadRequestError, Blueprint, NotFoundError, UnauthorizedError
 
-from chalicelib.dependencies import customer_store, ops_access
+from chalicelib.dependencies import customer_records, customer_store, ops_access
 from chalicelib.observability import logger
 from chalicelib.ports import BadCursor
+from chalicelib.services import privacy
 from chalicelib.services.customers import InvalidRequest, customer_view, page_size, parse_segments, timeline
 
 ops = Blueprint(__name__)
@@ -63,6 +64,27 @@ def interactions(customer_id: str) -> dict[str, Any]:
     if result is None:
         raise NotFoundError(f"no customer {customer_id}")
     return result
+
+
+@ops.route("/customers/{customer_id}/export", methods=["GET"], authorizer=ops_authorizer)
+def export(customer_id: str) -> dict[str, Any]:
+    """Everything kept about the customer, as one JSON document (a data subject's access and
+    portability request)."""
+    document = privacy.export(customer_store(), customer_records(), customer_id)
+    if document is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    logger.info("customer exported", extra={"customer_id": customer_id, "by": principal_of(ops.current_request)})
+    return document
+
+
+@ops.route("/customers/{customer_id}", methods=["DELETE"], authorizer=ops_authorizer)
+def erase(customer_id: str) -> dict[str, Any]:
+    """Erase the customer (a data subject's erasure request): every item about them, at once."""
+    report = privacy.erase(customer_records(), customer_id)
+    if report is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    logger.info("customer erased", extra={**report, "by": principal_of(ops.current_request)})
+    return report
 
 
 @ops.route("/customers/{customer_id}/segments", methods=["PUT"], authorizer=ops_authorizer)

@@ -42,7 +42,7 @@ class AlertStore:
 
     def get(self, alert_id: str) -> Alert | None:
         try:
-            return _alert(AlertItem.get(keys.alert(alert_id), ALERT, consistent_read=True))
+            return alert_from_item(AlertItem.get(keys.alert(alert_id), ALERT, consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -80,7 +80,7 @@ class AlertStore:
             if current is None:  # pragma: no cover - alerts are not deleted before their TTL
                 raise
             return current
-        return _alert(item)
+        return alert_from_item(item)
 
     def claim(self, alert: Alert, now: datetime, lease: timedelta) -> bool:
         """Take the alert for delivery: from NEW, or from SENDING whose lease ran out (its notifier
@@ -155,7 +155,7 @@ class AlertStore:
         merged = list(heapq.merge(*streams, key=lambda item: item.gsi3sk, reverse=True))[: limit + 1]
         more = len(merged) > limit
         page = merged[:limit]
-        return [_alert(item) for item in page], sort_cursor.encode(page[-1].gsi3sk) if more and page else None
+        return [alert_from_item(item) for item in page], sort_cursor.encode(page[-1].gsi3sk) if more and page else None
 
 
 def _item(alert: Alert, retention: timedelta) -> AlertItem:
@@ -179,7 +179,7 @@ def _item(alert: Alert, retention: timedelta) -> AlertItem:
     )
 
 
-def _alert(item: AlertItem) -> Alert:
+def alert_from_item(item: AlertItem) -> Alert:
     return Alert(
         alert_id=item.alert_id,
         dedupe_key=item.dedupe_key,

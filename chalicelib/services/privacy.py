@@ -1,0 +1,50 @@
+"""A customer's data, handed over or erased on request (LGPD art. 18; GDPR arts. 15, 17, 20).
+
+The export is everything the table keeps about the customer, in the shapes the ops API uses, as
+one JSON document (portable, machine-readable). Erasure deletes it all; what was already sent
+(EventBridge events, SNS e-mails) is outside the table and outside its reach.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from chalicelib.models.alert import Alert
+from chalicelib.models.case import Case
+from chalicelib.models.interaction import iso
+from chalicelib.services.customers import MAX_PAGE, CustomerReader
+
+
+class CustomerRecordKeeper(Protocol):
+    def cases(self, customer_id: str) -> list[Case]: ...
+
+    def alerts(self, customer_id: str) -> list[Alert]: ...
+
+    def erase(self, customer_id: str) -> dict[str, int] | None: ...
+
+
+def export(reader: CustomerReader, records: CustomerRecordKeeper, customer_id: str) -> dict[str, Any] | None:
+    customer = reader.customer(customer_id)
+    if customer is None:
+        return None
+    interactions: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = reader.interactions(customer_id, MAX_PAGE, cursor)
+        interactions.extend(interaction.to_dict() for interaction in page)
+        if cursor is None:
+            break
+    return {
+        "exported_at": iso(datetime.now(UTC)),
+        "customer": customer.to_dict(),
+        "identities": [identity.to_dict() for identity in reader.identities(customer_id)],
+        "interactions": interactions,
+        "cases": [case.to_dict() for case in records.cases(customer_id)],
+        "alerts": [alert.to_dict() for alert in records.alerts(customer_id)],
+    }
+
+
+def erase(records: CustomerRecordKeeper, customer_id: str) -> dict[str, Any] | None:
+    erased = records.erase(customer_id)
+    return None if erased is None else {"customer_id": customer_id, "erased": erased}

@@ -1,0 +1,181 @@
+"""A data subject's requests through the ops API, on moto: the export holds everything kept about
+the customer and nothing about anyone else; erasure leaves no item that names them, touches no
+one else, and a later message from them starts a new customer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import dependencies
+from chalicelib.adapters.aws import WORKER_PROFILE
+from chalicelib.adapters.aws import client as aws_client
+from chalicelib.models.alert import Alert
+from chalicelib.models.events import Severity
+from tests.helpers import call, process_queue
+from tools.fake_comprehend import FakeComprehend
+from tools.webhook_client import sign
+
+PAGE = "104000000000077"
+ANA, BRUNO = "25000000000000111", "25000000000000222"
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+
+
+@pytest.fixture
+def stack(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Comprehend answered offline: nothing here depends on the analysis itself."""
+    monkeypatch.setenv("SOCIALCRM_NLP", "comprehend")
+    dependencies.reset()
+    FakeComprehend().install(aws_client("comprehend", WORKER_PROFILE), aws_client("translate", WORKER_PROFILE))
+    yield aws
+    dependencies.reset()
+
+
+def messenger(psid: str, mid: str, text: str, at: datetime) -> bytes:
+    millis = int(at.timestamp() * 1000)
+    item = {
+        "sender": {"id": psid},
+        "recipient": {"id": PAGE},
+        "timestamp": millis,
+        "message": {"mid": mid, "text": text},
+    }
+    return json.dumps({"object": "page", "entry": [{"id": PAGE, "time": millis, "messaging": [item]}]}).encode()
+
+
+def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], body: bytes) -> None:
+    request = sign("meta", body, secrets)
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, env["SOCIALCRM_INGEST_QUEUE_URL"])
+
+
+def customer_of(client: Any, psid: str) -> str:
+    status, found = call(client, "get", f"/identities/messenger/{psid}")
+    assert status == 200, found
+    return str(found["customer_id"])
+
+
+def alert_about(customer_id: str, key: str) -> Alert:
+    return Alert(
+        alert_id=key,
+        dedupe_key=key,
+        detail_type="Retention Alert",
+        severity=Severity.HIGH,
+        subject=customer_id,
+        customer_id=customer_id,
+        raised_at=T0,
+        detail={"customer_id": customer_id, "churn_score": 0.8},
+    )
+
+
+def table_items(env: dict[str, str]) -> list[str]:
+    """Every item of the table, each as its JSON text (to search for a name or an id)."""
+    items: list[str] = []
+    for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=env["SOCIALCRM_TABLE"]):
+        items.extend(json.dumps(item, ensure_ascii=False) for item in page["Items"])
+    return items
+
+
+@pytest.fixture
+def two_customers(client, sqs, stack, secrets) -> tuple[str, str]:
+    deliver(
+        client,
+        sqs,
+        stack,
+        secrets,
+        messenger(ANA, "mid.a1", "O pedido 4821 chegou atrasado e quebrado, atendimento ruim", T0),
+    )
+    deliver(
+        client,
+        sqs,
+        stack,
+        secrets,
+        messenger(ANA, "mid.a2", "Ainda espero resposta sobre o pedido 4821, muito ruim", T0 + timedelta(minutes=5)),
+    )
+    deliver(client, sqs, stack, secrets, messenger(BRUNO, "mid.b1", "Obrigado pela ajuda de ontem", T0))
+    ana, bruno = customer_of(client, ANA), customer_of(client, BRUNO)
+    alerts = dependencies.alert_store()
+    alerts.record(alert_about(ana, "alert-ana"))
+    alerts.hold_cooldown(ana, "Retention Alert", "alert-ana", T0 + timedelta(hours=4), T0)
+    alerts.record(alert_about(bruno, "alert-bruno"))
+    return ana, bruno
+
+
+def test_the_export_holds_everything_about_the_customer_and_nothing_else(client, two_customers) -> None:
+    ana, bruno = two_customers
+    status, document = call(client, "get", f"/customers/{ana}/export")
+    assert status == 200, document
+    assert document["customer"]["customer_id"] == ana
+    assert [(i["platform"], i["user_id"]) for i in document["identities"]] == [("messenger", ANA)]
+    assert sorted(i["external_id"] for i in document["interactions"]) == ["mid.a1", "mid.a2"]
+    assert {i["text"] for i in document["interactions"]} == {
+        "O pedido 4821 chegou atrasado e quebrado, atendimento ruim",
+        "Ainda espero resposta sobre o pedido 4821, muito ruim",
+    }
+    assert len(document["cases"]) == 1  # the complaint opened it, the second message joined it
+    assert document["cases"][0]["customer_id"] == ana
+    assert [alert["alert_id"] for alert in document["alerts"]] == ["alert-ana"]
+    text = json.dumps(document, ensure_ascii=False)
+    for other in (bruno, BRUNO, "Obrigado"):
+        assert other not in text
+
+
+def test_erasure_leaves_nothing_that_names_the_customer_and_spares_everyone_else(
+    client, sqs, stack, secrets, two_customers
+) -> None:
+    ana, bruno = two_customers
+    before = table_items(stack)
+    about_ana = [item for item in before if ana in item or ANA in item]
+    assert len(about_ana) >= 8  # profile, identity twice, 2 interactions and pointers, a case, an alert...
+    status, report = call(client, "delete", f"/customers/{ana}")
+    assert status == 200, report
+    assert report == {
+        "customer_id": ana,
+        "erased": {"identities": 1, "interactions": 2, "cases": 1, "alerts": 1, "items": report["erased"]["items"]},
+    }
+    after = table_items(stack)
+    assert [item for item in after if ana in item or ANA in item or "pedido" in item] == []
+    assert len(after) == len(before) - len(about_ana)  # nobody else's items went
+    assert call(client, "get", f"/customers/{ana}")[0] == 404
+    assert call(client, "get", f"/customers/{ana}/export")[0] == 404
+    assert call(client, "get", f"/identities/messenger/{ANA}")[0] == 404
+    assert call(client, "delete", f"/customers/{ana}")[0] == 404
+    status, view = call(client, "get", f"/customers/{bruno}")
+    assert status == 200
+    assert [i["external_id"] for i in view["latest_interactions"]] == ["mid.b1"]
+
+    # Writing again later, Ana is a new contact: a new customer, none of the old data.
+    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a3", "Olá de novo", T0 + timedelta(hours=1)))
+    again = customer_of(client, ANA)
+    assert again != ana
+    status, view = call(client, "get", f"/customers/{again}")
+    assert [i["external_id"] for i in view["latest_interactions"]] == ["mid.a3"]
+
+
+def test_both_requests_need_the_ops_token(client, two_customers) -> None:
+    ana, _ = two_customers
+    assert call(client, "get", f"/customers/{ana}/export", token=None)[0] == 401
+    assert call(client, "delete", f"/customers/{ana}", token="wrong")[0] == 401
+    assert call(client, "get", f"/customers/{ana}")[0] == 200
+
+
+def test_an_erasure_interrupted_half_way_is_finished_by_running_it_again(client, stack, two_customers) -> None:
+    """As if the first run died after deleting the unique identity and a pointer: the profile is
+    deleted last, so the second run still finds the customer and deletes the rest."""
+    ana, _ = two_customers
+    dynamodb = boto3.client("dynamodb")
+    for key in (
+        {"pk": f"IDENTITY#messenger#{ANA}", "sk": "IDENTITY"},
+        {"pk": "INTERACTION#messenger#mid.a1", "sk": "POINTER"},
+    ):
+        dynamodb.delete_item(
+            TableName=stack["SOCIALCRM_TABLE"], Key={name: {"S": value} for name, value in key.items()}
+        )
+    status, report = call(client, "delete", f"/customers/{ana}")
+    assert status == 200, report
+    assert report["erased"]["interactions"] == 2  # deleting what is already gone is no error
+    assert [item for item in table_items(stack) if ana in item or ANA in item] == []
