@@ -110,3 +110,17 @@ def test_the_authorizer_names_who_called(client, aws, secrets) -> None:
     policy = route.authorizer(event, None)  # type: ignore[operator]  # a ChaliceAuthorizer is callable
     assert policy["principalId"] == "ops-token"
     assert json.dumps(policy["policyDocument"]).count("Allow") == 1
+
+
+def test_every_route_but_the_webhooks_and_health_needs_the_ops_authorizer() -> None:
+    """A new ops route without `authorizer=` would be open to the internet: none may slip in."""
+    from app import app
+
+    open_routes = set()
+    for path, methods in app.routes.items():
+        for method, route in methods.items():
+            if route.authorizer is None:
+                open_routes.add(f"{method} {path}")
+    assert all(entry.split(" ", 1)[1].startswith(("/webhooks/", "/health")) for entry in open_routes), open_routes
+    assert {"GET /customers/{customer_id}/export", "DELETE /customers/{customer_id}"}.isdisjoint(open_routes)
+    assert "POST /webhooks/meta" in open_routes  # the platforms sign instead
