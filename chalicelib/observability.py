@@ -27,7 +27,10 @@ metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_
 def count(name: str, value: int = 1) -> None:
     """Add to a counter of this invocation."""
     if value:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        try:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        except Exception as exc:  # counting must never cost a response
+            logger.warning("metric not counted", extra={"metric": name, "error": type(exc).__name__})
 
 
 def publish_metrics(event: Any, get_response: Callable[[Any], Any]) -> Any:

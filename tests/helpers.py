@@ -33,6 +33,16 @@ def process_queue(sqs: Any, queue_url: str) -> int:
     return handled
 
 
+def one_pass(sqs: Any, queue_url: str) -> int:
+    """One receive of up to 250 records handed to the consumer, as one Lambda invocation."""
+    import app as app_module
+    from tools.local import worker
+
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    consumer = worker.SqsConsumer("process_interactions", app_module.process_interactions, queue_url, arn, 250, 0)
+    return worker.poll_once(consumer, sqs, "us-east-1", wait_seconds=0)
+
+
 def ops_token() -> str:
     from tools.secrets import DEV_SECRETS_PATH, load_file
 

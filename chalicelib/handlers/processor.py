@@ -45,9 +45,11 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
             )
             raise
 
-    response = process_partial_response(
-        event=event, record_handler=complete, processor=BatchProcessor(event_type=EventType.SQS), context=context
-    )
+    # A batch whose every record failed is reported like any other (not raised), so that its
+    # records get the short retry delay below and the failure counts, rather than waiting out the
+    # queue's visibility timeout unseen.
+    batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event=event, record_handler=complete, processor=batch, context=context)
     failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
     unpublished = publish(event_bus(), raised)
     for message_id in raised:

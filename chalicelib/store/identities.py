@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -16,7 +16,7 @@ from chalicelib.models.interaction import Author
 from chalicelib.rules.aggregates import current_name
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerIdentityItem, CustomerItem, IdentityItem
-from chalicelib.store.transactions import condition_failed_at
+from chalicelib.store.transactions import condition_failed_at, is_condition_failure
 
 PROFILE = "PROFILE"
 IDENTITY = "IDENTITY"
@@ -111,4 +111,9 @@ class IdentityStore:
                 model.display_name.set(display_name) if display_name else model.display_name.remove(),
                 model.last_seen_at.set(last_seen),
             ]
-            target.update(actions=actions)
+            try:  # never recreate an identity an erasure removed since it was read
+                target.update(actions=actions, condition=model.pk.exists())
+            except UpdateError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                return

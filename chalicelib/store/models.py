@@ -76,6 +76,7 @@ class CustomerItem(Item, discriminator="customer"):
     segments = UnicodeSetAttribute(null=True)
     churn = JSONAttribute(null=True)  # chalicelib.rules.churn.ChurnState, see store/serde.py
     churn_risk = NumberAttribute(null=True)
+    erasing_at = UTCDateTimeAttribute(null=True)  # an erasure has begun: nothing more may be written
     version = VersionAttribute()
 
 

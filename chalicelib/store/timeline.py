@@ -39,6 +39,11 @@ PENDING_DAYS = 7
 _POINTER = 0
 
 
+class CustomerErased(RuntimeError):
+    """The customer is being erased: the record fails, and its redelivery finds the identity gone
+    and starts a new customer."""
+
+
 class TimelineWriter:
     def __init__(self, connection: Connection, retention_days: int) -> None:
         self._connection = connection
@@ -59,6 +64,8 @@ class TimelineWriter:
         them again and decide again."""
         for _ in range(AGGREGATE_ATTEMPTS):
             profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+            if cast(datetime | None, profile.erasing_at) is not None:  # PynamoDB types it as never None
+                raise CustomerErased(f"customer {customer_id} is being erased")
             snapshot = CustomerSnapshot(
                 customer_id=customer_id,
                 aggregates=aggregates(profile),
@@ -92,6 +99,13 @@ class TimelineWriter:
                     transaction.save(item)
                     if inbound:
                         transaction.save(profile)  # conditional on the version read above
+                    else:  # a brand reply changes no figures, but must not land in an erasure
+                        transaction.condition_check(
+                            CustomerItem,
+                            keys.customer(customer_id),
+                            PROFILE,
+                            condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
+                        )
                     if decision.case is not None:
                         transaction.save(case_item(decision.case, self._retention))  # new, or unchanged since read
             except TransactWriteError as exc:

@@ -218,8 +218,11 @@ def test_two_first_messages_at_once_make_one_customer(sqs, pipeline, client, sec
     profiles = [item for item in table.scan()["Items"] if item["sk"] == "PROFILE"]
     assert len(profiles) == 1
     assert profiles[0]["interaction_count"] == 2
-    assert len(errors) == 1  # the duplicate found the other's claim in progress
-    assert "busy" in str(errors[0])
+    # The duplicate normally finds the other's claim in progress (busy: retried later). moto's
+    # conditional writes are not atomic across threads, so both claims may succeed now and then;
+    # the pointer's condition then keeps the second copy out, which the counts above check.
+    assert len(errors) <= 1
+    assert all("busy" in str(error) for error in errors)
 
 
 def instagram_dm(mid: str, text: str, deleted: bool = False, timestamp: int = 1763812800000) -> bytes:

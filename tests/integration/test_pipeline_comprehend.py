@@ -14,7 +14,7 @@ import pytest
 from chalicelib import dependencies
 from chalicelib.adapters.aws import _PROFILES, WORKER_PROFILE, client
 from chalicelib.adapters.queue import RetryScheduler
-from tests.helpers import process_queue
+from tests.helpers import one_pass, process_queue
 from tools.fake_comprehend import FakeComprehend
 from tools.webhook_client import sign
 
@@ -84,16 +84,6 @@ def test_one_batch_is_analysed_in_batched_calls_per_language(client, sqs, aws, s
     portuguese = next(i for i in page if i.analysis["language"] == "pt")
     assert portuguese.analysis["sentiment"]["label"] == "NEGATIVE"
     assert portuguese.analysis["engine"] == "comprehend"
-
-
-def one_pass(sqs: Any, queue_url: str) -> int:
-    """One receive of up to 250 records handed to the consumer, as one Lambda invocation."""
-    import app as app_module
-    from tools.local import worker
-
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    consumer = worker.SqsConsumer("process_interactions", app_module.process_interactions, queue_url, arn, 250, 0)
-    return worker.poll_once(consumer, sqs, "us-east-1", wait_seconds=0)
 
 
 def test_throttling_that_outlasts_the_retries_fails_only_its_records(

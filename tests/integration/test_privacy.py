@@ -17,7 +17,7 @@ from chalicelib.adapters.aws import WORKER_PROFILE
 from chalicelib.adapters.aws import client as aws_client
 from chalicelib.models.alert import Alert
 from chalicelib.models.events import Severity
-from tests.helpers import call, process_queue
+from tests.helpers import call, one_pass, process_queue
 from tools.fake_comprehend import FakeComprehend
 from tools.webhook_client import sign
 
@@ -179,3 +179,69 @@ def test_an_erasure_interrupted_half_way_is_finished_by_running_it_again(client,
     assert status == 200, report
     assert report["erased"]["interactions"] == 2  # deleting what is already gone is no error
     assert [item for item in table_items(stack) if ana in item or ANA in item] == []
+
+
+def test_a_message_processed_during_an_erasure_is_not_left_behind(
+    client, sqs, stack, secrets, two_customers, monkeypatch
+) -> None:
+    """Once the erasure has marked the profile, the processor's write for that customer fails (and
+    is retried); after the erasure its redelivery starts a new customer. Nothing lands in between."""
+    from chalicelib.adapters.queue import RetryScheduler
+    from chalicelib.store.privacy import _mark_erasing
+
+    monkeypatch.setattr(RetryScheduler, "delay", staticmethod(lambda receive_count: 0))  # redeliver at once
+    ana, _ = two_customers
+    assert _mark_erasing(ana)
+    request = sign(
+        "meta", messenger(ANA, "mid.a9", "Mais uma coisa sobre o pedido", T0 + timedelta(minutes=30)), secrets
+    )
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    queue = stack["SOCIALCRM_INGEST_QUEUE_URL"]
+    assert one_pass(sqs, queue) == 1  # it failed: the customer is being erased
+    assert not [item for item in table_items(stack) if "mid.a9" in item]
+    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    assert not [item for item in table_items(stack) if ana in item or ANA in item]
+    assert one_pass(sqs, queue) == 1  # redelivered: now a new customer
+    again = customer_of(client, ANA)
+    assert again != ana
+    assert call(client, "get", f"/customers/{again}")[1]["latest_interactions"][0]["external_id"] == "mid.a9"
+
+
+def test_a_rename_read_before_an_erasure_does_not_bring_the_identity_back(client, stack, two_customers) -> None:
+    from chalicelib.models.interaction import Author
+    from chalicelib.store.identities import IDENTITY, IdentityStore
+    from chalicelib.store.models import IdentityItem
+
+    ana, _ = two_customers
+    read_before = IdentityItem.get(f"IDENTITY#messenger#{ANA}", IDENTITY, consistent_read=True)
+    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    store = IdentityStore(connection=None)  # type: ignore[arg-type]  # _refresh uses the models only
+    store._refresh(read_before, Author(ANA, "ana.nova", "Ana Nova"), T0 + timedelta(days=3))
+    assert not [item for item in table_items(stack) if ana in item or ANA in item or "Ana Nova" in item]
+
+
+def test_a_crisis_alert_keeps_its_other_samples_and_loses_the_erased_customers(client, two_customers) -> None:
+    ana, bruno = two_customers
+    crisis = Alert(
+        alert_id="crisis-1",
+        dedupe_key="crisis:acme:1",
+        detail_type="Crisis Alert",
+        severity=Severity.CRITICAL,
+        subject="acme",
+        customer_id=None,
+        raised_at=T0,
+        detail={
+            "brand": "acme",
+            "sample_interactions": [
+                {"customer_id": ana, "platform": "messenger", "external_id": "mid.a1"},
+                {"customer_id": bruno, "platform": "messenger", "external_id": "mid.b1"},
+            ],
+        },
+    )
+    dependencies.alert_store().record(crisis)
+    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    kept = dependencies.alert_store().get("crisis-1")
+    assert kept is not None
+    assert kept.detail["sample_interactions"] == [
+        {"customer_id": bruno, "platform": "messenger", "external_id": "mid.b1"}
+    ]
