@@ -18,7 +18,7 @@ from chalicelib.rules.hygiene import Channel
 
 
 class AlertRepository(Protocol):
-    def record(self, alert: Alert) -> Alert: ...
+    def record(self, alert: Alert) -> Alert | None: ...
 
     def get(self, alert_id: str) -> Alert | None: ...
 
@@ -65,7 +65,10 @@ class Notifier:
 
     def handle(self, envelope: dict[str, Any]) -> AlertStatus:
         now = self._clock()
-        alert = self._store.record(hygiene.from_event(envelope, now))
+        recorded = self._store.record(hygiene.from_event(envelope, now))
+        if recorded is None:
+            return AlertStatus.SUPPRESSED  # about a customer erased meanwhile: nobody to alert about
+        alert = recorded
         if alert.status not in (AlertStatus.NEW, AlertStatus.SENDING):
             return alert.status  # the same alert delivered again: handled already
         if not self._store.claim(alert, now, LEASE):

@@ -8,30 +8,51 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.alert import Alert, AlertStatus
 from chalicelib.models.events import Severity
 from chalicelib.store import keys, sort_cursor
-from chalicelib.store.models import AlertItem, CooldownItem
-from chalicelib.store.transactions import is_condition_failure
+from chalicelib.store.models import AlertItem, CooldownItem, CustomerItem
+from chalicelib.store.transactions import condition_failed_at, is_condition_failure
 
 ALERT = "ALERT"
+PROFILE = "PROFILE"  # the customer's profile item (store/timeline.py)
 COOLDOWN = "COOLDOWN"
 
 
 class AlertStore:
     def __init__(self, retention_days: int) -> None:
         self._retention = timedelta(days=retention_days)
+        self._connection = Connection()
 
-    def record(self, alert: Alert) -> Alert:
-        """Keep the alert unless its dedupe key was seen: then the alert as first kept."""
+    def record(self, alert: Alert) -> Alert | None:
+        """Keep the alert unless its dedupe key was seen: then the alert as first kept. None for an
+        alert about a customer who is gone or being erased (an event still in flight when the
+        erasure ran must not write their id back)."""
         item = _item(alert, self._retention)
         try:
-            item.save(condition=AlertItem.pk.does_not_exist())
+            if alert.customer_id is None:
+                item.save(condition=AlertItem.pk.does_not_exist())
+                return alert
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.condition_check(
+                    CustomerItem,
+                    keys.customer(alert.customer_id),
+                    PROFILE,
+                    condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
+                )
+                transaction.save(item, condition=AlertItem.pk.does_not_exist())
             return alert
+        except TransactWriteError as exc:
+            if condition_failed_at(exc, 0):
+                return None
+            if not condition_failed_at(exc, 1):
+                raise
         except PutError as exc:
             if not is_condition_failure(exc):
                 raise

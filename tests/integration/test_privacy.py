@@ -245,3 +245,21 @@ def test_a_crisis_alert_keeps_its_other_samples_and_loses_the_erased_customers(c
     assert kept.detail["sample_interactions"] == [
         {"customer_id": bruno, "platform": "messenger", "external_id": "mid.b1"}
     ]
+
+
+def test_an_alert_still_in_flight_after_the_erasure_writes_nothing_back(client, stack, two_customers) -> None:
+    """The processor published a churn alert about Ana just before her erasure; the notifier gets
+    it after. It is dropped, and neither the alert nor a cooldown names her again."""
+    from chalicelib.models.alert import AlertStatus
+
+    ana, bruno = two_customers
+    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+
+    def envelope(customer_id: str) -> dict[str, Any]:
+        detail = {"dedupe_key": f"retention:{customer_id}:1", "customer_id": customer_id, "severity": "high"}
+        return {"detail-type": "Retention Alert", "time": T0.isoformat(), "detail": detail}
+
+    notifier = dependencies.notifier()
+    assert notifier.handle(envelope(ana)) is AlertStatus.SUPPRESSED
+    assert not [item for item in table_items(stack) if ana in item]
+    assert notifier.handle(envelope(bruno)) is AlertStatus.SENT  # someone still there is alerted as ever

@@ -139,7 +139,7 @@ class Alerts:
     cooldowns: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
     leases: dict[str, datetime] = field(default_factory=dict)
 
-    def record(self, alert: Alert) -> Alert:
+    def record(self, alert: Alert) -> Alert | None:
         return self.items.setdefault(alert.alert_id, alert)
 
     def get(self, alert_id: str) -> Alert | None:
@@ -262,6 +262,7 @@ def test_a_copy_arriving_while_another_delivers_sends_nothing_until_the_lease_ru
     event = envelope(retention("cust-1", 1))
     alert_id = hygiene.alert_id(event["detail"]["dedupe_key"])
     first = store.record(hygiene.from_event(event, T0))
+    assert first is not None
     assert store.claim(first, T0, LEASE)  # one notifier is delivering it right now
     assert notify.handle(event) is AlertStatus.SENDING
     assert channels.sent == []
