@@ -19,6 +19,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "socialcrm"
 
+# What Chalice answers for an exception a route did not handle; the app's own errors are 4xx or 503.
+UNHANDLED_STATUS = 500
+
 logger = Logger(service=SERVICE)
 # Each stage sets its namespace (.chalice/config.json); code run outside a stage counts under "local".
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "socialcrm/local")
@@ -35,13 +38,26 @@ def count(name: str, value: int = 1) -> None:
 
 def publish_metrics(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Chalice middleware for every handler: publish what the invocation counted, whatever its
-    outcome (a 401 is worth counting most of all)."""
+    outcome (a 401 is worth counting most of all). A failure no code answered for (a bug) counts as
+    `UnhandledErrors`: for a route Chalice has already turned it into a 500 (the app answers no
+    500 of its own), for a queue or schedule handler it is the exception Lambda will fail on."""
     try:
-        return get_response(event)
-    finally:
-        if metrics.metric_set:
-            try:
-                metrics.flush_metrics()
-            except Exception as exc:  # counting must never cost a response
-                logger.warning("metrics not published", extra={"error": type(exc).__name__})
-            metrics.clear_metrics()  # kept by the flush when POWERTOOLS_METRICS_DISABLED is set
+        response = get_response(event)
+    except Exception as exc:
+        count("UnhandledErrors")
+        logger.error("unhandled error", extra={"error": type(exc).__name__})
+        _flush()
+        raise
+    if getattr(response, "status_code", None) == UNHANDLED_STATUS:
+        count("UnhandledErrors")
+    _flush()
+    return response
+
+
+def _flush() -> None:
+    if metrics.metric_set:
+        try:
+            metrics.flush_metrics()
+        except Exception as exc:  # counting must never cost a response
+            logger.warning("metrics not published", extra={"error": type(exc).__name__})
+        metrics.clear_metrics()  # kept by the flush when POWERTOOLS_METRICS_DISABLED is set

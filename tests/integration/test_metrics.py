@@ -86,9 +86,33 @@ def test_the_alarms_watch_what_the_code_emits_where_each_stage_emits_it() -> Non
         for resource in template["Resources"].values()
         if resource.get("Type") == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] != "AWS/SQS"
     }
-    assert set(watched) == {"WebhooksRejected", "WebhooksUnavailable"}
+    assert set(watched) == {"WebhooksRejected", "WebhooksUnavailable", "UnhandledErrors"}
     for alarm in watched.values():
         assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
         for stage in ("dev", "prod"):
             namespace = alarm["Namespace"]["Fn::Sub"].replace("${Stage}", stage)
             assert config["stages"][stage]["environment_variables"]["POWERTOOLS_METRICS_NAMESPACE"] == namespace
+
+
+def test_an_exception_no_handler_answered_for_is_counted_and_still_a_500(client, secrets, capsys, monkeypatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("chalicelib.api.webhooks.receive", broken)
+    request = sign("telegram", telegram_update(9), secrets)
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 500
+    assert emitted(capsys.readouterr().out) == {"UnhandledErrors": 1}
+
+
+def test_a_queue_handler_that_raises_is_counted_and_still_raises(capsys, monkeypatch) -> None:
+    """Outside a route nothing turns the exception into an answer: Lambda fails the event."""
+    from chalicelib.observability import publish_metrics
+
+    def handler(event: Any) -> Any:
+        raise KeyError("Records")
+
+    with pytest.raises(KeyError):
+        publish_metrics({}, handler)
+    assert emitted(capsys.readouterr().out) == {"UnhandledErrors": 1}
+    assert publish_metrics({}, lambda event: {"batchItemFailures": []}) == {"batchItemFailures": []}
+    assert emitted(capsys.readouterr().out) == {}
