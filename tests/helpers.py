@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 
@@ -41,6 +42,21 @@ def one_pass(sqs: Any, queue_url: str) -> int:
     arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     consumer = worker.SqsConsumer("process_interactions", app_module.process_interactions, queue_url, arn, 250, 0)
     return worker.poll_once(consumer, sqs, "us-east-1", wait_seconds=0)
+
+
+def meta_message(
+    account: str, sender: str, mid: str, text: str, at: datetime, obj: str = "page", echo: bool = False
+) -> bytes:
+    """A Meta webhook with one message, as Meta sends them: the customer's to the page (or
+    Instagram account), or, `echo`, the page's reply echoed back (sender the page)."""
+    millis = int(at.timestamp() * 1000)
+    message: dict[str, Any] = {"mid": mid, "text": text}
+    frm, to = sender, account
+    if echo:
+        message.update({"is_echo": True, "app_id": 1000000000000001, "metadata": "agent:desk-1"})
+        frm, to = account, sender
+    item = {"sender": {"id": frm}, "recipient": {"id": to}, "timestamp": millis, "message": message}
+    return json.dumps({"object": obj, "entry": [{"id": account, "time": millis, "messaging": [item]}]}).encode()
 
 
 def ops_token() -> str:

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from chalicelib.rules.crisis import bucket_start
-from tests.helpers import call, drain, process_queue
+from tests.helpers import call, drain, meta_message, process_queue
 from tools.local.worker import LambdaContext, SqsConsumer, sqs_event
 from tools.webhook_client import sign
 
@@ -62,14 +62,7 @@ def arn_of(sqs: Any, url: str) -> str:
 
 
 def messenger(psid: str, mid: str, text: str, at: datetime) -> bytes:
-    millis = int(at.timestamp() * 1000)
-    item = {
-        "sender": {"id": psid},
-        "recipient": {"id": PAGE},
-        "timestamp": millis,
-        "message": {"mid": mid, "text": text},
-    }
-    return json.dumps({"object": "page", "entry": [{"id": PAGE, "time": millis, "messaging": [item]}]}).encode()
+    return meta_message(PAGE, psid, mid, text, at)
 
 
 def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], *bodies: bytes) -> None:

@@ -4,12 +4,11 @@ agent resolves it; segments steer routing. Everything runs the app's own code pa
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.models.interaction import iso
-from tests.helpers import call, drain, process_queue, tap_all_events
+from tests.helpers import call, drain, meta_message, process_queue, tap_all_events
 from tools.webhook_client import sign
 
 PAGE = "104000000000077"
@@ -20,14 +19,7 @@ COMPLAINT = "My order never arrived and nobody answers, this is terrible service
 def messenger(psid: str, mid: str, text: str, at: datetime, echo: bool = False) -> bytes:
     """A Messenger webhook with one message: the customer's to the page, or the page's reply to
     the customer echoed back (`is_echo`, sender the page), as Meta sends them."""
-    millis = int(at.timestamp() * 1000)
-    message: dict[str, Any] = {"mid": mid, "text": text}
-    sender, recipient = psid, PAGE
-    if echo:
-        message.update({"is_echo": True, "app_id": 1000000000000001, "metadata": "agent:desk-1"})
-        sender, recipient = PAGE, psid
-    item = {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": millis, "message": message}
-    return json.dumps({"object": "page", "entry": [{"id": PAGE, "time": millis, "messaging": [item]}]}).encode()
+    return meta_message(PAGE, psid, mid, text, at, echo=echo)
 
 
 def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], *bodies: bytes) -> None:

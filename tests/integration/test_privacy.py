@@ -17,7 +17,7 @@ from chalicelib.adapters.aws import WORKER_PROFILE
 from chalicelib.adapters.aws import client as aws_client
 from chalicelib.models.alert import Alert
 from chalicelib.models.events import Severity
-from tests.helpers import call, one_pass, process_queue
+from tests.helpers import call, meta_message, one_pass, process_queue
 from tools.fake_comprehend import FakeComprehend
 from tools.webhook_client import sign
 
@@ -37,14 +37,7 @@ def stack(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
 
 
 def messenger(psid: str, mid: str, text: str, at: datetime) -> bytes:
-    millis = int(at.timestamp() * 1000)
-    item = {
-        "sender": {"id": psid},
-        "recipient": {"id": PAGE},
-        "timestamp": millis,
-        "message": {"mid": mid, "text": text},
-    }
-    return json.dumps({"object": "page", "entry": [{"id": PAGE, "time": millis, "messaging": [item]}]}).encode()
+    return meta_message(PAGE, psid, mid, text, at)
 
 
 def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], body: bytes) -> None:

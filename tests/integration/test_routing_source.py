@@ -18,7 +18,7 @@ from chalicelib import dependencies
 from chalicelib.adapters.routing_source import load_routing
 from chalicelib.models.interaction import iso
 from chalicelib.rules.routing import RoutingError, load_default
-from tests.helpers import drain, process_queue, tap_all_events
+from tests.helpers import drain, meta_message, process_queue, tap_all_events
 from tools.local.worker import LambdaContext, SqsConsumer, sqs_event
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.webhook_client import sign
@@ -57,25 +57,11 @@ def put_override(env: dict[str, str], document: dict[str, Any] | str) -> None:
 
 
 def instagram_dm(user: str, mid: str, text: str, at: datetime) -> bytes:
-    millis = int(at.timestamp() * 1000)
-    item = {
-        "sender": {"id": user},
-        "recipient": {"id": ACCOUNT},
-        "timestamp": millis,
-        "message": {"mid": mid, "text": text},
-    }
-    return json.dumps({"object": "instagram", "entry": [{"id": ACCOUNT, "time": millis, "messaging": [item]}]}).encode()
+    return meta_message(ACCOUNT, user, mid, text, at, obj="instagram")
 
 
 def messenger(user: str, mid: str, text: str, at: datetime) -> bytes:
-    millis = int(at.timestamp() * 1000)
-    item = {
-        "sender": {"id": user},
-        "recipient": {"id": "PAGE77"},
-        "timestamp": millis,
-        "message": {"mid": mid, "text": text},
-    }
-    return json.dumps({"object": "page", "entry": [{"id": "PAGE77", "time": millis, "messaging": [item]}]}).encode()
+    return meta_message("PAGE77", user, mid, text, at)
 
 
 def post(client: Any, secrets: dict[str, str], body: bytes) -> None:
