@@ -21,7 +21,6 @@ from chalicelib.store.models import AlertItem, CooldownItem, CustomerItem
 from chalicelib.store.transactions import condition_failed_at, is_condition_failure
 
 ALERT = "ALERT"
-PROFILE = "PROFILE"  # the customer's profile item (store/timeline.py)
 COOLDOWN = "COOLDOWN"
 
 
@@ -43,7 +42,7 @@ class AlertStore:
                 transaction.condition_check(
                     CustomerItem,
                     keys.customer(alert.customer_id),
-                    PROFILE,
+                    keys.PROFILE,
                     condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
                 )
                 transaction.save(item, condition=AlertItem.pk.does_not_exist())

@@ -18,7 +18,7 @@ from chalicelib.rules.churn import ChurnState
 from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import CaseItem, CustomerItem
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json
-from chalicelib.store.timeline import PROFILE, aggregates
+from chalicelib.store.timeline import aggregates
 from chalicelib.store.transactions import cancellation_codes
 
 ATTEMPTS = 8
@@ -124,7 +124,7 @@ def _read(case_id: str) -> tuple[CaseItem, CustomerItem] | None:
         return None
     try:
         item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
-        profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+        profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
     except DoesNotExist:
         return None
     return item, profile

@@ -19,7 +19,7 @@ from chalicelib.services.decide import CustomerSnapshot, Decision
 from chalicelib.store import keys
 from chalicelib.store.identities import IdentityStore
 from chalicelib.store.models import CustomerItem
-from chalicelib.store.timeline import PROFILE, TimelineWriter
+from chalicelib.store.timeline import TimelineWriter
 from chalicelib.store.transactions import is_condition_failure
 from chalicelib.store.views import CustomerViews
 
@@ -80,7 +80,7 @@ class CustomerStore:
         versioned (the processor updates it too), so a conflicting write is read again and retried."""
         for _ in range(SEGMENT_ATTEMPTS):
             try:
-                profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+                profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
             except DoesNotExist:
                 return False
             action = CustomerItem.segments.set(set(segments)) if segments else CustomerItem.segments.remove()

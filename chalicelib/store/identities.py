@@ -18,7 +18,6 @@ from chalicelib.store import keys
 from chalicelib.store.models import CustomerIdentityItem, CustomerItem, IdentityItem
 from chalicelib.store.transactions import condition_failed_at, is_condition_failure
 
-PROFILE = "PROFILE"
 IDENTITY = "IDENTITY"
 LAST_SEEN_RESOLUTION = timedelta(days=1)
 
@@ -81,7 +80,7 @@ class IdentityStore:
         identity = IdentityItem(keys.identity(platform, author.user_id), IDENTITY, **fields)
         listed = CustomerIdentityItem(keys.customer(customer_id), f"IDENTITY#{platform}#{author.user_id}", **fields)
         profile = CustomerItem(
-            keys.customer(customer_id), PROFILE, customer_id=customer_id, created_at=datetime.now(UTC), **names
+            keys.customer(customer_id), keys.PROFILE, customer_id=customer_id, created_at=datetime.now(UTC), **names
         )
         try:
             with TransactWrite(connection=self._connection) as transaction:

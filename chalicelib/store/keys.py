@@ -28,6 +28,7 @@ import hashlib
 from datetime import datetime
 
 SHARDS = 8
+PROFILE = "PROFILE"  # the sort key of a customer's profile item
 
 
 def customer(customer_id: str) -> str:

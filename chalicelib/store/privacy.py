@@ -35,7 +35,7 @@ from chalicelib.store.models import (
     PointerItem,
 )
 from chalicelib.store.serde import case_from_item
-from chalicelib.store.timeline import POINTER, PROFILE
+from chalicelib.store.timeline import POINTER
 from chalicelib.store.transactions import is_condition_failure
 
 MARK_ATTEMPTS = 5
@@ -47,7 +47,7 @@ class CustomerRecords:
         return [case_from_item(item) for item in query]
 
     def alerts(self, customer_id: str) -> list[Alert]:
-        return [alert_from_item(item) for item in self._alert_items(customer_id)]
+        return [alert_from_item(item) for item in self._alerts_naming(customer_id)[0]]
 
     def erase(self, customer_id: str) -> dict[str, int] | None:
         """Delete every item about the customer; None if there is no such customer.
@@ -88,10 +88,6 @@ class CustomerRecords:
         }
 
     @staticmethod
-    def _alert_items(customer_id: str) -> list[AlertItem]:
-        return CustomerRecords._alerts_naming(customer_id)[0]
-
-    @staticmethod
     def _alerts_naming(customer_id: str) -> tuple[list[AlertItem], list[AlertItem]]:
         """Alerts about the customer, and other alerts that name them in their detail (a crisis
         alert's sample interactions). Each once: an alert that changed status between two
@@ -111,7 +107,7 @@ def _mark_erasing(customer_id: str) -> bool:
     """False if there is no such customer (or its erasure already finished)."""
     for _ in range(MARK_ATTEMPTS):
         try:
-            profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+            profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
         except DoesNotExist:
             return False
         try:

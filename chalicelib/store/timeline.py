@@ -31,7 +31,6 @@ from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, Pen
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json, segments_of
 from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
 
-PROFILE = "PROFILE"
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
 PENDING_DAYS = 7
@@ -63,7 +62,7 @@ class TimelineWriter:
         before, or deleted before it arrived. If the customer or the case changed under us, read
         them again and decide again."""
         for _ in range(AGGREGATE_ATTEMPTS):
-            profile = CustomerItem.get(keys.customer(customer_id), PROFILE, consistent_read=True)
+            profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
             if cast(datetime | None, profile.erasing_at) is not None:  # PynamoDB types it as never None
                 raise CustomerErased(f"customer {customer_id} is being erased")
             snapshot = CustomerSnapshot(
@@ -103,7 +102,7 @@ class TimelineWriter:
                         transaction.condition_check(
                             CustomerItem,
                             keys.customer(customer_id),
-                            PROFILE,
+                            keys.PROFILE,
                             condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
                         )
                     if decision.case is not None:

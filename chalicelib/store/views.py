@@ -15,13 +15,13 @@ from chalicelib.ports import BadCursor
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, InteractionItem
 from chalicelib.store.serde import churn_from_json, segments_of
-from chalicelib.store.timeline import PROFILE, aggregates
+from chalicelib.store.timeline import aggregates
 
 
 class CustomerViews:
     def customer(self, customer_id: str) -> Customer | None:
         try:
-            profile = CustomerItem.get(keys.customer(customer_id), PROFILE)
+            profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE)
         except DoesNotExist:
             return None
         churn = churn_from_json(profile.churn)

@@ -67,8 +67,8 @@ def test_paging_returns_every_case_once_when_one_shard_holds_most_of_them(pipeli
 def test_a_case_expires_with_its_last_activity_like_the_interactions_it_lists(pipeline: dict[str, str]) -> None:
     from chalicelib.config import settings
     from chalicelib.models.case import CaseStatus as Status
+    from chalicelib.store.keys import PROFILE
     from chalicelib.store.models import CaseItem, CustomerItem
-    from chalicelib.store.timeline import PROFILE
 
     store = dependencies.case_store()
     opened = case(ids_in_shard(1, 1)[0], T0)
