@@ -14,8 +14,9 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.models.decision import Intent, Priority, Route, RouteAction
 from chalicelib.nlp.text import fold
@@ -36,6 +37,7 @@ _CONDITIONS = {
     "entities",
 }
 _TOP_LEVEL = {"version", "description", "sla_minutes", "competitors", "churn", "crisis", "leads", "rules"}
+_E = TypeVar("_E", bound=StrEnum)
 _TEAM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -203,13 +205,7 @@ def _rule(raw: Any, index: int, source: str) -> Rule:
         priority = Priority(str(raw.get("priority")))
     except ValueError:
         raise RoutingError(f"{where}: priority: one of {', '.join(p.value for p in Priority)}") from None
-    actions = []
-    for value in _strings(raw, "actions", where):
-        try:
-            actions.append(RouteAction(value))
-        except ValueError:
-            allowed = ", ".join(action.value for action in RouteAction)
-            raise RoutingError(f"{where}: actions: unknown action {value!r} (expected {allowed})") from None
+    actions = _members(raw, "actions", where, RouteAction, f"{where}: actions", "action")
     return Rule(name, _conditions(raw.get("when", {}), where), team, priority, tuple(dict.fromkeys(actions)))
 
 
@@ -218,13 +214,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
         raise RoutingError(f"{where}: when: expected an object of conditions")
     _no_unknown(raw, _CONDITIONS, f"{where}: when")
     path = f"{where}: when"
-    intents = []
-    for value in _strings(raw, "intent", path):
-        try:
-            intents.append(Intent(value))
-        except ValueError:
-            allowed = ", ".join(intent.value for intent in Intent)
-            raise RoutingError(f"{path}.intent: unknown intent {value!r} (expected {allowed})") from None
+    intents = _members(raw, "intent", path, Intent, f"{path}.intent", "intent")
     sentiments = {value.upper() for value in _strings(raw, "sentiment", path)}
     if sentiments - SENTIMENTS:
         raise RoutingError(f"{path}.sentiment: unknown label(s) {sorted(sentiments - SENTIMENTS)}")
@@ -314,6 +304,18 @@ def _strings(raw: Mapping[str, Any], key: str, where: str) -> list[str]:
     if not isinstance(value, Sequence) or not all(isinstance(item, str) and item for item in value):
         raise RoutingError(f"{where}.{key}: expected a list of non-empty strings")
     return list(value)
+
+
+def _members(raw: Mapping[str, Any], key: str, where: str, kind: type[_E], field: str, noun: str) -> list[_E]:
+    """The strings under `key` as members of `kind`; an unknown one is named with what is allowed."""
+    members = []
+    for value in _strings(raw, key, where):
+        try:
+            members.append(kind(value))
+        except ValueError:
+            allowed = ", ".join(member.value for member in kind)
+            raise RoutingError(f"{field}: unknown {noun} {value!r} (expected {allowed})") from None
+    return members
 
 
 def _number(raw: Mapping[str, Any], key: str, where: str) -> float | None:
