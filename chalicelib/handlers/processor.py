@@ -25,7 +25,8 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records", [])
     remaining = context.get_remaining_time_in_millis() if context is not None else DEFAULT_REMAINING_MS
     prepared = processor.prepare({r["messageId"]: r["body"] for r in records}, remaining)
-    logger.info("batch prepared", extra={"records": len(prepared), **summary(prepared)})
+    outcomes = summary(prepared)
+    logger.info("batch prepared", extra={"records": len(prepared), **outcomes})
     raised: dict[str, tuple[DomainEvent, ...]] = {}
 
     def complete(record: SQSRecord) -> None:
@@ -61,7 +62,6 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         retry_scheduler().postpone(
             [(r["receiptHandle"], _receive_count(r)) for r in records if r["messageId"] in failed]
         )
-    outcomes = summary(prepared)
     count("RecordsProcessed", len(records) - len(failed))
     count("RecordsFailed", len(failed))
     count("DuplicateRecords", outcomes.get(Outcome.DUPLICATE.value, 0))

@@ -274,10 +274,6 @@ def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) 
     return client
 
 
-def _owning_stack() -> Any:
-    return _stack_answering()
-
-
 def test_a_secret_the_stack_retained_on_deletion_is_an_existing_entry() -> None:
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
@@ -319,9 +315,9 @@ def test_a_stack_whose_creation_rolled_back_must_be_deleted_first() -> None:
 def test_a_stack_that_owns_the_secret_keeps_it_or_rotates_it() -> None:
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
-        kept = deploy.secrets_parameters(_owning_stack(), secretsmanager, "prod", None)
+        kept = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "UsePreviousValue": True}
-        rotated = deploy.secrets_parameters(_owning_stack(), secretsmanager, "prod", DEV_SECRETS_PATH)
+        rotated = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", DEV_SECRETS_PATH)
         assert json.loads(rotated[1]["ParameterValue"]) == load_file(DEV_SECRETS_PATH)
         assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
 
