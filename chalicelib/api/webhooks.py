@@ -27,7 +27,8 @@ def meta_handshake() -> Response:
     try:
         challenge = meta.handshake(_request().query, _secret("meta_verify_token"))
     except HandshakeRejected as exc:
-        logger.warning("meta handshake rejected")
+        logger.warning("handshake refused", extra={"channel": "meta"})
+        count("HandshakesRefused")
         raise ForbiddenError(str(exc)) from None
     return Response(body=challenge, status_code=200, headers={"Content-Type": "text/plain"})
 
@@ -42,6 +43,9 @@ def x_crc() -> dict[str, str]:
     try:
         return x.crc_response(_request().query.get("crc_token"), _secret("x_consumer_secret"))
     except MalformedPayload as exc:
+        # Never the token itself in the log: a forged delivery passed as one carries message text.
+        logger.warning("handshake refused", extra={"channel": "x"})
+        count("HandshakesRefused")  # a refused CRC token is someone probing for a signature
         raise BadRequestError(str(exc)) from None
 
 

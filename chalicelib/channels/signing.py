@@ -2,6 +2,15 @@
 
 `hmac.compare_digest` raises TypeError for non-ASCII `str`; headers are attacker-controlled, so
 everything is encoded to bytes first and a bad header is just a mismatch, never a 500.
+
+One rule for every secret here: it never signs bytes an outsider chooses, or the answer is a valid
+signature of a forged delivery (a signature oracle). Where each route stands:
+- X's CRC check signs the token it is given: only tokens of X's own shape, which can never be a
+  delivery the parser reads, are answered (`x.crc_response` says why);
+- Meta's handshake echoes the challenge unsigned, and only to a caller with the verify token;
+- Telegram and Trustpilot compare a token; the generic webhook only verifies, it signs nothing;
+- anything socialcrm signs for others later (replies to a generic source) must sign a message of
+  another form than an inbound delivery's, so that it can never be posted back to us as one.
 """
 
 from __future__ import annotations

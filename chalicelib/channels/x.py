@@ -7,6 +7,7 @@ interactions (they answer cases); its other tweets are skipped.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,11 +21,25 @@ SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 
 _TWEET_TIME_FORMAT = "%a %b %d %H:%M:%S %z %Y"
 
+# Why the CRC check answers so little: its answer, sha256=base64(HMAC(consumer secret, token)), is
+# exactly the `x-twitter-webhooks-signature` X puts on a delivery whose body is the token. The route
+# needs no authentication, so answering any token would sign whatever an outsider chose: a forged
+# delivery passed as the token comes back with a valid signature. The parser accepts only a JSON
+# object, whose first character other than blank space is "{". X's tokens are short strings of
+# base64 or base64url characters, which include neither "{" nor blank space, so a token of that
+# alphabet can never be a body the parser accepts (at most a JSON number, which it refuses as not
+# an object). Tokens of any other shape are refused, and so is anything longer than X sends.
+CRC_TOKEN_MAX_LENGTH = 256
+_CRC_TOKEN = re.compile(rf"[A-Za-z0-9+/_-]{{1,{CRC_TOKEN_MAX_LENGTH}}}={{0,2}}")
+
 
 def crc_response(crc_token: str | None, consumer_secret: str) -> dict[str, str]:
+    """Raises MalformedPayload for a missing token or one of a shape X never sends."""
     if not crc_token:
         raise MalformedPayload("crc_token: required query parameter")
-    return {"response_token": base64_signature(consumer_secret, crc_token.encode("utf-8"))}
+    if not _CRC_TOKEN.fullmatch(crc_token):
+        raise MalformedPayload(f"crc_token: at most {CRC_TOKEN_MAX_LENGTH} base64 or base64url characters, as X sends")
+    return {"response_token": base64_signature(consumer_secret, crc_token.encode("ascii"))}
 
 
 def verify(raw_body: bytes, signature: str | None, consumer_secret: str) -> None:

@@ -64,6 +64,13 @@ def test_webhook_outcomes_are_counted_per_invocation(client, secrets, capsys) ->
     }
 
 
+def test_refused_handshakes_are_counted(client, secrets, capsys) -> None:
+    assert client.http.get("/webhooks/x?crc_token=%7B%7D").status_code == 400  # "{}": never X's shape
+    assert client.http.get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1&hub.verify_token=no").status_code == 403
+    assert client.http.get("/webhooks/x?crc_token=abc").status_code == 200
+    assert emitted(capsys.readouterr().out) == {"HandshakesRefused": 2}
+
+
 def test_the_processor_counts_what_it_stored_and_what_failed(client, sqs, pipeline, secrets, capsys) -> None:
     queue_url = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
     for update_id in (1, 2, 2):  # the second one twice: a duplicate
@@ -86,7 +93,7 @@ def test_the_alarms_watch_what_the_code_emits_where_each_stage_emits_it() -> Non
         for resource in template["Resources"].values()
         if resource.get("Type") == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] != "AWS/SQS"
     }
-    assert set(watched) == {"WebhooksRejected", "WebhooksUnavailable", "UnhandledErrors"}
+    assert set(watched) == {"WebhooksRejected", "HandshakesRefused", "WebhooksUnavailable", "UnhandledErrors"}
     for alarm in watched.values():
         assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
         for stage in ("dev", "prod"):

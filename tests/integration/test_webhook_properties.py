@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
@@ -165,3 +166,37 @@ def test_handshake_routes_never_5xx_and_never_echo_without_the_token(stack, rout
     assert response.status_code < 500, response.body
     if route == "/webhooks/meta":
         assert response.status_code == 403  # the hex-encoded token can never be the real one
+
+
+X_DELIVERIES = [body for path, body in SAMPLES.items() if path.parent.name == "x"]
+crc_tokens = (
+    st.text(max_size=120)
+    | st.from_regex(r"[A-Za-z0-9+/_\-=]{1,300}", fullmatch=True)
+    | st.sampled_from(X_DELIVERIES).map(lambda body: json.dumps(body, separators=(",", ":")))
+    | mutated_samples().map(lambda sample: sample[2].decode())
+)
+
+
+@given(token=crc_tokens)
+def test_no_crc_answer_is_the_signature_of_a_delivery_we_would_store(stack, token) -> None:
+    """The attack: ask the CRC check to sign a forged delivery, then post it with that signature."""
+    client, sqs, queue_url = stack
+    answer = client.http.get("/webhooks/x?" + urlencode({"crc_token": token}))
+    assert answer.status_code in (200, 400), answer.body
+    if answer.status_code == 400:
+        return
+    signature = json.loads(answer.body)["response_token"]
+    forged = client.http.post(
+        "/webhooks/x",
+        headers={"Content-Type": "application/json", "X-Twitter-Webhooks-Signature": signature},
+        body=token.encode(),
+    )
+    assert forged.status_code == 400, forged.body
+    assert drain(sqs, queue_url) == []
+
+
+def test_a_delivery_passed_as_a_crc_token_is_refused(stack) -> None:
+    client = stack[0]
+    for delivery in X_DELIVERIES:
+        token = json.dumps(delivery)
+        assert client.http.get("/webhooks/x?" + urlencode({"crc_token": token})).status_code == 400

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.channels import generic, meta, telegram, trustpilot, x
 from chalicelib.channels.base import HandshakeRejected, InvalidSignature, MalformedPayload
@@ -110,3 +114,41 @@ def test_meta_handshake_returns_the_bare_challenge() -> None:
 def test_meta_handshake_rejects(params: dict[str, str]) -> None:
     with pytest.raises(HandshakeRejected):
         meta.handshake(params, "token")
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["NDA5NjYwMjA1NTE3Mjc1NzE3", "ZTBhNjFjYjEtNmEyYy00YjRl+/==", "challenge_token-123", "a" * x.CRC_TOKEN_MAX_LENGTH],
+)
+def test_x_crc_answers_tokens_of_the_shape_x_sends(token: str) -> None:
+    assert x.crc_response(token, X_SECRET) == {"response_token": base64_signature(X_SECRET, token.encode())}
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        '{"for_user_id":"1","tweet_create_events":[]}',
+        ' {"for_user_id":"1"}',
+        "abc def",
+        "abc\n",
+        "żółw",
+        "a" * (x.CRC_TOKEN_MAX_LENGTH + 1),
+        "abc===",
+        "=abc",
+    ],
+)
+def test_x_crc_refuses_anything_else(token: str) -> None:
+    """A JSON delivery passed as the token would come back signed: the oracle the check must not be."""
+    with pytest.raises(MalformedPayload):
+        x.crc_response(token, X_SECRET)
+
+
+@given(token=st.text(max_size=300) | st.from_regex(r"[A-Za-z0-9+/_=\-{}\[\]\":, 0-9]{0,80}", fullmatch=True))
+def test_no_crc_answer_signs_a_body_the_x_parser_accepts(token: str) -> None:
+    try:
+        answer = x.crc_response(token, X_SECRET)["response_token"]
+    except MalformedPayload:
+        return
+    x.verify(token.encode(), answer, X_SECRET)  # the answer is the signature of that body...
+    with pytest.raises(MalformedPayload):  # ...which is therefore never a delivery we would read
+        x.parse(token.encode(), datetime.now(UTC))
