@@ -18,6 +18,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.table import render
 
@@ -60,7 +61,7 @@ def _median(command: list[str], cwd: Path, env: dict[str, str], runs: int) -> fl
     return statistics.median(timings)
 
 
-def _telegram_event(secrets: dict[str, str]) -> dict[str, object]:
+def _telegram_event(secrets: dict[str, Any]) -> dict[str, object]:
     body = json.dumps(
         {
             "update_id": 1,

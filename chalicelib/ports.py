@@ -44,7 +44,12 @@ class BadCursor(ValueError):
 
 
 class SecretReader(Protocol):
-    def get(self, key: str) -> str: ...
+    def get(self, key: str) -> str:
+        """A string secret; raises SecretNotSet when the document has no such key."""
+
+    def entry(self, key: str, name: str) -> str:
+        """One secret of a map of them (`generic_secrets` by source, later tokens by account);
+        raises SecretNotSet when the map or the name is missing."""
 
 
 class InteractionSink(Protocol):

@@ -41,7 +41,7 @@ def secrets() -> dict[str, str]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, str]) -> Iterator[dict[str, str]]:
+def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, Any]) -> Iterator[dict[str, str]]:
     """A fresh moto account with the dev stack created from infra/ and the app's env set."""
     from chalicelib import dependencies
 

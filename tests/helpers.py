@@ -59,10 +59,33 @@ def meta_message(
     return json.dumps({"object": obj, "entry": [{"id": account, "time": millis, "messaging": [item]}]}).encode()
 
 
+class Secrets:
+    """An in-memory secrets document, as the SecretReader port reads one."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def get(self, key: str) -> str:
+        from chalicelib.ports import SecretNotSet
+
+        value = self.values.get(key)
+        if not isinstance(value, str) or not value:
+            raise SecretNotSet(f"secret {key!r} is not set")
+        return value
+
+    def entry(self, key: str, name: str) -> str:
+        from chalicelib.ports import SecretNotSet
+
+        value = (self.values.get(key) or {}).get(name)
+        if not isinstance(value, str) or not value:
+            raise SecretNotSet(f"secret {key!r} has no entry {name!r}")
+        return value
+
+
 def ops_token() -> str:
     from tools.secrets import DEV_SECRETS_PATH, load_file
 
-    return load_file(DEV_SECRETS_PATH)["ops_api_token"]
+    return str(load_file(DEV_SECRETS_PATH)["ops_api_token"])
 
 
 def call(client: Any, method: str, path: str, body: Any = None, token: str | None = "") -> tuple[int, Any]:

@@ -19,7 +19,7 @@ def stack_name(stage: str) -> str:
     return f"socialcrm-{stage}"
 
 
-def provision(session: Any, stage: str, secret_values: dict[str, str]) -> dict[str, str]:
+def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[str, str]:
     """Idempotent: an existing stack is reused and the secret gets a new version."""
     template = templates.load()
     cloudformation = session.client("cloudformation")

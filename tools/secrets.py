@@ -11,18 +11,26 @@ import json
 from pathlib import Path
 from typing import Any
 
+# Required: each a non-empty string.
 KEYS = (
     "meta_app_secret",
     "meta_verify_token",
     "x_consumer_secret",
     "telegram_secret_token",
     "trustpilot_token",
-    "generic_secret",
     "ops_api_token",
 )
 
-# Optional: an incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to.
-OPTIONAL_KEYS = ("chat_webhook_url",)
+# Optional strings: `generic_secret`, the generic webhook's shared secret (sources without one of
+# their own in `generic_secrets` use it; without either, a source cannot post); `chat_webhook_url`,
+# an https:// incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to.
+OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url")
+URL_KEYS = ("chat_webhook_url",)
+# Optional maps of name -> non-empty string: `generic_secrets` by generic source.
+MAP_KEYS = ("generic_secrets",)
+
+# The document as the file holds it: strings, and maps of strings.
+Secrets = dict[str, Any]
 
 DEV_SECRETS_PATH = Path(__file__).resolve().parent.parent / "events" / "dev-secrets.json"
 
@@ -35,29 +43,50 @@ def default_name(stage: str) -> str:
     return f"socialcrm/{stage}/app"
 
 
-def load_file(path: Path) -> dict[str, str]:
+def load_file(path: Path) -> Secrets:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SecretsFileError(f"cannot read secrets file {path}: {exc}") from None
     if not isinstance(document, dict):
         raise SecretsFileError(f"{path}: expected a JSON object with keys {', '.join(KEYS)}")
-    missing = [key for key in KEYS if not isinstance(document.get(key), str) or not document[key]]
+    return validate(document, str(path))
+
+
+def validate(document: dict[str, Any], where: str) -> Secrets:
+    """The document's known keys, checked; raises SecretsFileError naming the key at fault."""
+    missing = [key for key in KEYS if not _text(document.get(key))]
     if missing:
-        raise SecretsFileError(f"{path}: missing or empty: {', '.join(missing)}")
-    optional = {key: document[key] for key in OPTIONAL_KEYS if isinstance(document.get(key), str) and document[key]}
-    for key, value in optional.items():
-        if not value.startswith("https://"):
-            raise SecretsFileError(f"{path}: {key} must be an https:// URL")
-    return {**{key: document[key] for key in KEYS}, **optional}
+        raise SecretsFileError(f"{where}: missing or empty: {', '.join(missing)}")
+    values: Secrets = {key: document[key] for key in KEYS}
+    for key in OPTIONAL_KEYS:
+        if document.get(key) is None:
+            continue
+        if not _text(document[key]):
+            raise SecretsFileError(f"{where}: {key} must be a non-empty string")
+        if key in URL_KEYS and not document[key].startswith("https://"):
+            raise SecretsFileError(f"{where}: {key} must be an https:// URL")
+        values[key] = document[key]
+    for key in MAP_KEYS:
+        entries = document.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, dict) or not all(_text(name) and _text(v) for name, v in entries.items()):
+            raise SecretsFileError(f"{where}: {key} must map names to non-empty strings")
+        values[key] = dict(entries)
+    return values
 
 
-def serialise(values: dict[str, str]) -> str:
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def serialise(values: Secrets) -> str:
     """The secret's value, as stored directly or handed to the stack's SecretsValue parameter."""
     return json.dumps(values, separators=(",", ":"))
 
 
-def store(secretsmanager: Any, name: str, values: dict[str, str]) -> str:
+def store(secretsmanager: Any, name: str, values: Secrets) -> str:
     """Create the secret or add a new version; returns its ARN."""
     body = serialise(values)
     try:

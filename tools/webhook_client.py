@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.channels import generic
@@ -27,7 +28,7 @@ class SignedRequest:
 
 
 def sign(
-    channel: str, body: bytes, secrets: dict[str, str], source: str = "", now: float | None = None
+    channel: str, body: bytes, secrets: dict[str, Any], source: str = "", now: float | None = None
 ) -> SignedRequest:
     headers = {"Content-Type": "application/json"}
     path = f"/webhooks/{channel}"
@@ -43,7 +44,8 @@ def sign(
         timestamp = str(int(now if now is not None else time.time()))
         path = f"/webhooks/generic/{source}"
         headers["X-SocialCRM-Timestamp"] = timestamp
-        headers["X-SocialCRM-Signature"] = generic.sign(secrets["generic_secret"], timestamp, body)
+        secret = (secrets.get("generic_secrets") or {}).get(source) or secrets["generic_secret"]
+        headers["X-SocialCRM-Signature"] = generic.sign(secret, timestamp, source, body)
     else:
         raise ValueError(f"unknown channel {channel!r}")
     return SignedRequest(path=path, headers=headers, body=body)
@@ -54,7 +56,7 @@ def sample_files() -> list[Path]:
     return sorted(path for path in SAMPLES_DIR.glob("*/*.json") if not path.name.endswith(".expected.json"))
 
 
-def sign_sample(path: Path, secrets: dict[str, str], now: float | None = None) -> SignedRequest:
+def sign_sample(path: Path, secrets: dict[str, Any], now: float | None = None) -> SignedRequest:
     """A generic sample's source is its name up to the first dot: `helpdesk.update.json` posts as
     `helpdesk`, so a later delivery can edit what an earlier sample of the same source sent."""
     channel = path.parent.name

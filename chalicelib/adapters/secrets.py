@@ -25,6 +25,14 @@ class SecretStore:
             raise SecretNotSet(f"secret {key!r} is not set in {self._secret_id}")
         return value
 
+    def entry(self, key: str, name: str) -> str:
+        document = self._document()
+        values = document.get(key) if isinstance(document, dict) else None
+        value = values.get(name) if isinstance(values, dict) else None
+        if not isinstance(value, str) or not value:
+            raise SecretNotSet(f"secret {key!r} has no entry {name!r} in {self._secret_id}")
+        return value
+
     def _document(self) -> Any:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError

@@ -1,9 +1,14 @@
 """Our own signed webhook for sources without a dedicated channel (forums, shops, chat widgets).
 
-Signature: `X-SocialCRM-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>` with
-`X-SocialCRM-Timestamp: <unix seconds>`, at most five minutes from now so a captured delivery
-cannot be replayed later. The body is validated strictly: it is our contract, so a sender that
-gets it wrong is told exactly where.
+Signature: `X-SocialCRM-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<source>.<raw body>")>`
+with `X-SocialCRM-Timestamp: <unix seconds>`, at most five minutes from now so a captured delivery
+cannot be replayed later. The source is signed too, so a delivery captured for one source is
+refused at another; and each source may have its own secret (`generic_secrets: {source: secret}`
+beside the default `generic_secret`), so one leaked integration does not open the others. (The
+first form, "<timestamp>.<raw body>", signed no source; it is not accepted any more.) A replay
+within the five minutes is the same delivery again: its events keep their ids, so nothing new is
+stored. The body is validated strictly: it is our contract, so a sender that gets it wrong is told
+exactly where.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from chalicelib.channels import payload as p
 from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import hex_signature, matches
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Author, Interaction, Kind
-from chalicelib.ports import SecretReader
+from chalicelib.ports import SecretNotSet, SecretReader
 
 TIMESTAMP_HEADER = "x-socialcrm-timestamp"
 SIGNATURE_HEADER = "x-socialcrm-signature"
@@ -31,16 +36,20 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 class GenericChannel:
-    """One shared `generic_secret` for every source: whoever holds it may post as any source."""
-
     name = "generic"
 
     def authenticate(self, request: WebhookRequest, secrets: SecretReader, now: float) -> None:
+        source = check_source(request.path.get("source", ""))
+        try:
+            secret = source_secret(secrets, source)
+        except SecretNotSet:
+            raise InvalidSignature(f"source {source!r} has no secret: it cannot post") from None
         verify(
             request.body,
+            source,
             request.headers.get(TIMESTAMP_HEADER),
             request.headers.get(SIGNATURE_HEADER),
-            secrets.get("generic_secret"),
+            secret,
             now,
         )
 
@@ -48,17 +57,27 @@ class GenericChannel:
         return parse(request.body, check_source(request.path.get("source", "")), received_at)
 
 
-def sign(secret: str, timestamp: str, raw_body: bytes) -> str:
-    """The signature a sender computes over the timestamp header exactly as sent, a dot, the body."""
-    return hex_signature(secret, timestamp.encode("ascii") + b"." + raw_body)
+def source_secret(secrets: SecretReader, source: str) -> str:
+    """The source's own secret where `generic_secrets` has one, else the shared `generic_secret`.
+    Raises SecretNotSet when neither is set: that source cannot post."""
+    try:
+        return secrets.entry("generic_secrets", source)
+    except SecretNotSet:
+        return secrets.get("generic_secret")
 
 
-def verify(raw_body: bytes, timestamp: str | None, signature: str | None, secret: str, now: float) -> None:
+def sign(secret: str, timestamp: str, source: str, raw_body: bytes) -> str:
+    """The signature a sender computes over the timestamp header exactly as sent, a dot, the source
+    as in the URL, a dot, the body."""
+    return hex_signature(secret, f"{timestamp}.{source}.".encode("ascii") + raw_body)
+
+
+def verify(raw_body: bytes, source: str, timestamp: str | None, signature: str | None, secret: str, now: float) -> None:
     if not timestamp or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise InvalidSignature(f"{TIMESTAMP_HEADER} must be the current unix time in seconds")
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         raise InvalidSignature(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS} seconds from now")
-    if not matches(sign(secret, timestamp, raw_body), signature):
+    if not matches(sign(secret, timestamp, source, raw_body), signature):
         raise InvalidSignature(f"{SIGNATURE_HEADER} is missing or does not match")
 
 

@@ -65,7 +65,7 @@ def messenger(psid: str, mid: str, text: str, at: datetime) -> bytes:
     return meta_message(PAGE, psid, mid, text, at)
 
 
-def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], *bodies: bytes) -> None:
+def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, Any], *bodies: bytes) -> None:
     """Post the signed webhooks, then run the queue consumer over them."""
     for body in bodies:
         request = sign("meta", body, secrets)

@@ -22,7 +22,7 @@ def messenger(psid: str, mid: str, text: str, at: datetime, echo: bool = False) 
     return meta_message(PAGE, psid, mid, text, at, echo=echo)
 
 
-def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], *bodies: bytes) -> None:
+def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, Any], *bodies: bytes) -> None:
     """Post each body as Meta would (signed), then let the queue consumer process them in order."""
     for body in bodies:
         request = sign("meta", body, secrets)

@@ -54,7 +54,7 @@ def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def post(client: Any, secrets: dict[str, str], channel: str, body: dict[str, Any]) -> None:
+def post(client: Any, secrets: dict[str, Any], channel: str, body: dict[str, Any]) -> None:
     raw = json.dumps(body).encode()
     request = sign(channel, raw, secrets)
     response = client.http.post(request.path, headers=request.headers, body=raw)

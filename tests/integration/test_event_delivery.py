@@ -30,7 +30,7 @@ def telegram(update_id: int, message_id: int, text: str, user: int = 5151) -> by
     return json.dumps({"update_id": update_id, "message": message}).encode()
 
 
-def post(client: Any, secrets: dict[str, str], body: bytes) -> None:
+def post(client: Any, secrets: dict[str, Any], body: bytes) -> None:
     request = sign("telegram", body, secrets)
     assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
 
@@ -48,7 +48,7 @@ def timeline(client: Any, platform: str, user_id: str) -> list[dict[str, Any]]:
 
 
 def test_events_the_bus_refused_are_published_when_sqs_delivers_the_record_again(
-    client: Any, sqs: Any, pipeline: dict[str, str], secrets: dict[str, str]
+    client: Any, sqs: Any, pipeline: dict[str, str], secrets: dict[str, Any]
 ) -> None:
     tap = tap_all_events(pipeline)
     queue = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
@@ -78,7 +78,7 @@ def test_events_the_bus_refused_are_published_when_sqs_delivers_the_record_again
 
 
 def test_a_duplicate_webhook_delivery_raises_its_events_once(
-    client: Any, sqs: Any, pipeline: dict[str, str], secrets: dict[str, str]
+    client: Any, sqs: Any, pipeline: dict[str, str], secrets: dict[str, Any]
 ) -> None:
     tap = tap_all_events(pipeline)
     body = telegram(2, 2, COMPLAINT, user=6161)

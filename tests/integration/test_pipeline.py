@@ -17,7 +17,7 @@ from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.webhook_client import SAMPLES_DIR, sign, sign_sample
 
 
-def post_sample(client: Any, secrets: dict[str, str], relative: str) -> dict[str, Any]:
+def post_sample(client: Any, secrets: dict[str, Any], relative: str) -> dict[str, Any]:
     request = sign_sample(SAMPLES_DIR / relative, secrets)
     response = client.http.post(request.path, headers=request.headers, body=request.body)
     assert response.status_code == 200, response.body
@@ -39,7 +39,7 @@ def telegram(update_id: int, message_id: int, text: str, user: int = 4242, edit_
     return json.dumps({"update_id": update_id, key: message}).encode()
 
 
-def post_telegram(client: Any, secrets: dict[str, str], body: bytes) -> None:
+def post_telegram(client: Any, secrets: dict[str, Any], body: bytes) -> None:
     request = sign("telegram", body, secrets)
     assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
 
@@ -260,3 +260,30 @@ def test_a_deletion_that_arrives_first_keeps_the_original_from_being_stored(clie
         assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
         process_queue(sqs, queue_url)
     assert get(client, "/identities/instagram/IGSID1")[0] == 404  # nothing was stored of it
+
+
+def test_a_replayed_generic_request_stores_nothing_new(client, sqs, pipeline, secrets) -> None:
+    """Within the five minutes the timestamp allows, a captured request posted again verifies; its
+    events keep their ids, so the second copy is recognised and nothing new is stored."""
+    body = json.dumps(
+        {
+            "events": [
+                {
+                    "id": "t-1",
+                    "author": {"id": "u-1"},
+                    "text": "O pedido chegou quebrado",
+                    "created_at": "2026-11-22T10:00:00Z",
+                    "kind": "message",
+                }
+            ]
+        }
+    ).encode()
+    request = sign("generic", body, secrets, source="shopforum")
+    for _ in range(2):
+        assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    status, found = get(client, "/identities/shopforum/u-1")
+    assert status == 200
+    status, view = get(client, f"/customers/{found['customer_id']}")
+    assert [i["external_id"] for i in view["latest_interactions"]] == ["t-1"]
+    assert view["aggregates"]["interaction_count"] == 1

@@ -49,7 +49,7 @@ def generic_events(texts: list[str]) -> bytes:
     return json.dumps({"events": events}).encode()
 
 
-def deliver(client: Any, secrets: dict[str, str], body: bytes) -> None:
+def deliver(client: Any, secrets: dict[str, Any], body: bytes) -> None:
     request = sign("generic", body, secrets, source="forum")
     assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
 

@@ -40,7 +40,7 @@ def messenger(psid: str, mid: str, text: str, at: datetime) -> bytes:
     return meta_message(PAGE, psid, mid, text, at)
 
 
-def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, str], body: bytes) -> None:
+def deliver(client: Any, sqs: Any, env: dict[str, str], secrets: dict[str, Any], body: bytes) -> None:
     request = sign("meta", body, secrets)
     assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
     process_queue(sqs, env["SOCIALCRM_INGEST_QUEUE_URL"])

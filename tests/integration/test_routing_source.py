@@ -64,7 +64,7 @@ def messenger(user: str, mid: str, text: str, at: datetime) -> bytes:
     return meta_message("PAGE77", user, mid, text, at)
 
 
-def post(client: Any, secrets: dict[str, str], body: bytes) -> None:
+def post(client: Any, secrets: dict[str, Any], body: bytes) -> None:
     request = sign("meta", body, secrets)
     assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
 

@@ -89,7 +89,7 @@ DELIVERIES = {
 }
 
 
-def post(client: Any, channel: str, raw: bytes, secrets: dict[str, str], source: str = "", **overrides: Any) -> Any:
+def post(client: Any, channel: str, raw: bytes, secrets: dict[str, Any], source: str = "", **overrides: Any) -> Any:
     request = sign(channel, raw, secrets, source=source)
     headers = {**request.headers, **overrides.get("headers", {})}
     path = overrides.get("path", request.path)
@@ -118,8 +118,11 @@ def test_many_events_in_one_post_become_one_message_each(client, sqs, aws, secre
     assert {m["text"] for m in messages} == {f"mensagem {i} ✓" for i in range(25)}
 
 
-def _wrong_secret(secrets: dict[str, str]) -> dict[str, str]:
-    return {key: value + "-wrong" for key, value in secrets.items()}
+def _wrong_secret(secrets: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: {name: v + "-wrong" for name, v in value.items()} if isinstance(value, dict) else value + "-wrong"
+        for key, value in secrets.items()
+    }
 
 
 @pytest.mark.parametrize("channel", list(DELIVERIES))
@@ -168,6 +171,42 @@ def test_stale_generic_timestamp_is_401(client, sqs, aws, secrets) -> None:
     assert response.status_code == 401
     assert "seconds from now" in json.loads(response.body)["Message"]
     assert queued(sqs, aws) == []
+
+
+def test_a_generic_delivery_signed_for_one_source_is_refused_at_another(client, sqs, aws, secrets) -> None:
+    raw = json.dumps(GENERIC).encode()
+    captured = sign("generic", raw, secrets, source="shopforum")
+    replayed = client.http.post("/webhooks/generic/forum2", headers=captured.headers, body=raw)
+    assert replayed.status_code == 401  # both sources share generic_secret: only the signed source tells
+    assert queued(sqs, aws) == []
+
+
+def test_a_source_with_its_own_secret_accepts_only_that_secret(client, sqs, aws, secrets) -> None:
+    raw = json.dumps(GENERIC).encode()
+    assert secrets["generic_secrets"]["helpdesk"] != secrets["generic_secret"]
+    shared = {**secrets, "generic_secrets": {}}  # signs helpdesk's delivery with the shared secret
+    request = sign("generic", raw, shared, source="helpdesk")
+    assert client.http.post(request.path, headers=request.headers, body=raw).status_code == 401
+    assert queued(sqs, aws) == []
+    # helpdesk's own secret signs for helpdesk, and for nobody else
+    own = sign("generic", raw, secrets, source="helpdesk")
+    assert client.http.post(own.path, headers=own.headers, body=raw).status_code == 200
+    assert len(queued(sqs, aws)) == 1
+    as_other = sign("generic", raw, {**secrets, "generic_secret": secrets["generic_secrets"]["helpdesk"]}, "shopforum")
+    assert client.http.post(as_other.path, headers=as_other.headers, body=raw).status_code == 401
+    assert queued(sqs, aws) == []
+
+
+def test_a_source_without_any_secret_cannot_post(client, sqs, aws, secrets) -> None:
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=aws["SOCIALCRM_SECRETS_ID"],
+        SecretString=json.dumps({key: value for key, value in secrets.items() if key != "generic_secret"}),
+    )
+    dependencies.reset()
+    raw = json.dumps(GENERIC).encode()
+    assert post(client, "generic", raw, secrets, "shopforum").status_code == 401  # not configured: refused
+    assert post(client, "generic", raw, secrets, "helpdesk").status_code == 200
+    assert len(queued(sqs, aws)) == 1
 
 
 @pytest.mark.parametrize("channel", list(DELIVERIES))

@@ -14,18 +14,9 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.notify import NotificationChannels
-from chalicelib.ports import SecretNotSet, SecretUnavailable
+from chalicelib.ports import SecretUnavailable
 from chalicelib.rules.hygiene import Channel
-
-
-class Secrets:
-    def __init__(self, values: dict[str, str]) -> None:
-        self.values = values
-
-    def get(self, key: str) -> str:
-        if key not in self.values:
-            raise SecretNotSet(f"secret {key!r} is not set")
-        return self.values[key]
+from tests.helpers import Secrets
 
 
 @pytest.fixture
@@ -95,6 +86,9 @@ def test_a_failing_chat_webhook_does_not_undo_the_topic_delivery(chat: dict[str,
 class Unreadable:
     def get(self, key: str) -> str:
         raise SecretUnavailable("AccessDeniedException reading socialcrm/prod/app")
+
+    def entry(self, key: str, name: str) -> str:
+        return self.get(key)
 
 
 def test_a_secret_that_cannot_be_read_is_not_mistaken_for_no_chat_webhook() -> None:

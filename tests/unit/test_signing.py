@@ -23,7 +23,8 @@ X_CRC_TOKEN = "challenge-token-123"
 X_CRC_RESPONSE = "sha256=CmBvj7AGUxwzCxYJc7XUiLou4CfyXRizZIqjBwI+0Po="
 X_BODY = b'{"for_user_id":"1"}'
 X_BODY_SIGNATURE = "sha256=hfVR+B7xHXLf2eIjgiQpYAk6I3c21h4ceJtmD/P/7tI="
-GENERIC_SIGNATURE = "sha256=6edf2b88da9e7953bf9f364bd24b5dd0d5537ac90d1d083cfa14fd62c00e9834"
+# printf '1700000000.shopforum.{"events":[]}' | openssl dgst -sha256 -hmac generic-secret
+GENERIC_SIGNATURE = "sha256=5ec13f5e76fa7a975382ae867ba27fa000f9cac2db9de5b1592775abc3c1d760"
 
 
 def test_hex_signature_matches_githubs_published_vector() -> None:
@@ -58,25 +59,35 @@ def test_x_verify_matches_openssl() -> None:
         x.verify(X_BODY.replace(b"1", b"2"), X_BODY_SIGNATURE, X_SECRET)
 
 
-def test_generic_signature_covers_timestamp_and_body() -> None:
+def test_generic_signature_covers_timestamp_source_and_body() -> None:
     body = b'{"events":[]}'
-    assert generic.sign("generic-secret", "1700000000", body) == GENERIC_SIGNATURE
-    generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 299)
+    assert generic.sign("generic-secret", "1700000000", "shopforum", body) == GENERIC_SIGNATURE
+    generic.verify(body, "shopforum", "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 299)
     with pytest.raises(InvalidSignature, match="seconds from now"):
-        generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 301)
+        generic.verify(body, "shopforum", "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 + 301)
     with pytest.raises(InvalidSignature, match="seconds from now"):
-        generic.verify(body, "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 - 301)
+        generic.verify(body, "shopforum", "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000 - 301)
     with pytest.raises(InvalidSignature):
-        generic.verify(body, "1700000001", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
+        generic.verify(body, "shopforum", "1700000001", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
     # The timestamp is signed exactly as sent: "01700000000" is a different message.
     with pytest.raises(InvalidSignature):
-        generic.verify(body, "01700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
+        generic.verify(body, "shopforum", "01700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
+    # A delivery signed for one source is not one for another.
+    with pytest.raises(InvalidSignature):
+        generic.verify(body, "helpdesk", "1700000000", GENERIC_SIGNATURE, "generic-secret", now=1700000000)
+
+
+def test_the_old_unbound_generic_signature_is_refused() -> None:
+    body = b'{"events":[]}'
+    unbound = hex_signature("generic-secret", b"1700000000." + body)  # the first form: no source
+    with pytest.raises(InvalidSignature):
+        generic.verify(body, "shopforum", "1700000000", unbound, "generic-secret", now=1700000000)
 
 
 @pytest.mark.parametrize("timestamp", [None, "", "abc", "١٧٠٠٠٠٠٠٠٠", "-5", "1" * 40])
 def test_generic_rejects_unusable_timestamps(timestamp: str | None) -> None:
     with pytest.raises(InvalidSignature):
-        generic.verify(b"{}", timestamp, "sha256=00", "generic-secret", now=1700000000)
+        generic.verify(b"{}", "shopforum", timestamp, "sha256=00", "generic-secret", now=1700000000)
 
 
 @pytest.mark.parametrize("presented", [None, "", "wrong", "tëlegram", "\ud800", "dev-token "])

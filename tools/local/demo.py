@@ -32,7 +32,7 @@ def post(base_url: str, path: str, headers: dict[str, str], body: bytes) -> tupl
     return request(base_url, path, headers, body)
 
 
-def replay(base_url: str, secrets: dict[str, str], session: Any, app_env: dict[str, str]) -> None:
+def replay(base_url: str, secrets: dict[str, Any], session: Any, app_env: dict[str, str]) -> None:
     files = sample_files()
     log.info("replaying %d sample webhooks from %s", len(files), SAMPLES_DIR.relative_to(SAMPLES_DIR.parent.parent))
     queued = 0
