@@ -19,8 +19,8 @@ from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 
 if TYPE_CHECKING:
     from chalicelib.models.case import Case, CaseStatus
-    from chalicelib.rules.churn import ChurnState
-    from chalicelib.services.decide import CustomerSnapshot, Decision
+    from chalicelib.models.churn import ChurnState
+    from chalicelib.models.snapshot import CustomerSnapshot, Decision
 
 
 class SecretUnavailable(RuntimeError):

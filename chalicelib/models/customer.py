@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.models.aggregates import Aggregates
 from chalicelib.models.interaction import iso
-from chalicelib.rules.aggregates import Aggregates
 
 
 @dataclass(frozen=True)

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
+
+from chalicelib.models.aggregates import Aggregates
 
 # Weight of the newest interaction in the sentiment trend: after about five interactions an old
 # mood has faded to a sixth of its weight, quick enough to notice a customer turning.
 SENTIMENT_ALPHA = 0.3
-
-
-@dataclass(frozen=True)
-class Aggregates:
-    interaction_count: int = 0
-    platform_counts: dict[str, int] = field(default_factory=dict)
-    sentiment_score: float | None = None
-    sentiment_samples: int = 0
-    first_contact_at: datetime | None = None
-    last_contact_at: datetime | None = None
-    last_platform: str | None = None
 
 
 def ewma(previous: float | None, value: float, alpha: float = SENTIMENT_ALPHA) -> float:

@@ -12,12 +12,11 @@ not one per message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from chalicelib.models.churn import ChurnState, Signal
 from chalicelib.rules.routing import ChurnSettings
-
-HALF_LIFE_DAYS = 30.0
 
 CANCEL_INTENT = "cancel_intent"
 COMPETITOR = "competitor_mention"
@@ -32,28 +31,6 @@ _OPEN_COMPLAINT = 0.15  # each unresolved complaint case
 _OPEN_COMPLAINT_CAP = 0.45
 _TREND_WEIGHT = 0.6  # times how negative the sentiment trend is (-1 .. 0)
 TREND_SAMPLES = 4
-
-
-@dataclass(frozen=True)
-class Signal:
-    value: float
-    at: datetime
-
-    def decayed(self, now: datetime) -> float:
-        days = max(0.0, (now - self.at).total_seconds() / 86400)
-        return float(self.value * 0.5 ** (days / HALF_LIFE_DAYS))
-
-
-@dataclass(frozen=True)
-class ChurnState:
-    """What the profile keeps: the signals, the last score and whether an alert is standing."""
-
-    signals: dict[str, Signal] = field(default_factory=dict)
-    open_complaints: int = 0
-    score: float = 0.0
-    reasons: tuple[str, ...] = ()
-    alerting: bool = False
-    alerts: int = 0  # how many Retention Alerts so far: numbers each alert episode
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from typing import Any
 
 from chalicelib.models.alert import AlertStatus
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import Intent
 from chalicelib.models.interaction import iso
 from chalicelib.ports import CaseRepository
 from chalicelib.rules import cases, churn
-from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.routing import RoutingDocument
 from chalicelib.services.customers import InvalidRequest, page_size
 from chalicelib.services.notify import AlertRepository

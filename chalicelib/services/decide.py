@@ -9,43 +9,20 @@ one case per conversation, even when two messages race).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from chalicelib.models.case import Case
 from chalicelib.models.decision import Intent, IntentResult, Route, RouteAction
-from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Interaction, Kind
+from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
 from chalicelib.nlp.text import fold
 from chalicelib.rules import cases, catalogue, churn, leads
-from chalicelib.rules.aggregates import Aggregates, add_interaction
-from chalicelib.rules.churn import ChurnState
+from chalicelib.rules.aggregates import add_interaction
 from chalicelib.rules.intent import IntentClassifier, IntentInput
 from chalicelib.rules.routing import RoutingDocument, RoutingFacts
 
 PURCHASE = "purchase_intent"
-
-
-@dataclass(frozen=True)
-class CustomerSnapshot:
-    customer_id: str
-    aggregates: Aggregates
-    churn: ChurnState
-    segments: frozenset[str] = frozenset()
-    active_cases: tuple[Case, ...] = ()
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Everything written with the interaction. `case_is_new` tells an insert from an update."""
-
-    aggregates: Aggregates
-    churn: ChurnState
-    intent: IntentResult | None = None
-    route: Route | None = None
-    case: Case | None = None
-    case_is_new: bool = False
-    events: tuple[DomainEvent, ...] = field(default=())
 
 
 class Decider:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState
 from chalicelib.models.events import DomainEvent
 from chalicelib.ports import CaseRepository, EventPublisher
 from chalicelib.rules import cases, catalogue, churn
-from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.routing import RoutingDocument
 
 PAGE = 100

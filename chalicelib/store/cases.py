@@ -12,9 +12,9 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState
 from chalicelib.ports import CaseChange
 from chalicelib.rules.cases import customer_of
-from chalicelib.rules.churn import ChurnState
 from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import CaseItem, CustomerItem
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json

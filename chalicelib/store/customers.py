@@ -14,8 +14,8 @@ from chalicelib.models.customer import Customer, Identity, RecentInteraction, St
 from chalicelib.models.decision import IntentResult
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Author, Interaction
+from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
-from chalicelib.services.decide import CustomerSnapshot, Decision
 from chalicelib.store import keys
 from chalicelib.store.identities import IdentityStore
 from chalicelib.store.models import CustomerItem

@@ -74,7 +74,7 @@ class CustomerItem(Item, discriminator="customer"):
     sentiment_score = NumberAttribute(null=True)
     sentiment_samples = NumberAttribute(default=0)
     segments = UnicodeSetAttribute(null=True)
-    churn = JSONAttribute(null=True)  # chalicelib.rules.churn.ChurnState, see store/serde.py
+    churn = JSONAttribute(null=True)  # chalicelib.models.churn.ChurnState, see store/serde.py
     churn_risk = NumberAttribute(null=True)
     erasing_at = UTCDateTimeAttribute(null=True)  # an erasure has begun: nothing more may be written
     version = VersionAttribute()

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState, Signal
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.interaction import iso
-from chalicelib.rules.churn import ChurnState, Signal
 from chalicelib.store import keys
 from chalicelib.store.models import CaseItem, CustomerItem
 

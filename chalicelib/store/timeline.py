@@ -18,14 +18,15 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, Upda
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.models.aggregates import Aggregates
 from chalicelib.models.case import ACTIVE, Case
 from chalicelib.models.customer import StoredText
 from chalicelib.models.decision import IntentResult
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Direction, Interaction
+from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
-from chalicelib.rules.aggregates import Aggregates, current_name
-from chalicelib.services.decide import CustomerSnapshot, Decision
+from chalicelib.rules.aggregates import current_name
 from chalicelib.store import keys
 from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PendingItem, PointerItem
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json, segments_of

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.models.churn import ChurnState, Signal
 from chalicelib.rules import churn
-from chalicelib.rules.churn import ChurnState, Signal
 from chalicelib.rules.routing import ChurnSettings
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 
+from chalicelib.models.aggregates import Aggregates
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.events import SCHEMA_VERSION, DetailType, DomainEvent, Severity
 from chalicelib.models.interaction import Author, Direction, Interaction, Kind
+from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis, Entity, Sentiment
 from chalicelib.rules import cases
-from chalicelib.rules.aggregates import Aggregates
-from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.intent import default_classifier
 from chalicelib.rules.routing import DEFAULT_PATH, load_default, parse
-from chalicelib.services.decide import CustomerSnapshot, Decider, Decision
+from chalicelib.services.decide import Decider
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)
 ROUTING = load_default()

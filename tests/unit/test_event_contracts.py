@@ -24,22 +24,23 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # n
 
 from chalicelib.adapters.events import MAX_BYTES, EventBus, entry_size
 from chalicelib.handlers.processor import publish as publish_raised
+from chalicelib.models.aggregates import Aggregates
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState
 from chalicelib.models.customer import RecentInteraction
 from chalicelib.models.decision import Intent, IntentResult, Priority, Route, RouteAction
 from chalicelib.models.events import SCHEMA_VERSION, SOURCE, DetailType, DomainEvent
 from chalicelib.models.interaction import Author, Interaction, Kind
+from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis, Entity, Sentiment
 from chalicelib.ports import CaseChange
 from chalicelib.rules import catalogue, churn
-from chalicelib.rules.aggregates import Aggregates
 from chalicelib.rules.cases import open_case
-from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.crisis import CrisisState
 from chalicelib.rules.intent import default_classifier
 from chalicelib.rules.routing import load_default
 from chalicelib.services.crisis import CrisisWatch
-from chalicelib.services.decide import CustomerSnapshot, Decider, Decision
+from chalicelib.services.decide import Decider
 from chalicelib.services.sla import SlaWatch
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "events" / "schemas"

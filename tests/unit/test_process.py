@@ -9,17 +9,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.models.aggregates import Aggregates
+from chalicelib.models.churn import ChurnState
 from chalicelib.models.customer import StoredText
 from chalicelib.models.decision import IntentResult
 from chalicelib.models.events import DetailType, DomainEvent
 from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
+from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, Sentiment
 from chalicelib.ports import Claim
-from chalicelib.rules.aggregates import Aggregates
-from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.intent import IntentClassifier
 from chalicelib.rules.routing import load_default
-from chalicelib.services.decide import CustomerSnapshot, Decider, Decision
+from chalicelib.services.decide import Decider
 from chalicelib.services.process import InteractionProcessor, Outcome, RecordFailed, trusted_language_hint
 
 T0 = datetime(2026, 11, 22, 10, tzinfo=UTC)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.rules.aggregates import SENTIMENT_ALPHA, Aggregates, add_interaction, ewma
+from chalicelib.models.aggregates import Aggregates
+from chalicelib.rules.aggregates import SENTIMENT_ALPHA, add_interaction, ewma
 from chalicelib.services.access import bearer
 from chalicelib.services.customers import MAX_PAGE, InvalidRequest, page_size
 from chalicelib.store import keys

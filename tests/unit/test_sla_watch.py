@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.events import DomainEvent
 from chalicelib.ports import CaseChange
 from chalicelib.rules import churn
-from chalicelib.rules.churn import ChurnState
 from chalicelib.rules.routing import load_default
 from chalicelib.services import sla
 from chalicelib.services.sla import PAGE, SlaWatch
