@@ -15,7 +15,7 @@ from chalicelib.errors import describe
 from chalicelib.models.events import DomainEvent
 from chalicelib.observability import count, logger
 from chalicelib.ports import EventPublisher
-from chalicelib.services.process import Outcome, RecordFailed, summary
+from chalicelib.services.process import Outcome, RecordFailed, in_time, summary
 
 DEFAULT_REMAINING_MS = 60_000
 
@@ -50,7 +50,10 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # records get the short retry delay below and the failure counts, rather than waiting out the
     # queue's visibility timeout unseen.
     batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(event=event, record_handler=complete, processor=batch, context=context)
+    # In the order things happened, not the order SQS handed them over: a customer's message before
+    # the brand's reply to it, so the reply answers its case at once instead of waiting for it.
+    ordered = {**event, "Records": sorted(records, key=lambda r: in_time(prepared[r["messageId"]]))}
+    response = process_partial_response(event=ordered, record_handler=complete, processor=batch, context=context)
     failed = {str(item["itemIdentifier"]) for item in response.get("batchItemFailures", [])}
     unpublished = publish(event_bus(), raised)
     for message_id in raised:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.models.decision import Intent, Priority
-from chalicelib.models.interaction import iso
+from chalicelib.models.interaction import iso, parse_iso
 
 
 class CaseStatus(StrEnum):
@@ -18,6 +18,7 @@ class CaseStatus(StrEnum):
 
 
 ACTIVE = (CaseStatus.OPEN, CaseStatus.RESPONDED)
+INBOUND_TIMES_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,23 @@ class Case:
     due_at: datetime
     last_inbound_at: datetime
     interactions: tuple[str, ...] = ()  # "<platform>:<external_id>", oldest first
-    responded_at: datetime | None = None
+    # When the customer's messages on the case were written (the newest INBOUND_TIMES_KEPT, in
+    # order): a reply answers those before it, whatever order SQS brings them in.
+    inbound_times: tuple[datetime, ...] = ()
+    responded_at: datetime | None = None  # the latest reply that answered the case
     responded_by: str | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     breaches: tuple[datetime, ...] = ()  # deadlines missed, each reported once
     version: int = 0
     history: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When the earliest message no reply has answered yet was written."""
+        times = self.inbound_times or (self.opened_at, self.last_inbound_at)
+        unanswered = [moment for moment in times if self.responded_at is None or moment > self.responded_at]
+        return min(unanswered) if unanswered else self.last_inbound_at
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +68,7 @@ class Case:
             "due_at": iso(self.due_at),
             "overdue": self.status is CaseStatus.OPEN and bool(self.breaches) and self.breaches[-1] == self.due_at,
             "last_inbound_at": iso(self.last_inbound_at),
+            "waiting_since": iso(self.waiting_since) if self.status is CaseStatus.OPEN else None,
             "interactions": list(self.interactions),
             "responded_at": iso(self.responded_at) if self.responded_at else None,
             "responded_by": self.responded_by,
@@ -65,3 +77,22 @@ class Case:
             "sla_breaches": [iso(moment) for moment in self.breaches],
             "history": list(self.history),
         }
+
+
+@dataclass(frozen=True)
+class BrandReply:
+    """A reply of the brand's as cases see it: on which conversation, when, by whom, which one.
+    Kept on the customer's profile while it answers no case yet (it arrived before the message it
+    answers: SQS has no order), until that message lands."""
+
+    thread_key: str
+    at: datetime
+    by: str
+    ref: str  # "<platform>:<external_id>"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"thread_key": self.thread_key, "at": iso(self.at), "by": self.by, "ref": self.ref}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BrandReply:
+        return cls(str(data["thread_key"]), parse_iso(str(data["at"])), str(data["by"]), str(data["ref"]))

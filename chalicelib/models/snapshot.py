@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.models.aggregates import Aggregates
-from chalicelib.models.case import Case
+from chalicelib.models.case import BrandReply, Case
 from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import IntentResult, Route
 from chalicelib.models.events import DomainEvent
@@ -20,6 +20,9 @@ class CustomerSnapshot:
     churn: ChurnState
     segments: frozenset[str] = frozenset()
     active_cases: tuple[Case, ...] = ()
+    # The brand's replies that answered nothing yet: kept on the profile, or waiting on this very
+    # interaction (a comment reply that arrived before the comment).
+    waiting_replies: tuple[BrandReply, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,4 @@ class Decision:
     case: Case | None = None
     case_is_new: bool = False
     events: tuple[DomainEvent, ...] = field(default=())
+    waiting_replies: tuple[BrandReply, ...] | None = None  # None: unchanged

@@ -7,12 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from chalicelib.models.case import ACTIVE, Case, CaseStatus
+from chalicelib.models.case import ACTIVE, INBOUND_TIMES_KEPT, BrandReply, Case, CaseStatus
 from chalicelib.models.decision import Intent, Priority, Route
 from chalicelib.models.interaction import Direction, Interaction, iso
 
 _URGENCY = {Priority.P1: 1, Priority.P2: 2, Priority.P3: 3, Priority.P4: 4}
 HISTORY_LIMIT = 50
+# Replies that answered nothing when they came wait this long, at most this many per customer, for
+# the message they answer (SQS redelivers for minutes, not days; a reply to a conversation we never
+# saw never finds one).
+WAITING_REPLY_DAYS = 7
+WAITING_REPLIES_KEPT = 20
 
 
 class InvalidTransition(ValueError):
@@ -33,6 +38,11 @@ def thread_key(interaction: Interaction) -> str:
 
 def reference(interaction: Interaction) -> str:
     return f"{interaction.platform}:{interaction.external_id}"
+
+
+def reply_of(reply: Interaction) -> BrandReply:
+    by = f"{reply.platform}:{reply.author.user_id}" if reply.author else reply.platform
+    return BrandReply(thread_key(reply), reply.occurred_at, by, reference(reply))
 
 
 def new_case_id(customer_id: str, opened_at: datetime) -> str:
@@ -70,50 +80,82 @@ def open_case(
         due_at=opened + timedelta(minutes=sla[route.priority]),
         last_inbound_at=opened,
         interactions=(reference(interaction),),
+        inbound_times=(opened,),
         history=({"at": iso(opened), "status": "open", "by": f"rule:{route.rule}"},),
     )
 
 
 def join(case: Case, interaction: Interaction, route: Route, sla: Mapping[Priority, int], reopen: bool = True) -> Case:
-    """The customer wrote again on a case's conversation. An answered case waits for the brand
-    again, with a fresh deadline, when the new message needs an answer (`reopen`: a "thanks!" does
-    not); a more urgent route raises the case's priority."""
+    """The customer wrote again on a case's conversation. What the message changes depends on when
+    it was written, not when it arrived: after the latest answer, an answered case waits for the
+    brand again with a fresh deadline when the message needs an answer (`reopen`: a "thanks!" does
+    not), and an open case's deadline comes forward if the message has been waiting longer (a late
+    arrival) or is more urgent; before the latest answer, it was answered already. A more urgent
+    route raises the case's priority."""
     priority = route.priority if _URGENCY[route.priority] < _URGENCY[case.priority] else case.priority
-    latest = max(case.last_inbound_at, interaction.occurred_at)
+    written = interaction.occurred_at
     updated = replace(
         case,
         priority=priority,
         team=route.team if priority is not case.priority else case.team,
-        last_inbound_at=latest,
+        last_inbound_at=max(case.last_inbound_at, written),
+        inbound_times=_with(_inbound_times(case), written),
         interactions=(*case.interactions, reference(interaction)),
     )
-    answered_before = interaction.occurred_at > (case.responded_at or case.opened_at)
-    if reopen and case.status is CaseStatus.RESPONDED and answered_before:
+    unanswered = case.responded_at is None or written > case.responded_at
+    if reopen and case.status is CaseStatus.RESPONDED and unanswered:
         return replace(
             updated,
             status=CaseStatus.OPEN,
-            due_at=interaction.occurred_at + timedelta(minutes=sla[priority]),
-            history=_history(case, interaction.occurred_at, "open", "customer wrote again"),
+            due_at=written + timedelta(minutes=sla[priority]),
+            history=_history(case, written, "open", "customer wrote again"),
         )
-    if priority is not case.priority and case.status is CaseStatus.OPEN:
-        due = min(case.due_at, interaction.occurred_at + timedelta(minutes=sla[priority]))
-        return replace(updated, due_at=due)
+    if case.status is CaseStatus.OPEN and unanswered:
+        return replace(updated, due_at=min(case.due_at, written + timedelta(minutes=sla[priority])))
     return updated
 
 
-def respond(case: Case, reply: Interaction) -> Case | None:
-    """The brand's reply answers the case if it came after the customer's latest message."""
-    if case.status is not CaseStatus.OPEN or reply.occurred_at < case.last_inbound_at:
+def respond(case: Case, reply: BrandReply, sla: Mapping[Priority, int]) -> Case | None:
+    """The brand's reply answers the case's messages written before it. None when it answers none
+    of those still waiting (it came before them, or the case is not open): it may answer a message
+    that has not arrived yet. A reply written between two waiting messages answers the first; the
+    case stays open for the later one, with its deadline running from that message."""
+    if case.status is not CaseStatus.OPEN:
         return None
-    by = f"{reply.platform}:{reply.author.user_id}" if reply.author else reply.platform
-    return replace(
+    waiting = [moment for moment in _inbound_times(case) if case.responded_at is None or moment > case.responded_at]
+    if not waiting or reply.at < min(waiting):
+        return None
+    answered = replace(
         case,
-        status=CaseStatus.RESPONDED,
-        responded_at=reply.occurred_at,
-        responded_by=by,
-        interactions=(*case.interactions, reference(reply)),
-        history=_history(case, reply.occurred_at, "responded", by),
+        responded_at=reply.at,
+        responded_by=reply.by,
+        interactions=(*case.interactions, reply.ref),
     )
+    later = [moment for moment in waiting if moment > reply.at]
+    if not later:
+        return replace(answered, status=CaseStatus.RESPONDED, history=_history(case, reply.at, "responded", reply.by))
+    entry = {"at": iso(reply.at), "status": "open", "by": reply.by, "note": "answered earlier messages"}
+    return replace(
+        answered,
+        due_at=min(later) + timedelta(minutes=sla[case.priority]),
+        history=(*case.history, entry)[-HISTORY_LIMIT:],
+    )
+
+
+def answer_waiting(
+    case: Case, waiting: Sequence[BrandReply], sla: Mapping[Priority, int]
+) -> tuple[Case, tuple[BrandReply, ...]]:
+    """Replies kept because they answered nothing when they came: those on the case's conversation
+    answer it now if they were written after its messages. Returns the case and the replies still
+    waiting."""
+    left: list[BrandReply] = []
+    for reply in sorted(waiting, key=lambda r: r.at):
+        answered = respond(case, reply, sla) if reply.thread_key == case.thread_key else None
+        if answered is None:
+            left.append(reply)
+        else:
+            case = answered
+    return case, tuple(left)
 
 
 def set_status(case: Case, status: CaseStatus, by: str, at: datetime) -> Case:
@@ -144,6 +186,21 @@ def breach(case: Case, now: datetime) -> Case | None:
     if case.status is not CaseStatus.OPEN or now < case.due_at or case.due_at in case.breaches:
         return None
     return replace(case, breaches=(*case.breaches, case.due_at))
+
+
+def keep_waiting(replies: Sequence[BrandReply], now: datetime) -> tuple[BrandReply, ...]:
+    """The waiting replies still worth keeping, oldest first: a week back from `now`, the newest few."""
+    recent = sorted((r for r in replies if r.at >= now - timedelta(days=WAITING_REPLY_DAYS)), key=lambda r: r.at)
+    return tuple(recent[-WAITING_REPLIES_KEPT:])
+
+
+def _inbound_times(case: Case) -> tuple[datetime, ...]:
+    """Cases stored before the times were kept know their first and latest message only."""
+    return case.inbound_times or tuple(sorted({case.opened_at, case.last_inbound_at}))
+
+
+def _with(times: tuple[datetime, ...], moment: datetime) -> tuple[datetime, ...]:
+    return tuple(sorted({*times, moment}))[-INBOUND_TIMES_KEPT:]
 
 
 def _history(case: Case, at: datetime, status: str, by: str) -> tuple[dict[str, str], ...]:

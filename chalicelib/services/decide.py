@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from chalicelib.models.case import Case
+from chalicelib.models.case import BrandReply, Case
 from chalicelib.models.decision import Intent, IntentResult, Route, RouteAction
 from chalicelib.models.interaction import Interaction, Kind
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
@@ -75,6 +75,11 @@ class Decider:
             )
         )
         case, is_new = self._case(snapshot, interaction, intent, route)
+        waiting: tuple[BrandReply, ...] | None = None
+        if case is not None and snapshot.waiting_replies:
+            # A reply that came before this message (SQS has no order) answers it now.
+            case, left = cases.answer_waiting(case, snapshot.waiting_replies, self._routing.sla_minutes)
+            waiting = left if left != snapshot.waiting_replies else None
         if is_new and case is not None and case.intent is Intent.COMPLAINT:
             state = replace(state, open_complaints=state.open_complaints + 1)
         state, fire = churn.update(
@@ -123,17 +128,22 @@ class Decider:
             events.append(
                 catalogue.lead_qualified(snapshot.customer_id, interaction, lead.score, lead.reasons, route.team)
             )
-        return Decision(aggregates, state, intent, route, case, is_new, tuple(events))
+        return Decision(aggregates, state, intent, route, case, is_new, tuple(events), waiting)
 
     def outbound(self, snapshot: CustomerSnapshot, reply: Interaction) -> Decision:
         """The brand answered: the case on that conversation (or, failing that, the customer's
-        latest open case on the same platform) is responded. Nothing else about the customer moves."""
-        key = cases.thread_key(reply)
-        case = cases.for_thread(snapshot.active_cases, key)
+        latest open case on the same platform) is answered by the messages written before the
+        reply. A reply that answers nothing yet waits on the profile for the message it answers,
+        which SQS may bring later. Nothing else about the customer moves."""
+        answer = cases.reply_of(reply)
+        case = cases.for_thread(snapshot.active_cases, answer.thread_key)
         if case is None:
             same_platform = [c for c in snapshot.active_cases if c.platform == reply.platform]
             case = max(same_platform, key=lambda c: c.last_inbound_at) if same_platform else None
-        answered = cases.respond(case, reply) if case is not None else None
+        answered = cases.respond(case, answer, self._routing.sla_minutes) if case is not None else None
+        if answered is None:
+            waiting = cases.keep_waiting((*snapshot.waiting_replies, answer), reply.occurred_at)
+            return Decision(snapshot.aggregates, snapshot.churn, waiting_replies=waiting)
         return Decision(snapshot.aggregates, snapshot.churn, case=answered)
 
     def classify(self, interaction: Interaction, analysis: Analysis | None) -> IntentResult:

@@ -31,6 +31,7 @@ from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, Interaction
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
+from chalicelib.observability import logger
 from chalicelib.ports import Claim, Claims, CustomerRepository, TextAnalyzer
 from chalicelib.services.decide import Decider, classifiable
 
@@ -233,8 +234,13 @@ class InteractionProcessor:
             return ()  # its author deleted it before it reached us: keep nothing, not even a customer
         if not inbound:
             answered = self._answered_customer(interaction)
+            if answered is None and interaction.parent_id:
+                if self._store.await_parent(interaction, stored):
+                    return ()  # kept until the comment it answers arrives (SQS has no order)
+                answered = self._answered_customer(interaction)  # that comment landed meanwhile
             if answered is None:
-                return ()  # it answers nobody we know: nothing to keep
+                logger.warning("brand reply answers nobody", extra={"platform": interaction.platform})
+                return ()
             decision = self._store.add(
                 answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)
             )
@@ -257,10 +263,11 @@ class InteractionProcessor:
         return ()
 
     def _answered_customer(self, interaction: Interaction) -> str | None:
-        """The customer a brand reply answers: the recipient the platform names, or else the author
-        of the comment it replies to. The brand itself never becomes a customer."""
+        """The customer a brand reply answers: the recipient the platform names (their identity is
+        created if their own message has not arrived yet), or else the author of the comment it
+        replies to, if that comment is stored. The brand itself never becomes a customer."""
         if interaction.recipient_id:
-            return self._store.customer_for(interaction.platform, interaction.recipient_id)
+            return self._store.identify(interaction.platform, interaction.recipient_id, interaction.occurred_at)
         if interaction.parent_id:
             return self._store.customer_of(interaction.platform, interaction.parent_id)
         return None
@@ -279,6 +286,14 @@ class InteractionProcessor:
             spans = pii.find(title)
             title, types = pii.redact(title, spans), types | {span.type for span in spans}
         return StoredText(text=text, title=title, redacted=self._redact and bool(types), pii_types=tuple(sorted(types)))
+
+
+def in_time(item: Prepared) -> tuple[float, int]:
+    """Sort key: when it happened; at the same moment the customer's words before the brand's."""
+    if item.interaction is None:
+        return (float("-inf"), 0)
+    outbound = item.interaction.direction is Direction.OUTBOUND
+    return (item.interaction.occurred_at.timestamp(), int(outbound))
 
 
 def summary(prepared: dict[str, Prepared]) -> dict[str, int]:

@@ -36,6 +36,9 @@ class CustomerStore:
     def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
         return self._identities.resolve(platform, author, seen_at)
 
+    def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
+        return self._identities.identify(platform, user_id, seen_at)
+
     def customer_for(self, platform: str, user_id: str) -> str | None:
         return self._identities.customer_for(platform, user_id)
 
@@ -54,6 +57,9 @@ class CustomerStore:
         decide: Callable[[CustomerSnapshot], Decision],
     ) -> Decision | None:
         return self._timeline.add(customer_id, interaction, analysis, stored, decide)
+
+    def await_parent(self, reply: Interaction, stored: StoredText) -> bool:
+        return self._timeline.await_parent(reply, stored)
 
     def stored_events(self, interactions: Sequence[Interaction]) -> dict[str, tuple[DomainEvent, ...]]:
         return self._timeline.stored_events(interactions)

@@ -39,6 +39,21 @@ class IdentityStore:
         self._refresh(existing, author, seen_at)
         return existing.customer_id
 
+    def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
+        """The customer behind this identity, created (without names) if it is new: a reply of the
+        brand's may name a customer before their own message arrives. Nothing of an existing
+        identity changes: the brand writing to someone is not seeing them."""
+        existing = self._identity(platform, user_id)
+        if existing is not None:
+            return existing.customer_id
+        created = self._create_customer(platform, Author(user_id=user_id), seen_at)
+        if created is not None:
+            return created
+        existing = self._identity(platform, user_id)
+        if existing is None:  # pragma: no cover - the winner's item must exist by now
+            raise RuntimeError("identity vanished while resolving")
+        return existing.customer_id
+
     def customer_for(self, platform: str, user_id: str) -> str | None:
         item = self._identity(platform, user_id)
         return item.customer_id if item else None

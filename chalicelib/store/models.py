@@ -76,6 +76,8 @@ class CustomerItem(Item, discriminator="customer"):
     segments = UnicodeSetAttribute(null=True)
     churn = JSONAttribute(null=True)  # chalicelib.models.churn.ChurnState, see store/serde.py
     churn_risk = NumberAttribute(null=True)
+    # The brand's replies that answered no case yet (models.case.BrandReply), until their message lands.
+    waiting_replies = JSONAttribute(null=True)
     erasing_at = UTCDateTimeAttribute(null=True)  # an erasure has begun: nothing more may be written
     version = VersionAttribute()
 
@@ -149,8 +151,10 @@ class InteractionItem(Item, discriminator="interaction"):
 class PointerItem(Item, discriminator="pointer"):
     """(platform, external id) -> where the interaction is, so edits and deletes find it.
 
-    A deletion that arrives before what it deletes leaves a tombstone (no customer, `deleted_at`
-    set): the original, arriving late, then finds the pointer taken and is not stored."""
+    A pointer without a customer stands for an interaction that has not arrived yet. A deletion that
+    arrives before what it deletes leaves a tombstone (`deleted_at` set): the original, arriving
+    late, then finds the pointer taken and is not stored. The brand's replies to it that arrived
+    first wait in `answers`."""
 
     customer_id = UnicodeAttribute(null=True)
     interaction_sk = UnicodeAttribute(null=True)
@@ -159,6 +163,11 @@ class PointerItem(Item, discriminator="pointer"):
     # The outbox: the events this interaction raised, written in the same transaction, published
     # after it; a redelivery of a stored interaction publishes them again (consumers dedupe).
     events = JSONAttribute(null=True)
+    # Before the interaction itself arrives, its pointer may hold the brand's replies to it (a reply
+    # to a comment we have not seen yet): the comment, when it lands, takes them into its customer's
+    # timeline. Such a reply's own pointer says which pointer it waits on.
+    answers = JSONAttribute(null=True)
+    awaiting = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 
@@ -187,6 +196,7 @@ class CaseItem(Item, discriminator="case"):
     due_at = UTCDateTimeAttribute()
     last_inbound_at = UTCDateTimeAttribute()
     interactions = ListAttribute(of=UnicodeAttribute, default=list)
+    inbound_times = ListAttribute(of=UnicodeAttribute, null=True)  # when its messages were written
     responded_at = UTCDateTimeAttribute(null=True)
     responded_by = UnicodeAttribute(null=True)
     resolved_at = UTCDateTimeAttribute(null=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.case import BrandReply, Case, CaseStatus
 from chalicelib.models.churn import ChurnState, Signal
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.interaction import iso
@@ -48,6 +48,10 @@ def apply_churn(profile: CustomerItem, state: ChurnState) -> None:
     profile.churn_risk = state.score
 
 
+def waiting_replies_of(profile: CustomerItem) -> tuple[BrandReply, ...]:
+    return tuple(BrandReply.from_dict(reply) for reply in profile.waiting_replies or ())
+
+
 def segments_of(profile: CustomerItem) -> frozenset[str]:
     return frozenset(str(segment) for segment in (profile.segments or ()))
 
@@ -72,6 +76,7 @@ def case_item(case: Case, retention: timedelta | None = None) -> CaseItem:
         due_at=case.due_at,
         last_inbound_at=case.last_inbound_at,
         interactions=list(case.interactions),
+        inbound_times=[iso(moment) for moment in case.inbound_times] or None,
         responded_at=case.responded_at,
         responded_by=case.responded_by,
         resolved_at=case.resolved_at,
@@ -102,6 +107,7 @@ def case_from_item(item: CaseItem) -> Case:
         due_at=item.due_at,
         last_inbound_at=item.last_inbound_at,
         interactions=tuple(str(i) for i in item.interactions or ()),
+        inbound_times=tuple(parse_time(str(moment)) for moment in item.inbound_times or ()),
         responded_at=item.responded_at,
         responded_by=item.responded_by,
         resolved_at=item.resolved_at,

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -27,13 +28,22 @@ from chalicelib.models.interaction import Direction, Interaction
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
 from chalicelib.rules.aggregates import current_name
+from chalicelib.rules.cases import reply_of
 from chalicelib.store import keys
 from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PendingItem, PointerItem
-from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json, segments_of
+from chalicelib.store.serde import (
+    apply_churn,
+    case_from_item,
+    case_item,
+    churn_from_json,
+    segments_of,
+    waiting_replies_of,
+)
 from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
 
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
+MAX_EARLY_ANSWERS = 25  # two transaction items each when their interaction lands
 PENDING_DAYS = 7
 # Position of the pointer in the add() transaction, for reading which condition failed.
 _POINTER = 0
@@ -61,17 +71,21 @@ class TimelineWriter:
         makes it once-only, and holds the events to publish), the interaction, the customer's new
         figures and the case it opened, joined or answered. None when its pointer exists: stored
         before, or deleted before it arrived. If the customer or the case changed under us, read
-        them again and decide again."""
+        them again and decide again. Brand replies that arrived before the interaction and wait
+        on its pointer are taken into the customer's timeline with it, and may answer its case."""
+        early: list[dict[str, Any]] | None = None  # the replies waiting on the pointer, as read
         for _ in range(AGGREGATE_ATTEMPTS):
             profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
             if cast(datetime | None, profile.erasing_at) is not None:  # PynamoDB types it as never None
                 raise CustomerErased(f"customer {customer_id} is being erased")
+            answers = [_answer(entry) for entry in early or ()]
             snapshot = CustomerSnapshot(
                 customer_id=customer_id,
                 aggregates=aggregates(profile),
                 churn=churn_from_json(profile.churn),
                 segments=segments_of(profile),
                 active_cases=self._active_cases(customer_id),
+                waiting_replies=waiting_replies_of(profile) + tuple(reply_of(reply) for reply, _ in answers),
             )
             decision = decide(snapshot)
             item = self._item(customer_id, interaction, analysis, stored, decision)
@@ -93,13 +107,15 @@ class TimelineWriter:
                     newer = last is None or interaction.occurred_at >= last
                     profile.display_name = current_name(interaction.author.display_name, profile.display_name, newer)
                     profile.handle = current_name(interaction.author.handle, profile.handle, newer)
+            if decision.waiting_replies is not None:
+                profile.waiting_replies = [reply.to_dict() for reply in decision.waiting_replies] or None
             try:
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.save(pointer, condition=PointerItem.pk.does_not_exist())
+                    transaction.save(pointer, condition=_free(early))
                     transaction.save(item)
-                    if inbound:
+                    if inbound or decision.waiting_replies is not None:
                         transaction.save(profile)  # conditional on the version read above
-                    else:  # a brand reply changes no figures, but must not land in an erasure
+                    else:  # a brand reply that changes nothing of the profile must not land in an erasure
                         transaction.condition_check(
                             CustomerItem,
                             keys.customer(customer_id),
@@ -108,8 +124,23 @@ class TimelineWriter:
                         )
                     if decision.case is not None:
                         transaction.save(case_item(decision.case, self._retention))  # new, or unchanged since read
+                    for reply, text in answers:  # the replies that waited on it join the timeline
+                        answer = self._item(customer_id, reply, None, text)
+                        transaction.save(answer)
+                        transaction.update(
+                            PointerItem(keys.pointer(reply.platform, reply.external_id), POINTER),
+                            actions=[
+                                PointerItem.customer_id.set(customer_id),
+                                PointerItem.interaction_sk.set(answer.sk),
+                                PointerItem.awaiting.remove(),
+                            ],
+                        )
             except TransactWriteError as exc:
                 if condition_failed_at(exc, _POINTER):
+                    found = self._pointer(interaction)
+                    if found is not None and _expected(found):
+                        early = list(found.answers or ())  # replies came for it meanwhile: take them
+                        continue
                     return None
                 codes = cancellation_codes(exc)
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
@@ -117,6 +148,60 @@ class TimelineWriter:
                 raise
             return decision
         raise RuntimeError(f"customer {customer_id} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
+
+    def await_parent(self, reply: Interaction, stored: StoredText) -> bool:
+        """Keep a brand reply to a comment we have not seen yet (SQS has no order) on that comment's
+        pointer, until the comment lands and takes it into its customer's timeline (see `add`).
+        False when the comment is stored already, so that the reply is stored with its customer."""
+        parent_key = keys.pointer(reply.platform, reply.parent_id or "")
+        entry = {
+            "interaction": {**reply.to_dict(), "text": stored.text or "", "title": stored.title},
+            "redacted": stored.redacted,
+            "pii_types": list(stored.pii_types),
+        }
+        own = PointerItem(
+            keys.pointer(reply.platform, reply.external_id),
+            POINTER,
+            awaiting=parent_key,
+            version_at=reply.occurred_at,
+            expires_at=reply.occurred_at + self._retention,
+        )
+        for _ in range(AGGREGATE_ATTEMPTS):
+            try:
+                parent: PointerItem | None = PointerItem.get(parent_key, POINTER, consistent_read=True)
+            except DoesNotExist:
+                parent = None
+            if parent is not None and _customer(parent) is not None:
+                return False
+            before = list(parent.answers or ()) if parent is not None else None
+            if len(before or ()) >= MAX_EARLY_ANSWERS:
+                raise RuntimeError(f"over {MAX_EARLY_ANSWERS} replies wait for one interaction")
+            waiting = PointerItem(
+                parent_key,
+                POINTER,
+                version_at=parent.version_at if parent is not None else reply.occurred_at,
+                deleted_at=parent.deleted_at if parent is not None else None,
+                answers=[*(before or ()), entry],
+                expires_at=parent.expires_at if parent is not None else reply.occurred_at + self._retention,
+            )
+            condition = (
+                PointerItem.pk.does_not_exist()
+                if before is None
+                else PointerItem.customer_id.does_not_exist() & (PointerItem.answers == before)
+            )
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.save(own, condition=PointerItem.pk.does_not_exist())
+                    transaction.save(waiting, condition=condition)
+            except TransactWriteError as exc:
+                if condition_failed_at(exc, 0):
+                    return True  # kept by an earlier delivery of the same reply
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
+                    continue  # the comment, or another reply to it, came meanwhile: look again
+                raise
+            return True
+        raise RuntimeError(f"interaction {parent_key} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
 
     def _active_cases(self, customer_id: str) -> tuple[Case, ...]:
         items = CaseItem.query(
@@ -133,7 +218,8 @@ class TimelineWriter:
         wanted = {keys.pointer(i.platform, i.external_id): i.idempotency_key for i in interactions}
         found: dict[str, tuple[DomainEvent, ...]] = {}
         for pointer in PointerItem.batch_get([(pk, POINTER) for pk in wanted]):
-            found[wanted[pointer.pk]] = tuple(DomainEvent.from_dict(e) for e in pointer.events or ())
+            if not _expected(pointer):  # replies waiting for it are not it: it is still to be stored
+                found[wanted[pointer.pk]] = tuple(DomainEvent.from_dict(e) for e in pointer.events or ())
         return found
 
     def customer_of(self, platform: str, external_id: str) -> str | None:
@@ -155,10 +241,10 @@ class TimelineWriter:
         """Apply an edit to the stored interaction. False when nothing is stored under its id
         yet; True when applied, when a newer revision is already there, or when it was deleted."""
         pointer = self._pointer(interaction)
-        if pointer is None:
-            return False
-        if _deleted(pointer):
+        if pointer is not None and _deleted(pointer):
             return True  # deleted: an edit does not bring the text back
+        if pointer is None or _customer(pointer) is None:
+            return False
         version_at = interaction.edited_at or interaction.received_at
         fresh = self._item(pointer.customer_id, interaction, analysis, stored)
         actions: list[Action] = [
@@ -212,6 +298,9 @@ class TimelineWriter:
             if pointer is None:  # pragma: no cover - it was there a moment ago
                 raise RuntimeError("pointer vanished while deleting")
         if _deleted(pointer):
+            return
+        if _customer(pointer) is None:  # only replies wait for it: it will not be stored now
+            pointer.update(actions=[PointerItem.deleted_at.set(version_at)])
             return
         actions: list[Action] = [
             InteractionItem.deleted_at.set(version_at),
@@ -333,6 +422,41 @@ def _apply(profile: CustomerItem, figures: Aggregates) -> None:
     profile.first_contact_at = figures.first_contact_at
     profile.last_contact_at = figures.last_contact_at
     profile.last_platform = figures.last_platform
+
+
+def _customer(pointer: PointerItem) -> str | None:
+    """Whose interaction the pointer leads to; None while the interaction has not arrived."""
+    return cast(str | None, pointer.customer_id)  # PynamoDB types nullable attributes as never None
+
+
+def _expected(pointer: PointerItem) -> bool:
+    """A pointer that stands for an interaction not here yet, with the brand's replies to it."""
+    return _customer(pointer) is None and not _deleted(pointer) and cast(str | None, pointer.awaiting) is None
+
+
+def _free(early: list[dict[str, Any]] | None) -> Condition:
+    """The new pointer's condition: nothing there, or only the replies read before."""
+    if early is None:
+        condition: Condition = PointerItem.pk.does_not_exist()
+    else:
+        condition = (
+            PointerItem.customer_id.does_not_exist()
+            & PointerItem.deleted_at.does_not_exist()
+            & (PointerItem.answers == early)
+        )
+    return condition
+
+
+def _answer(entry: dict[str, Any]) -> tuple[Interaction, StoredText]:
+    """A reply kept on a pointer: the interaction (its text already as it is to be stored)."""
+    reply = Interaction.from_dict(entry["interaction"])
+    text = StoredText(
+        text=reply.text or None,
+        title=reply.title,
+        redacted=bool(entry.get("redacted")),
+        pii_types=tuple(entry.get("pii_types") or ()),
+    )
+    return reply, text
 
 
 def _deleted(pointer: PointerItem) -> bool:

@@ -56,6 +56,10 @@ CANCEL = route_for(Intent.CANCEL_INTENT)
 PRAISE = route_for(Intent.PRAISE)
 
 
+def respond(case: Case, brand_reply: Interaction) -> Case | None:
+    return cases.respond(case, cases.reply_of(brand_reply), SLA)
+
+
 def opened(intent: Intent = Intent.COMPLAINT, route: Route = COMPLAINT, at: datetime = T0) -> Case:
     return cases.open_case("cust-1", inbound("m1", at), intent, route, SLA)
 
@@ -185,7 +189,7 @@ def test_a_less_urgent_message_keeps_the_priority_team_and_deadline() -> None:
 def test_the_brands_reply_marks_the_case_responded_with_who_and_when() -> None:
     case = opened()
     at = T0 + timedelta(minutes=40)
-    answered = cases.respond(case, reply("r1", at))
+    answered = respond(case, reply("r1", at))
     assert answered is not None
     assert answered.status is CaseStatus.RESPONDED
     assert (answered.responded_at, answered.responded_by) == (at, "messenger:PAGE")
@@ -193,20 +197,65 @@ def test_the_brands_reply_marks_the_case_responded_with_who_and_when() -> None:
     assert answered.history[-1] == {"at": "2026-11-22T10:40:00.000Z", "status": "responded", "by": "messenger:PAGE"}
 
 
-def test_a_reply_older_than_the_customers_latest_message_does_not_answer_it() -> None:
+def test_a_reply_between_two_messages_answers_the_first_and_the_case_waits_for_the_second() -> None:
+    """Judged by when each was written: the reply at 10:10 answered the 10:00 message; the 10:30
+    message still waits, its deadline running from 10:30."""
     case = cases.join(opened(), inbound("m2", T0 + timedelta(minutes=30)), COMPLAINT, SLA)
-    assert cases.respond(case, reply("r1", T0 + timedelta(minutes=10))) is None
-    assert cases.respond(case, reply("r2", T0 + timedelta(minutes=30))) is not None
+    partly = respond(case, reply("r1", T0 + timedelta(minutes=10)))
+    assert partly is not None
+    assert partly.status is CaseStatus.OPEN
+    assert (partly.responded_at, partly.responded_by) == (T0 + timedelta(minutes=10), "messenger:PAGE")
+    assert partly.due_at == T0 + timedelta(minutes=30 + MINUTES["P2"])
+    assert partly.waiting_since == T0 + timedelta(minutes=30)
+    assert partly.history[-1]["note"] == "answered earlier messages"
+    answered = respond(partly, reply("r2", T0 + timedelta(minutes=31)))
+    assert answered is not None
+    assert answered.status is CaseStatus.RESPONDED
+
+
+def test_a_reply_written_before_every_waiting_message_answers_none_of_them() -> None:
+    case = opened(at=T0 + timedelta(minutes=30))
+    assert respond(case, reply("r1", T0 + timedelta(minutes=10))) is None
+    assert respond(case, reply("r2", T0 + timedelta(minutes=30))) is not None
+
+
+def test_a_late_message_written_before_the_waiting_one_brings_the_deadline_forward() -> None:
+    case = opened(at=T0 + timedelta(minutes=30))  # P2: due 12:30
+    late = cases.join(case, inbound("m0", T0), COMPLAINT, SLA)  # written at 10:00, arrived later
+    assert late.due_at == T0 + timedelta(minutes=MINUTES["P2"])
+    assert late.waiting_since == T0
+
+
+def test_waiting_replies_answer_the_case_when_its_message_lands() -> None:
+    """The reply arrived first (SQS has no order) and waited: the case opened later is answered by
+    it, because it was written after the message; a reply on another conversation, or one written
+    before the message, keeps waiting."""
+    early = cases.reply_of(reply("r1", T0 + timedelta(minutes=7)))
+    before = cases.reply_of(reply("r0", T0 - timedelta(minutes=7)))
+    elsewhere = cases.reply_of(reply("r2", T0 + timedelta(minutes=8), to="u8"))
+    case, left = cases.answer_waiting(opened(), (elsewhere, early, before), SLA)
+    assert case.status is CaseStatus.RESPONDED
+    assert (case.responded_at, case.responded_by) == (T0 + timedelta(minutes=7), "messenger:PAGE")
+    assert case.interactions == ("messenger:m1", "messenger:r1")
+    assert left == (before, elsewhere)
+
+
+def test_waiting_replies_are_kept_for_a_week_and_a_few_at_most() -> None:
+    replies = [cases.reply_of(reply(f"r{index}", T0 + timedelta(hours=index))) for index in range(30)]
+    kept = cases.keep_waiting(replies, T0 + timedelta(hours=29))
+    assert len(kept) == cases.WAITING_REPLIES_KEPT
+    assert kept[-1] == replies[-1]
+    assert cases.keep_waiting(replies, T0 + timedelta(days=9)) == ()
 
 
 def test_a_second_reply_to_an_answered_case_changes_nothing() -> None:
-    answered = cases.respond(opened(), reply("r1", T0 + timedelta(minutes=5)))
+    answered = respond(opened(), reply("r1", T0 + timedelta(minutes=5)))
     assert answered is not None
-    assert cases.respond(answered, reply("r2", T0 + timedelta(minutes=6))) is None
+    assert respond(answered, reply("r2", T0 + timedelta(minutes=6))) is None
 
 
 def test_the_customer_writing_again_after_the_answer_reopens_with_a_fresh_deadline() -> None:
-    answered = cases.respond(opened(), reply("r1", T0 + timedelta(minutes=30)))
+    answered = respond(opened(), reply("r1", T0 + timedelta(minutes=30)))
     assert answered is not None
     again = T0 + timedelta(hours=3)
     reopened = cases.join(answered, inbound("m2", again), COMPLAINT, SLA, reopen=True)
@@ -218,7 +267,7 @@ def test_the_customer_writing_again_after_the_answer_reopens_with_a_fresh_deadli
 
 
 def test_a_thank_you_after_the_answer_does_not_reopen() -> None:
-    answered = cases.respond(opened(), reply("r1", T0 + timedelta(minutes=30)))
+    answered = respond(opened(), reply("r1", T0 + timedelta(minutes=30)))
     assert answered is not None
     thanked = cases.join(answered, inbound("m2", T0 + timedelta(hours=1)), PRAISE, SLA, reopen=False)
     assert thanked.status is CaseStatus.RESPONDED
@@ -227,7 +276,7 @@ def test_a_thank_you_after_the_answer_does_not_reopen() -> None:
 
 
 def test_a_message_written_before_the_answer_but_arriving_after_it_does_not_reopen() -> None:
-    answered = cases.respond(opened(), reply("r1", T0 + timedelta(minutes=30)))
+    answered = respond(opened(), reply("r1", T0 + timedelta(minutes=30)))
     assert answered is not None
     late = cases.join(answered, inbound("m2", T0 + timedelta(minutes=20)), COMPLAINT, SLA, reopen=True)
     assert late.status is CaseStatus.RESPONDED
@@ -294,7 +343,7 @@ def test_a_breach_is_recorded_once_per_deadline() -> None:
 
 def test_an_answered_or_resolved_case_is_not_breached() -> None:
     late = T0 + timedelta(days=1)
-    answered = cases.respond(opened(), reply("r1", T0 + timedelta(minutes=1)))
+    answered = respond(opened(), reply("r1", T0 + timedelta(minutes=1)))
     assert answered is not None
     assert cases.breach(answered, late) is None
     assert cases.breach(cases.set_status(opened(), CaseStatus.RESOLVED, "ana", T0), late) is None
@@ -304,7 +353,7 @@ def test_a_reopened_case_can_miss_its_new_deadline_too() -> None:
     case = opened()
     breached = cases.breach(case, case.due_at + timedelta(minutes=5))
     assert breached is not None
-    answered = cases.respond(breached, reply("r1", case.due_at + timedelta(minutes=10)))
+    answered = respond(breached, reply("r1", case.due_at + timedelta(minutes=10)))
     assert answered is not None
     reopened = cases.join(answered, inbound("m2", T0 + timedelta(hours=5)), COMPLAINT, SLA)
     assert reopened.breaches == (case.due_at,)
@@ -319,7 +368,7 @@ def test_history_is_bounded() -> None:
     case = opened()
     for index in range(cases.HISTORY_LIMIT + 10):
         at = T0 + timedelta(minutes=2 * index + 1)
-        answered = cases.respond(case, reply(f"r{index}", at))
+        answered = respond(case, reply(f"r{index}", at))
         assert answered is not None
         case = cases.join(answered, inbound(f"m{index + 2}", at + timedelta(minutes=1)), COMPLAINT, SLA)
     assert len(case.history) == cases.HISTORY_LIMIT

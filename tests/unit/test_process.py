@@ -73,9 +73,19 @@ class Store:
     known: set[str] = field(default_factory=set)
     broken: bool = False
     lands_meanwhile: set[str] = field(default_factory=set)  # stored by someone else before our add
+    awaiting: list[Interaction] = field(default_factory=list)  # replies kept for a comment not here yet
 
     def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
         return f"customer-of-{author.user_id}"
+
+    def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
+        return f"customer-of-{user_id}"
+
+    def await_parent(self, reply: Interaction, stored: StoredText) -> bool:
+        if self.customer_of(reply.platform, reply.parent_id or "") is not None:
+            return False
+        self.awaiting.append(reply)
+        return True
 
     def customer_for(self, platform: str, user_id: str) -> str | None:
         return f"customer-of-{user_id}" if user_id.startswith("known") else None
@@ -398,7 +408,10 @@ def test_brand_replies_are_kept_for_the_customer_they_answer_and_never_analysed(
         "customer": message("c1"),
         "dm": message("b1", "Sentimos muito!", direction=Direction.OUTBOUND, recipient_id="known-7", author=brand),
         "reply": message("b2", "Pode chamar no privado?", direction=Direction.OUTBOUND, parent_id="c1", author=brand),
-        "stranger": message("b3", "Oi!", direction=Direction.OUTBOUND, recipient_id="someone-else", author=brand),
+        # whose own message has not arrived yet (SQS has no order): their identity is made now
+        "early": message("b3", "Oi!", direction=Direction.OUTBOUND, recipient_id="someone-else", author=brand),
+        # a reply to a comment not stored yet waits for that comment
+        "waits": message("b4", "Olá!", direction=Direction.OUTBOUND, parent_id="c9", author=brand),
     }
     assert set(run(processor, bodies).values()) == {"ok"}
     assert [d.text for call in analyzer.calls for d in call] == ["O pedido chegou quebrado"]
@@ -406,7 +419,9 @@ def test_brand_replies_are_kept_for_the_customer_they_answer_and_never_analysed(
         ("customer-of-7", "c1"),
         ("customer-of-known-7", "b1"),
         ("customer-of-7", "b2"),
+        ("customer-of-someone-else", "b3"),
     ]
+    assert [reply.external_id for reply in store.awaiting] == ["b4"]
 
 
 def test_a_complaint_raises_its_events_and_the_claim_waits_for_them_to_be_published(parts) -> None:

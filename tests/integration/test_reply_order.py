@@ -1,0 +1,272 @@
+"""SQS has no order: a brand reply processed before the customer's message it answers still answers
+its case. Every platform's outbound shape, in both orders and with the two in one batch, on moto
+through the signed webhook routes and the queue consumer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.models.interaction import iso
+from tests.helpers import call, meta_message, process_queue
+from tools.webhook_client import sign
+
+COMPLAINT = "My order never arrived and nobody answers, this is terrible service"
+ANSWER = "We are sorry! Your parcel leaves today."
+PAGE, IG, WA_NUMBER, X_ACCOUNT = "104000000000077", "17841400000000077", "106540352242922", "3300000077"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One platform's customer message and the brand's reply to it, as webhook bodies."""
+
+    channel: str
+    platform: str
+    customer: str  # the customer's user id on the platform
+    brand: str  # the brand account's id: never a customer
+    message: Callable[[datetime], bytes]
+    reply: Callable[[datetime], bytes]
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _feed(comment: dict[str, Any], at: datetime) -> bytes:
+    value = {"post_id": f"{PAGE}_900", "created_time": int(at.timestamp()), "item": "comment", "verb": "add", **comment}
+    return json.dumps(
+        {"object": "page", "entry": [{"id": PAGE, "time": _ms(at), "changes": [{"field": "feed", "value": value}]}]}
+    ).encode()
+
+
+def _ig_comment(comment: dict[str, Any], at: datetime) -> bytes:
+    value = {"media": {"id": "18000000000000900", "media_product_type": "FEED"}, **comment}
+    change = {"field": "comments", "value": value}
+    return json.dumps(
+        {"object": "instagram", "entry": [{"id": IG, "time": int(at.timestamp()), "changes": [change]}]}
+    ).encode()
+
+
+def _tweet(tweet_id: str, user: dict[str, str], text: str, at: datetime, **reply: str) -> bytes:
+    tweet = {"id_str": tweet_id, "text": text, "user": user, "timestamp_ms": str(_ms(at)), "lang": "en", **reply}
+    return json.dumps({"for_user_id": X_ACCOUNT, "tweet_create_events": [tweet]}).encode()
+
+
+def _x_dm(dm_id: str, sender: str, recipient: str, text: str, at: datetime) -> bytes:
+    event = {
+        "type": "message_create",
+        "id": dm_id,
+        "created_timestamp": str(_ms(at)),
+        "message_create": {"target": {"recipient_id": recipient}, "sender_id": sender, "message_data": {"text": text}},
+    }
+    users = {"2200000077": {"id": "2200000077", "screen_name": "kim", "name": "Kim"}}
+    return json.dumps({"for_user_id": X_ACCOUNT, "direct_message_events": [event], "users": users}).encode()
+
+
+def _whatsapp(value: dict[str, Any]) -> bytes:
+    metadata = {"display_phone_number": "15550000077", "phone_number_id": WA_NUMBER}
+    change = {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": metadata, **value}}
+    return json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": "1000077", "changes": [change]}]}
+    ).encode()
+
+
+SHAPES = [
+    Shape(
+        "meta",
+        "messenger",
+        "25000000000000777",
+        PAGE,
+        lambda at: meta_message(PAGE, "25000000000000777", "m_c1", COMPLAINT, at),
+        lambda at: meta_message(PAGE, "25000000000000777", "m_r1", ANSWER, at, echo=True),
+    ),
+    Shape(
+        "meta",
+        "instagram",
+        "5000000000000777",
+        IG,
+        lambda at: meta_message(IG, "5000000000000777", "aWdf_c1", COMPLAINT, at, obj="instagram"),
+        lambda at: meta_message(IG, "5000000000000777", "aWdf_r1", ANSWER, at, obj="instagram", echo=True),
+    ),
+    Shape(
+        "meta",
+        "facebook",
+        "7700000000000777",
+        PAGE,
+        lambda at: _feed(
+            {
+                "from": {"id": "7700000000000777", "name": "Ana"},
+                "comment_id": f"{PAGE}_900_1",
+                "parent_id": f"{PAGE}_900",
+                "message": COMPLAINT,
+            },
+            at,
+        ),
+        lambda at: _feed(
+            {
+                "from": {"id": PAGE, "name": "ACME"},
+                "comment_id": f"{PAGE}_900_2",
+                "parent_id": f"{PAGE}_900_1",
+                "message": ANSWER,
+            },
+            at,
+        ),
+    ),
+    Shape(
+        "meta",
+        "instagram",
+        "17841499999990777",
+        IG,
+        lambda at: _ig_comment(
+            {"id": "17900000000000001", "from": {"id": "17841499999990777", "username": "ana"}, "text": COMPLAINT}, at
+        ),
+        lambda at: _ig_comment(
+            {
+                "id": "17900000000000002",
+                "from": {"id": IG, "username": "acme"},
+                "parent_id": "17900000000000001",
+                "text": ANSWER,
+            },
+            at,
+        ),
+    ),
+    Shape(
+        "x",
+        "x",
+        "2200000077",
+        X_ACCOUNT,
+        lambda at: _tweet(
+            "1860000000000000001", {"id_str": "2200000077", "screen_name": "kim"}, f"@acme {COMPLAINT}", at
+        ),
+        lambda at: _tweet(
+            "1860000000000000002",
+            {"id_str": X_ACCOUNT, "screen_name": "acme"},
+            f"@kim {ANSWER}",
+            at,
+            in_reply_to_status_id_str="1860000000000000001",
+            in_reply_to_user_id_str="2200000077",
+        ),
+    ),
+    Shape(
+        "x",
+        "x",
+        "2200000077",
+        X_ACCOUNT,
+        lambda at: _x_dm("1870000000000000001", "2200000077", X_ACCOUNT, COMPLAINT, at),
+        lambda at: _x_dm("1870000000000000002", X_ACCOUNT, "2200000077", ANSWER, at),
+    ),
+    Shape(
+        "meta",
+        "whatsapp",
+        "5511900000777",
+        WA_NUMBER,
+        lambda at: _whatsapp(
+            {
+                "contacts": [{"profile": {"name": "Ana"}, "wa_id": "5511900000777"}],
+                "messages": [
+                    {
+                        "from": "5511900000777",
+                        "id": "wamid.c1",
+                        "timestamp": str(int(at.timestamp())),
+                        "type": "text",
+                        "text": {"body": COMPLAINT},
+                    }
+                ],
+            }
+        ),
+        lambda at: _whatsapp(
+            {
+                "statuses": [
+                    {
+                        "id": "wamid.r1",
+                        "status": "sent",
+                        "timestamp": str(int(at.timestamp())),
+                        "recipient_id": "5511900000777",
+                    }
+                ]
+            }
+        ),
+    ),
+]
+NAMES = [
+    "messenger-echo",
+    "instagram-echo",
+    "facebook-comment-reply",
+    "instagram-comment-reply",
+    "x-reply-tweet",
+    "x-dm",
+    "whatsapp-sent-status",
+]
+
+
+def post(client: Any, secrets: dict[str, Any], shape: Shape, body: bytes) -> None:
+    request = sign(shape.channel, body, secrets)
+    response = client.http.post(request.path, headers=request.headers, body=body)
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["queued"] == 1, response.body
+
+
+def written() -> tuple[datetime, datetime]:
+    message = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+    return message, message + timedelta(minutes=4)
+
+
+def the_case(client: Any, shape: Shape) -> dict[str, Any]:
+    status, found = call(client, "get", f"/identities/{shape.platform}/{shape.customer}")
+    assert status == 200, found
+    status, view = call(client, "get", f"/customers/{found['customer_id']}/export")
+    assert status == 200
+    (case,) = view["cases"]
+    directions = sorted(i["direction"] for i in view["interactions"])
+    assert directions == ["inbound", "outbound"]  # the reply is on the customer's timeline, once
+    assert call(client, "get", f"/identities/{shape.platform}/{shape.brand}")[0] == 404  # never a customer
+    return dict(case)
+
+
+ORDERS = ["message-first", "reply-first", "one-batch-reply-posted-first"]
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("shape", SHAPES, ids=NAMES)
+def test_the_reply_answers_the_case_whatever_the_order(client, sqs, pipeline, secrets, shape, order) -> None:
+    message_at, reply_at = written()
+    queue = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    message, reply = shape.message(message_at), shape.reply(reply_at)
+    if order == "message-first":
+        post(client, secrets, shape, message)
+        process_queue(sqs, queue)
+        post(client, secrets, shape, reply)
+        process_queue(sqs, queue)
+    elif order == "reply-first":
+        post(client, secrets, shape, reply)
+        process_queue(sqs, queue)
+        post(client, secrets, shape, message)
+        process_queue(sqs, queue)
+    else:
+        post(client, secrets, shape, reply)
+        post(client, secrets, shape, message)
+        assert process_queue(sqs, queue) == 2
+    case = the_case(client, shape)
+    assert case["status"] == "responded"
+    assert case["responded_at"] == iso(reply_at)
+    assert case["responded_by"] == f"{shape.platform}:{shape.brand}"
+    assert case["overdue"] is False
+
+
+@pytest.mark.parametrize("shape", [SHAPES[0], SHAPES[2]], ids=["messenger-echo", "facebook-comment-reply"])
+def test_a_reply_written_before_the_message_does_not_answer_it(client, sqs, pipeline, secrets, shape) -> None:
+    """The brand's earlier reply, processed first, answered an earlier conversation, not this one."""
+    message_at, _ = written()
+    queue = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    post(client, secrets, shape, shape.reply(message_at - timedelta(minutes=10)))
+    process_queue(sqs, queue)
+    post(client, secrets, shape, shape.message(message_at))
+    process_queue(sqs, queue)
+    case = the_case(client, shape)
+    assert case["status"] == "open"
+    assert case["responded_at"] is None
