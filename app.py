@@ -8,6 +8,7 @@ from chalicelib.api.alerts import alerts
 from chalicelib.api.cases import cases
 from chalicelib.api.health import health
 from chalicelib.api.ops import ops
+from chalicelib.api.unread import kept
 from chalicelib.api.webhooks import webhooks
 from chalicelib.config import alerts_queue_name, ingest_queue_name
 from chalicelib.observability import publish_metrics
@@ -19,6 +20,7 @@ app.register_blueprint(webhooks)
 app.register_blueprint(ops)
 app.register_blueprint(cases)
 app.register_blueprint(alerts)
+app.register_blueprint(kept)
 
 
 @app.on_sqs_message(

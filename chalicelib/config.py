@@ -35,6 +35,7 @@ class Settings:
     urgent_topic: str = ""
     alerts_topic: str = ""
     digest_topic: str = ""
+    unread_bucket: str = ""
     echo_alerts: bool = False
     nlp: str = "comprehend"
     redact_pii: bool = True
@@ -66,6 +67,7 @@ class Settings:
             urgent_topic=source.get("SOCIALCRM_URGENT_TOPIC", "").strip(),
             alerts_topic=source.get("SOCIALCRM_ALERTS_TOPIC", "").strip(),
             digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),
+            unread_bucket=source.get("SOCIALCRM_UNREAD_BUCKET", "").strip(),
             echo_alerts=_boolean(source, "SOCIALCRM_ECHO_ALERTS", False),
             nlp=nlp,
             redact_pii=_boolean(source, "SOCIALCRM_REDACT_PII", True),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from chalicelib.adapters.archive import S3DeliveryArchive
 from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
 from chalicelib.adapters.queue import InteractionQueue, RetryScheduler
 from chalicelib.adapters.secrets import SecretStore
@@ -42,6 +43,11 @@ def secret_store() -> SecretStore:
 @cache
 def interaction_queue() -> InteractionQueue:
     return InteractionQueue(settings().ingest_queue_url)
+
+
+@cache
+def delivery_archive() -> S3DeliveryArchive:
+    return S3DeliveryArchive(settings().unread_bucket)  # unset: keeping fails, and so the delivery (503)
 
 
 @cache
@@ -198,6 +204,7 @@ def reset() -> None:
         settings,
         secret_store,
         interaction_queue,
+        delivery_archive,
         retry_scheduler,
         readiness,
         ops_access,

@@ -7,6 +7,7 @@ Services never see a botocore exception: adapters translate them into these.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
@@ -35,6 +36,10 @@ class QueueUnavailable(RuntimeError):
     """Interactions could not all be queued; the delivery must not be acknowledged."""
 
 
+class ArchiveUnavailable(RuntimeError):
+    """A delivery with items we could not read could not be kept: it must not be acknowledged."""
+
+
 class MessageTooLarge(ValueError):
     """One interaction cannot be made to fit a queue message; nothing was sent."""
 
@@ -54,6 +59,32 @@ class SecretReader(Protocol):
 
 class InteractionSink(Protocol):
     def send(self, interactions: Sequence[Interaction]) -> int: ...
+
+
+@dataclass(frozen=True)
+class KeptDelivery:
+    """A webhook delivery kept whole because items in it were not read, to be replayed once the
+    parser reads them. `source`: the generic source it was posted as. `reasons`: why, with counts."""
+
+    key: str
+    channel: str
+    source: str | None
+    received_at: datetime
+    reasons: dict[str, int]
+    size: int
+
+
+class DeliveryArchive(Protocol):
+    def keep(
+        self, channel: str, body: bytes, source: str | None, received_at: datetime, reasons: dict[str, int]
+    ) -> str:
+        """Store the body; returns its key. Raises ArchiveUnavailable."""
+
+    def listing(self, channel: str | None, limit: int, cursor: str | None) -> tuple[list[KeptDelivery], str | None]: ...
+
+    def body(self, key: str) -> tuple[KeptDelivery, bytes] | None: ...
+
+    def discard(self, key: str) -> None: ...
 
 
 class Claim(Enum):

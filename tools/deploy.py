@@ -28,7 +28,7 @@ from typing import Any
 from chalicelib.errors import aws_error_code
 from tools import secrets as secret_docs
 from tools.provision import stack_name
-from tools.template import ROOT, TEMPLATE_PATH
+from tools.template import ROOT, TEMPLATE_PATH, stage_parameters
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 INLINE_TEMPLATE_LIMIT = 51_200
@@ -228,6 +228,7 @@ def deploy_stack(
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
         *secrets,
+        *stage_parameters(stage),
     ]
     for key, value in (optional or {}).items():
         if value is not None:

@@ -28,6 +28,7 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     parameters = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
         {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
+        *templates.stage_parameters(stage),
     ]
     with contextlib.suppress(cloudformation.exceptions.AlreadyExistsException):
         cloudformation.create_stack(
@@ -37,6 +38,7 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
         )
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
     _apply_time_to_live(session, cloudformation, name, template)
+    _apply_bucket_settings(session, cloudformation, name, template, parameters)
     secret_docs.store(session.client("secretsmanager"), secrets_name, secret_values)
     return environment(cloudformation, name, template, stage)
 
@@ -53,6 +55,37 @@ def _apply_time_to_live(session: Any, cloudformation: Any, name: str, template: 
         table = resource["PhysicalResourceId"]
         if dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"] != "ENABLED":
             dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=spec)
+
+
+def _apply_bucket_settings(
+    session: Any, cloudformation: Any, name: str, template: dict[str, Any], parameters: list[dict[str, Any]]
+) -> None:
+    """moto's CloudFormation drops a bucket's lifecycle, public access block and ownership
+    controls; set them as the template says, so that the local bucket behaves as the deployed one."""
+    s3 = session.client("s3")
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
+    defaults = {key: str(spec.get("Default", "")) for key, spec in template.get("Parameters", {}).items()}
+    for resource in cloudformation.describe_stack_resources(StackName=name)["StackResources"]:
+        declared = template["Resources"].get(resource["LogicalResourceId"], {})
+        if resource["ResourceType"] != "AWS::S3::Bucket" or not declared:
+            continue
+        bucket, properties = resource["PhysicalResourceId"], declared["Properties"]
+        if "LifecycleConfiguration" in properties:
+            rules = []
+            for rule in properties["LifecycleConfiguration"]["Rules"]:
+                days = rule["ExpirationInDays"]
+                if isinstance(days, dict):
+                    days = values.get(days["Ref"]) or defaults[days["Ref"]]
+                rules.append(
+                    {"ID": rule["Id"], "Status": rule["Status"], "Filter": {}, "Expiration": {"Days": int(days)}}
+                )
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+        if "PublicAccessBlockConfiguration" in properties:
+            s3.put_public_access_block(
+                Bucket=bucket, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"]
+            )
+        if "OwnershipControls" in properties:
+            s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=properties["OwnershipControls"])
 
 
 def environment(cloudformation: Any, name: str, template: dict[str, Any], stage: str) -> dict[str, str]:

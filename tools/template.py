@@ -29,8 +29,17 @@ _AWS_ONLY_PREFIXES = (
     "AWS::IAM::",
     "AWS::Lambda::",
     "AWS::SQS::QueuePolicy",
+    "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
 )
+
+
+def stage_parameters(stage: str) -> list[dict[str, str]]:
+    """The template parameters a stage's Chalice configuration decides (its retention)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    variables = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    retention = variables.get("SOCIALCRM_RETENTION_DAYS")
+    return [{"ParameterKey": "RetentionDays", "ParameterValue": str(retention)}] if retention else []
 
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -72,15 +81,23 @@ def environment_outputs(template: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def resource_names(template: dict[str, Any], stage: str) -> dict[str, str]:
-    """Logical id -> physical name for resources named by `Fn::Sub` on `${Stage}` alone."""
+def resource_names(
+    template: dict[str, Any], stage: str, account: str = "123456789012", region: str = "us-east-1"
+) -> dict[str, str]:
+    """Logical id -> physical name for resources named by `Fn::Sub` on `${Stage}` (and the account
+    and region, which bucket names need to be unique; moto's by default)."""
     names = {}
     for logical_id, resource in template["Resources"].items():
         properties = resource.get("Properties", {})
-        for key in ("QueueName", "TableName", "Name", "TopicName"):
+        for key in ("QueueName", "TableName", "Name", "TopicName", "BucketName"):
             value = properties.get(key)
             if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
-                names[logical_id] = value["Fn::Sub"].replace("${Stage}", stage)
+                names[logical_id] = (
+                    value["Fn::Sub"]
+                    .replace("${Stage}", stage)
+                    .replace("${AWS::AccountId}", account)
+                    .replace("${AWS::Region}", region)
+                )
     return names
 
 

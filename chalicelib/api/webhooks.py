@@ -5,21 +5,16 @@ from __future__ import annotations
 from chalice.app import BadRequestError, Blueprint, ForbiddenError, Response, UnauthorizedError
 
 from chalicelib.api.errors import RequestTooLargeError, ServiceUnavailableError
-from chalicelib.channels import generic, meta, telegram, trustpilot, x
+from chalicelib.channels import meta, x
 from chalicelib.channels.base import Channel, HandshakeRejected, InvalidSignature, MalformedPayload, WebhookRequest
+from chalicelib.channels.registry import GENERIC, META, TELEGRAM, TRUSTPILOT, X
 from chalicelib.config import settings
-from chalicelib.dependencies import interaction_queue, secret_store
-from chalicelib.observability import count, logger
-from chalicelib.ports import QueueUnavailable, SecretUnavailable
+from chalicelib.dependencies import delivery_archive, interaction_queue, secret_store
+from chalicelib.observability import count, count_by, logger
+from chalicelib.ports import ArchiveUnavailable, QueueUnavailable, SecretUnavailable
 from chalicelib.services.ingest import BodyTooLarge, receive
 
 webhooks = Blueprint(__name__)
-
-META = meta.MetaChannel()
-X = x.XChannel()
-TELEGRAM = telegram.TelegramChannel()
-TRUSTPILOT = trustpilot.TrustpilotChannel()
-GENERIC = generic.GenericChannel()
 
 
 @webhooks.route("/webhooks/meta", methods=["GET"])
@@ -90,7 +85,9 @@ def _secret(name: str) -> str:
 
 def _deliver(channel: Channel) -> Response:
     try:
-        ack = receive(channel, _request(), secret_store(), interaction_queue(), settings().max_body_bytes)
+        ack = receive(
+            channel, _request(), secret_store(), interaction_queue(), settings().max_body_bytes, delivery_archive()
+        )
     except BodyTooLarge as exc:
         logger.warning("webhook too large", extra={"channel": channel.name, "reason": str(exc)})
         count("WebhooksTooLarge")
@@ -107,10 +104,14 @@ def _deliver(channel: Channel) -> Response:
         logger.error("secret unavailable", extra={"channel": channel.name, "reason": str(exc)})
         count("WebhooksUnavailable")
         raise ServiceUnavailableError("webhook verification is unavailable; retry later") from None
-    except QueueUnavailable as exc:
+    except (QueueUnavailable, ArchiveUnavailable) as exc:
         logger.error("webhook not queued", extra={"channel": channel.name, "reason": str(exc)})
         count("WebhooksUnavailable")
         raise ServiceUnavailableError("the delivery could not be queued; retry later") from None
     count("WebhooksAccepted")
     count("InteractionsQueued", ack.queued)
+    if ack.unread:
+        count("WebhookItemsUnread", sum(ack.unread.values()))  # alarmed: the platform sent what we cannot read
+        for reason, unread in ack.unread.items():
+            count_by("WebhookItemsUnread", {"channel": channel.name, "reason": reason}, unread)
     return Response(body=ack.to_dict(), status_code=200)

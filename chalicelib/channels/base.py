@@ -16,6 +16,15 @@ from chalicelib.ports import SecretReader
 
 MAX_PROBLEMS_KEPT = 20
 
+# Why an item was not read although the platform sent it: its shape was wrong (`malformed`), our
+# parser failed on it (`unreadable`, a bug of ours), it is of a kind we have never seen (`unknown`:
+# a new event name or field, a changed payload), or it repeats another item's id with other content
+# (`conflict`). A delivery with any of these is kept whole, for a replay once the parser is fixed,
+# and counted per channel and reason (an alarm watches them): nothing a platform sends disappears
+# silently. The other reasons are things we read and deliberately do not queue (read receipts, the
+# brand's own posts, reactions removed...): counted in the acknowledgement, nothing more.
+UNREAD = frozenset({"malformed", "unreadable", "unknown", "conflict"})
+
 
 class ChannelError(Exception):
     """Base for the errors a channel raises on bad input; the message is safe to return."""
@@ -65,9 +74,21 @@ class ParseResult:
     interactions: list[Interaction] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    _by_key: dict[str, Interaction] = field(default_factory=dict, repr=False)
 
     def add(self, interaction: Interaction) -> None:
-        self.interactions.append(interaction)
+        """Queue it, unless the delivery already holds an item with its idempotency key: the same
+        item twice is a `duplicate`; another item under the same key is a `conflict`, kept and
+        counted (the queue would keep only one of them, so it must not pass unseen)."""
+        key = interaction.idempotency_key
+        earlier = self._by_key.get(key)
+        if earlier is None:
+            self._by_key[key] = interaction
+            self.interactions.append(interaction)
+        elif _same(earlier, interaction):
+            self.skip("duplicate")
+        else:
+            self.skip("conflict", detail=f"{key}: a second item with this id and other content")
 
     def skip(self, reason: str, count: int = 1, detail: str | None = None) -> None:
         if count:
@@ -88,9 +109,19 @@ class ParseResult:
             handler(item, path, *args)
         except MalformedPayload as exc:
             self.skip("malformed", detail=str(exc))
-        except Exception as exc:
-            self.skip("unreadable", detail=f"{path}: {type(exc).__name__}: {exc}"[:300])
+        except Exception as exc:  # its message may quote the item: only its type is kept
+            self.skip("unreadable", detail=f"{path}: {type(exc).__name__}")
 
     @property
     def received(self) -> int:
         return len(self.interactions) + sum(self.ignored.values())
+
+    @property
+    def unread(self) -> dict[str, int]:
+        """The reasons, with counts, for which items the platform sent were not read."""
+        return {reason: count for reason, count in sorted(self.ignored.items()) if reason in UNREAD}
+
+
+def _same(first: Interaction, second: Interaction) -> bool:
+    """Equal but for when they arrived (one delivery, one arrival time anyway)."""
+    return first.to_dict() == second.to_dict()

@@ -93,8 +93,15 @@ def parse(raw_body: bytes, source: str, received_at: datetime) -> ParseResult:
     document = p.load_object(raw_body)
     events = p.items(document, "events", "", required=True)
     result = ParseResult()
+    seen: dict[str, tuple[int, Interaction]] = {}
     for index, event in enumerate(events):
-        result.add(_event(event, f"events[{index}]", source, received_at))
+        interaction = _event(event, f"events[{index}]", source, received_at)
+        earlier = seen.setdefault(interaction.idempotency_key, (index, interaction))
+        if earlier[0] != index and earlier[1].to_dict() != interaction.to_dict():
+            # Our own contract: the sender is told, rather than one of the two kept at random.
+            clash = f"{interaction.external_id[:60]!r} is also events[{earlier[0]}]'s, with other content"
+            raise MalformedPayload(f"events[{index}].id: {clash}")
+        result.add(interaction)  # the same event twice is counted as a duplicate
     return result
 
 

@@ -21,7 +21,7 @@ from chalicelib.channels.base import (
     WebhookRequest,
 )
 from chalicelib.channels.signing import hex_signature, matches
-from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
+from chalicelib.models.interaction import Action, Attachment, Author, Direction, Interaction, Kind
 from chalicelib.ports import SecretReader
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -317,11 +317,7 @@ class _Reader:
                     parent_id=p.opt_text(reply_to, "mid", f"{mpath}.reply_to")
                     or p.opt_text(reply_to, "story_id", f"{mpath}.reply_to"),
                     text=p.opt_text(message, "text", mpath) or "",
-                    attachments=tuple(
-                        str(a.get("type", "file"))
-                        for a in p.items(message, "attachments", mpath)
-                        if isinstance(a, dict)
-                    ),
+                    attachments=_messaging_attachments(message, mpath),
                 )
             )
         elif "message_edit" in event:
@@ -512,7 +508,7 @@ class _Reader:
         context = p.opt_obj(message, "context", path) or {}
         body = p.as_obj(message.get(kind_name))
         text, reaction, parent_id = "", None, p.opt_text(context, "id", f"{path}.context")
-        attachments: tuple[str, ...] = ()
+        attachments: tuple[Attachment, ...] = ()
         kind = Kind.MESSAGE
         if kind_name == "text":
             text = p.opt_text(body, "body", f"{path}.text") or ""
@@ -523,7 +519,7 @@ class _Reader:
             text = p.opt_text(reply, "title", f"{path}.interactive") or ""
         elif kind_name in _WHATSAPP_MEDIA:
             text = p.opt_text(body, "caption", f"{path}.{kind_name}") or ""
-            attachments = (kind_name,)
+            attachments = (Attachment(kind_name, p.opt_text(body, "id", f"{path}.{kind_name}")),)
         elif kind_name == "reaction":
             emoji = p.opt_text(body, "emoji", f"{path}.reaction")
             if not emoji:
@@ -532,7 +528,7 @@ class _Reader:
             kind, reaction = Kind.REACTION, emoji
             parent_id = p.text(body, "message_id", f"{path}.reaction")
         else:
-            attachments = (kind_name,)
+            attachments = (Attachment(kind_name),)
         self.result.add(
             Interaction(
                 platform="whatsapp",
@@ -551,12 +547,39 @@ class _Reader:
         )
 
 
-def _feed_attachments(value: dict[str, Any]) -> tuple[str, ...]:
+def _feed_attachments(value: dict[str, Any]) -> tuple[Attachment, ...]:
     found = []
     if value.get("photo") or value.get("photos"):
-        found.append("photo")
+        found.append(Attachment("photo", _id(value.get("photo_id"))))
     if value.get("video"):
-        found.append("video")
+        found.append(Attachment("video", _id(value.get("video_id"))))
     if value.get("link"):
-        found.append("link")
+        found.append(Attachment("link"))
     return tuple(found)
+
+
+def _messaging_attachments(message: dict[str, Any], path: str) -> tuple[Attachment, ...]:
+    """Messenger and Instagram attachments: their type, and the id Meta gives (a sticker's, a
+    story's, a reel's), never the CDN URL."""
+    found = []
+    for attachment in p.items(message, "attachments", path):
+        if not isinstance(attachment, dict):
+            continue
+        payload = p.as_obj(attachment.get("payload"))
+        media_id = next(
+            (
+                _id(payload.get(key))
+                for key in ("sticker_id", "attachment_id", "reel_video_id", "ig_post_media_id", "id")
+                if payload.get(key) is not None
+            ),
+            None,
+        )
+        found.append(Attachment(str(attachment.get("type") or "file"), media_id))
+    return tuple(found)
+
+
+def _id(value: Any) -> str | None:
+    """Ids arrive as strings or as JSON numbers; anything else is no id."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value) or None

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.channels import payload as p
 from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import matches
-from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.models.interaction import Action, Attachment, Author, Interaction, Kind
 from chalicelib.ports import SecretReader
 
 SECRET_HEADER = "x-telegram-bot-api-secret-token"  # noqa: S105 - a header name
@@ -88,9 +88,24 @@ def _message(message: dict[str, Any], path: str, action: Action, received_at: da
             ),
             text=text,
             language_hint=p.opt_text(sender, "language_code", f"{path}.from"),
-            attachments=tuple(key for key in _ATTACHMENT_KEYS if key in message),
+            attachments=_attachments(message),
             occurred_at=p.from_seconds(p.number(message, "date", path), f"{path}.date"),
             edited_at=edited_at,
             received_at=received_at,
         )
     )
+
+
+def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    """What the message carries besides text, with Telegram's `file_id` to fetch it (a photo comes
+    in several sizes, smallest first: the largest is the one to keep)."""
+    found = []
+    for key in _ATTACHMENT_KEYS:
+        value = message.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = value[-1] if value else {}
+        file_id = value.get("file_id") if isinstance(value, dict) else None
+        found.append(Attachment(key, file_id if isinstance(file_id, str) and file_id else None))
+    return tuple(found)

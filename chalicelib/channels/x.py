@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.channels import payload as p
 from chalicelib.channels.base import InvalidSignature, MalformedPayload, ParseResult, WebhookRequest
 from chalicelib.channels.signing import base64_signature, matches
-from chalicelib.models.interaction import Action, Author, Direction, Interaction, Kind
+from chalicelib.models.interaction import Action, Attachment, Author, Direction, Interaction, Kind
 from chalicelib.ports import SecretReader
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
@@ -143,13 +143,6 @@ def _direct_message(
         _own_direct_message(event, path, create, data, account_id, received_at, result)
         return
     profile = p.as_obj(users.get(sender_id))
-    attachment = data.get("attachment")
-    media_type = None
-    if isinstance(attachment, dict):
-        media = attachment.get("media")
-        media_type = (
-            str(media.get("type", "media")) if isinstance(media, dict) else str(attachment.get("type", "media"))
-        )
     result.add(
         Interaction(
             platform="x",
@@ -163,7 +156,7 @@ def _direct_message(
                 display_name=p.opt_text(profile, "name", f"users.{sender_id}"),
             ),
             text=p.opt_text(data, "text", f"{cpath}.message_data") or "",
-            attachments=(media_type,) if media_type else (),
+            attachments=_dm_attachments(data),
             occurred_at=p.from_millis(p.number(event, "created_timestamp", path), f"{path}.created_timestamp"),
             received_at=received_at,
         )
@@ -284,13 +277,31 @@ def _full_text(tweet: dict[str, Any], path: str) -> str:
     return p.opt_text(tweet, "full_text", path) or p.opt_text(tweet, "text", path) or ""
 
 
-def _media_types(tweet: dict[str, Any]) -> tuple[str, ...]:
+def _media_types(tweet: dict[str, Any]) -> tuple[Attachment, ...]:
+    """A tweet's media, from `extended_entities` where X gives them (in `entities` an animated GIF
+    says `photo`), inside `extended_tweet` for long tweets."""
     source = p.as_obj(tweet.get("extended_tweet")) or tweet
     entities = p.as_obj(source.get("extended_entities") or source.get("entities"))
     media = entities.get("media")
     if not isinstance(media, list):
         return ()
-    return tuple(str(item.get("type", "media")) for item in media if isinstance(item, dict))
+    return tuple(_media(item) for item in media if isinstance(item, dict))
+
+
+def _dm_attachments(data: dict[str, Any]) -> tuple[Attachment, ...]:
+    attachment = data.get("attachment")
+    if not isinstance(attachment, dict):
+        return ()
+    media = attachment.get("media")
+    if isinstance(media, dict):
+        return (_media(media),)
+    return (Attachment(str(attachment.get("type") or "media")),)
+
+
+def _media(media: dict[str, Any]) -> Attachment:
+    media_id = media.get("id_str") if media.get("id_str") is not None else media.get("id")
+    valid = isinstance(media_id, str | int) and not isinstance(media_id, bool)
+    return Attachment(str(media.get("type") or "media"), str(media_id) if valid else None)
 
 
 def _tweet_time(tweet: dict[str, Any], path: str) -> datetime:

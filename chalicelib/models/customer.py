@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.models.aggregates import Aggregates
-from chalicelib.models.interaction import iso
+from chalicelib.models.interaction import Attachment, iso
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class StoredInteraction:
     parent_id: str | None = None
     rating: float | None = None
     reaction: str | None = None
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
     redacted: bool = False
@@ -116,7 +116,7 @@ class StoredInteraction:
             "translated_text": self.analysis.get("translated_text"),
             "rating": self.rating,
             "reaction": self.reaction,
-            "attachments": list(self.attachments),
+            "attachments": [attachment.to_dict() for attachment in self.attachments],
             "occurred_at": iso(self.occurred_at),
             "edited_at": iso(self.edited_at) if self.edited_at else None,
             "deleted_at": iso(self.deleted_at) if self.deleted_at else None,

@@ -55,6 +55,29 @@ class Author:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """What a customer attached: its kind (`image`, `video`, `audio`, `file`, `sticker`, `location`,
+    `story_mention`, `share`, ...) and the platform's id for the media where it gives one (a WhatsApp
+    media id, a Telegram file id, an X media id, a sticker id, a story id), to fetch it later through
+    the platform. Never a URL: platforms' media URLs carry access tokens and expire."""
+
+    type: str
+    media_id: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"type": self.type, "media_id": self.media_id}
+
+    @classmethod
+    def from_value(cls, value: Any) -> Attachment:
+        """From a queued message: an object, or the bare type older messages carried."""
+        if isinstance(value, str):
+            return cls(well_formed(value))
+        if not isinstance(value, dict):
+            raise TypeError("attachments: expected objects")
+        return cls(_str(value, "type"), _opt_str(value, "media_id"))
+
+
+@dataclass(frozen=True, slots=True)
 class Interaction:
     """One customer event. `external_id` stays the same across edits of the same item.
 
@@ -77,7 +100,7 @@ class Interaction:
     language_hint: str | None = None
     rating: float | None = None
     reaction: str | None = None
-    attachments: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
     edited_at: datetime | None = None
     text_pending: bool = False
     text_truncated: bool = False
@@ -134,7 +157,7 @@ class Interaction:
             "language_hint": self.language_hint,
             "rating": self.rating,
             "reaction": self.reaction,
-            "attachments": list(self.attachments),
+            "attachments": [attachment.to_dict() for attachment in self.attachments],
             "occurred_at": iso(self.occurred_at),
             "edited_at": iso(self.edited_at) if self.edited_at else None,
             "received_at": iso(self.received_at),
@@ -173,7 +196,7 @@ class Interaction:
             language_hint=_opt_str(data, "language_hint"),
             rating=_rating(rating),
             reaction=_opt_str(data, "reaction"),
-            attachments=_strs(data, "attachments"),
+            attachments=_attachments(data),
             occurred_at=parse_iso(_str(data, "occurred_at")),
             edited_at=parse_iso(edited_at) if edited_at else None,
             received_at=parse_iso(_str(data, "received_at")),
@@ -203,11 +226,11 @@ def _rating(value: Any) -> float | None:
     return float(value)
 
 
-def _strs(data: dict[str, Any], key: str) -> tuple[str, ...]:
-    values = data.get(key, ())
-    if not isinstance(values, list | tuple) or not all(isinstance(value, str) for value in values):
-        raise TypeError(f"{key}: expected a list of strings")
-    return tuple(well_formed(value) for value in values)
+def _attachments(data: dict[str, Any]) -> tuple[Attachment, ...]:
+    values = data.get("attachments", ())
+    if not isinstance(values, list | tuple):
+        raise TypeError("attachments: expected a list")
+    return tuple(Attachment.from_value(value) for value in values)
 
 
 def _opt_str(data: dict[str, Any], key: str) -> str | None:

@@ -124,7 +124,8 @@ class InteractionItem(Item, discriminator="interaction"):
     pii_types = ListAttribute(of=UnicodeAttribute, default=list)
     rating = NumberAttribute(null=True)
     reaction = UnicodeAttribute(null=True)
-    attachments = ListAttribute(of=UnicodeAttribute, default=list)
+    attachments = ListAttribute(of=UnicodeAttribute, default=list)  # their types
+    media = JSONAttribute(null=True)  # the attachments with their media ids: [{"type", "media_id"}]
     language_hint = UnicodeAttribute(null=True)
     occurred_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute()

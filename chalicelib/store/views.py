@@ -11,6 +11,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.models.customer import Customer, RecentInteraction, StoredInteraction
+from chalicelib.models.interaction import Attachment
 from chalicelib.ports import BadCursor
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, InteractionItem
@@ -97,7 +98,7 @@ def _stored(item: InteractionItem) -> StoredInteraction:
         parent_id=item.parent_id,
         rating=float(item.rating) if item.rating is not None else None,
         reaction=item.reaction,
-        attachments=tuple(str(a) for a in item.attachments or ()),
+        attachments=tuple(Attachment.from_value(a) for a in (item.media or item.attachments or ())),
         edited_at=item.edited_at,
         deleted_at=item.deleted_at,
         redacted=bool(item.redacted),

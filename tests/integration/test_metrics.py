@@ -14,21 +14,25 @@ from tools import template as templates
 from tools.webhook_client import sign
 
 
-def emitted(output: str) -> dict[str, Any]:
-    """Metric name -> total value, from the EMF lines in `output`; also checks their envelope."""
+def emitted(output: str, dimensions: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Metric name -> total value, from the EMF lines in `output` with exactly the `service`
+    dimension and `dimensions` (named `Name[value,...]` when broken down); also checks their envelope."""
     totals: dict[str, Any] = {}
     for line in output.splitlines():
         if not line.startswith('{"_aws"'):
             continue
         document = json.loads(line)
         (directive,) = document["_aws"]["CloudWatchMetrics"]
-        assert directive["Dimensions"] == [["service"]]
+        (names,) = directive["Dimensions"]
+        if sorted(names) != sorted(("service", *dimensions)):
+            continue
         assert document["service"] == SERVICE
         for metric in directive["Metrics"]:
             assert metric["Unit"] == "Count"
             values = document[metric["Name"]]
             total = sum(values) if isinstance(values, list) else values
-            totals[metric["Name"]] = totals.get(metric["Name"], 0) + total
+            name = metric["Name"] + (f"[{','.join(str(document[d]) for d in dimensions)}]" if dimensions else "")
+            totals[name] = totals.get(name, 0) + total
     return totals
 
 
@@ -64,6 +68,18 @@ def test_webhook_outcomes_are_counted_per_invocation(client, secrets, capsys) ->
     }
 
 
+def test_items_not_read_are_counted_in_all_and_by_channel_and_reason(client, secrets, capsys) -> None:
+    item = {"sender": {"id": "7"}, "recipient": {"id": "PAGE"}, "timestamp": 1763812800000}
+    good = {**item, "message": {"mid": "m_1", "text": "hi"}}
+    broken = {**item, "message": {"mid": "m_2", "text": ["not", "text"]}}
+    body = json.dumps({"object": "page", "entry": [{"id": "PAGE", "messaging": [good, broken, broken]}]}).encode()
+    request = sign("meta", body, secrets)
+    assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
+    out = capsys.readouterr().out
+    assert emitted(out)["WebhookItemsUnread"] == 2
+    assert emitted(out, ("channel", "reason")) == {"WebhookItemsUnread[meta,malformed]": 2}
+
+
 def test_refused_handshakes_are_counted(client, secrets, capsys) -> None:
     assert client.http.get("/webhooks/x?crc_token=%7B%7D").status_code == 400  # "{}": never X's shape
     assert client.http.get("/webhooks/meta?hub.mode=subscribe&hub.challenge=1&hub.verify_token=no").status_code == 403
@@ -93,7 +109,13 @@ def test_the_alarms_watch_what_the_code_emits_where_each_stage_emits_it() -> Non
         for resource in template["Resources"].values()
         if resource.get("Type") == "AWS::CloudWatch::Alarm" and resource["Properties"]["Namespace"] != "AWS/SQS"
     }
-    assert set(watched) == {"WebhooksRejected", "HandshakesRefused", "WebhooksUnavailable", "UnhandledErrors"}
+    assert set(watched) == {
+        "WebhooksRejected",
+        "HandshakesRefused",
+        "WebhookItemsUnread",
+        "WebhooksUnavailable",
+        "UnhandledErrors",
+    }
     for alarm in watched.values():
         assert alarm["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
         for stage in ("dev", "prod"):

@@ -6,11 +6,12 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.adapters.queue import encode
-from chalicelib.models.interaction import Action, Author, Interaction, Kind
+from chalicelib.models.interaction import Action, Attachment, Author, Interaction, Kind
 from chalicelib.models.text import well_formed
 
 T0 = datetime(2026, 11, 22, 10, 0, 0, 123000, tzinfo=UTC)
@@ -51,7 +52,7 @@ texts = st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoin
 
 @given(text=texts, title=st.none() | texts, rating=st.none() | st.floats(0, 5))
 def test_every_text_survives_the_queue_encoding_unchanged(text: str, title: str | None, rating: float | None) -> None:
-    original = interaction(text=text, title=title, rating=rating, attachments=("image",))
+    original = interaction(text=text, title=title, rating=rating, attachments=(Attachment("image", "m-1"),))
     body = encode(original)
     body.encode("utf-8")  # raw lone surrogates would raise here
     assert not any(0xD800 <= ord(c) <= 0xDFFF or c in "\ufffe\uffff" for c in body)
@@ -60,3 +61,13 @@ def test_every_text_survives_the_queue_encoding_unchanged(text: str, title: str 
     # The processor's decoding keeps every character; a lone surrogate, being none, becomes U+FFFD.
     expected = replace(original, text=well_formed(text), title=None if title is None else well_formed(title))
     assert Interaction.from_dict(decoded) == expected
+
+
+def test_attachments_queued_before_media_ids_were_kept_still_decode() -> None:
+    queued = interaction(attachments=(Attachment("photo", "f-1"),)).to_dict()
+    assert Interaction.from_dict(queued).attachments == (Attachment("photo", "f-1"),)
+    older = {**queued, "attachments": ["photo", "location"]}  # what the queue held before
+    assert Interaction.from_dict(older).attachments == (Attachment("photo"), Attachment("location"))
+    for wrong in ([{"media_id": "x"}], [3], "photo"):
+        with pytest.raises((KeyError, TypeError)):
+            Interaction.from_dict({**queued, "attachments": wrong})
