@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.channels import generic, meta, telegram, trustpilot, x
 from chalicelib.channels.base import MalformedPayload
+from chalicelib.channels.meta.messaging import MessagingReader
 from chalicelib.models.interaction import Attachment, Author
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -291,7 +292,7 @@ def test_unknown_trustpilot_events_are_reported_by_name() -> None:
 
 def test_a_bug_in_one_item_costs_that_item_only(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = {"n": 0}
-    original = meta._Reader._messaging
+    original = MessagingReader._messaging
 
     def flaky(self: Any, event: dict[str, Any], path: str, *args: Any) -> None:
         calls["n"] += 1
@@ -299,7 +300,7 @@ def test_a_bug_in_one_item_costs_that_item_only(monkeypatch: pytest.MonkeyPatch)
             raise KeyError("a customer's words")
         original(self, event, path, *args)
 
-    monkeypatch.setattr(meta._Reader, "_messaging", flaky)
+    monkeypatch.setattr(MessagingReader, "_messaging", flaky)
     result = meta.parse(messenger(dm("m_1"), dm("m_2")), NOW)
     assert [i.external_id for i in result.interactions] == ["m_2"]
     assert result.ignored == {"unreadable": 1}
