@@ -13,6 +13,7 @@ from functools import cache
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_SECRETS_MAX_AGE = 300
+DEFAULT_ROUTING_MAX_AGE = 300
 DEFAULT_RETENTION_DAYS = 365
 # WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
 DEFAULT_DEDUPE_DAYS = 8
@@ -32,6 +33,9 @@ class Settings:
     idempotency_table: str = ""
     event_bus: str = ""
     routing_parameter: str = ""
+    routing_max_age: int = DEFAULT_ROUTING_MAX_AGE
+    ingest_dlq_url: str = ""
+    alerts_queue_url: str = ""
     urgent_topic: str = ""
     alerts_topic: str = ""
     digest_topic: str = ""
@@ -64,6 +68,9 @@ class Settings:
             idempotency_table=source.get("SOCIALCRM_IDEMPOTENCY_TABLE", "").strip(),
             event_bus=source.get("SOCIALCRM_EVENT_BUS", "").strip(),
             routing_parameter=source.get("SOCIALCRM_ROUTING_PARAMETER", "").strip(),
+            routing_max_age=_integer(source, "SOCIALCRM_ROUTING_MAX_AGE", DEFAULT_ROUTING_MAX_AGE),
+            ingest_dlq_url=source.get("SOCIALCRM_INGEST_DLQ_URL", "").strip(),
+            alerts_queue_url=source.get("SOCIALCRM_ALERTS_QUEUE_URL", "").strip(),
             urgent_topic=source.get("SOCIALCRM_URGENT_TOPIC", "").strip(),
             alerts_topic=source.get("SOCIALCRM_ALERTS_TOPIC", "").strip(),
             digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),

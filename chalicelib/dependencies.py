@@ -7,12 +7,13 @@ rather than patching modules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from chalicelib.adapters.archive import S3DeliveryArchive
 from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
-from chalicelib.adapters.queue import InteractionQueue, RetryScheduler
+from chalicelib.adapters.queue import DeadLetters, InteractionQueue, RetryScheduler
 from chalicelib.adapters.secrets import SecretStore
 from chalicelib.config import settings
 from chalicelib.services.readiness import Readiness
@@ -20,6 +21,7 @@ from chalicelib.services.readiness import Readiness
 if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.adapters.events import EventBus
     from chalicelib.adapters.notify import NotificationChannels
+    from chalicelib.adapters.routing_source import RoutingSource
     from chalicelib.nlp.pipeline import Analyzer
     from chalicelib.rules.routing import RoutingDocument
     from chalicelib.services.access import OpsAccess
@@ -32,6 +34,9 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
     from chalicelib.store.privacy import CustomerRecords
+
+
+T = TypeVar("T")
 
 
 @cache
@@ -100,8 +105,27 @@ def analyzer() -> Analyzer:
     return Analyzer(ComprehendEngine())
 
 
-@cache
+_BUILT_FOR: dict[str, tuple[object, Any]] = {}
+
+
+def _for_document(name: str, document: RoutingDocument, build: Callable[[], T]) -> T:
+    """What is built from a routing document, built again only when the document changes (it is
+    the same object for as long as the parameter holds the same value)."""
+    built = _BUILT_FOR.get(name)
+    if built is None or built[0] is not document:
+        built = (document, build())
+        _BUILT_FOR[name] = built
+    return cast(T, built[1])
+
+
 def interaction_processor() -> InteractionProcessor:
+    """The processor for the current routing document (rebuilt when it changes). Raises
+    RoutingError while the stage's override is invalid."""
+    current = decider()
+    return _for_document("processor", current.routing, lambda: _processor(current))
+
+
+def _processor(decider: Decider) -> InteractionProcessor:
     from chalicelib.adapters.claims import ClaimStore
     from chalicelib.services.process import InteractionProcessor
 
@@ -111,22 +135,28 @@ def interaction_processor() -> InteractionProcessor:
         expires_after_seconds=config.dedupe_days * 86400,
         dynamodb_client=client("dynamodb", WORKER_PROFILE),
     )
-    return InteractionProcessor(claims, analyzer(), customer_store(), decider(), redact=config.redact_pii)
+    return InteractionProcessor(claims, analyzer(), customer_store(), decider, redact=config.redact_pii)
 
 
 @cache
+def routing_source() -> RoutingSource:
+    from chalicelib.adapters.routing_source import RoutingSource
+
+    return RoutingSource(settings().routing_parameter, settings().routing_max_age)
+
+
 def routing() -> RoutingDocument:
-    from chalicelib.adapters.routing_source import load_routing
+    """The routing document as it stands (re-read from SSM at most every SOCIALCRM_ROUTING_MAX_AGE
+    seconds). Raises RoutingError while the stage's override is invalid."""
+    return routing_source().current()
 
-    return load_routing(settings().routing_parameter)
 
-
-@cache
 def decider() -> Decider:
     from chalicelib.rules.intent import default_classifier
     from chalicelib.services.decide import Decider
 
-    return Decider(routing(), default_classifier())
+    document = routing()
+    return _for_document("decider", document, lambda: Decider(document, default_classifier()))
 
 
 @cache
@@ -183,20 +213,30 @@ def notifier() -> Notifier:
     return Notifier(alert_store(), notification_channels())
 
 
-@cache
 def sla_watch() -> SlaWatch:
     from chalicelib.services.sla import SlaWatch
 
-    return SlaWatch(case_store(), event_bus(), routing())
+    document = routing()
+    return _for_document("sla_watch", document, lambda: SlaWatch(case_store(), event_bus(), document))
 
 
-@cache
 def crisis_watch() -> CrisisWatch:
     from chalicelib.services.crisis import CrisisWatch
     from chalicelib.store.crisis import CrisisStore
 
+    document = routing()
     customer_store()
-    return CrisisWatch(CrisisStore(), event_bus(), routing())
+    return _for_document("crisis_watch", document, lambda: CrisisWatch(CrisisStore(), event_bus(), document))
+
+
+@cache
+def dead_letters() -> DeadLetters:
+    return DeadLetters(settings().ingest_dlq_url)
+
+
+@cache
+def alerts_retry_scheduler() -> RetryScheduler:
+    return RetryScheduler(settings().require("alerts_queue_url"))
 
 
 def reset() -> None:
@@ -210,17 +250,16 @@ def reset() -> None:
         ops_access,
         customer_store,
         analyzer,
-        interaction_processor,
-        routing,
-        decider,
+        routing_source,
         event_bus,
         case_store,
         alert_store,
         customer_records,
         notification_channels,
         notifier,
-        sla_watch,
-        crisis_watch,
+        dead_letters,
+        alerts_retry_scheduler,
     ):
         cached.cache_clear()
+    _BUILT_FOR.clear()
     reset_clients()

@@ -14,7 +14,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.dependencies import alert_store, crisis_watch, notification_channels, notifier, sla_watch
+from chalicelib.adapters.queue import receive_count
+from chalicelib.dependencies import (
+    alert_store,
+    alerts_retry_scheduler,
+    crisis_watch,
+    notification_channels,
+    notifier,
+    sla_watch,
+)
 from chalicelib.observability import logger
 
 
@@ -37,11 +45,18 @@ def handle_alerts(event: dict[str, Any], context: Any) -> dict[str, Any]:
             },
         )
 
-    return dict(
-        process_partial_response(
-            event=event, record_handler=one, processor=BatchProcessor(event_type=EventType.SQS), context=context
-        )
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response: dict[str, Any] = dict(
+        process_partial_response(event=event, record_handler=one, processor=processor, context=context)
     )
+    failures: list[dict[str, Any]] = response.get("batchItemFailures", [])
+    failed = {str(item["itemIdentifier"]) for item in failures}
+    if failed:  # back off as the ingest queue does: SNS down for an hour is retried, not dead-lettered
+        records = event.get("Records", [])
+        alerts_retry_scheduler().postpone(
+            [(r["receiptHandle"], receive_count(r)) for r in records if r["messageId"] in failed]
+        )
+    return response
 
 
 def _envelope(body: str) -> dict[str, Any]:

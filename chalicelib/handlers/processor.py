@@ -10,26 +10,45 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from chalicelib.dependencies import event_bus, interaction_processor, retry_scheduler
+from chalicelib.adapters.queue import receive_count
+from chalicelib.dependencies import dead_letters, event_bus, interaction_processor, retry_scheduler
 from chalicelib.errors import describe
 from chalicelib.models.events import DomainEvent
 from chalicelib.observability import count, logger
 from chalicelib.ports import EventPublisher
+from chalicelib.rules.routing import RoutingError
 from chalicelib.services.process import Outcome, RecordFailed, in_time, summary
 
 DEFAULT_REMAINING_MS = 60_000
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    processor = interaction_processor()
     records = event.get("Records", [])
+    try:
+        processor = interaction_processor()
+    except RoutingError as exc:
+        # Fail fast and loudly: every record back soon (not after the 30-minute visibility
+        # timeout), and an alarm; the message names the rule and field, never customer data.
+        logger.error("routing override invalid: records wait until it is fixed", extra={"reason": str(exc)[:500]})
+        count("RoutingInvalid")
+        return _fail(records, {r["messageId"] for r in records})
     remaining = context.get_remaining_time_in_millis() if context is not None else DEFAULT_REMAINING_MS
     prepared = processor.prepare({r["messageId"]: r["body"] for r in records}, remaining)
     outcomes = summary(prepared)
     logger.info("batch prepared", extra={"records": len(prepared), **outcomes})
+    # What is not an interaction never will be: kept on the dead-letter queue at once (alarmed there),
+    # not retried for an hour and a half first.
+    invalid = {
+        r["messageId"]: (r["body"], prepared[r["messageId"]].reason)
+        for r in records
+        if prepared[r["messageId"]].outcome is Outcome.INVALID
+    }
+    dead = dead_letters().send(invalid) if invalid else set()
     raised: dict[str, tuple[DomainEvent, ...]] = {}
 
     def complete(record: SQSRecord) -> None:
+        if record.message_id in dead:
+            return
         try:
             raised[record.message_id] = processor.complete(prepared[record.message_id])
         except Exception as exc:
@@ -38,7 +57,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 "record failed",
                 extra={
                     "message_id": record.message_id,
-                    "receive_count": _receive_count(record.raw_event),
+                    "receive_count": receive_count(record.raw_event),
                     "error": type(exc).__name__,
                     # Our own reasons name the step; other errors are named, never quoted.
                     "reason": str(exc)[:300] if isinstance(exc, RecordFailed) else describe(exc),
@@ -61,13 +80,19 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if unpublished:
         logger.warning("records failed: events not published", extra={"records": len(unpublished)})
         failed |= unpublished
+    count("RecordsInvalid", len(dead))
+    count("DuplicateRecords", outcomes.get(Outcome.DUPLICATE.value, 0))
+    return _fail(records, failed)
+
+
+def _fail(records: list[dict[str, Any]], failed: set[str]) -> dict[str, Any]:
+    """Report the failed records to SQS, brought back after the retry delay for their receive count."""
     if failed:
         retry_scheduler().postpone(
-            [(r["receiptHandle"], _receive_count(r)) for r in records if r["messageId"] in failed]
+            [(r["receiptHandle"], receive_count(r)) for r in records if r["messageId"] in failed]
         )
     count("RecordsProcessed", len(records) - len(failed))
     count("RecordsFailed", len(failed))
-    count("DuplicateRecords", outcomes.get(Outcome.DUPLICATE.value, 0))
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
 
 
@@ -79,10 +104,3 @@ def publish(bus: EventPublisher, raised: dict[str, tuple[DomainEvent, ...]]) -> 
         return set()
     accepted = bus.publish(events)
     return {owner for owner, ok in zip(owners, accepted, strict=True) if not ok}
-
-
-def _receive_count(record: dict[str, Any]) -> int:
-    try:
-        return int(record.get("attributes", {}).get("ApproximateReceiveCount", 1))
-    except (TypeError, ValueError):
-        return 1

@@ -8,7 +8,7 @@ documents at a time.
 `complete` (one record at a time, under Powertools' BatchProcessor): tie the interaction to its
 customer, decide its intent, route, case and alerts, and store it all in one transaction, with the
 events to publish in the interaction's pointer (an outbox). A record that fails here releases its
-claim and raises, so SQS redelivers it (and, after five receives, dead-letters it) while the rest of
+claim and raises, so SQS redelivers it (and, after ten receives, about 90 minutes, dead-letters it) while the rest of
 the batch is kept.
 
 `finish` (after the batch's events are published together): a record whose events all reached the
@@ -55,7 +55,7 @@ class Outcome(Enum):
 
 
 class RecordFailed(Exception):
-    """This record must be retried (SQS redelivers it; after five receives it is dead-lettered)."""
+    """This record must be retried (SQS redelivers it; after ten receives it is dead-lettered)."""
 
 
 @dataclass

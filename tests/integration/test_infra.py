@@ -144,7 +144,7 @@ def test_local_stack_settings_match_the_template() -> None:
             QueueUrl=env["SOCIALCRM_INGEST_QUEUE_URL"], AttributeNames=["All"]
         )
         redrive = json.loads(ingest["Attributes"]["RedrivePolicy"])
-        assert redrive["maxReceiveCount"] == 5
+        assert redrive["maxReceiveCount"] == 10
         assert redrive["deadLetterTargetArn"].endswith(":socialcrm-dev-ingest-dlq")
         assert (
             boto3.client("secretsmanager").describe_secret(SecretId=env["SOCIALCRM_SECRETS_ID"])["Name"]

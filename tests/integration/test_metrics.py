@@ -71,13 +71,13 @@ def test_webhook_outcomes_are_counted_per_invocation(client, secrets, capsys) ->
 def test_items_not_read_are_counted_in_all_and_by_channel_and_reason(client, secrets, capsys) -> None:
     item = {"sender": {"id": "7"}, "recipient": {"id": "PAGE"}, "timestamp": 1763812800000}
     good = {**item, "message": {"mid": "m_1", "text": "hi"}}
-    broken = {**item, "message": {"mid": "m_2", "text": ["not", "text"]}}
+    broken = {**item, "message_v2": {"mid": "m_2", "text": "a shape Meta never sent"}}
     body = json.dumps({"object": "page", "entry": [{"id": "PAGE", "messaging": [good, broken, broken]}]}).encode()
     request = sign("meta", body, secrets)
     assert client.http.post(request.path, headers=request.headers, body=body).status_code == 200
     out = capsys.readouterr().out
     assert emitted(out)["WebhookItemsUnread"] == 2
-    assert emitted(out, ("channel", "reason")) == {"WebhookItemsUnread[meta,malformed]": 2}
+    assert emitted(out, ("channel", "reason")) == {"WebhookItemsUnread[meta,unknown]": 2}
 
 
 def test_refused_handshakes_are_counted(client, secrets, capsys) -> None:
@@ -96,7 +96,7 @@ def test_the_processor_counts_what_it_stored_and_what_failed(client, sqs, pipeli
     capsys.readouterr()
     assert process_queue(sqs, queue_url) == 4
     counted = emitted(capsys.readouterr().out)
-    assert counted == {"RecordsProcessed": 3, "RecordsFailed": 1, "DuplicateRecords": 1}
+    assert counted == {"RecordsProcessed": 4, "RecordsInvalid": 1, "DuplicateRecords": 1}
 
 
 def test_the_alarms_watch_what_the_code_emits_where_each_stage_emits_it() -> None:
@@ -113,6 +113,7 @@ def test_the_alarms_watch_what_the_code_emits_where_each_stage_emits_it() -> Non
         "WebhooksRejected",
         "HandshakesRefused",
         "WebhookItemsUnread",
+        "RoutingInvalid",
         "WebhooksUnavailable",
         "UnhandledErrors",
     }

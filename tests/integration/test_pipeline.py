@@ -140,13 +140,27 @@ def test_unknown_identities_and_customers_are_404(client, pipeline) -> None:
     assert get(client, "/customers/00000000-0000-0000-0000-000000000000/interactions")[0] == 404
 
 
-def test_a_message_that_is_not_an_interaction_fails_alone_and_is_retried(sqs, pipeline, client, secrets) -> None:
+def test_a_message_that_is_not_an_interaction_goes_to_the_dead_letter_queue_at_once(
+    sqs, pipeline, client, secrets
+) -> None:
+    """It never will be one: kept on the dead-letter queue (whose alarm tells ops) with the reason,
+    rather than retried for an hour and a half first; its neighbours are stored."""
     queue_url = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
     post_telegram(client, secrets, telegram(3, 9, "Dzień dobry"))
     sqs.send_message(QueueUrl=queue_url, MessageBody='{"not": "an interaction"}')
-    process_queue(sqs, queue_url)
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # back after its timeout
+    assert process_queue(sqs, queue_url) == 2
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == (
+        "0",
+        "0",
+    )
+    (dead,) = sqs.receive_message(QueueUrl=pipeline["SOCIALCRM_INGEST_DLQ_URL"], MessageAttributeNames=["All"])[
+        "Messages"
+    ]
+    assert dead["Body"] == '{"not": "an interaction"}'
+    assert dead["MessageAttributes"]["reason"]["StringValue"] == "not an interaction: KeyError"
     assert get(client, "/identities/telegram/4242")[0] == 200
 
 
@@ -181,7 +195,9 @@ def test_one_odd_record_never_fails_its_neighbours(sqs, pipeline, client, secret
         texts[user] = interaction["text"]
     assert texts[502] == "Adoro \ufffd o produto"  # no character there: the replacement character
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # only the broken one
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
+    (dead,) = sqs.receive_message(QueueUrl=pipeline["SOCIALCRM_INGEST_DLQ_URL"])["Messages"]  # only the broken one
+    assert json.loads(dead["Body"])["external_id"] == "9:9"
 
 
 def test_two_first_messages_at_once_make_one_customer(sqs, pipeline, client, secrets) -> None:

@@ -1,7 +1,8 @@
 """Where the routing document comes from, on moto: the repository's default when the stage's SSM
-parameter does not exist, the parameter's document when it does (read once per container, so
-`dependencies.reset()` stands for a new container), and no routing at all, with a message naming
-the rule and the field, when the parameter holds an invalid document."""
+parameter does not exist, the parameter's document when it does (read again at most every
+SOCIALCRM_ROUTING_MAX_AGE seconds, so a change reaches warm functions), and no routing at all, with
+a message naming the rule and the field, when the parameter holds an invalid document: the records
+then wait, retried soon, and an alarm says why."""
 
 from __future__ import annotations
 
@@ -92,7 +93,8 @@ def test_without_the_parameter_the_default_document_routes(client, sqs, pipeline
         ssm.get_parameter(Name=pipeline["SOCIALCRM_ROUTING_PARAMETER"])
     default = load_default()
     assert dependencies.routing().version == default.version
-    assert dependencies.routing() is dependencies.routing()  # read once per container
+    assert dependencies.routing() is dependencies.routing()  # the same value, the same document
+    assert dependencies.decider() is dependencies.decider()  # and nothing built from it again
 
     post(client, secrets, instagram_dm("IGSID-1", "ig.1", COMPLAINT, datetime.now(UTC) - timedelta(minutes=5)))
     process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
@@ -107,13 +109,18 @@ def test_without_the_parameter_the_default_document_routes(client, sqs, pipeline
     assert detail["route"]["team"] == "support"
 
 
-def test_an_override_in_ssm_replaces_the_default_from_the_next_container(client, sqs, pipeline, secrets, tap) -> None:
+def test_an_override_reaches_a_warm_function_within_its_max_age(
+    client, sqs, pipeline, secrets, tap, monkeypatch
+) -> None:
     default = dependencies.routing()
     put_override(pipeline, OVERRIDE)
-    assert dependencies.routing() is default  # this container read its document already
-    dependencies.reset()  # a new container
-    assert dependencies.routing().version == "test-override-7"
+    assert dependencies.routing() is default  # kept for SOCIALCRM_ROUTING_MAX_AGE (300 s by default)
+    source = dependencies.routing_source()
+    monkeypatch.setattr(source, "_max_age", 0)  # that time has passed:
+    monkeypatch.setattr(source, "_absent_until", 0.0)
+    assert dependencies.routing().version == "test-override-7"  # same container, no cold start
     assert [rule.name for rule in dependencies.routing().rules] == ["instagram-complaints", "the-rest"]
+    assert dependencies.decider().routing.version == "test-override-7"
 
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     post(client, secrets, instagram_dm("IGSID-2", "ig.2", COMPLAINT, at))
@@ -179,7 +186,10 @@ def test_an_invalid_override_names_the_rule_and_the_field(pipeline, document, ex
     assert str(raised.value).startswith(f"ssm:{pipeline['SOCIALCRM_ROUTING_PARAMETER']}: {expected}")
 
 
-def test_an_invalid_override_stops_processing_until_it_is_fixed(client, sqs, pipeline, secrets) -> None:
+def test_an_invalid_override_stops_processing_fast_and_loudly_until_it_is_fixed(
+    client, sqs, pipeline, secrets, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("SOCIALCRM_ROUTING_MAX_AGE", "0")
     put_override(pipeline, "{not json")
     dependencies.reset()
     with pytest.raises(RoutingError, match="not valid JSON"):
@@ -189,14 +199,16 @@ def test_an_invalid_override_stops_processing_until_it_is_fixed(client, sqs, pip
     post(client, secrets, instagram_dm("IGSID-3", "ig.3", COMPLAINT, datetime.now(UTC) - timedelta(minutes=5)))
     (message,) = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"]
     consumer = SqsConsumer("process_interactions", app_module.process_interactions, queue_url, "arn:ingest", 250, 0)
-    with pytest.raises(RoutingError):  # the invocation fails: better no routing than half a rulebook
-        app_module.process_interactions(sqs_event(consumer, [message], "us-east-1"), LambdaContext("process"))
+    postponed: list[tuple[str, int]] = []
+    monkeypatch.setattr(dependencies.retry_scheduler(), "postpone", postponed.extend)
+    capsys.readouterr()
+    answer = app_module.process_interactions(sqs_event(consumer, [message], "us-east-1"), LambdaContext("process"))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}  # not raised: reported
+    assert postponed == [(message["ReceiptHandle"], 1)]  # back in 30 s, not after the 30-minute timeout
+    assert '"RoutingInvalid":[1.0]' in capsys.readouterr().out  # the metric the alarm watches
     assert get(client, "/identities/instagram/IGSID-3")[0] == 404  # nothing stored, the message not deleted
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"  # it waits in the queue
 
-    put_override(pipeline, OVERRIDE)
-    dependencies.reset()  # the next cold start reads the fixed document
+    put_override(pipeline, OVERRIDE)  # fixed: the next read (max age 0 here) takes it, no cold start
     sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
-    assert process_queue(sqs, queue_url) == 1  # redelivered once its visibility timeout is over
+    assert process_queue(sqs, queue_url) == 1
     assert stored_route(client, "instagram", "IGSID-3")["route"]["team"] == "social-care"

@@ -11,14 +11,14 @@ import boto3
 import pytest
 
 from chalicelib import dependencies
-from chalicelib.channels import payload
+from chalicelib.channels.meta.messaging import MessagingReader
 from tests.helpers import call, drain
 from tools.webhook_client import sign
 
 ITEM = {"sender": {"id": "7"}, "recipient": {"id": "PAGE"}, "timestamp": 1763812800000}
 GOOD = {**ITEM, "message": {"mid": "m_1", "text": "Olá"}}
-# A shape this parser does not read: the text is an object (think of a platform changing it).
-CHANGED = {**ITEM, "message": {"mid": "m_2", "text": {"body": "O pedido não chegou"}}}
+# A shape this parser does not know (think of Meta renaming `message` one day): kept, not dropped.
+CHANGED = {**ITEM, "message_v2": {"mid": "m_2", "text": "O pedido não chegou"}}
 
 
 def messenger(*items: dict[str, Any]) -> bytes:
@@ -43,12 +43,12 @@ def test_a_delivery_with_an_unread_item_is_kept_whole_and_its_other_items_queued
     body = messenger(GOOD, CHANGED)
     response = post(client, secrets, body)
     assert response.status_code == 200
-    assert json.loads(response.body) == {"received": 2, "queued": 1, "ignored": {"malformed": 1}}
+    assert json.loads(response.body) == {"received": 2, "queued": 1, "ignored": {"unknown": 1}}
     assert [m["external_id"] for m in drain(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"])] == ["m_1"]
     (kept,) = kept_objects(aws)
     assert kept["body"] == body  # byte for byte, to be read again
     assert kept["key"].startswith("meta/")
-    assert kept["key"].endswith(".malformed-1.json")
+    assert kept["key"].endswith(".unknown-1.json")
 
 
 def test_a_delivery_read_in_full_is_not_kept(client, sqs, aws, secrets) -> None:
@@ -71,7 +71,7 @@ def test_ops_list_it_and_replay_it_once_the_parser_reads_it(client, sqs, aws, se
     status, listed = call(client, "get", "/unread?channel=meta")
     assert status == 200
     (entry,) = listed["deliveries"]
-    assert (entry["channel"], entry["unread"]) == ("meta", {"malformed": 1})
+    assert (entry["channel"], entry["unread"]) == ("meta", {"unknown": 1})
 
     # Not fixed yet: a replay queues what it reads, and keeps the delivery.
     status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]})
@@ -79,13 +79,13 @@ def test_ops_list_it_and_replay_it_once_the_parser_reads_it(client, sqs, aws, se
     assert report["replayed"][0]["status"] == "still_unread"
     drain(sqs, queue)
 
-    original = payload.opt_text
+    original = MessagingReader._messaging
 
-    def fixed(parent: dict[str, Any], key: str, path: str) -> str | None:  # the fix: text may be an object
-        value = parent.get(key)
-        return str(value["body"]) if key == "text" and isinstance(value, dict) else original(parent, key, path)
+    def fixed(self: Any, event: dict[str, Any], path: str, *args: Any) -> None:  # the fix: read the new key
+        renamed = {("message" if key == "message_v2" else key): value for key, value in event.items()}
+        original(self, renamed, path, *args)
 
-    monkeypatch.setattr(payload, "opt_text", fixed)
+    monkeypatch.setattr(MessagingReader, "_messaging", fixed)
     status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]})
     assert status == 200
     (replayed,) = report["replayed"]

@@ -105,3 +105,16 @@ def test_failed_records_come_back_sooner_each_time_twice_as_late(stubbed: tuple[
             {"QueueUrl": URL, "Entries": entries},
         )
     RetryScheduler(URL, client).postpone(failed)
+
+
+@pytest.mark.parametrize("queue", ["IngestQueue", "AlertsQueue"])
+def test_a_failing_record_is_retried_for_over_an_hour_before_the_dead_letter_queue(queue: str) -> None:
+    """An outage of an hour (Comprehend, DynamoDB, SNS) needs no manual redrive: each receive that
+    fails waits its retry delay, and SQS dead-letters the record only after the queue's last receive."""
+    from chalicelib.adapters.queue import RetryScheduler
+    from tools import template as templates
+
+    receives = templates.load()["Resources"][queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"]
+    waited = sum(RetryScheduler.delay(count) for count in range(1, receives + 1))
+    assert waited >= 3600
+    assert waited <= 2 * 3600  # and not forever: the dead-letter queue's alarm should still tell someone
