@@ -21,7 +21,7 @@ from chalicelib.channels.base import (
 )
 from chalicelib.channels.meta.feed import FeedReader
 from chalicelib.channels.meta.instagram import InstagramReader
-from chalicelib.channels.meta.messaging import MessagingReader
+from chalicelib.channels.meta.messaging import MESSAGING_FIELDS, MessagingReader
 from chalicelib.channels.meta.whatsapp import WhatsAppReader
 from chalicelib.channels.signing import hex_signature, matches
 from chalicelib.ports import SecretReader
@@ -86,14 +86,29 @@ class _Reader(MessagingReader, FeedReader, InstagramReader, WhatsAppReader):
         for key in ("messaging", "standby"):
             self._each(entry, key, path, self._messaging, "messenger", page_id)
         for change, change_path in self._changes(entry, path):
-            self.result.guard(change_path, self._page_change, change, entry, page_id)
+            if _messaging_field(change):
+                self.result.guard(change_path, self._messaging_change, change, "messenger", page_id)
+            else:
+                self.result.guard(change_path, self._page_change, change, entry, page_id)
 
     def instagram_entry(self, entry: dict[str, Any], path: str) -> None:
         account_id = p.opt_text(entry, "id", path)
-        self._each(entry, "messaging", path, self._messaging, "instagram", account_id)
+        for key in ("messaging", "standby"):  # standby: while another app owns the conversation
+            self._each(entry, key, path, self._messaging, "instagram", account_id)
         for change, change_path in self._changes(entry, path):
-            self.result.guard(change_path, self._instagram_change, change, entry, account_id)
+            if _messaging_field(change):
+                self.result.guard(change_path, self._messaging_change, change, "instagram", account_id)
+            else:
+                self.result.guard(change_path, self._instagram_change, change, entry, account_id)
 
     def whatsapp_entry(self, entry: dict[str, Any], path: str) -> None:
         for change, change_path in self._changes(entry, path):
             self.result.guard(change_path, self._whatsapp_change, change)
+
+
+def _messaging_field(change: Any) -> bool:
+    """Messenger and Instagram Direct fields arrive in `entry[].messaging[]`, but the dashboard's
+    Test button (and, by some reports, Meta itself for postbacks) sends them as a `changes[]` item
+    whose `value` is the messaging item: those are read by the messaging reader, as messages."""
+    field = change.get("field") if isinstance(change, dict) else None
+    return isinstance(field, str) and field in MESSAGING_FIELDS
