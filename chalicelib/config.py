@@ -14,6 +14,8 @@ from functools import cache
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_SECRETS_MAX_AGE = 300
 DEFAULT_ROUTING_MAX_AGE = 300
+# Meta's Graph API; tests and the local stack point SOCIALCRM_GRAPH_URL at a server of their own.
+DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_RETENTION_DAYS = 365
 # WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
 DEFAULT_DEDUPE_DAYS = 8
@@ -40,6 +42,7 @@ class Settings:
     alerts_topic: str = ""
     digest_topic: str = ""
     unread_bucket: str = ""
+    graph_url: str = DEFAULT_GRAPH_URL
     echo_alerts: bool = False
     nlp: str = "comprehend"
     redact_pii: bool = True
@@ -75,6 +78,7 @@ class Settings:
             alerts_topic=source.get("SOCIALCRM_ALERTS_TOPIC", "").strip(),
             digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),
             unread_bucket=source.get("SOCIALCRM_UNREAD_BUCKET", "").strip(),
+            graph_url=source.get("SOCIALCRM_GRAPH_URL", "").strip() or DEFAULT_GRAPH_URL,
             echo_alerts=_boolean(source, "SOCIALCRM_ECHO_ALERTS", False),
             nlp=nlp,
             redact_pii=_boolean(source, "SOCIALCRM_REDACT_PII", True),

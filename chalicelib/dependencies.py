@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.services.access import OpsAccess
     from chalicelib.services.crisis import CrisisWatch
     from chalicelib.services.decide import Decider
+    from chalicelib.services.mentions import MentionResolver
     from chalicelib.services.notify import Notifier
     from chalicelib.services.process import InteractionProcessor
     from chalicelib.services.sla import SlaWatch
@@ -135,7 +136,17 @@ def _processor(decider: Decider) -> InteractionProcessor:
         expires_after_seconds=config.dedupe_days * 86400,
         dynamodb_client=client("dynamodb", WORKER_PROFILE),
     )
-    return InteractionProcessor(claims, analyzer(), customer_store(), decider, redact=config.redact_pii)
+    return InteractionProcessor(
+        claims, analyzer(), customer_store(), decider, redact=config.redact_pii, mentions=mention_resolver()
+    )
+
+
+@cache
+def mention_resolver() -> MentionResolver:
+    from chalicelib.adapters.graph import GraphApi
+    from chalicelib.services.mentions import MentionResolver
+
+    return MentionResolver(GraphApi(settings().graph_url), secret_store())
 
 
 @cache
@@ -250,6 +261,7 @@ def reset() -> None:
         ops_access,
         customer_store,
         analyzer,
+        mention_resolver,
         routing_source,
         event_bus,
         case_store,

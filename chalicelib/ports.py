@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.models.customer import StoredText
 from chalicelib.models.decision import IntentResult
@@ -38,6 +38,27 @@ class QueueUnavailable(RuntimeError):
 
 class ArchiveUnavailable(RuntimeError):
     """A delivery with items we could not read could not be kept: it must not be acknowledged."""
+
+
+class GraphFailed(RuntimeError):
+    """Meta's Graph API refused or did not answer. `code` and `subcode` are Meta's (None when no
+    Graph error came back: a network failure or a bare 5xx)."""
+
+    def __init__(
+        self,
+        status: int | None,
+        code: int | None,
+        subcode: int | None,
+        message: str,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"Graph API {status}: {code}/{subcode}: {message}")
+        self.status = status
+        self.code = code
+        self.subcode = subcode
+        self.transient = transient or status is None
+        self.retry_after = retry_after
 
 
 class MessageTooLarge(ValueError):
@@ -137,7 +158,10 @@ class CustomerRepository(Protocol):
 
     def deleted(self, interaction: Interaction) -> bool: ...
 
-    def keep_pending(self, interaction: Interaction) -> None: ...
+
+class GraphReader(Protocol):
+    def get(self, path: str, fields: str, token: str) -> dict[str, Any]:
+        """The object's fields; raises GraphFailed."""
 
 
 class EventPublisher(Protocol):

@@ -26,8 +26,10 @@ KEYS = (
 # an https:// incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to.
 OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url")
 URL_KEYS = ("chat_webhook_url",)
-# Optional maps of name -> non-empty string: `generic_secrets` by generic source.
-MAP_KEYS = ("generic_secrets",)
+# Optional maps of name -> non-empty string: `generic_secrets` by generic source; `meta_page_tokens`
+# by Facebook Page or Instagram account id, the page access token the Graph API is asked with (to
+# fetch what a mention's webhook leaves out).
+MAP_KEYS = ("generic_secrets", "meta_page_tokens")
 
 # The document as the file holds it: strings, and maps of strings.
 Secrets = dict[str, Any]

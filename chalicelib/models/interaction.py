@@ -81,8 +81,9 @@ class Attachment:
 class Interaction:
     """One customer event. `external_id` stays the same across edits of the same item.
 
-    `author` is None only while `text_pending` is set: Instagram mentions arrive as bare ids and
-    who wrote what must still be fetched from the Graph API.
+    `author` is None only while `text_pending` is set (Instagram mentions arrive as bare ids; who
+    wrote what is fetched from the Graph API before the interaction is stored), and in deletions,
+    which are found by their id alone.
     """
 
     platform: str

@@ -34,6 +34,7 @@ from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.observability import logger
 from chalicelib.ports import Claim, Claims, CustomerRepository, TextAnalyzer
 from chalicelib.services.decide import Decider, classifiable
+from chalicelib.services.mentions import MentionResolver, without_fetching
 
 # Sources whose language field describes the text itself. X's `lang` comes from X's own
 # detection; Telegram's `language_code` is the user's interface language, not the message's.
@@ -51,6 +52,7 @@ class Outcome(Enum):
     BUSY = "busy"
     INVALID = "invalid"
     STORE_FAILED = "store_failed"  # a DynamoDB call for this record failed before its analysis
+    FETCH_FAILED = "fetch_failed"  # what the webhook left out could not be fetched yet
     ANALYSIS_FAILED = "analysis_failed"
 
 
@@ -84,13 +86,20 @@ def needs_analysis(interaction: Interaction) -> bool:
 
 class InteractionProcessor:
     def __init__(
-        self, claims: Claims, analyzer: TextAnalyzer, store: CustomerRepository, decider: Decider, redact: bool
+        self,
+        claims: Claims,
+        analyzer: TextAnalyzer,
+        store: CustomerRepository,
+        decider: Decider,
+        redact: bool,
+        mentions: MentionResolver | None = None,
     ) -> None:
         self._claims = claims
         self._analyzer = analyzer
         self._store = store
         self._decider = decider
         self._redact = redact
+        self._mentions = mentions
 
     def prepare(self, bodies: dict[str, str], remaining_ms: int) -> dict[str, Prepared]:
         """Never raises: whatever goes wrong for one record (a body that is not an interaction, a
@@ -107,6 +116,7 @@ class InteractionProcessor:
             if item.outcome is Outcome.READY and item.interaction is not None:
                 claimed_here.add(item.interaction.idempotency_key)
         self._find_stored(prepared)
+        self._complete_pending(prepared)
         fresh = [
             item
             for item in prepared.values()
@@ -126,6 +136,23 @@ class InteractionProcessor:
             else:
                 item.analysis = result
         return prepared
+
+    def _complete_pending(self, prepared: dict[str, Prepared]) -> None:
+        """Mentions and comments that arrived without their words or author get them from the
+        platform now, before analysis; one that must be fetched later fails alone, and is retried."""
+        for item in prepared.values():
+            interaction = item.interaction
+            if item.outcome is not Outcome.READY or interaction is None or not interaction.text_pending:
+                continue
+            if interaction.action is Action.DELETED:
+                continue  # a deletion needs no words
+            try:
+                item.interaction = (
+                    self._mentions.resolve(interaction) if self._mentions else without_fetching(interaction)
+                )
+            except Exception as exc:  # retried: SQS brings the record back
+                self._claims.release(interaction.idempotency_key, exc)
+                item.outcome, item.reason = Outcome.FETCH_FAILED, f"fetch: {describe(exc)}"
 
     def _analyse(self, documents: list[Document]) -> list[Analysis | AnalysisFailed]:
         """The analyzer reports a failed document in its place; should it raise instead (a
@@ -218,13 +245,12 @@ class InteractionProcessor:
         return Prepared(Outcome.READY, interaction)
 
     def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> tuple[DomainEvent, ...]:
-        author = interaction.author
-        if interaction.text_pending or author is None:
-            self._store.keep_pending(interaction)
-            return ()
-        if interaction.action is Action.DELETED:
+        if interaction.action is Action.DELETED:  # found by its id: who wrote it does not matter
             self._store.delete(interaction)
             return ()
+        author = interaction.author
+        if author is None:  # pending ones were completed in `prepare`, with an author
+            raise RecordFailed("an interaction without an author")
         stored = self._stored(interaction, analysis)
         inbound = interaction.direction is Direction.INBOUND
         intent = self._decider.classify(interaction, analysis) if inbound and classifiable(interaction) else None

@@ -75,9 +75,6 @@ class CustomerStore:
     def deleted(self, interaction: Interaction) -> bool:
         return self._timeline.deleted(interaction)
 
-    def keep_pending(self, interaction: Interaction) -> None:
-        self._timeline.keep_pending(interaction)
-
     def customer(self, customer_id: str) -> Customer | None:
         return self._views.customer(customer_id)
 

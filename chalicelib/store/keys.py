@@ -6,7 +6,6 @@
     CUSTOMER#<id>                    INTERACTION#<occurred_at>#<platform>#<external_id>
     IDENTITY#<platform>#<user_id>    IDENTITY                            identity -> customer (unique)
     INTERACTION#<platform>#<ext_id>  POINTER                             external id -> interaction
-    PENDING#<platform>#<day>#<shard> <occurred_at>#<external_id>         mentions awaiting their text
     CUSTOMER#<id>                    CASE#<case_id>                      a case (id = <customer_id>_<time><random>)
     ALERT#<alert_id>                 ALERT                               an alert as the notifier handled it
     COOLDOWN#<subject>#<type>        COOLDOWN                            until when alerts of a type are held
@@ -45,10 +44,6 @@ def interaction_sk(occurred_at: datetime, platform: str, external_id: str) -> st
 
 def pointer(platform: str, external_id: str) -> str:
     return f"INTERACTION#{platform}#{external_id}"
-
-
-def pending(platform: str, occurred_at: datetime, external_id: str) -> str:
-    return f"PENDING#{platform}#{occurred_at.strftime('%Y-%m-%d')}#{shard(external_id)}"
 
 
 def shard(customer_id: str) -> int:

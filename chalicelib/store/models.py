@@ -252,13 +252,6 @@ class CrisisStateItem(Item, discriminator="crisis"):
     worklist = WorklistIndex()
 
 
-class PendingItem(Item, discriminator="pending"):
-    """An Instagram mention that arrived as bare ids; its text and author are fetched later."""
-
-    interaction = JSONAttribute()
-    expires_at = TTLAttribute(null=True)
-
-
 MODELS: tuple[type[Item], ...] = (
     Item,
     CustomerItem,
@@ -266,7 +259,6 @@ MODELS: tuple[type[Item], ...] = (
     CustomerIdentityItem,
     InteractionItem,
     PointerItem,
-    PendingItem,
     CaseItem,
     AlertItem,
     CooldownItem,

@@ -30,7 +30,7 @@ from chalicelib.nlp.analysis import Analysis
 from chalicelib.rules.aggregates import current_name
 from chalicelib.rules.cases import reply_of
 from chalicelib.store import keys
-from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PendingItem, PointerItem
+from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PointerItem
 from chalicelib.store.serde import (
     apply_churn,
     case_from_item,
@@ -44,7 +44,6 @@ from chalicelib.store.transactions import cancellation_codes, condition_failed_a
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
 MAX_EARLY_ANSWERS = 25  # two transaction items each when their interaction lands
-PENDING_DAYS = 7
 # Position of the pointer in the add() transaction, for reading which condition failed.
 _POINTER = 0
 
@@ -317,20 +316,6 @@ class TimelineWriter:
         """Whether a deletion of this interaction was recorded (a tombstone or a deleted item)."""
         pointer = self._pointer(interaction)
         return pointer is not None and _deleted(pointer)
-
-    def keep_pending(self, interaction: Interaction) -> None:
-        """Mentions that arrived without text or author wait here until they are fetched."""
-        item = PendingItem(
-            keys.pending(interaction.platform, interaction.occurred_at, interaction.external_id),
-            f"{keys.stamp(interaction.occurred_at)}#{interaction.external_id}",
-            interaction=interaction.to_dict(),
-            expires_at=interaction.received_at + timedelta(days=PENDING_DAYS),
-        )
-        try:
-            item.save(condition=PendingItem.pk.does_not_exist())
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
 
     def _pointer(self, interaction: Interaction) -> PointerItem | None:
         try:

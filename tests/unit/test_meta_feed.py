@@ -169,7 +169,7 @@ def test_items_and_fields_that_are_not_read() -> None:
     assert result.problems == ["entry[0].changes[0].field: not handled: 'leadgen'"]
 
 
-def test_page_mentions_wait_for_their_text_and_author() -> None:
+def test_page_mentions_keep_what_they_say_and_wait_for_the_rest() -> None:
     in_comment = {
         "item": "comment",
         "verb": "add",
@@ -190,8 +190,15 @@ def test_page_mentions_wait_for_their_text_and_author() -> None:
         "55_66",
     )
     assert (second.external_id, second.thread_id, second.parent_id) == ("41969890_4772", "41969890_4772", None)
-    for mention in (first, second):
-        assert (mention.platform, mention.author, mention.text, mention.text_pending) == ("facebook", None, "", True)
+    # What the webhook says is kept; what it leaves out is fetched by the processor (text_pending).
+    assert (first.platform, first.author, first.text, first.text_pending) == ("facebook", None, "@Acme hello", True)
+    assert second.author is not None
+    assert (second.platform, second.author.user_id, second.text, second.text_pending) == (
+        "facebook",
+        "41969890",
+        "",
+        True,
+    )
     assert first.occurred_at == datetime.fromtimestamp(1763812800, tz=UTC)
     assert second.occurred_at == datetime.fromtimestamp(1763812900, tz=UTC)  # no created_time: entry.time
     assert ignored(result) == {"own": 1, "malformed": 1}

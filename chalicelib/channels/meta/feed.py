@@ -242,8 +242,9 @@ class FeedReader(ReaderBase):
         self, value: dict[str, Any], path: str, entry: dict[str, Any], page_id: str | None, action: Action
     ) -> None:
         """Someone mentioned the Page in a post or comment elsewhere. The value names the post (and
-        comment), rarely who wrote it: like an Instagram mention it is queued as pending, and the
-        processor fetches text and author through the Graph API (the comment, or the post)."""
+        comment), sometimes the words (`message`), rarely who wrote them (`sender_id`): what it
+        leaves out is fetched by the processor through the Graph API (the comment, or the post), as
+        for an Instagram mention."""
         sender = self._sender(value, path)
         if sender is not None and page_id and sender.user_id == page_id:
             self.result.skip("own")  # the Page mentioning itself
@@ -254,6 +255,7 @@ class FeedReader(ReaderBase):
         if external_id is None:
             raise MalformedPayload(f"{path}: a mention needs post_id or comment_id")
         occurred, edited_at = self._feed_times(value, path, entry, action)
+        text = p.opt_text(value, "message", path) or ""
         self.result.add(
             Interaction(
                 platform="facebook",
@@ -263,9 +265,9 @@ class FeedReader(ReaderBase):
                 account_id=page_id,
                 thread_id=post_id,
                 parent_id=post_id if comment_id else None,
-                author=None,
-                text="",
-                text_pending=True,
+                author=sender,
+                text=text,
+                text_pending=sender is None or not text,  # what Meta left out is fetched
                 occurred_at=occurred,
                 edited_at=edited_at,
                 received_at=self.received_at,
