@@ -5,6 +5,8 @@ from typing import Any
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.api.alerts import alerts
+from chalicelib.api.audit import trail
+from chalicelib.api.auth import access
 from chalicelib.api.cases import cases
 from chalicelib.api.health import health
 from chalicelib.api.ops import ops
@@ -16,11 +18,13 @@ from chalicelib.observability import publish_metrics
 app = Chalice(app_name="socialcrm")
 app.register_middleware(publish_metrics, "all")
 app.register_blueprint(health)
+app.register_blueprint(access)
 app.register_blueprint(webhooks)
 app.register_blueprint(ops)
 app.register_blueprint(cases)
 app.register_blueprint(alerts)
 app.register_blueprint(kept)
+app.register_blueprint(trail)
 
 
 @app.on_sqs_message(

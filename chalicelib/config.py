@@ -11,12 +11,15 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from chalicelib.models.access import Role
+
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_SECRETS_MAX_AGE = 300
 DEFAULT_ROUTING_MAX_AGE = 300
 # Meta's Graph API; tests and the local stack point SOCIALCRM_GRAPH_URL at a server of their own.
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_RETENTION_DAYS = 365
+DEFAULT_AUDIT_RETENTION_DAYS = 1825
 # WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
 DEFAULT_DEDUPE_DAYS = 8
 NLP_ENGINES = ("comprehend", "local")
@@ -50,7 +53,8 @@ class Settings:
     dedupe_days: int = DEFAULT_DEDUPE_DAYS
     local_languages: tuple[str, ...] = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
     cognito_user_pool_id: str = ""
-    cognito_group: str = "socialcrm-ops"
+    ops_token_role: Role | None = None
+    audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     cognito_client_ids: tuple[str, ...] = ()
     secrets_max_age: int = DEFAULT_SECRETS_MAX_AGE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
@@ -88,7 +92,8 @@ class Settings:
                 code.strip() for code in source.get("SOCIALCRM_LOCAL_LANGUAGES", "en,pt,es,it,cs,pl,de,fr").split(",")
             ),
             cognito_user_pool_id=source.get("SOCIALCRM_COGNITO_USER_POOL_ID", "").strip(),
-            cognito_group=source.get("SOCIALCRM_COGNITO_GROUP", "").strip() or "socialcrm-ops",
+            ops_token_role=_ops_token_role(source),
+            audit_retention_days=_integer(source, "SOCIALCRM_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS),
             cognito_client_ids=tuple(
                 client
                 for client in source.get("SOCIALCRM_COGNITO_CLIENT_IDS", "").replace(" ", "").split(",")
@@ -126,6 +131,18 @@ def _required(env: dict[str, str], name: str) -> str:
     if not value:
         raise ConfigError(f"environment variable {name} is not set")
     return value
+
+
+def _ops_token_role(env: dict[str, str]) -> Role | None:
+    """SOCIALCRM_OPS_TOKEN_ROLE: unset or empty, the shared token is refused (every deployed stage
+    by default); `agent` or `supervisor` enables it with that role; never `admin`."""
+    raw = env.get("SOCIALCRM_OPS_TOKEN_ROLE", "").strip()
+    if not raw:
+        return None
+    role = Role.named(raw)
+    if role is None or role is Role.ADMIN:
+        raise ConfigError(f"environment variable SOCIALCRM_OPS_TOKEN_ROLE must be agent or supervisor, got {raw!r}")
+    return role
 
 
 def _integer(env: dict[str, str], name: str, default: int) -> int:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.services.process import InteractionProcessor
     from chalicelib.services.sla import SlaWatch
     from chalicelib.store.alerts import AlertStore
+    from chalicelib.store.audit import AuditStore
     from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
     from chalicelib.store.privacy import CustomerRecords
@@ -80,8 +81,8 @@ def ops_access() -> OpsAccess:
     if config.cognito_user_pool_id:
         from chalicelib.adapters.cognito import CognitoVerifier
 
-        cognito = CognitoVerifier(config.cognito_user_pool_id, config.cognito_group, config.cognito_client_ids)
-    return OpsAccess(secret_store(), cognito)
+        cognito = CognitoVerifier(config.cognito_user_pool_id, config.cognito_client_ids)
+    return OpsAccess(secret_store(), config.ops_token_role, cognito)
 
 
 @cache
@@ -196,6 +197,14 @@ def customer_records() -> CustomerRecords:
 
 
 @cache
+def audit_trail() -> AuditStore:
+    from chalicelib.store.audit import AuditStore
+
+    customer_store()  # binds the models to the stage's table
+    return AuditStore(settings().audit_retention_days)
+
+
+@cache
 def alert_store() -> AlertStore:
     from chalicelib.store.alerts import AlertStore
 
@@ -266,6 +275,7 @@ def reset() -> None:
         event_bus,
         case_store,
         alert_store,
+        audit_trail,
         customer_records,
         notification_channels,
         notifier,

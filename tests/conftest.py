@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from moto import mock_aws
 from tools.local.api import install as answer_like_api_gateway
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
+from tools.template import ROOT
 
 answer_like_api_gateway()  # a failing authorizer is a 401 in chalice.test, as in API Gateway
 
@@ -47,7 +49,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, Any]) -> Iterator[di
 
     with mock_aws(config=MOTO_CONFIG):
         env = provision(boto3.Session(), "dev", secrets)
-        for key, value in env.items():
+        # The dev stage's settings, as a deployed function has them all the time (chalice's test
+        # client sets them only while it handles a request, and settings are read once).
+        stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"]["environment_variables"]
+        for key, value in {**stage, **env}.items():
             monkeypatch.setenv(key, value)
         dependencies.reset()
         yield env

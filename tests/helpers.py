@@ -88,10 +88,34 @@ def ops_token() -> str:
     return str(load_file(DEV_SECRETS_PATH)["ops_api_token"])
 
 
-def call(client: Any, method: str, path: str, body: Any = None, token: str | None = "") -> tuple[int, Any]:
-    """An ops API call through chalice's test client: (status, JSON body). The dev ops token
-    unless `token` says otherwise (None: no Authorization header)."""
+def role_token(role: str) -> str:
+    """An access token of the local Cognito pool's console user with that role (the dev secrets
+    document's `console_users`), as the stack's provisioning created them."""
+    import os
+
+    import boto3
+
+    from tools.secrets import DEV_SECRETS_PATH, load_file
+
+    users = load_file(DEV_SECRETS_PATH)["console_users"]
+    email = next(email for email, user in users.items() if user["role"] == role)
+    result = boto3.client("cognito-idp").initiate_auth(
+        ClientId=os.environ["SOCIALCRM_COGNITO_CLIENT_IDS"].split(",")[0],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": users[email]["password"]},
+    )
+    return str(result["AuthenticationResult"]["AccessToken"])
+
+
+def call(
+    client: Any, method: str, path: str, body: Any = None, token: str | None = "", role: str | None = None
+) -> tuple[int, Any]:
+    """An ops API call through chalice's test client: (status, JSON body). The dev ops token (a
+    supervisor's) unless `role` asks for a signed-in user of that role, or `token` says otherwise
+    (None: no Authorization header)."""
     headers = {"Content-Type": "application/json"}
+    if role is not None:
+        token = role_token(role)
     if token is not None:
         headers["Authorization"] = f"Bearer {token or ops_token()}"
     raw = json.dumps(body).encode() if body is not None else b""

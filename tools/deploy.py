@@ -82,6 +82,8 @@ def secrets_parameters(
     """The stack parameters `SecretsName` and `SecretsValue` for this deploy (see the module doc)."""
     name = secret_docs.default_name(stage)
     values = secret_docs.load_file(secrets_file) if secrets_file is not None else None
+    if values is not None:
+        check_secrets(values, stage)
     owned = _stack_owns(cloudformation, stack_name(stage), SECRET_LOGICAL_ID)
     exists = owned or _secret_exists(secretsmanager, name)
     parameters: list[dict[str, Any]] = [{"ParameterKey": "SecretsName", "ParameterValue": name}]
@@ -109,6 +111,25 @@ def secrets_parameters(
         f"Secrets Manager has no secret {name}; run again with SECRETS_FILE=path/to/secrets.json "
         f"(keys: {', '.join(secret_docs.KEYS)})"
     )
+
+
+def check_secrets(values: secret_docs.Secrets, stage: str) -> None:
+    """Refuse what must not guard a deployed stage: local-only keys anywhere, and outside `dev`, any
+    value that is the repository's dev value, a placeholder, or too short or too plain to be random."""
+    local = [key for key in secret_docs.LOCAL_KEYS if key in values]
+    if local:
+        raise DeployError(
+            f"the secrets file holds {', '.join(local)}, which only the local stack uses: remove it "
+            "(deployed users are created in the stack's Cognito pool)"
+        )
+    if stage == "dev":
+        return
+    weak = secret_docs.weak_keys(values, secret_docs.load_file(secret_docs.DEV_SECRETS_PATH))
+    if weak:
+        raise DeployError(
+            f"weak or known values for stage {stage}: {', '.join(weak)} (use random values of at least "
+            f"{secret_docs.MIN_LENGTH} characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
 
 
 def _stack_owns(cloudformation: Any, name: str, logical_id: str) -> bool:

@@ -39,8 +39,42 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
     _apply_time_to_live(session, cloudformation, name, template)
     _apply_bucket_settings(session, cloudformation, name, template, parameters)
-    secret_docs.store(session.client("secretsmanager"), secrets_name, secret_values)
-    return environment(cloudformation, name, template, stage)
+    secret_docs.store(session.client("secretsmanager"), secrets_name, secret_docs.deployable(secret_values))
+    env = environment(cloudformation, name, templates.local_subset(template), stage)
+    env.update(local_cognito(session.client("cognito-idp"), stage, secret_values.get("console_users") or {}))
+    return env
+
+
+def local_cognito(idp: Any, stage: str, users: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The stack's user pool, which moto's CloudFormation cannot create: the pool, its role groups,
+    an app client that signs in with a password (the local console and `tools.local.token`), and the
+    local secrets document's `console_users`. Idempotent, like the rest of the local stack."""
+    name = stack_name(stage)
+    pools = [pool for pool in idp.list_user_pools(MaxResults=60)["UserPools"] if pool["Name"] == name]
+    pool_id = pools[0]["Id"] if pools else idp.create_user_pool(PoolName=name)["UserPool"]["Id"]
+    clients = idp.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]
+    client_id = next((c["ClientId"] for c in clients if c["ClientName"] == f"{name}-local"), None)
+    if client_id is None:
+        client_id = idp.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=f"{name}-local",
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )["UserPoolClient"]["ClientId"]
+    existing = {group["GroupName"] for group in idp.list_groups(UserPoolId=pool_id)["Groups"]}
+    for group in secret_docs.ROLES:
+        if group not in existing:
+            idp.create_group(UserPoolId=pool_id, GroupName=group)
+    for email, user in users.items():
+        with contextlib.suppress(idp.exceptions.UsernameExistsException):
+            idp.admin_create_user(
+                UserPoolId=pool_id,
+                Username=email,
+                UserAttributes=[{"Name": "email", "Value": email}],
+                MessageAction="SUPPRESS",
+            )
+        idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=user["password"], Permanent=True)
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=user["role"])
+    return {"SOCIALCRM_COGNITO_USER_POOL_ID": pool_id, "SOCIALCRM_COGNITO_CLIENT_IDS": client_id}
 
 
 def _apply_time_to_live(session: Any, cloudformation: Any, name: str, template: dict[str, Any]) -> None:

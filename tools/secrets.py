@@ -31,6 +31,11 @@ URL_KEYS = ("chat_webhook_url",)
 # fetch what a mention's webhook leaves out).
 MAP_KEYS = ("generic_secrets", "meta_page_tokens")
 
+# Local stack only: the console's users, {"<e-mail>": {"password": ..., "role": agent|supervisor|admin}},
+# created in the local Cognito pool by `make run`; never part of a deployed secret.
+LOCAL_KEYS = ("console_users",)
+ROLES = ("agent", "supervisor", "admin")
+
 # The document as the file holds it: strings, and maps of strings.
 Secrets = dict[str, Any]
 
@@ -76,7 +81,23 @@ def validate(document: dict[str, Any], where: str) -> Secrets:
         if not isinstance(entries, dict) or not all(_text(name) and _text(v) for name, v in entries.items()):
             raise SecretsFileError(f"{where}: {key} must map names to non-empty strings")
         values[key] = dict(entries)
+    users = document.get("console_users")
+    if users is not None:
+        valid = isinstance(users, dict) and all(
+            _text(email) and isinstance(user, dict) and _text(user.get("password")) and user.get("role") in ROLES
+            for email, user in users.items()
+        )
+        if not valid:
+            raise SecretsFileError(
+                f'{where}: console_users must map e-mails to {{"password": ..., "role": {"|".join(ROLES)}}}'
+            )
+        values["console_users"] = {email: dict(user) for email, user in users.items()}
     return values
+
+
+def deployable(values: Secrets) -> Secrets:
+    """The document as a deployed stack stores it: without what only the local stack uses."""
+    return {key: value for key, value in values.items() if key not in LOCAL_KEYS}
 
 
 def _text(value: Any) -> bool:
@@ -96,3 +117,38 @@ def store(secretsmanager: Any, name: str, values: Secrets) -> str:
     except secretsmanager.exceptions.ResourceExistsException:
         response = secretsmanager.put_secret_value(SecretId=name, SecretString=body)
     return str(response["ARN"])
+
+
+# Words a generated secret never holds, but placeholders and copied examples do.
+_PLACEHOLDERS = ("dev-only", "changeme", "change-me", "example", "password", "secret", "test", "dummy", "xxxx")
+MIN_LENGTH = 24
+MIN_DISTINCT = 10
+
+
+def weak_keys(values: Secrets, known: Secrets) -> list[str]:
+    """The keys (`name.entry` for maps) whose values must not guard a real stage: a value the
+    repository's dev file holds, a placeholder, or too short or too plain to be random."""
+    known_values = set(_flat(known).values())
+    weak = []
+    for key, value in _flat(deployable(values)).items():
+        if key == "chat_webhook_url":
+            continue  # an address, not a secret we choose
+        lowered = value.lower()
+        if (
+            value in known_values
+            or any(word in lowered for word in _PLACEHOLDERS)
+            or len(value) < MIN_LENGTH
+            or len(set(value)) < MIN_DISTINCT
+        ):
+            weak.append(key)
+    return weak
+
+
+def _flat(values: Secrets) -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, str):
+            flat[key] = value
+        elif isinstance(value, dict) and key in MAP_KEYS:
+            flat.update({f"{key}.{name}": str(entry) for name, entry in value.items()})
+    return flat

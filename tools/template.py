@@ -21,7 +21,7 @@ ENV_PREFIX = "SOCIALCRM_"
 # Functions, roles and permissions need a real Lambda; e-mail subscriptions need a real inbox;
 # moto's CloudFormation cannot create secrets (the local stack stores the secrets document itself,
 # under the same name, which is what the deployed functions read) nor alarms (and moto publishes
-# no SQS metrics to alarm on).
+# no SQS metrics to alarm on), nor Cognito (the local stack creates the pool itself, see provision).
 _AWS_ONLY_PREFIXES = (
     "AWS::CloudWatch::Alarm",
     "AWS::SecretsManager::",
@@ -31,6 +31,7 @@ _AWS_ONLY_PREFIXES = (
     "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    "AWS::Cognito::",
 )
 
 

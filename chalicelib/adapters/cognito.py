@@ -1,7 +1,8 @@
 """Cognito access tokens, checked by asking Cognito (GetUser) rather than by verifying the JWT
 ourselves: no crypto library in the Lambda package, and revoked tokens are refused too (API
 Gateway caches the authorizer's answer per token for its TTL, so a sign-out takes effect within
-five minutes). Only members of the ops group, and only tokens of the allowed app clients."""
+five minutes). Only tokens of the allowed app clients; the user's role is their highest group of
+`agent`, `supervisor` and `admin`, and a user in none of them gets nothing."""
 
 from __future__ import annotations
 
@@ -10,41 +11,37 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+from chalicelib.models.access import Role
+
 
 class CognitoVerifier:
-    def __init__(
-        self,
-        user_pool_id: str,
-        group: str,
-        client_ids: Collection[str] = (),
-        cognito_client: Any = None,
-    ) -> None:
+    def __init__(self, user_pool_id: str, client_ids: Collection[str] = (), cognito_client: Any = None) -> None:
         region = user_pool_id.split("_", 1)[0]  # pool ids are "<region>_<id>"
-        self._issuer = f"https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
+        self._issuer_suffix = f"/{user_pool_id}"
         self._region = region
-        self._group = group
         self._client_ids = frozenset(client_ids)
         self._client = cognito_client
 
     @property
     def cognito(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            from chalicelib.adapters.aws import client
 
-            self._client = boto3.client(
-                "cognito-idp", region_name=self._region, config=Config(retries={"mode": "standard"})
-            )
+            self._client = client("cognito-idp")
         return self._client
 
-    def username(self, token: str) -> str | None:
+    def user(self, token: str) -> tuple[str, Role] | None:
+        """(username, role) for a valid access token of ours, else None."""
         claims = _claims(token)
-        if claims.get("iss") != self._issuer or claims.get("token_use") != "access":
+        issuer = str(claims.get("iss", ""))
+        # Cognito's issuer is https://cognito-idp.<region>.amazonaws.com/<pool>; the local stack's
+        # (moto) has its own host, so only the pool is compared.
+        if not issuer.endswith(self._issuer_suffix) or claims.get("token_use") != "access":
             return None  # another pool's token, an ID token, or not a Cognito token at all
         if self._client_ids and claims.get("client_id") not in self._client_ids:
             return None
-        groups = claims.get("cognito:groups") or []
-        if self._group not in groups:
+        roles = [role for group in claims.get("cognito:groups") or [] if (role := Role.named(str(group)))]
+        if not roles:
             return None
         from botocore.exceptions import ClientError
 
@@ -54,7 +51,7 @@ class CognitoVerifier:
             if exc.response.get("Error", {}).get("Code") in ("NotAuthorizedException", "UserNotFoundException"):
                 return None
             raise
-        return str(response["Username"])
+        return str(response["Username"]), max(roles)
 
 
 def _claims(token: str) -> dict[str, Any]:

@@ -1,7 +1,6 @@
 """Ops API: cases, behind the ops authorizer.
 
-Services are imported inside the routes: every route shares the webhook Lambda, whose cold start
-must not pay for the case code."""
+Services are imported inside the routes: the ops routes' cold start must not pay for all of them."""
 
 from __future__ import annotations
 
@@ -10,15 +9,18 @@ from typing import Any
 
 from chalice.app import BadRequestError, Blueprint, NotFoundError
 
-from chalicelib.api.ops import ops_authorizer, principal_of
-from chalicelib.dependencies import case_store, routing
+from chalicelib.api.auth import caller, ops_authorizer, requires
+from chalicelib.dependencies import audit_trail, case_store, routing
+from chalicelib.models.access import Role
 from chalicelib.ports import BadCursor
+from chalicelib.services import audit
 from chalicelib.services.customers import InvalidRequest
 
 cases = Blueprint(__name__)
 
 
 @cases.route("/cases", methods=["GET"], authorizer=ops_authorizer)
+@requires(Role.AGENT)
 def list_cases() -> dict[str, Any]:
     from chalicelib.services import case_ops
 
@@ -29,6 +31,7 @@ def list_cases() -> dict[str, Any]:
 
 
 @cases.route("/cases/{case_id}", methods=["GET"], authorizer=ops_authorizer)
+@requires(Role.AGENT)
 def get_case(case_id: str) -> dict[str, Any]:
     found = case_store().get(case_id)
     if found is None:
@@ -37,6 +40,7 @@ def get_case(case_id: str) -> dict[str, Any]:
 
 
 @cases.route("/cases/{case_id}/status", methods=["POST"], authorizer=ops_authorizer)
+@requires(Role.AGENT)
 def set_case_status(case_id: str) -> dict[str, Any]:
     request = cases.current_request
     try:
@@ -45,12 +49,13 @@ def set_case_status(case_id: str) -> dict[str, Any]:
         raise BadRequestError("body: not valid JSON") from None
     from chalicelib.services import case_ops
 
-    now = datetime.now(UTC)
+    who = caller()
     try:
-        status, by, at = case_ops.status_change(body, principal_of(request), now)
-        changed = case_ops.change_status(case_store(), routing(), case_id, status, by, at)
+        status = case_ops.status_change(body)
+        changed = case_ops.change_status(case_store(), routing(), case_id, status, who.id, datetime.now(UTC))
     except InvalidRequest as exc:
         raise BadRequestError(str(exc)) from None
     except case_ops.CaseNotFound as exc:
         raise NotFoundError(str(exc)) from None
+    audit.record(audit_trail(), who, "case.status", f"case:{case_id}", {"status": status.value})
     return changed.to_dict()

@@ -7,19 +7,21 @@ from typing import Any
 
 from chalice.app import BadRequestError, Blueprint
 
+from chalicelib.api.auth import caller, ops_authorizer, requires
 from chalicelib.api.errors import ServiceUnavailableError
-from chalicelib.api.ops import ops_authorizer, principal_of
 from chalicelib.channels.registry import CHANNELS
-from chalicelib.dependencies import delivery_archive, interaction_queue
+from chalicelib.dependencies import audit_trail, delivery_archive, interaction_queue
+from chalicelib.models.access import Role
 from chalicelib.observability import logger
 from chalicelib.ports import QueueUnavailable
-from chalicelib.services import unread
+from chalicelib.services import audit, unread
 from chalicelib.services.customers import InvalidRequest
 
 kept = Blueprint(__name__)
 
 
 @kept.route("/unread", methods=["GET"], authorizer=ops_authorizer)
+@requires(Role.ADMIN)
 def list_unread() -> dict[str, Any]:
     try:
         return unread.listing(delivery_archive(), dict(kept.current_request.query_params or {}))
@@ -28,6 +30,7 @@ def list_unread() -> dict[str, Any]:
 
 
 @kept.route("/unread/replay", methods=["POST"], authorizer=ops_authorizer)
+@requires(Role.ADMIN)
 def replay_unread() -> dict[str, Any]:
     request = kept.current_request
     try:
@@ -40,5 +43,9 @@ def replay_unread() -> dict[str, Any]:
         report = unread.replay(delivery_archive(), CHANNELS, interaction_queue(), keys, datetime.now(UTC))
     except QueueUnavailable:
         raise ServiceUnavailableError("the queue is unavailable; nothing more was replayed") from None
-    logger.info("deliveries replayed", extra={"keys": len(keys), "by": principal_of(request)})
+    for result in report["replayed"]:
+        audit.record(
+            audit_trail(), caller(), "unread.replay", f"delivery:{result['key']}", {"status": result["status"]}
+        )
+    logger.info("deliveries replayed", extra={"keys": len(keys), "by": caller().id})
     return report

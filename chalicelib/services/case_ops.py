@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.models.alert import AlertStatus
 from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import Intent
-from chalicelib.models.interaction import iso
 from chalicelib.ports import CaseRepository
 from chalicelib.rules import cases, churn
 from chalicelib.rules.routing import RoutingDocument
 from chalicelib.services.customers import InvalidRequest, page_size
 from chalicelib.services.notify import AlertRepository
-
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-_WHO = 200
 
 
 class CaseNotFound(LookupError):
@@ -39,27 +35,29 @@ def list_cases(store: CaseRepository, params: dict[str, str]) -> dict[str, Any]:
     return {"cases": [case.to_dict() for case in found], "next_cursor": cursor}
 
 
-def status_change(body: Any, principal: str | None, now: datetime) -> tuple[CaseStatus, str, datetime]:
-    """Validate `{"status": "responded"|"resolved", "by"?: str, "at"?: ISO 8601}`."""
+def status_change(body: Any) -> CaseStatus:
+    """Validate `{"status": "responded" | "resolved"}`. Who and when are the signed-in principal and
+    the server's clock: a `by` or `at` in the body is refused, never believed."""
     if not isinstance(body, dict):
-        raise InvalidRequest('body: a JSON object like {"status": "resolved", "by": "ana@ops"}')
-    status = CaseStatus(parse_status(body.get("status"), ("responded", "resolved"), ""))
-    by = body.get("by", principal)
-    if not isinstance(by, str) or not by.strip() or len(by) > _WHO:
-        raise InvalidRequest(f"by: who did it, a non-empty string of at most {_WHO} characters")
-    at = now
-    if body.get("at") is not None:
-        raw = body["at"]
-        try:
-            at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidRequest(f"at: not an ISO 8601 date-time: {raw!r}") from None
-        if at.tzinfo is None:
-            raise InvalidRequest("at: needs a time zone (for example ...Z)")
-        at = at.astimezone(UTC)
-        if at > now + MAX_CLOCK_SKEW:
-            raise InvalidRequest("at: in the future")
-    return status, by.strip(), at
+        raise InvalidRequest('body: a JSON object like {"status": "resolved"}')
+    _refuse_who_and_when(body)
+    return CaseStatus(parse_status(body.get("status"), ("responded", "resolved"), ""))
+
+
+def _refuse_who_and_when(body: dict[str, Any]) -> None:
+    if "by" in body:
+        raise InvalidRequest("by: not accepted: who did it is whoever is signed in")
+    if "at" in body:
+        raise InvalidRequest("at: not accepted: when is the server's clock")
+
+
+def ack_request(body: Any) -> None:
+    """An acknowledgement's body, if any, must not say who or when either."""
+    if body is None:
+        return
+    if not isinstance(body, dict):
+        raise InvalidRequest("body: nothing, or an empty JSON object")
+    _refuse_who_and_when(body)
 
 
 def change_status(
@@ -69,9 +67,6 @@ def change_status(
     problem: list[Exception] = []
 
     def change(case: Case, state: ChurnState, trend: float | None, samples: int) -> tuple[Case, ChurnState] | None:
-        if at < case.opened_at:
-            problem[:] = [InvalidRequest(f"at: before the case was opened ({iso(case.opened_at)})")]
-            return None
         try:
             updated = cases.set_status(case, status, by, at)
         except cases.InvalidTransition as exc:

@@ -10,6 +10,7 @@
     ALERT#<alert_id>                 ALERT                               an alert as the notifier handled it
     COOLDOWN#<subject>#<type>        COOLDOWN                            until when alerts of a type are held
     CRISIS#<brand>                   STATE                               negative volume per bucket, episode
+    AUDIT#<yyyy-mm-dd>               <at>#<random>                       who did what, to what, when
 
 GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
 GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
@@ -89,3 +90,7 @@ def cooldown(subject: str, alert_type: str) -> str:
 
 def crisis(brand: str) -> str:
     return f"CRISIS#{brand}"
+
+
+def audit(at: datetime) -> str:
+    return f"AUDIT#{at.strftime('%Y-%m-%d')}"

@@ -252,6 +252,18 @@ class CrisisStateItem(Item, discriminator="crisis"):
     worklist = WorklistIndex()
 
 
+class AuditItem(Item, discriminator="audit"):
+    """Who did what, to what, when (models.audit.AuditEntry), in the day's partition."""
+
+    principal = UnicodeAttribute()
+    role = UnicodeAttribute()
+    action = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+    at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Item], ...] = (
     Item,
     CustomerItem,
@@ -263,6 +275,7 @@ MODELS: tuple[type[Item], ...] = (
     AlertItem,
     CooldownItem,
     CrisisStateItem,
+    AuditItem,
 )
 
 

@@ -273,15 +273,16 @@ def test_a_repeat_alert_inside_the_cooldown_is_suppressed_and_alerts_can_be_acke
     sent = [a for a in alerts_with(client, "sent") if a["type"] == "Interaction Routed"]
     (taken,) = sent
     path = f"/alerts/{taken['alert_id']}/ack"
-    assert call(client, "post", path, {"by": "ana@ops"}, token=None)[0] == 401
-    assert call(client, "post", "/alerts/000000000000000000000000/ack", {"by": "ana@ops"})[0] == 404
-    status, acked = call(client, "post", path, {"by": "ana@ops"})
+    assert call(client, "post", path, token=None)[0] == 401
+    assert call(client, "post", "/alerts/000000000000000000000000/ack")[0] == 404
+    assert call(client, "post", path, {"by": "ana@ops"})[0] == 400  # who acks is whoever is signed in
+    status, acked = call(client, "post", path, role="agent")
     assert status == 200, acked
-    assert (acked["status"], acked["acked_by"]) == ("acked", "ana@ops")
+    assert (acked["status"], acked["acked_by"]) == ("acked", "cognito:agent@example.com")
     assert acked["acked_at"] is not None
     assert [a["alert_id"] for a in alerts_with(client, "acked")] == [taken["alert_id"]]
     assert taken["alert_id"] not in [a["alert_id"] for a in alerts_with(client, "sent")]
-    assert call(client, "post", path, {"by": "bob@ops"})[1]["acked_by"] == "ana@ops"  # taken already
+    assert call(client, "post", path)[1]["acked_by"] == "cognito:agent@example.com"  # taken already
     assert call(client, "get", "/alerts?status=whatever")[0] == 400
     assert call(client, "get", "/alerts", token=None)[0] == 401
 

@@ -4,6 +4,7 @@ creates exactly the resources, names and settings that the deploy creates."""
 from __future__ import annotations
 
 import json
+import secrets as secrets_module
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,27 @@ from tools import deploy
 from tools import template as templates
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
+
+# What a real stage's secrets file looks like: random values, no local-only keys.
+PROD_SECRETS = {
+    key: secrets_module.token_urlsafe(32)
+    for key in (
+        "meta_app_secret",
+        "meta_verify_token",
+        "x_consumer_secret",
+        "trustpilot_token",
+        "generic_secret",
+        "ops_api_token",
+    )
+}
+PROD_SECRETS["telegram_secret_token"] = secrets_module.token_urlsafe(32)
+
+
+@pytest.fixture(scope="module")
+def prod_secrets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("prod") / "prod-secrets.json"
+    path.write_text(json.dumps(PROD_SECRETS))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +144,7 @@ def test_local_stack_creates_every_resource_the_deployed_template_has(merged: di
         "AWS::Lambda::Permission",
         "AWS::SQS::QueuePolicy",
         "AWS::S3::BucketPolicy",  # moto's CloudFormation cannot create it (checked in the merged template)
+        "AWS::Cognito::",  # nor these: the local stack creates its pool itself (checked below)
         "AWS::SNS::Subscription",
     )
     names = templates.resource_names(merged, "dev")
@@ -152,12 +175,12 @@ def test_local_stack_settings_match_the_template() -> None:
         )
 
 
-def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path) -> None:
+def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path, prod_secrets: Path) -> None:
     """The deploy's own steps (secrets, bucket, upload, change set) on moto; SAM itself is not emulated."""
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secrets = deploy.secrets_parameters(
-            session.client("cloudformation"), session.client("secretsmanager"), "prod", DEV_SECRETS_PATH
+            session.client("cloudformation"), session.client("secretsmanager"), "prod", prod_secrets
         )
         bucket = deploy.artifacts_bucket(session, None, "us-east-1")
         template = deploy.upload_code(session, packaged, bucket, "prod")
@@ -209,7 +232,7 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
     )
 
 
-def test_the_stack_owns_the_secret_it_is_given(merged: dict[str, Any]) -> None:
+def test_the_stack_owns_the_secret_it_is_given(prod_secrets: Path, merged: dict[str, Any]) -> None:
     """A secrets file becomes the NoEcho SecretsValue parameter; the template creates the secret
     from it under the name every function reads, and keeps it if the stack goes."""
     secret = merged["Resources"]["AppSecrets"]
@@ -228,16 +251,14 @@ def test_the_stack_owns_the_secret_it_is_given(merged: dict[str, Any]) -> None:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
-        parameters = deploy.secrets_parameters(
-            session.client("cloudformation"), secretsmanager, "prod", DEV_SECRETS_PATH
-        )
+        parameters = deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", prod_secrets)
         assert parameters[0] == {"ParameterKey": "SecretsName", "ParameterValue": "socialcrm/prod/app"}
         assert parameters[1]["ParameterKey"] == "SecretsValue"
-        assert json.loads(parameters[1]["ParameterValue"]) == load_file(DEV_SECRETS_PATH)
+        assert json.loads(parameters[1]["ParameterValue"]) == load_file(prod_secrets)
         assert secretsmanager.list_secrets()["SecretList"] == []  # written by the stack, not the script
 
 
-def test_an_existing_entry_is_used_or_updated_in_place() -> None:
+def test_an_existing_entry_is_used_or_updated_in_place(prod_secrets: Path) -> None:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
@@ -246,10 +267,10 @@ def test_an_existing_entry_is_used_or_updated_in_place() -> None:
         kept = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
         assert secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"] == '{"old": "value"}'
-        updated = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", DEV_SECRETS_PATH)
+        updated = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", prod_secrets)
         assert updated[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
         stored = secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"]
-        assert json.loads(stored) == load_file(DEV_SECRETS_PATH)
+        assert json.loads(stored) == load_file(prod_secrets)
 
 
 def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) -> Any:
@@ -314,14 +335,35 @@ def test_a_stack_whose_creation_rolled_back_must_be_deleted_first() -> None:
         deploy.check_deployable(client, "socialcrm-prod")
 
 
-def test_a_stack_that_owns_the_secret_keeps_it_or_rotates_it() -> None:
+def test_a_stack_that_owns_the_secret_keeps_it_or_rotates_it(prod_secrets: Path) -> None:
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
         kept = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "UsePreviousValue": True}
-        rotated = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", DEV_SECRETS_PATH)
-        assert json.loads(rotated[1]["ParameterValue"]) == load_file(DEV_SECRETS_PATH)
+        rotated = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", prod_secrets)
+        assert json.loads(rotated[1]["ParameterValue"]) == load_file(prod_secrets)
         assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
+
+
+def test_prod_refuses_known_weak_or_local_secrets_and_names_the_key(tmp_path: Path) -> None:
+    dev = load_file(DEV_SECRETS_PATH)
+    cases = {
+        "the dev file": (dev, "console_users"),
+        "a dev value": ({**PROD_SECRETS, "meta_app_secret": dev["meta_app_secret"]}, "meta_app_secret"),
+        "too short": ({**PROD_SECRETS, "trustpilot_token": "short-token"}, "trustpilot_token"),
+        "a placeholder": ({**PROD_SECRETS, "ops_api_token": "changeme-changeme-changeme-1234"}, "ops_api_token"),
+        "too plain": ({**PROD_SECRETS, "x_consumer_secret": "a" * 40}, "x_consumer_secret"),
+        "a weak map entry": ({**PROD_SECRETS, "generic_secrets": {"forum": "forum"}}, "generic_secrets.forum"),
+    }
+    for name, (values, key) in cases.items():
+        path = tmp_path / "secrets.json"
+        path.write_text(json.dumps(values))
+        with mock_aws():
+            session = boto3.Session(region_name="us-east-1")
+            clients = (session.client("cloudformation"), session.client("secretsmanager"))
+            with pytest.raises(deploy.DeployError, match=key):
+                deploy.secrets_parameters(*clients, "prod", path)
+        assert name
 
 
 def test_deploy_refuses_to_run_without_secrets() -> None:

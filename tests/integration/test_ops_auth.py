@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import boto3
 import pytest
 
 from chalicelib import dependencies
+from tests.helpers import role_token
+from tools.template import ROOT
 
 PATH = "/identities/telegram/nobody"
 
@@ -39,13 +42,13 @@ def cognito(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, s
         UserPoolId=pool, ClientName="ops", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
     )
     client_id = app_client["UserPoolClient"]["ClientId"]
-    idp.create_group(GroupName="socialcrm-ops", UserPoolId=pool)
+    for group in ("agent", "supervisor", "admin", "marketing"):
+        idp.create_group(GroupName=group, UserPoolId=pool)
 
-    def login(username: str, in_group: bool) -> dict[str, str]:
+    def login(username: str, in_group: bool, group: str = "agent") -> dict[str, str]:
         idp.admin_create_user(UserPoolId=pool, Username=username)
         idp.admin_set_user_password(UserPoolId=pool, Username=username, Password="Sup3r-secret!", Permanent=True)
-        if in_group:
-            idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="socialcrm-ops")
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName=group if in_group else "marketing")
         parameters = {"USERNAME": username, "PASSWORD": "Sup3r-secret!"}
         result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=parameters)
         auth = result["AuthenticationResult"]
@@ -54,6 +57,7 @@ def cognito(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, s
     tokens, outsider = login("ana", in_group=True), login("bob", in_group=False)
     other = idp.create_user_pool(PoolName="someone-else")["UserPool"]["Id"]
     monkeypatch.setenv("SOCIALCRM_COGNITO_USER_POOL_ID", pool)
+    monkeypatch.setenv("SOCIALCRM_COGNITO_CLIENT_IDS", "")
     dependencies.reset()
     return {
         "access": tokens["AccessToken"],
@@ -75,7 +79,7 @@ def test_a_token_of_another_pool_is_refused(client, cognito, monkeypatch) -> Non
     assert call(client, f"Bearer {cognito['access']}") == 401
 
 
-def test_a_user_outside_the_ops_group_is_refused(client, cognito) -> None:
+def test_a_user_in_no_role_group_is_refused(client, cognito) -> None:
     assert call(client, f"Bearer {cognito['outsider']}") == 401
 
 
@@ -109,6 +113,7 @@ def test_the_authorizer_names_who_called(client, aws, secrets) -> None:
     }
     policy = route.authorizer(event, None)  # type: ignore[operator]  # a ChaliceAuthorizer is callable
     assert policy["principalId"] == "ops-token"
+    assert policy["context"] == {"role": "supervisor"}
     assert json.dumps(policy["policyDocument"]).count("Allow") == 1
 
 
@@ -124,3 +129,75 @@ def test_every_route_but_the_webhooks_and_health_needs_the_ops_authorizer() -> N
     assert all(entry.split(" ", 1)[1].startswith(("/webhooks/", "/health")) for entry in open_routes), open_routes
     assert {"GET /customers/{customer_id}/export", "DELETE /customers/{customer_id}"}.isdisjoint(open_routes)
     assert "POST /webhooks/meta" in open_routes  # the platforms sign instead
+
+
+# Every ops route and the least role it needs: a new route fails here until it says which.
+ROLES = {
+    "GET /identities/{platform}/{user_id}": "agent",
+    "GET /customers/{customer_id}": "agent",
+    "GET /customers/{customer_id}/interactions": "agent",
+    "GET /cases": "agent",
+    "GET /cases/{case_id}": "agent",
+    "POST /cases/{case_id}/status": "agent",
+    "GET /alerts": "agent",
+    "POST /alerts/{alert_id}/ack": "agent",
+    "PUT /customers/{customer_id}/segments": "supervisor",
+    "GET /audit": "supervisor",
+    "GET /customers/{customer_id}/export": "admin",
+    "DELETE /customers/{customer_id}": "admin",
+    "GET /unread": "admin",
+    "POST /unread/replay": "admin",
+}
+ORDER = ("agent", "supervisor", "admin")
+
+
+def ops_routes() -> dict[str, Any]:
+    from app import app
+
+    return {
+        f"{method} {path}": route
+        for path, methods in app.routes.items()
+        for method, route in methods.items()
+        if not path.startswith(("/webhooks/", "/health"))
+    }
+
+
+def test_every_ops_route_declares_the_role_it_needs() -> None:
+    declared = {name: route.view_function.required_role.label for name, route in ops_routes().items()}
+    assert declared == ROLES
+
+
+@pytest.mark.parametrize("route", sorted(ROLES))
+def test_a_role_below_the_one_a_route_needs_is_refused(client, aws, route) -> None:
+    method, path = route.split(" ", 1)
+    concrete = path.replace("{", "").replace("}", "")  # any value: the role is checked before anything else
+    needed = ORDER.index(ROLES[route])
+    for role in ORDER:
+        status = int(
+            getattr(client.http, method.lower())(
+                concrete, headers={"Authorization": f"Bearer {role_token(role)}", "Content-Type": "application/json"}
+            ).status_code
+        )
+        if ORDER.index(role) < needed:
+            assert status == 403, (route, role)
+        else:
+            assert status not in (401, 403), (route, role, status)
+
+
+def test_the_shared_token_is_off_unless_the_stage_enables_it_and_never_an_admin(
+    client, aws, secrets, monkeypatch
+) -> None:
+    token = f"Bearer {secrets['ops_api_token']}"
+    assert call(client, token) == 404  # dev enables it (SOCIALCRM_OPS_TOKEN_ROLE=supervisor)
+    from chalicelib.config import ConfigError, Settings
+    from chalicelib.services.access import OpsAccess
+    from tests.helpers import Secrets
+
+    unset = Settings.from_env({k: v for k, v in os.environ.items() if k != "SOCIALCRM_OPS_TOKEN_ROLE"})
+    assert unset.ops_token_role is None  # as in every deployed stage unless explicitly enabled
+    assert OpsAccess(Secrets(secrets), unset.ops_token_role).principal(token) is None
+
+    with pytest.raises(ConfigError, match="agent or supervisor"):
+        Settings.from_env({**os.environ, "SOCIALCRM_OPS_TOKEN_ROLE": "admin"})
+    prod = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]["environment_variables"]
+    assert "SOCIALCRM_OPS_TOKEN_ROLE" not in prod

@@ -66,11 +66,22 @@ def alert_about(customer_id: str, key: str) -> Alert:
 
 
 def table_items(env: dict[str, str]) -> list[str]:
-    """Every item of the table, each as its JSON text (to search for a name or an id)."""
+    """Every item of the table but the audit trail, each as its JSON text (to search for a name or an
+    id). The trail keeps who did what to a customer's random id, which names nobody once they are
+    erased: `audit_entries` checks it holds nothing else."""
     items: list[str] = []
     for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=env["SOCIALCRM_TABLE"]):
-        items.extend(json.dumps(item, ensure_ascii=False) for item in page["Items"])
+        items.extend(
+            json.dumps(item, ensure_ascii=False) for item in page["Items"] if not item["pk"]["S"].startswith("AUDIT#")
+        )
     return items
+
+
+def audit_entries(env: dict[str, str]) -> list[dict[str, Any]]:
+    found = []
+    for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=env["SOCIALCRM_TABLE"]):
+        found += [item for item in page["Items"] if item["pk"]["S"].startswith("AUDIT#")]
+    return found
 
 
 @pytest.fixture
@@ -100,7 +111,7 @@ def two_customers(client, sqs, stack, secrets) -> tuple[str, str]:
 
 def test_the_export_holds_everything_about_the_customer_and_nothing_else(client, two_customers) -> None:
     ana, bruno = two_customers
-    status, document = call(client, "get", f"/customers/{ana}/export")
+    status, document = call(client, "get", f"/customers/{ana}/export", role="admin")
     assert status == 200, document
     assert document["customer"]["customer_id"] == ana
     assert [(i["platform"], i["user_id"]) for i in document["identities"]] == [("messenger", ANA)]
@@ -124,7 +135,7 @@ def test_erasure_leaves_nothing_that_names_the_customer_and_spares_everyone_else
     before = table_items(stack)
     about_ana = [item for item in before if ana in item or ANA in item]
     assert len(about_ana) >= 8  # profile, identity twice, 2 interactions and pointers, a case, an alert...
-    status, report = call(client, "delete", f"/customers/{ana}")
+    status, report = call(client, "delete", f"/customers/{ana}", role="admin")
     assert status == 200, report
     assert report == {
         "customer_id": ana,
@@ -134,12 +145,20 @@ def test_erasure_leaves_nothing_that_names_the_customer_and_spares_everyone_else
     assert [item for item in after if ana in item or ANA in item or "pedido" in item] == []
     assert len(after) == len(before) - len(about_ana)  # nobody else's items went
     assert call(client, "get", f"/customers/{ana}")[0] == 404
-    assert call(client, "get", f"/customers/{ana}/export")[0] == 404
+    assert call(client, "get", f"/customers/{ana}/export", role="admin")[0] == 404
     assert call(client, "get", f"/identities/messenger/{ANA}")[0] == 404
-    assert call(client, "delete", f"/customers/{ana}")[0] == 404
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 404
     status, view = call(client, "get", f"/customers/{bruno}")
     assert status == 200
     assert [i["external_id"] for i in view["latest_interactions"]] == ["mid.b1"]
+    # Who erased whom, and when, outlives the customer, without anything that names them.
+    trail = audit_entries(stack)
+    # (the second DELETE, a 404, was asked for too, and is in the trail as a request)
+    actions = sorted(entry["action"]["S"] for entry in trail)
+    assert actions == ["customer.erase", "customer.erase.requested", "customer.erase.requested"]
+    assert all(entry["subject"]["S"] == f"customer:{ana}" for entry in trail)
+    assert all(entry["principal"]["S"] == "cognito:admin@example.com" for entry in trail)
+    assert not [entry for entry in trail if ANA in json.dumps(entry) or "pedido" in json.dumps(entry)]
 
     # Writing again later, Ana is a new contact: a new customer, none of the old data.
     deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a3", "Olá de novo", T0 + timedelta(hours=1)))
@@ -149,10 +168,17 @@ def test_erasure_leaves_nothing_that_names_the_customer_and_spares_everyone_else
     assert [i["external_id"] for i in view["latest_interactions"]] == ["mid.a3"]
 
 
-def test_both_requests_need_the_ops_token(client, two_customers) -> None:
+def test_both_requests_need_an_admin(client, two_customers) -> None:
+    """Never the shared ops token (a supervisor at most, and off in deployed stages), never an
+    agent or a supervisor: a person with the admin role."""
     ana, _ = two_customers
     assert call(client, "get", f"/customers/{ana}/export", token=None)[0] == 401
     assert call(client, "delete", f"/customers/{ana}", token="wrong")[0] == 401
+    for role in ("agent", "supervisor"):
+        assert call(client, "get", f"/customers/{ana}/export", role=role)[0] == 403
+        assert call(client, "delete", f"/customers/{ana}", role=role)[0] == 403
+    assert call(client, "get", f"/customers/{ana}/export")[0] == 403  # the shared token
+    assert call(client, "delete", f"/customers/{ana}")[0] == 403
     assert call(client, "get", f"/customers/{ana}")[0] == 200
 
 
@@ -168,7 +194,7 @@ def test_an_erasure_interrupted_half_way_is_finished_by_running_it_again(client,
         dynamodb.delete_item(
             TableName=stack["SOCIALCRM_TABLE"], Key={name: {"S": value} for name, value in key.items()}
         )
-    status, report = call(client, "delete", f"/customers/{ana}")
+    status, report = call(client, "delete", f"/customers/{ana}", role="admin")
     assert status == 200, report
     assert report["erased"]["interactions"] == 2  # deleting what is already gone is no error
     assert [item for item in table_items(stack) if ana in item or ANA in item] == []
@@ -192,7 +218,7 @@ def test_a_message_processed_during_an_erasure_is_not_left_behind(
     queue = stack["SOCIALCRM_INGEST_QUEUE_URL"]
     assert one_pass(sqs, queue) == 1  # it failed: the customer is being erased
     assert not [item for item in table_items(stack) if "mid.a9" in item]
-    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
     assert not [item for item in table_items(stack) if ana in item or ANA in item]
     assert one_pass(sqs, queue) == 1  # redelivered: now a new customer
     again = customer_of(client, ANA)
@@ -207,7 +233,7 @@ def test_a_rename_read_before_an_erasure_does_not_bring_the_identity_back(client
 
     ana, _ = two_customers
     read_before = IdentityItem.get(f"IDENTITY#messenger#{ANA}", IDENTITY, consistent_read=True)
-    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
     store = IdentityStore(connection=None)  # type: ignore[arg-type]  # _refresh uses the models only
     store._refresh(read_before, Author(ANA, "ana.nova", "Ana Nova"), T0 + timedelta(days=3))
     assert not [item for item in table_items(stack) if ana in item or ANA in item or "Ana Nova" in item]
@@ -232,7 +258,7 @@ def test_a_crisis_alert_keeps_its_other_samples_and_loses_the_erased_customers(c
         },
     )
     dependencies.alert_store().record(crisis)
-    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
     kept = dependencies.alert_store().get("crisis-1")
     assert kept is not None
     assert kept.detail["sample_interactions"] == [
@@ -246,7 +272,7 @@ def test_an_alert_still_in_flight_after_the_erasure_writes_nothing_back(client, 
     from chalicelib.models.alert import AlertStatus
 
     ana, bruno = two_customers
-    assert call(client, "delete", f"/customers/{ana}")[0] == 200
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
 
     def envelope(customer_id: str) -> dict[str, Any]:
         detail = {"dedupe_key": f"retention:{customer_id}:1", "customer_id": customer_id, "severity": "high"}

@@ -68,13 +68,13 @@ def test_ops_list_it_and_replay_it_once_the_parser_reads_it(client, sqs, aws, se
     queue = aws["SOCIALCRM_INGEST_QUEUE_URL"]
     assert post(client, secrets, messenger(GOOD, CHANGED)).status_code == 200
     drain(sqs, queue)
-    status, listed = call(client, "get", "/unread?channel=meta")
+    status, listed = call(client, "get", "/unread?channel=meta", role="admin")
     assert status == 200
     (entry,) = listed["deliveries"]
     assert (entry["channel"], entry["unread"]) == ("meta", {"unknown": 1})
 
     # Not fixed yet: a replay queues what it reads, and keeps the delivery.
-    status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]})
+    status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]}, role="admin")
     assert status == 200
     assert report["replayed"][0]["status"] == "still_unread"
     drain(sqs, queue)
@@ -86,21 +86,21 @@ def test_ops_list_it_and_replay_it_once_the_parser_reads_it(client, sqs, aws, se
         original(self, renamed, path, *args)
 
     monkeypatch.setattr(MessagingReader, "_messaging", fixed)
-    status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]})
+    status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]}, role="admin")
     assert status == 200
     (replayed,) = report["replayed"]
     assert (replayed["status"], replayed["queued"], replayed["unread"]) == ("read", 2, {})
     texts = sorted(m["text"] for m in drain(sqs, queue))
     assert texts == ["O pedido não chegou", "Olá"]  # m_1 again too: the processor knows it by its key
     assert kept_objects(aws) == []  # read in full: discarded
-    assert call(client, "get", "/unread")[1]["deliveries"] == []
-    status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]})
+    assert call(client, "get", "/unread", role="admin")[1]["deliveries"] == []
+    status, report = call(client, "post", "/unread/replay", {"keys": [entry["key"]]}, role="admin")
     assert report["replayed"] == [{"key": entry["key"], "status": "not_found"}]
 
 
 @pytest.mark.parametrize("body", [{}, {"keys": []}, {"keys": [1]}, {"keys": ["k"] * 51}])
 def test_a_replay_needs_keys(client, aws, body) -> None:
-    assert call(client, "post", "/unread/replay", body)[0] == 400
+    assert call(client, "post", "/unread/replay", body, role="admin")[0] == 400
 
 
 def test_two_items_with_one_id_and_other_content_are_a_conflict_kept_for_ops(client, sqs, aws, secrets) -> None:

@@ -119,10 +119,12 @@ def test_many_events_in_one_post_become_one_message_each(client, sqs, aws, secre
 
 
 def _wrong_secret(secrets: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: {name: v + "-wrong" for name, v in value.items()} if isinstance(value, dict) else value + "-wrong"
-        for key, value in secrets.items()
-    }
+    def wrong(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: wrong(entry) for name, entry in value.items()}
+        return value + "-wrong" if isinstance(value, str) else value
+
+    return {key: wrong(value) for key, value in secrets.items()}
 
 
 @pytest.mark.parametrize("channel", list(DELIVERIES))
