@@ -65,6 +65,11 @@ class MessageTooLarge(ValueError):
     """One interaction cannot be made to fit a queue message; nothing was sent."""
 
 
+class CustomerErased(RuntimeError):
+    """The customer is being erased: nothing more may be written for them. Their identity is
+    detached, and the message starts a new customer."""
+
+
 class BadCursor(ValueError):
     """A pagination cursor we did not issue (or issued for something else)."""
 
@@ -132,6 +137,8 @@ class CustomerRepository(Protocol):
     def resolve(self, platform: str, author: Author, seen_at: datetime) -> str: ...
 
     def identify(self, platform: str, user_id: str, seen_at: datetime) -> str: ...
+
+    def detach(self, platform: str, user_id: str, customer_id: str) -> None: ...
 
     def customer_for(self, platform: str, user_id: str) -> str | None: ...
 

@@ -32,7 +32,7 @@ from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, 
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.observability import logger
-from chalicelib.ports import Claim, Claims, CustomerRepository, TextAnalyzer
+from chalicelib.ports import Claim, Claims, CustomerErased, CustomerRepository, TextAnalyzer
 from chalicelib.services.decide import Decider, classifiable
 from chalicelib.services.mentions import MentionResolver, without_fetching
 
@@ -267,18 +267,40 @@ class InteractionProcessor:
             if answered is None:
                 logger.warning("brand reply answers nobody", extra={"platform": interaction.platform})
                 return ()
-            decision = self._store.add(
-                answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)
-            )
+            try:
+                decision = self._store.add(
+                    answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)
+                )
+            except CustomerErased:
+                if not interaction.recipient_id:  # a reply to a comment of someone being erased: theirs too
+                    return ()
+                self._store.detach(interaction.platform, interaction.recipient_id, answered)
+                answered = self._store.identify(interaction.platform, interaction.recipient_id, interaction.occurred_at)
+                decision = self._store.add(
+                    answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)
+                )
             return decision.events if decision else ()
         customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
-        decision = self._store.add(
-            customer_id,
-            interaction,
-            analysis,
-            stored,
-            lambda snapshot: self._decider.inbound(snapshot, interaction, analysis),
-        )
+        try:
+            decision = self._store.add(
+                customer_id,
+                interaction,
+                analysis,
+                stored,
+                lambda snapshot: self._decider.inbound(snapshot, interaction, analysis),
+            )
+        except CustomerErased:
+            # The person's old customer is being erased (or an erasure was interrupted): their
+            # message starts a new customer rather than failing until the erasure is finished.
+            self._store.detach(interaction.platform, author.user_id, customer_id)
+            customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
+            decision = self._store.add(
+                customer_id,
+                interaction,
+                analysis,
+                stored,
+                lambda snapshot: self._decider.inbound(snapshot, interaction, analysis),
+            )
         if decision is not None:
             return decision.events
         if interaction.action is Action.EDITED:

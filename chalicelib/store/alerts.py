@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -17,11 +18,14 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.models.alert import Alert, AlertStatus
 from chalicelib.models.events import Severity
 from chalicelib.store import keys, sort_cursor
-from chalicelib.store.models import AlertItem, CooldownItem, CustomerItem
+from chalicelib.store.models import AlertItem, AlertRefItem, CooldownItem, CustomerItem
 from chalicelib.store.transactions import condition_failed_at, is_condition_failure
 
 ALERT = "ALERT"
 COOLDOWN = "COOLDOWN"
+ABOUT = "about"  # the alert is about the customer
+SAMPLE = "sample"  # the alert lists one of the customer's interactions (a brand's crisis)
+RECORD_ATTEMPTS = 5
 
 
 class AlertStore:
@@ -32,29 +36,56 @@ class AlertStore:
     def record(self, alert: Alert) -> Alert | None:
         """Keep the alert unless its dedupe key was seen: then the alert as first kept. None for an
         alert about a customer who is gone or being erased (an event still in flight when the
-        erasure ran must not write their id back)."""
-        item = _item(alert, self._retention)
-        try:
-            if alert.customer_id is None:
-                item.save(condition=AlertItem.pk.does_not_exist())
-                return alert
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.condition_check(
-                    CustomerItem,
-                    keys.customer(alert.customer_id),
-                    keys.PROFILE,
-                    condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                )
-                transaction.save(item, condition=AlertItem.pk.does_not_exist())
+        erasure ran must not write their id back). Each customer the alert names gets a reference
+        to it in their own partition (written with it, on condition that they are not being
+        erased), so that their export and erasure find it without reading anyone else's alerts; a
+        sampled customer who is being erased is left out of the alert's samples instead."""
+        for _ in range(RECORD_ATTEMPTS):
+            item = _item(alert, self._retention)
+            sampled = sorted(_named(alert.detail) - {alert.customer_id})
+            named = ([(alert.customer_id, ABOUT)] if alert.customer_id else []) + [(c, SAMPLE) for c in sampled]
+            if not named:
+                try:
+                    item.save(condition=AlertItem.pk.does_not_exist())
+                    return alert
+                except PutError as exc:
+                    if not is_condition_failure(exc):
+                        raise
+                    return self._existing(alert)
+            try:
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.save(item, condition=AlertItem.pk.does_not_exist())
+                    for customer_id, relation in named:
+                        transaction.condition_check(
+                            CustomerItem,
+                            keys.customer(customer_id),
+                            keys.PROFILE,
+                            condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
+                        )
+                        transaction.save(
+                            AlertRefItem(
+                                keys.customer(customer_id),
+                                keys.alert(alert.alert_id),
+                                alert_id=alert.alert_id,
+                                relation=relation,
+                                expires_at=item.expires_at,
+                            )
+                        )
+            except TransactWriteError as exc:
+                # PynamoDB sends condition checks first, then puts: the customers' checks, the alert.
+                if condition_failed_at(exc, len(named)):
+                    return self._existing(alert)
+                gone = {customer for i, (customer, _) in enumerate(named) if condition_failed_at(exc, i)}
+                if alert.customer_id in gone:
+                    return None
+                if not gone:
+                    raise
+                alert = replace(alert, detail=_without(alert.detail, gone))  # their samples go
+                continue
             return alert
-        except TransactWriteError as exc:
-            if condition_failed_at(exc, 0):
-                return None
-            if not condition_failed_at(exc, 1):
-                raise
-        except PutError as exc:
-            if not is_condition_failure(exc):
-                raise
+        raise RuntimeError(f"alert {alert.alert_id}: its customers kept changing")
+
+    def _existing(self, alert: Alert) -> Alert:
         existing = self.get(alert.alert_id)
         if existing is None:  # pragma: no cover - it was there a moment ago
             raise RuntimeError("alert vanished while recording it")
@@ -214,3 +245,35 @@ def alert_from_item(item: AlertItem) -> Alert:
         acked_at=item.acked_at,
         acked_by=item.acked_by,
     )
+
+
+def _named(value: Any) -> set[str]:
+    """Every customer an alert's detail names (in objects with a `customer_id`)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if isinstance(value.get("customer_id"), str):
+            found.add(value["customer_id"])
+        for item in value.values():
+            found |= _named(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _named(item)
+    return found
+
+
+def _without(value: Any, customers: set[str]) -> Any:
+    """`value` without any object that belongs to one of `customers` (their `customer_id`)."""
+    if isinstance(value, dict):
+        return {key: _without(item, customers) for key, item in value.items()}
+    if isinstance(value, list):
+        return [
+            _without(item, customers)
+            for item in value
+            if not (isinstance(item, dict) and item.get("customer_id") in customers)
+        ]
+    return value
+
+
+def without_customer(detail: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    stripped: dict[str, Any] = _without(detail, {customer_id})
+    return stripped

@@ -39,6 +39,9 @@ class CustomerStore:
     def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
         return self._identities.identify(platform, user_id, seen_at)
 
+    def detach(self, platform: str, user_id: str, customer_id: str) -> None:
+        self._identities.detach(platform, user_id, customer_id)
+
     def customer_for(self, platform: str, user_id: str) -> str | None:
         return self._identities.customer_for(platform, user_id)
 

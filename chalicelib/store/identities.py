@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -53,6 +53,18 @@ class IdentityStore:
         if existing is None:  # pragma: no cover - the winner's item must exist by now
             raise RuntimeError("identity vanished while resolving")
         return existing.customer_id
+
+    def detach(self, platform: str, user_id: str, customer_id: str) -> None:
+        """Let go of an identity that leads to a customer being erased, so that the person's
+        message starts a new customer instead of failing until the erasure is finished (an erasure
+        interrupted half-way may be run again much later). Only while it leads to that customer."""
+        try:
+            IdentityItem(keys.identity(platform, user_id), IDENTITY).delete(
+                condition=IdentityItem.customer_id == customer_id
+            )
+        except DeleteError as exc:
+            if not is_condition_failure(exc):
+                raise
 
     def customer_for(self, platform: str, user_id: str) -> str | None:
         item = self._identity(platform, user_id)

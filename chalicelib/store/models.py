@@ -234,6 +234,17 @@ class AlertItem(Item, discriminator="alert"):
     worklist = WorklistIndex()
 
 
+class AlertRefItem(Item, discriminator="alert_ref"):
+    """An alert that names the customer, kept under the customer (pk CUSTOMER#<id>, sk ALERT#<id>):
+    `about` them, or listing one of their interactions as a `sample` (a brand's crisis alert), so
+    that an export or an erasure finds their alerts in their own partition, whatever alerts others
+    have."""
+
+    alert_id = UnicodeAttribute()
+    relation = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 class CooldownItem(Item, discriminator="cooldown"):
     until = UTCDateTimeAttribute()
     holder = UnicodeAttribute(null=True)  # the alert that started it
@@ -273,6 +284,7 @@ MODELS: tuple[type[Item], ...] = (
     PointerItem,
     CaseItem,
     AlertItem,
+    AlertRefItem,
     CooldownItem,
     CrisisStateItem,
     AuditItem,

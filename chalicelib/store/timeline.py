@@ -39,18 +39,14 @@ from chalicelib.store.serde import (
     segments_of,
     waiting_replies_of,
 )
+from chalicelib.ports import CustomerErased
 from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
 
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
 MAX_EARLY_ANSWERS = 25  # two transaction items each when their interaction lands
-# Position of the pointer in the add() transaction, for reading which condition failed.
+# Position of the pointer among the add() transaction's puts, for reading which condition failed.
 _POINTER = 0
-
-
-class CustomerErased(RuntimeError):
-    """The customer is being erased: the record fails, and its redelivery finds the identity gone
-    and starts a new customer."""
 
 
 class TimelineWriter:
@@ -135,7 +131,9 @@ class TimelineWriter:
                             ],
                         )
             except TransactWriteError as exc:
-                if condition_failed_at(exc, _POINTER):
+                # PynamoDB sends condition checks first, then puts (the pointer first of them).
+                checked = not (inbound or decision.waiting_replies is not None)
+                if condition_failed_at(exc, _POINTER + int(checked)):
                     found = self._pointer(interaction)
                     if found is not None and _expected(found):
                         early = list(found.answers or ())  # replies came for it meanwhile: take them

@@ -6,7 +6,9 @@ from pynamodb.exceptions import TransactWriteError
 
 
 def cancellation_codes(exc: TransactWriteError) -> list[str]:
-    """One code per item of the transaction, in the order the items were added."""
+    """One code per item of the transaction, in the order PynamoDB sent them: its condition checks
+    first, then deletes, puts and updates, each in the order they were added (not the order of the
+    calls across kinds)."""
     return [str(reason.code) if reason else "None" for reason in (exc.cancellation_reasons or [])]
 
 

@@ -200,30 +200,38 @@ def test_an_erasure_interrupted_half_way_is_finished_by_running_it_again(client,
     assert [item for item in table_items(stack) if ana in item or ANA in item] == []
 
 
-def test_a_message_processed_during_an_erasure_is_not_left_behind(
-    client, sqs, stack, secrets, two_customers, monkeypatch
+def test_a_message_during_an_erasure_or_after_an_interrupted_one_starts_a_new_customer_at_once(
+    client, sqs, stack, secrets, two_customers
 ) -> None:
-    """Once the erasure has marked the profile, the processor's write for that customer fails (and
-    is retried); after the erasure its redelivery starts a new customer. Nothing lands in between."""
-    from chalicelib.adapters.queue import RetryScheduler
+    """The recovery path of an erasure that died half-way (or is still running): the person's next
+    message never waits for it (nor fails for an hour and a half into the dead-letter queue): the
+    identity lets go of the customer being erased and the message starts a new one. Running the
+    erasure again finishes it, and leaves the new customer alone."""
     from chalicelib.store.privacy import _mark_erasing
 
-    monkeypatch.setattr(RetryScheduler, "delay", staticmethod(lambda receive_count: 0))  # redeliver at once
     ana, _ = two_customers
-    assert _mark_erasing(ana)
+    assert _mark_erasing(ana)  # the erasure's first step, and then it died
     request = sign(
         "meta", messenger(ANA, "mid.a9", "Mais uma coisa sobre o pedido", T0 + timedelta(minutes=30)), secrets
     )
     assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
     queue = stack["SOCIALCRM_INGEST_QUEUE_URL"]
-    assert one_pass(sqs, queue) == 1  # it failed: the customer is being erased
-    assert not [item for item in table_items(stack) if "mid.a9" in item]
-    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
-    assert not [item for item in table_items(stack) if ana in item or ANA in item]
-    assert one_pass(sqs, queue) == 1  # redelivered: now a new customer
+    assert one_pass(sqs, queue) == 1
+    counts = sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert set(counts.values()) == {"0"}  # stored, not failed: nothing waits, nothing heads for the DLQ
     again = customer_of(client, ANA)
     assert again != ana
-    assert call(client, "get", f"/customers/{again}")[1]["latest_interactions"][0]["external_id"] == "mid.a9"
+    assert [i["external_id"] for i in call(client, "get", f"/customers/{again}")[1]["latest_interactions"]] == [
+        "mid.a9"
+    ]
+    assert not [item for item in table_items(stack) if ana in item and "mid.a9" in item]  # nothing landed on the old
+
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200  # run again: it finishes
+    assert not [item for item in table_items(stack) if ana in item]
+    assert customer_of(client, ANA) == again  # the new customer's identity stays
+    assert call(client, "get", f"/customers/{again}")[0] == 200
 
 
 def test_a_rename_read_before_an_erasure_does_not_bring_the_identity_back(client, stack, two_customers) -> None:
@@ -282,3 +290,25 @@ def test_an_alert_still_in_flight_after_the_erasure_writes_nothing_back(client, 
     assert notifier.handle(envelope(ana)) is AlertStatus.SUPPRESSED
     assert not [item for item in table_items(stack) if ana in item]
     assert notifier.handle(envelope(bruno)) is AlertStatus.SENT  # someone still there is alerted as ever
+
+
+def test_export_and_erasure_cost_what_the_customer_has_not_what_everyone_has(
+    client, stack, two_customers, monkeypatch
+) -> None:
+    """Alerts are found through references in the customer's partition: neither request reads the
+    alerts worklist, whose size grows with everyone's alerts over two years."""
+    from chalicelib.store.models import AlertItem, AlertRefItem
+
+    ana, _ = two_customers
+    refs = list(AlertRefItem.query(f"CUSTOMER#{ana}", AlertRefItem.sk.startswith("ALERT#")))
+    assert [ref.relation for ref in refs] == ["about"]
+
+    def everyones(*args: object, **kwargs: object) -> object:
+        raise AssertionError("read every alert")
+
+    monkeypatch.setattr(AlertItem.worklist, "query", everyones)
+    status, document = call(client, "get", f"/customers/{ana}/export", role="admin")
+    assert status == 200
+    assert [alert["alert_id"] for alert in document["alerts"]] == [refs[0].alert_id]
+    status, report = call(client, "delete", f"/customers/{ana}", role="admin")
+    assert (status, report["erased"]["alerts"]) == (200, 1)

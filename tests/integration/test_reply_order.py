@@ -270,3 +270,34 @@ def test_a_reply_written_before_the_message_does_not_answer_it(client, sqs, pipe
     case = the_case(client, shape)
     assert case["status"] == "open"
     assert case["responded_at"] is None
+
+
+def test_a_reply_whose_pointer_is_taken_is_not_stored_and_not_retried_forever(client, sqs, pipeline, secrets) -> None:
+    """A reply that answers an open case checks the profile in its transaction (PynamoDB sends that
+    check first), which shifts the pointer's place in the cancellation reasons: the store must read
+    the right one and see the pointer taken (here, the reply deleted before it arrived), rather than
+    take it for a conflict and retry until it gives up."""
+    from datetime import timedelta
+
+    from chalicelib import dependencies
+    from chalicelib.channels import meta
+    from chalicelib.models.customer import StoredText
+    from chalicelib.store.models import PointerItem
+
+    message_at, reply_at = written()
+    shape = SHAPES[0]
+    post(client, secrets, shape, shape.message(message_at))
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    store, decider = dependencies.customer_store(), dependencies.decider()
+    customer = store.customer_for(shape.platform, shape.customer)
+    assert customer is not None
+    (reply,) = meta.parse(shape.reply(reply_at), reply_at).interactions
+    PointerItem(
+        f"INTERACTION#messenger#{reply.external_id}",
+        "POINTER",
+        version_at=reply_at,
+        deleted_at=reply_at,
+        expires_at=reply_at + timedelta(days=30),
+    ).save()
+    stored = StoredText(text=ANSWER, title=None)
+    assert store.add(customer, reply, None, stored, lambda snapshot: decider.outbound(snapshot, reply)) is None

@@ -80,6 +80,9 @@ class Store:
     def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
         return f"customer-of-{user_id}"
 
+    def detach(self, platform: str, user_id: str, customer_id: str) -> None:
+        raise AssertionError("nobody is being erased here")
+
     def await_parent(self, reply: Interaction, stored: StoredText) -> bool:
         if self.customer_of(reply.platform, reply.parent_id or "") is not None:
             return False
