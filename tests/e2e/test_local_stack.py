@@ -9,10 +9,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -217,12 +219,102 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_sigterm_stops_every_child(stack: dict[str, Any]) -> None:
+def test_a_dead_worker_is_started_again_and_the_stack_keeps_working(stack: dict[str, Any]) -> None:
+    process = stack["process"]
+    (worker,) = [pid for pid in _children(process.pid) if "tools.local.worker" in _command(pid)]
+    os.killpg(worker, signal.SIGKILL)
+    restarted = wait_for(
+        lambda: [pid for pid in _children(process.pid) if "tools.local.worker" in _command(pid) and pid != worker]
+    )
+    assert len(restarted) == 1
+    assert process.poll() is None  # the stack did not stop
+    secrets = load_file(DEV_SECRETS_PATH)
+    update = {
+        "update_id": 990002,
+        "message": {
+            "message_id": 2,
+            "date": int(time.time()),
+            "text": "Still there after the restart?",
+            "from": {"id": 990002, "is_bot": False, "first_name": "Ola"},
+            "chat": {"id": 990002, "type": "private"},
+        },
+    }
+    signed = sign("telegram", json.dumps(update).encode(), secrets)
+    assert post(stack["api"], signed.path, signed.headers, signed.body)[0] == 200
+    auth = {"Authorization": f"Bearer {secrets['ops_api_token']}"}
+    wait_for(lambda: request(stack["api"], "/identities/telegram/990002", auth)[0] == 200)
+
+
+def test_no_secret_and_no_customer_text_reach_any_log(stack: dict[str, Any]) -> None:
+    """The stack's whole output and moto's log, after the demo and every test above, and after the
+    requests most likely to leak: a Trustpilot delivery (its token in the query string) and a CRC
+    check asked to sign a forged delivery (message text in the query string)."""
+    secrets = load_file(DEV_SECRETS_PATH)
+    forged = json.dumps({"for_user_id": "1", "direct_message_events": [{"text": "Forged words never to be logged"}]})
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{stack['api']}/webhooks/x?{urlencode({'crc_token': forged})}", timeout=5)  # noqa: S310
+    review = {
+        "events": [
+            {
+                "eventName": "service-review-created",
+                "eventData": {
+                    "id": "e2e-review-1",
+                    "text": "Entrega rapidíssima, recomendo a todos",
+                    "stars": 5,
+                    "createdAt": "2026-12-01T10:00:00Z",
+                    "consumer": {"id": "c-e2e", "name": "Rosa"},
+                },
+            }
+        ]
+    }
+    signed = sign("trustpilot", json.dumps(review).encode(), secrets)
+    assert post(stack["api"], signed.path, signed.headers, signed.body)[0] == 200
+    time.sleep(3)  # let the worker process it, and log what it logs
+
+    output = "".join(stack["log"]) + (ROOT / "build" / "local" / "moto.log").read_text(errors="replace")
+    values = [v for v in _strings(secrets) if len(v) >= 8]
+    assert len(values) >= 10
+    assert [v for v in values if v in output] == []
+    texts = [
+        message["text"]
+        for path in sample_files()
+        for message in json.loads(path.with_name(path.stem + ".expected.json").read_text())["queued"]
+        if len(message["text"]) >= 16
+    ]
+    texts += [
+        "Forged words never to be logged",
+        "Entrega rapidíssima, recomendo a todos",
+        "Zamówienie wciąż nie dotarło",
+    ]
+    assert len(texts) > 20
+    assert [text for text in texts if text in output or json.dumps(text)[1:-1] in output] == []
+
+
+def _strings(value: Any) -> list[str]:
+    """Every secret value in the document: strings, maps of them, the console users' passwords."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [found for key, item in value.items() if key != "role" for found in _strings(item)]
+    return []
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def test_sigterm_stops_every_child_and_a_second_one_is_harmless(stack: dict[str, Any]) -> None:
     process = stack["process"]
     children = _children(process.pid)
     assert len(children) == 3, "moto server, worker and chalice local"
     process.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)  # impatient: a second one while it stops
     assert process.wait(timeout=30) == 0
+    assert "Traceback" not in "".join(stack["log"])
     time.sleep(0.5)
     assert not any(port_open(port) for port in stack["ports"])
     assert not [pid for pid in children if _alive(pid)]
@@ -240,3 +332,36 @@ def test_a_port_in_use_is_refused_before_anything_starts() -> None:
     assert result.returncode == 1
     assert f"port {port} is in use" in result.stderr + result.stdout
     assert "moto server is up" not in result.stderr + result.stdout
+
+
+def test_with_a_state_folder_the_data_outlives_a_restart(tmp_path: Path) -> None:
+    """moto keeps everything in memory; SOCIALCRM_LOCAL_STATE_DIR keeps the tables across restarts."""
+    secrets = load_file(DEV_SECRETS_PATH)
+    env = {"SOCIALCRM_LOCAL_STATE_DIR": str(tmp_path / "state")}
+    update = {
+        "update_id": 990003,
+        "message": {
+            "message_id": 3,
+            "date": int(time.time()),
+            "text": "Keep me",
+            "from": {"id": 990003, "is_bot": False, "first_name": "Ada"},
+            "chat": {"id": 990003, "type": "private"},
+        },
+    }
+    auth = {"Authorization": f"Bearer {secrets['ops_api_token']}"}
+    first = launch.start(demo=False, env=env)
+    try:
+        signed = sign("telegram", json.dumps(update).encode(), secrets)
+        assert post(first.api, signed.path, signed.headers, signed.body)[0] == 200
+        customer = wait_for(lambda: request(first.api, "/identities/telegram/990003", auth)[1].get("customer_id"))
+    finally:
+        first.stop(timeout=30)
+    assert (tmp_path / "state" / "table.jsonl").exists()
+    second = launch.start(demo=False, env=env)
+    try:
+        assert request(second.api, "/identities/telegram/990003", auth) == (200, {"customer_id": customer})
+        code, view = request(second.api, f"/customers/{customer}", auth)
+        assert code == 200
+        assert [i["text"] for i in view["latest_interactions"]] == ["Keep me"]
+    finally:
+        second.stop(timeout=30)

@@ -1,12 +1,19 @@
 """`make run`: the whole of socialcrm on one machine, against an embedded AWS.
 
 1. moto server on 127.0.0.1:$SOCIALCRM_AWS_PORT (default 5000), its log in build/local/moto.log;
-2. the dev stack created in it from infra/template.json, secrets from $SOCIALCRM_LOCAL_SECRETS;
+2. the dev stack created in it from infra/template.json, secrets read from $SOCIALCRM_LOCAL_SECRETS
+   and stored in its Secrets Manager, its Cognito pool with the document's console users;
 3. a worker that runs the app's queue consumers and schedules as Lambda would;
 4. the API on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000): Chalice's local server (tools/local/api.py);
 5. once GET /health answers 200, the sample webhooks in events/ replayed over HTTP, signed as
    the platforms sign them (SOCIALCRM_DEMO=0 skips this).
-Ctrl-C or SIGTERM stops every child process; so does any child dying on its own.
+
+The emulated AWS lives in moto's memory: stopping the stack loses it, unless
+SOCIALCRM_LOCAL_STATE_DIR names a folder to keep the tables and kept deliveries in (tools/local/
+state.py). A child that dies is started again (moto with the stack provisioned anew and the saved
+state loaded, then the worker and the API, whose settings name its resources); one that keeps dying
+stops the stack. Ctrl-C or SIGTERM stops every child, once: a second signal while stopping is
+ignored.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from tools.local import demo
-from tools.local.processes import Children, wait_for, wait_http
+from tools.local import demo, logs
+from tools.local import state as saved
+from tools.local.processes import ChildDied, Children, wait_for, wait_http
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.template import ROOT
@@ -30,6 +39,7 @@ log = logging.getLogger("local")
 
 STAGE = "dev"
 REGION = "us-east-1"
+SAVE_EVERY = 300.0  # seconds, with SOCIALCRM_LOCAL_STATE_DIR
 
 
 class Stop(Exception):
@@ -37,6 +47,10 @@ class Stop(Exception):
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    # The first signal stops the stack; any later one (a second Ctrl-C, SIGTERM sent twice) must not
+    # interrupt the stopping with a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise Stop(signal.Signals(signum).name)
 
 
@@ -56,13 +70,108 @@ def _in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+class Stack:
+    """The children and what they are started with, so that any of them can be started again."""
+
+    def __init__(self, aws_port: int, api_port: int, secrets_path: Path, log_dir: Path) -> None:
+        self.aws_port, self.api_port = aws_port, api_port
+        self.secrets_path, self.secrets = secrets_path, load_file(secrets_path)
+        self.log_dir = log_dir
+        self.children = Children()
+        self.env: dict[str, str] = {}
+        self.app_env: dict[str, str] = {}
+        state = os.environ.get("SOCIALCRM_LOCAL_STATE_DIR", "").strip()
+        self.state_dir = Path(state) if state else None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def session(self) -> Any:
+        import boto3
+
+        return boto3.Session(region_name=REGION)
+
+    def start_aws(self) -> None:
+        """moto server, then the stack created in it (and the saved state loaded into it)."""
+        env = {**os.environ, **aws_environment(self.aws_port)}
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            env.pop(name, None)
+        if self.children.has("moto"):
+            self.children.restart("moto")
+        else:
+            moto_log = (self.log_dir / "moto.log").open("ab")
+            command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.aws_port)]
+            self.children.start("moto", command, env=env, stdout=moto_log)
+        wait_http(f"http://127.0.0.1:{self.aws_port}/moto-api/", self.children, timeout=30)
+        log.info("moto server is up on 127.0.0.1:%d (log: %s)", self.aws_port, self.log_dir / "moto.log")
+        os.environ.update(aws_environment(self.aws_port))
+        self.app_env = provision(self.session(), STAGE, self.secrets)
+        log.info(
+            "stack socialcrm-%s created from infra/template.json; secrets read from %s and stored in its "
+            "Secrets Manager as %s",
+            STAGE,
+            self.secrets_path,
+            self.app_env["SOCIALCRM_SECRETS_ID"],
+        )
+        if self.state_dir is not None and self.state_dir.exists():
+            counts = saved.restore(self.session(), self.app_env, self.state_dir)
+            log.info("state loaded from %s: %s", self.state_dir, counts)
+        self.env = {**env, **self.app_env}
+        self.env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
+        self.env.setdefault("SOCIALCRM_ECHO_ALERTS", "true")  # the notifier also prints alerts in this log
+        self.env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read them
+
+    def start_worker(self) -> None:
+        # The worker first, the API last: once /health answers, everything behind it is running.
+        ready_file = self.log_dir / f"worker-{os.getpid()}.ready"
+        ready_file.unlink(missing_ok=True)
+        env = {**self.env, "SOCIALCRM_WORKER_READY_FILE": str(ready_file)}
+        if self.children.has("worker"):
+            self.children.restart("worker", env)
+        else:
+            self.children.start("worker", [sys.executable, "-m", "tools.local.worker"], env=env, cwd=ROOT)
+        wait_for(ready_file.exists, self.children, timeout=60, what="the worker")
+        ready_file.unlink()
+
+    def start_api(self) -> None:
+        where = ["--stage", STAGE, "--host", "127.0.0.1", "--port", str(self.api_port)]
+        command = [sys.executable, "-m", "tools.local.api", *where]
+        if self.children.has("api"):
+            self.children.restart("api", dict(self.env))
+        else:
+            self.children.start("api", command, env=dict(self.env), cwd=ROOT)
+        wait_http(f"{self.base_url}/health", self.children, timeout=60)
+
+    def mend(self) -> None:
+        """Start again whatever died. moto takes the stack with it: provisioned anew, the saved
+        state loaded, and the worker and the API restarted with the new stack's settings."""
+        dead = self.children.dead()
+        if not dead:
+            return
+        if "moto" in dead:
+            log.warning("moto server died: the emulated AWS lives in memory, so the stack starts again%s",
+                        " from the saved state" if self.state_dir else " empty")  # fmt: skip
+            self.start_aws()
+            self.start_worker()
+            self.start_api()
+            return
+        for name in dead:
+            log.warning("%s died; starting it again", name)
+            (self.start_worker if name == "worker" else self.start_api)()
+
+    def save(self) -> None:
+        if self.state_dir is not None and self.app_env:
+            counts = saved.save(self.session(), self.app_env, self.state_dir)
+            log.info("state saved in %s: %s", self.state_dir, counts)
+
+
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(level=logging.INFO, format=logs.FORMAT, datefmt=logs.DATE_FORMAT)
     logging.getLogger("botocore").setLevel(logging.WARNING)
     aws_port = int(os.environ.get("SOCIALCRM_AWS_PORT", "5000"))
     api_port = int(os.environ.get("SOCIALCRM_API_PORT", "8000"))
     secrets_path = Path(os.environ.get("SOCIALCRM_LOCAL_SECRETS", str(DEV_SECRETS_PATH)))
-    secrets = load_file(secrets_path)
     log_dir = ROOT / "build" / "local"
     log_dir.mkdir(parents=True, exist_ok=True)
 
@@ -72,64 +181,42 @@ def main() -> int:
             return 1
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    children = Children()
+    stack = Stack(aws_port, api_port, secrets_path, log_dir)
+    code = 0
     try:
-        env = {**os.environ, **aws_environment(aws_port)}
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-            env.pop(name, None)
-        moto_log = (log_dir / "moto.log").open("ab")
-        children.start(
-            "moto",
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(aws_port)],
-            env=env,
-            stdout=moto_log,
-        )
-        wait_http(f"http://127.0.0.1:{aws_port}/moto-api/", children, timeout=30)
-        log.info("moto server is up on 127.0.0.1:%d (log: %s)", aws_port, log_dir / "moto.log")
-
-        os.environ.update(aws_environment(aws_port))
-        import boto3
-
-        app_env = provision(boto3.Session(region_name=REGION), STAGE, secrets)
-        env.update(app_env)
-        env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
-        env.setdefault("SOCIALCRM_ECHO_ALERTS", "true")  # the notifier also prints alerts in this log
-        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read them; a readable log
-        log.info("stack socialcrm-%s created from infra/template.json; secrets stored in %s", STAGE, secrets_path)
-
-        # The worker first, the API last: once /health answers, everything behind it is running.
-        ready_file = log_dir / f"worker-{os.getpid()}.ready"
-        ready_file.unlink(missing_ok=True)
-        env["SOCIALCRM_WORKER_READY_FILE"] = str(ready_file)
-        children.start("worker", [sys.executable, "-m", "tools.local.worker"], env=env, cwd=ROOT)
-        wait_for(ready_file.exists, children, timeout=60, what="the worker")
-        ready_file.unlink()
-        children.start(
-            "api",
-            [sys.executable, "-m", "tools.local.api", "--stage", STAGE, "--host", "127.0.0.1", "--port", str(api_port)],
-            env=env,
-            cwd=ROOT,
-        )
-        base_url = f"http://127.0.0.1:{api_port}"
-        wait_http(f"{base_url}/health", children, timeout=60)
-        log.info("ready: %s/health answers 200", base_url)
-
+        stack.start_aws()
+        stack.start_worker()
+        stack.start_api()
+        log.info("ready: %s/health answers 200", stack.base_url)
         if os.environ.get("SOCIALCRM_DEMO", "1") != "0":
-            demo.replay(base_url, secrets, boto3.Session(region_name=REGION), app_env)
-        log.info("socialcrm is running at %s; Ctrl-C stops it", base_url)
+            demo.replay(stack.base_url, stack.secrets, stack.session(), stack.app_env)
+        demo.show_sign_ins(stack.base_url, stack.secrets)
+        log.info("socialcrm is running at %s; Ctrl-C stops it", stack.base_url)
+        saved_at = time.monotonic()
         while True:
-            children.check()
+            stack.mend()
+            if stack.state_dir is not None and time.monotonic() - saved_at > SAVE_EVERY:
+                stack.save()
+                saved_at = time.monotonic()
             time.sleep(0.5)
     except Stop as reason:
         log.info("stopping (%s)", reason)
-        return 0
+    except ChildDied as exc:
+        log.error("local stack stopped: %s", exc)
+        code = 1
     except Exception as exc:  # a failed start must still take the children down
         log.error("local stack failed: %s", exc)
-        return 1
+        code = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        children.stop_all()
+        try:
+            if "moto" not in stack.children.dead():
+                stack.save()
+        except Exception as exc:  # saving must not keep the stack from stopping
+            log.error("state not saved: %s", type(exc).__name__)
+        stack.children.stop_all()
+    return code
 
 
 if __name__ == "__main__":

@@ -87,3 +87,21 @@ def show_customer(base_url: str, token: str) -> None:
         sentiment,
         "pii: " + ",".join(latest.get("pii_types", [])) if latest.get("pii_types") else "no personal data",
     )
+
+
+def show_sign_ins(base_url: str, secrets: dict[str, Any]) -> None:
+    """Who can sign in to the local stack, and how to act as them on the ops API (their passwords
+    stay in the secrets document, out of this log)."""
+    users = secrets.get("console_users") or {}
+    for email, user in users.items():
+        log.info(
+            "sign-in %-24s role %-10s (its password: console_users in the local secrets document)", email, user["role"]
+        )
+    if users:
+        ranks = {"agent": 1, "supervisor": 2, "admin": 3}
+        some = max(users, key=lambda email: ranks.get(users[email]["role"], 0))
+        log.info(
+            'ops API as a user: curl -H "Authorization: Bearer $(.venv/bin/python -m tools.local.token %s)" %s/audit',
+            some,
+            base_url,
+        )

