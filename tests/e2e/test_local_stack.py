@@ -354,6 +354,8 @@ def test_with_a_state_folder_the_data_outlives_a_restart(tmp_path: Path) -> None
         signed = sign("telegram", json.dumps(update).encode(), secrets)
         assert post(first.api, signed.path, signed.headers, signed.body)[0] == 200
         customer = wait_for(lambda: request(first.api, "/identities/telegram/990003", auth)[1].get("customer_id"))
+        # the identity is written a moment before the interaction: wait for both
+        wait_for(lambda: request(first.api, f"/customers/{customer}", auth)[1].get("latest_interactions"))
     finally:
         first.stop(timeout=30)
     assert (tmp_path / "state" / "table.jsonl").exists()
