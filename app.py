@@ -8,18 +8,18 @@ from chalicelib.api.alerts import alerts
 from chalicelib.api.audit import trail
 from chalicelib.api.auth import access
 from chalicelib.api.cases import cases
-from chalicelib.api.health import health
+from chalicelib.api.health import health_routes
 from chalicelib.api.ops import ops
 from chalicelib.api.unread import kept
-from chalicelib.api.webhooks import webhooks
+from chalicelib.api.webhooks import webhook_routes
 from chalicelib.config import alerts_queue_name, ingest_queue_name
 from chalicelib.observability import publish_metrics
 
 app = Chalice(app_name="socialcrm")
 app.register_middleware(publish_metrics, "all")
-app.register_blueprint(health)
+app.register_blueprint(health_routes())
 app.register_blueprint(access)
-app.register_blueprint(webhooks)
+app.register_blueprint(webhook_routes())
 app.register_blueprint(ops)
 app.register_blueprint(cases)
 app.register_blueprint(alerts)

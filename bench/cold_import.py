@@ -1,6 +1,8 @@
-"""Cold start, two ways, each in fresh interpreters beside a bare Chalice + boto3 app:
+"""Cold start, two ways, each in fresh interpreters beside a bare Chalice + boto3 app, for both
+deployed functions: the webhook function (`chalicelib.ingress`, what platforms wait on) and the ops
+function (`app`, every route; what `chalice local` serves):
 
-1. `import app` alone (target <= 1.3x the bare app's import);
+1. the import alone (target <= 1.3x the bare app's import);
 2. import plus the first webhook acknowledged, against a moto server in another process, which
    also counts what the app defers to its first request (boto3, clients, the secret fetch).
 """
@@ -143,20 +145,27 @@ def run(runs: int = 15) -> str:
             Path(folder, "bare_app.py").write_text(BARE_APP)
             python = [sys.executable, "-c"]
             bare_import = _median([*python, IMPORT_ONLY.format(module="bare_app")], Path(folder), env, runs)
-            ours_import = _median([*python, IMPORT_ONLY.format(module="app")], ROOT, env, runs)
             bare_first = _median([*python, FIRST_ACK.format(module="bare_app"), event], Path(folder), env, runs)
-            ours_first = _median([*python, FIRST_ACK.format(module="app"), event], ROOT, env, runs)
+            rows = []
+            for label, module in (("webhook function", "chalicelib.ingress"), ("ops function", "app")):
+                ours_import = _median([*python, IMPORT_ONLY.format(module=module)], ROOT, env, runs)
+                first = FIRST_ACK.format(module=module).replace(
+                    f"{module}.app(", "sys.modules[" + repr(module) + "].app("
+                )
+                ours_first = _median([*python, first, event], ROOT, env, runs)
+                ratio = ours_import / bare_import
+                verdict = "ok" if ratio <= TARGET else "MISSED"
+                rows.append([f"{label}: import", bare_import, ours_import, ratio, verdict])
+                rows.append(
+                    [f"{label}: import + first webhook ack", bare_first, ours_first, ours_first / bare_first, ""]
+                )
     finally:
         server.terminate()
         server.wait()
-    ratio = ours_import / bare_import
     return render(
         f"Cold start, ms (median of {runs} fresh interpreters; target: import <= {TARGET}x bare Chalice + boto3)",
         ["", "bare chalice + boto3", "socialcrm", "ratio", "target"],
-        [
-            ["import app", bare_import, ours_import, ratio, "ok" if ratio <= TARGET else "MISSED"],
-            ["import + first webhook ack", bare_first, ours_first, ours_first / bare_first, ""],
-        ],
+        rows,
     )
 
 

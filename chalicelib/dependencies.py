@@ -43,8 +43,17 @@ T = TypeVar("T")
 
 @cache
 def secret_store() -> SecretStore:
+    """The app's secrets: the ops token, page tokens, the chat webhook."""
     config = settings()
     return SecretStore(config.secrets_id, config.secrets_max_age)
+
+
+@cache
+def webhook_secrets() -> SecretStore:
+    """The platforms' verification secrets, in a secret of their own: the public webhook function's
+    role may read that one and nothing else."""
+    config = settings()
+    return SecretStore(config.require("webhook_secrets_id"), config.secrets_max_age)
 
 
 @cache
@@ -66,7 +75,7 @@ def retry_scheduler() -> RetryScheduler:
 def readiness() -> Readiness:
     return Readiness(
         {
-            "secrets": lambda: secret_store().get("meta_app_secret"),
+            "secrets": lambda: webhook_secrets().get("meta_app_secret"),
             "queue": lambda: interaction_queue().ping(),
         }
     )
@@ -263,6 +272,7 @@ def reset() -> None:
     for cached in (
         settings,
         secret_store,
+        webhook_secrets,
         interaction_queue,
         delivery_archive,
         retry_scheduler,

@@ -15,6 +15,7 @@ deleted stack: the template retains it) is updated in place; the deploy does not
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,39 @@ def package(stage: str, out_dir: Path, region: str) -> Path:
             _run(command, "chalice package", {"AWS_DEFAULT_REGION": region})
         finally:
             shutil.rmtree(vendor, ignore_errors=True)
-    return out_dir / "sam.json"
+    sam = out_dir / "sam.json"
+    sam.write_text(json.dumps(wire_ingress(json.loads(sam.read_text())), indent=2))
+    return sam
+
+
+# Routes the public webhook function answers; every other route stays with the ops function.
+INGRESS_PATHS = ("/webhooks/", "/health")
+INGRESS_HANDLER = "chalicelib.ingress.app"
+
+
+def wire_ingress(template: dict[str, Any]) -> dict[str, Any]:
+    """Give the public webhook routes a function of their own. Chalice makes one function for all
+    routes of an app; this adds `WebhookIngress`, the same package with a handler that registers
+    only the webhook routes (chalicelib/ingress.py) and its own role (`WebhookIngressRole` in
+    infra/: the ingest queue, the webhook secret, the unread bucket), and points those routes'
+    integrations at it. Locally, chalice serves every route from app.py on one port."""
+    resources = template["Resources"]
+    ingress = copy.deepcopy(resources["APIHandler"])
+    ingress["Properties"]["Handler"] = INGRESS_HANDLER
+    ingress["Properties"]["Role"] = {"Fn::GetAtt": ["WebhookIngressRole", "Arn"]}
+    resources["WebhookIngress"] = ingress
+    permission = copy.deepcopy(resources["APIHandlerInvokePermission"])
+    permission["Properties"]["FunctionName"] = {"Ref": "WebhookIngress"}
+    resources["WebhookIngressInvokePermission"] = permission
+    uri = {
+        "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+        "${WebhookIngress.Arn}/invocations"
+    }
+    for path, methods in resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"].items():
+        if path.startswith(INGRESS_PATHS):
+            for operation in methods.values():
+                operation["x-amazon-apigateway-integration"]["uri"] = uri
+    return template
 
 
 # One packaging at a time per process: vendor/ is shared by every stage.
@@ -76,17 +110,48 @@ def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> No
         raise DeployError(f"{what} failed:\n{completed.stdout}{completed.stderr}")
 
 
+@dataclass(frozen=True)
+class SecretSlot:
+    """One of the stack's two secrets: the app's, and the webhook function's (which its role alone
+    may read). Each is created and owned by the stack from its part of the secrets file, or read
+    from an existing entry of that name."""
+
+    logical_id: str
+    name_parameter: str
+    value_parameter: str
+    name: str
+
+
+def slots(stage: str) -> tuple[SecretSlot, SecretSlot]:
+    return (
+        SecretSlot(SECRET_LOGICAL_ID, "SecretsName", "SecretsValue", secret_docs.default_name(stage)),
+        SecretSlot("WebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue", secret_docs.webhook_name(stage)),
+    )
+
+
 def secrets_parameters(
     cloudformation: Any, secretsmanager: Any, stage: str, secrets_file: Path | None
 ) -> list[dict[str, Any]]:
-    """The stack parameters `SecretsName` and `SecretsValue` for this deploy (see the module doc)."""
-    name = secret_docs.default_name(stage)
+    """The stack parameters naming (and, given a file, holding) the app's and the webhook
+    function's secrets for this deploy (see the module doc)."""
     values = secret_docs.load_file(secrets_file) if secrets_file is not None else None
     if values is not None:
         check_secrets(values, stage)
-    owned = _stack_owns(cloudformation, stack_name(stage), SECRET_LOGICAL_ID)
+    webhook_part, app_part = secret_docs.split(values) if values is not None else (None, None)
+    app, webhook = slots(stage)
+    return [
+        *_slot_parameters(cloudformation, secretsmanager, stage, app, app_part),
+        *_slot_parameters(cloudformation, secretsmanager, stage, webhook, webhook_part),
+    ]
+
+
+def _slot_parameters(
+    cloudformation: Any, secretsmanager: Any, stage: str, slot: SecretSlot, values: secret_docs.Secrets | None
+) -> list[dict[str, Any]]:
+    name = slot.name
+    owned = _stack_owns(cloudformation, stack_name(stage), slot.logical_id)
     exists = owned or _secret_exists(secretsmanager, name)
-    parameters: list[dict[str, Any]] = [{"ParameterKey": "SecretsName", "ParameterValue": name}]
+    parameters: list[dict[str, Any]] = [{"ParameterKey": slot.name_parameter, "ParameterValue": name}]
     if values is not None:
         document = secret_docs.serialise(values)
         if exists and not owned:
@@ -95,18 +160,18 @@ def secrets_parameters(
             document = ""
         elif len(document.encode()) > SECRETS_VALUE_LIMIT:
             raise DeployError(
-                f"the secrets document is over {SECRETS_VALUE_LIMIT} bytes, a parameter's limit: store it in "
+                f"the secrets for {name} are over {SECRETS_VALUE_LIMIT} bytes, a parameter's limit: store them in "
                 f"Secrets Manager as {name} yourself and deploy without SECRETS_FILE"
             )
         else:
             print(f"the stack will store the secrets as {name}")
-        return [*parameters, {"ParameterKey": "SecretsValue", "ParameterValue": document}]
+        return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": document}]
     if owned:
         print(f"keeping the stack's secret {name}")
-        return [*parameters, {"ParameterKey": "SecretsValue", "UsePreviousValue": True}]
+        return [*parameters, {"ParameterKey": slot.value_parameter, "UsePreviousValue": True}]
     if exists:
         print(f"using the existing secret {name}")
-        return [*parameters, {"ParameterKey": "SecretsValue", "ParameterValue": ""}]
+        return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": ""}]
     raise DeployError(
         f"Secrets Manager has no secret {name}; run again with SECRETS_FILE=path/to/secrets.json "
         f"(keys: {', '.join(secret_docs.KEYS)})"

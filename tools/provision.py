@@ -28,6 +28,7 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     parameters = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
         {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
+        {"ParameterKey": "WebhookSecretsName", "ParameterValue": secret_docs.webhook_name(stage)},
         *templates.stage_parameters(stage),
     ]
     with contextlib.suppress(cloudformation.exceptions.AlreadyExistsException):
@@ -39,7 +40,10 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
     _apply_time_to_live(session, cloudformation, name, template)
     _apply_bucket_settings(session, cloudformation, name, template, parameters)
-    secret_docs.store(session.client("secretsmanager"), secrets_name, secret_docs.deployable(secret_values))
+    webhook_values, app_values = secret_docs.split(secret_values)
+    secretsmanager = session.client("secretsmanager")
+    secret_docs.store(secretsmanager, secret_docs.webhook_name(stage), webhook_values)
+    secret_docs.store(secretsmanager, secrets_name, app_values)
     env = environment(cloudformation, name, templates.local_subset(template), stage)
     env.update(local_cognito(session.client("cognito-idp"), stage, secret_values.get("console_users") or {}))
     return env

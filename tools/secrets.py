@@ -46,8 +46,34 @@ class SecretsFileError(ValueError):
     pass
 
 
+# The keys the public webhook function may read, kept in a secret of their own (its role can read
+# that one only); everything else (the ops token, page tokens, the chat webhook) in the app secret.
+WEBHOOK_KEYS = (
+    "meta_app_secret",
+    "meta_verify_token",
+    "x_consumer_secret",
+    "telegram_secret_token",
+    "trustpilot_token",
+    "generic_secret",
+    "generic_secrets",
+)
+
+
 def default_name(stage: str) -> str:
     return f"socialcrm/{stage}/app"
+
+
+def webhook_name(stage: str) -> str:
+    return f"socialcrm/{stage}/webhooks"
+
+
+def split(values: Secrets) -> tuple[Secrets, Secrets]:
+    """(the webhook function's document, the app's document) of one secrets file."""
+    deployed = deployable(values)
+    return (
+        {key: value for key, value in deployed.items() if key in WEBHOOK_KEYS},
+        {key: value for key, value in deployed.items() if key not in WEBHOOK_KEYS},
+    )
 
 
 def load_file(path: Path) -> Secrets:

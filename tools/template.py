@@ -32,15 +32,23 @@ _AWS_ONLY_PREFIXES = (
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
     "AWS::Cognito::",
+    "AWS::Logs::",
+    "AWS::ApiGateway::",
 )
 
 
 def stage_parameters(stage: str) -> list[dict[str, str]]:
-    """The template parameters a stage's Chalice configuration decides (its retention)."""
+    """The template parameters a stage's Chalice configuration decides (its retentions)."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
     variables = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
-    retention = variables.get("SOCIALCRM_RETENTION_DAYS")
-    return [{"ParameterKey": "RetentionDays", "ParameterValue": str(retention)}] if retention else []
+    parameters = []
+    for variable, parameter in (
+        ("SOCIALCRM_RETENTION_DAYS", "RetentionDays"),
+        ("SOCIALCRM_LOG_RETENTION_DAYS", "LogRetentionDays"),
+    ):
+        if variables.get(variable):
+            parameters.append({"ParameterKey": parameter, "ParameterValue": str(variables[variable])})
+    return parameters
 
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:

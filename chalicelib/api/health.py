@@ -10,12 +10,16 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.dependencies import readiness
 
-health = Blueprint(__name__)
 
+def health_routes() -> Blueprint:
+    """`/health`, as a blueprint of its own for each app that serves it (see api/webhooks.py)."""
+    routes = Blueprint(__name__)
 
-@health.route("/health", methods=["GET"])
-def health_check() -> Response:
-    checks = readiness().check()
-    if all(state == "ok" for state in checks.values()):
-        return Response(body={"status": "ok"}, status_code=200)
-    return Response(body={"status": "unavailable", "checks": checks}, status_code=503)
+    @routes.route("/health", methods=["GET"])
+    def health_check() -> Response:
+        checks = readiness().check()
+        if all(state == "ok" for state in checks.values()):
+            return Response(body={"status": "ok"}, status_code=200)
+        return Response(body={"status": "unavailable", "checks": checks}, status_code=503)
+
+    return routes

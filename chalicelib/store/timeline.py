@@ -27,6 +27,7 @@ from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Direction, Interaction
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
+from chalicelib.ports import CustomerErased
 from chalicelib.rules.aggregates import current_name
 from chalicelib.rules.cases import reply_of
 from chalicelib.store import keys
@@ -39,7 +40,6 @@ from chalicelib.store.serde import (
     segments_of,
     waiting_replies_of,
 )
-from chalicelib.ports import CustomerErased
 from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
 
 POINTER = "POINTER"

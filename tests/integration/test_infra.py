@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets as secrets_module
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from moto import mock_aws
 from tools import deploy
 from tools import template as templates
 from tools.provision import provision
-from tools.secrets import DEV_SECRETS_PATH, load_file
+from tools.secrets import DEV_SECRETS_PATH, load_file, split
 
 # What a real stage's secrets file looks like: random values, no local-only keys.
 PROD_SECRETS = {
@@ -145,6 +147,8 @@ def test_local_stack_creates_every_resource_the_deployed_template_has(merged: di
         "AWS::SQS::QueuePolicy",
         "AWS::S3::BucketPolicy",  # moto's CloudFormation cannot create it (checked in the merged template)
         "AWS::Cognito::",  # nor these: the local stack creates its pool itself (checked below)
+        "AWS::Logs::",  # no Lambda or API Gateway locally to log
+        "AWS::ApiGateway::",
         "AWS::SNS::Subscription",
     )
     names = templates.resource_names(merged, "dev")
@@ -192,7 +196,11 @@ def test_deploy_script_runs_against_emulated_aws(packaged: Path, tmp_path: Path,
         queues = boto3.client("sqs").list_queues()["QueueUrls"]
         assert any(url.endswith("/socialcrm-prod-ingest") for url in queues)
         stack = boto3.client("cloudformation").describe_stacks(StackName="socialcrm-prod")["Stacks"][0]
-        assert {p["ParameterKey"] for p in stack["Parameters"]} >= {"SecretsName", "SecretsValue"}
+        assert {p["ParameterKey"] for p in stack["Parameters"]} >= {
+            "SecretsName",
+            "SecretsValue",
+            "WebhookSecretsValue",
+        }
 
 
 def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[str, Any]) -> None:
@@ -232,62 +240,99 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
     )
 
 
-def test_the_stack_owns_the_secret_it_is_given(prod_secrets: Path, merged: dict[str, Any]) -> None:
-    """A secrets file becomes the NoEcho SecretsValue parameter; the template creates the secret
-    from it under the name every function reads, and keeps it if the stack goes."""
-    secret = merged["Resources"]["AppSecrets"]
-    assert secret["Type"] == "AWS::SecretsManager::Secret"
-    assert secret["Condition"] == "OwnsSecrets"
-    # Kept if the stack goes (not if its own creation rolls back: then nothing would own it).
-    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
-    assert secret["Properties"]["Name"] == {"Ref": "SecretsName"}
-    assert secret["Properties"]["SecretString"] == {"Ref": "SecretsValue"}
-    assert merged["Parameters"]["SecretsValue"]["NoEcho"] is True
-    assert templates.function_environment(merged)["SOCIALCRM_SECRETS_ID"] == {"Ref": "SecretsName"}
-    grants = [s for _, s in _statements(merged) if "secretsmanager:GetSecretValue" in s["Action"]]
+def test_the_stack_owns_the_secrets_it_is_given(prod_secrets: Path, merged: dict[str, Any]) -> None:
+    """A secrets file becomes two NoEcho parameters, its app part and its webhook part; the template
+    creates each secret from its part under the name the functions read, and keeps it if the stack
+    goes. Only the webhook function may read the webhook secret, and nothing else."""
+    for logical_id, condition, name, value in (
+        ("AppSecrets", "OwnsSecrets", "SecretsName", "SecretsValue"),
+        ("WebhookSecrets", "OwnsWebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue"),
+    ):
+        secret = merged["Resources"][logical_id]
+        assert secret["Type"] == "AWS::SecretsManager::Secret"
+        assert secret["Condition"] == condition
+        # Kept if the stack goes (not if its own creation rolls back: then nothing would own it).
+        assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
+        assert secret["Properties"]["Name"] == {"Ref": name}
+        assert secret["Properties"]["SecretString"] == {"Ref": value}
+        assert merged["Parameters"][value]["NoEcho"] is True
+    environment = templates.function_environment(merged)
+    assert environment["SOCIALCRM_SECRETS_ID"] == {"Ref": "SecretsName"}
+    assert environment["SOCIALCRM_WEBHOOK_SECRETS_ID"] == {"Ref": "WebhookSecretsName"}
+    grants = [(role, s) for role, s in _statements(merged) if "secretsmanager:GetSecretValue" in s["Action"]]
     assert grants
-    for grant in grants:  # this secret's versions of its name (six random characters), nothing else
-        assert grant["Resource"]["Fn::Sub"].endswith(":secret:${SecretsName}-??????")
+    for role, grant in grants:  # a secret's versions of its name (six random characters), nothing else
+        secret = "WebhookSecretsName" if role == "WebhookIngressRole" else "SecretsName"
+        assert grant["Resource"]["Fn::Sub"].endswith(f":secret:${{{secret}}}-??????"), role
+    assert {role for role, _ in grants} == {
+        "WebhookIngressRole",
+        "OpsAuthorizerRole",
+        "ProcessInteractionsRole",
+        "NotifyAlertsRole",
+    }
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
         parameters = deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", prod_secrets)
-        assert parameters[0] == {"ParameterKey": "SecretsName", "ParameterValue": "socialcrm/prod/app"}
-        assert parameters[1]["ParameterKey"] == "SecretsValue"
-        assert json.loads(parameters[1]["ParameterValue"]) == load_file(prod_secrets)
+        webhook_part, app_part = split(load_file(prod_secrets))
+        assert [p["ParameterKey"] for p in parameters] == [
+            "SecretsName",
+            "SecretsValue",
+            "WebhookSecretsName",
+            "WebhookSecretsValue",
+        ]
+        assert (parameters[0]["ParameterValue"], parameters[2]["ParameterValue"]) == (
+            "socialcrm/prod/app",
+            "socialcrm/prod/webhooks",
+        )
+        assert json.loads(parameters[1]["ParameterValue"]) == app_part
+        assert json.loads(parameters[3]["ParameterValue"]) == webhook_part
+        assert ("meta_app_secret" in webhook_part, "meta_app_secret" in app_part) == (True, False)
+        assert ("ops_api_token" in app_part, "ops_api_token" in webhook_part) == (True, False)
         assert secretsmanager.list_secrets()["SecretList"] == []  # written by the stack, not the script
 
 
-def test_an_existing_entry_is_used_or_updated_in_place(prod_secrets: Path) -> None:
+def _both_entries(secretsmanager: Any, app: str = '{"old": "value"}', webhooks: str = '{"old": "hooks"}') -> None:
+    secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString=app)
+    secretsmanager.create_secret(Name="socialcrm/prod/webhooks", SecretString=webhooks)
+
+
+def test_existing_entries_are_used_or_updated_in_place(prod_secrets: Path) -> None:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
-        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString='{"old": "value"}')
+        _both_entries(secretsmanager)
         cloudformation = session.client("cloudformation")
         kept = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", None)
-        assert kept[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
+        assert (kept[1], kept[3]) == (
+            {"ParameterKey": "SecretsValue", "ParameterValue": ""},
+            {"ParameterKey": "WebhookSecretsValue", "ParameterValue": ""},
+        )
         assert secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"] == '{"old": "value"}'
         updated = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", prod_secrets)
-        assert updated[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
-        stored = secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"]
-        assert json.loads(stored) == load_file(prod_secrets)
+        assert (updated[1]["ParameterValue"], updated[3]["ParameterValue"]) == ("", "")
+        webhook_part, app_part = split(load_file(prod_secrets))
+        assert json.loads(secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"]) == app_part
+        stored = secretsmanager.get_secret_value(SecretId="socialcrm/prod/webhooks")["SecretString"]
+        assert json.loads(stored) == webhook_part
 
 
 def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) -> Any:
-    """A CloudFormation client whose stack has the AppSecrets resource in `status`, or that
-    answers with `error` (moto's stacks cannot create secrets)."""
+    """A CloudFormation client whose stack has both secrets' resources in `status`, or that answers
+    with `error` (moto's stacks cannot create secrets)."""
     from botocore.stub import Stubber
 
     client = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(client)
-    expected = {"StackName": "socialcrm-prod", "LogicalResourceId": "AppSecrets"}
-    if error:
-        stubber.add_client_error("describe_stack_resource", error, "denied", 400, expected_params=expected)
-    else:
+    for logical_id, name in (("AppSecrets", "app"), ("WebhookSecrets", "webhooks")):
+        expected = {"StackName": "socialcrm-prod", "LogicalResourceId": logical_id}
+        if error:
+            stubber.add_client_error("describe_stack_resource", error, "denied", 400, expected_params=expected)
+            break
         detail = {
             "StackName": "socialcrm-prod",
-            "LogicalResourceId": "AppSecrets",
-            "PhysicalResourceId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/app-AbCdEf",
+            "LogicalResourceId": logical_id,
+            "PhysicalResourceId": f"arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/{name}-AbCdEf",
             "ResourceType": "AWS::SecretsManager::Secret",
             "LastUpdatedTimestamp": "2026-11-22T10:00:00Z",
             "ResourceStatus": status,
@@ -300,9 +345,10 @@ def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) 
 def test_a_secret_the_stack_retained_on_deletion_is_an_existing_entry() -> None:
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
-        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString="{}")
+        _both_entries(secretsmanager, "{}", "{}")
         kept = deploy.secrets_parameters(_stack_answering("DELETE_SKIPPED"), secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
+        assert kept[3] == {"ParameterKey": "WebhookSecretsValue", "ParameterValue": ""}
 
 
 def test_an_unreadable_stack_stops_the_deploy_instead_of_dropping_the_secret() -> None:
@@ -317,9 +363,9 @@ def test_a_secret_scheduled_for_deletion_is_refused() -> None:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
-        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString="{}")
-        secretsmanager.delete_secret(SecretId="socialcrm/prod/app", RecoveryWindowInDays=7)
-        with pytest.raises(deploy.DeployError, match="scheduled for deletion"):
+        _both_entries(secretsmanager, "{}", "{}")
+        secretsmanager.delete_secret(SecretId="socialcrm/prod/webhooks", RecoveryWindowInDays=7)
+        with pytest.raises(deploy.DeployError, match="socialcrm/prod/webhooks is scheduled for deletion"):
             deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", None)
 
 
@@ -335,13 +381,16 @@ def test_a_stack_whose_creation_rolled_back_must_be_deleted_first() -> None:
         deploy.check_deployable(client, "socialcrm-prod")
 
 
-def test_a_stack_that_owns_the_secret_keeps_it_or_rotates_it(prod_secrets: Path) -> None:
+def test_a_stack_that_owns_the_secrets_keeps_them_or_rotates_them(prod_secrets: Path) -> None:
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
         kept = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "UsePreviousValue": True}
+        assert kept[3] == {"ParameterKey": "WebhookSecretsValue", "UsePreviousValue": True}
         rotated = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", prod_secrets)
-        assert json.loads(rotated[1]["ParameterValue"]) == load_file(prod_secrets)
+        webhook_part, app_part = split(load_file(prod_secrets))
+        assert json.loads(rotated[1]["ParameterValue"]) == app_part
+        assert json.loads(rotated[3]["ParameterValue"]) == webhook_part
         assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
 
 
@@ -397,3 +446,80 @@ def test_the_queue_each_stage_consumes_is_the_one_the_template_names() -> None:
         variables = config["stages"][stage]["environment_variables"]
         assert variables["SOCIALCRM_INGEST_QUEUE_NAME"] == names["IngestQueue"]
         assert variables["SOCIALCRM_ALERTS_QUEUE_NAME"] == names["AlertsQueue"]
+
+
+def test_the_webhook_routes_run_in_their_own_function_with_their_own_role(merged: dict[str, Any]) -> None:
+    """Public routes on a function that can only verify, queue and keep unread deliveries; every
+    ops route (export, erasure among them) on the ops function, whose role the webhooks never get."""
+    resources = merged["Resources"]
+    ingress = resources["WebhookIngress"]["Properties"]
+    assert ingress["Handler"] == "chalicelib.ingress.app"
+    assert ingress["Role"] == {"Fn::GetAtt": ["WebhookIngressRole", "Arn"]}
+    assert resources["WebhookIngressInvokePermission"]["Properties"]["FunctionName"] == {"Ref": "WebhookIngress"}
+    for path, methods in resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"].items():
+        for operation in methods.values():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            public = path.startswith(("/webhooks/", "/health"))
+            assert ("${WebhookIngress.Arn}" in uri) is public, path
+            assert ("${APIHandler.Arn}" in uri) is not public, path
+    actions = {action for role, s in _statements(merged) if role == "WebhookIngressRole" for action in s["Action"]}
+    assert actions == {
+        "logs:CreateLogGroup",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+        "secretsmanager:GetSecretValue",
+        "s3:PutObject",
+    }
+    ops = {action for role, s in _statements(merged) if role == "ApiHandlerRole" for action in s["Action"]}
+    assert "secretsmanager:GetSecretValue" not in ops  # the ops routes read no platform secret
+
+
+def test_the_webhook_function_imports_none_of_the_ops_side() -> None:
+    heavy = (
+        "chalicelib.api.ops",
+        "chalicelib.api.cases",
+        "chalicelib.api.alerts",
+        "chalicelib.api.unread",
+        "chalicelib.api.audit",
+        "chalicelib.services.privacy",
+        "chalicelib.services.process",
+        "chalicelib.store",
+        "chalicelib.nlp.pipeline",
+        "pynamodb",
+    )
+    code = f"import sys, chalicelib.ingress; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], cwd=templates.ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_logs_are_kept_per_stage_and_the_api_is_throttled_and_logged_without_query_strings(
+    merged: dict[str, Any],
+) -> None:
+    resources = merged["Resources"]
+    functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    assert "WebhookIngress" in functions
+    logging_config = merged["Globals"]["Function"]["LoggingConfig"]
+    assert logging_config["LogGroup"] == {"Ref": "FunctionLogGroup"}  # every function's log, with a retention
+    for group in ("FunctionLogGroup", "ApiAccessLogGroup"):
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in templates.stage_parameters("dev")} == {
+        "RetentionDays": "30",
+        "LogRetentionDays": "14",
+    }
+    assert templates.stage_parameters("prod")[1] == {"ParameterKey": "LogRetentionDays", "ParameterValue": "365"}
+    api = resources["RestAPI"]["Properties"]
+    (setting,) = api["MethodSettings"]
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    access = api["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    # The route template, never the path (platform user ids, phone numbers) nor the query string
+    # (Trustpilot's token, CRC tokens); nothing of the body; no caller's address.
+    fields = json.loads(access["Format"])
+    assert fields["route"] == "$context.resourcePath"
+    assert not {"$context.path", "$context.identity.sourceIp", "$context.requestOverride"} & set(fields.values())

@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib import dependencies
 from tests.helpers import drain
+from tools.secrets import split
 from tools.webhook_client import sign
 
 MESSENGER = {
@@ -200,9 +201,10 @@ def test_a_source_with_its_own_secret_accepts_only_that_secret(client, sqs, aws,
 
 
 def test_a_source_without_any_secret_cannot_post(client, sqs, aws, secrets) -> None:
+    webhook_part, _ = split(secrets)
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=aws["SOCIALCRM_SECRETS_ID"],
-        SecretString=json.dumps({key: value for key, value in secrets.items() if key != "generic_secret"}),
+        SecretId=aws["SOCIALCRM_WEBHOOK_SECRETS_ID"],
+        SecretString=json.dumps({key: value for key, value in webhook_part.items() if key != "generic_secret"}),
     )
     dependencies.reset()
     raw = json.dumps(GENERIC).encode()
@@ -309,7 +311,9 @@ def test_x_crc(client, aws, secrets) -> None:
 
 
 def test_unreadable_secrets_are_503_so_the_platform_retries(client, sqs, aws, secrets) -> None:
-    boto3.client("secretsmanager").delete_secret(SecretId=aws["SOCIALCRM_SECRETS_ID"], ForceDeleteWithoutRecovery=True)
+    boto3.client("secretsmanager").delete_secret(
+        SecretId=aws["SOCIALCRM_WEBHOOK_SECRETS_ID"], ForceDeleteWithoutRecovery=True
+    )
     dependencies.reset()
     response = post(client, "meta", json.dumps(MESSENGER).encode(), secrets)
     assert response.status_code == 503
@@ -354,3 +358,24 @@ def test_deliveries_that_hold_no_customer_event_are_acknowledged_without_queuein
         {"received": 1, "queued": 0, "ignored": {"status": 1}},
     )
     assert queued(sqs, aws) == []
+
+
+def test_the_webhook_function_serves_the_public_routes_and_only_those(sqs, aws, secrets) -> None:
+    """What `make deploy` runs as WebhookIngress: chalicelib.ingress, the webhook and health routes."""
+    from chalice.test import Client
+
+    from chalicelib.ingress import app as ingress
+
+    assert sorted(ingress.routes) == [
+        "/health",
+        "/webhooks/generic/{source}",
+        "/webhooks/meta",
+        "/webhooks/telegram",
+        "/webhooks/trustpilot",
+        "/webhooks/x",
+    ]
+    with Client(ingress, stage_name="dev") as client:
+        response = post(client, "telegram", json.dumps(TELEGRAM).encode(), secrets)
+        assert response.status_code == 200
+        assert [m["text"] for m in queued(sqs, aws)] == ["Dzień dobry"]
+        assert client.http.get("/health").status_code == 200
