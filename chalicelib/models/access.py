@@ -1,7 +1,7 @@
 """Who may do what in the ops API (and, later, the console): three roles, each including the one
 below it. `agent`: read, answer, change a case's status, acknowledge alerts. `supervisor`: also
-routing inputs (segments), assignment, every team, the audit trail. `admin`: also a customer's
-export and erasure, replaying kept deliveries, configuration."""
+routing inputs (segments) and the audit trail. `admin`: also a customer's export and erasure, and
+replaying kept deliveries. Every agent sees every team's cases: nothing is scoped by team yet."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Events socialcrm puts on its EventBridge bus (the catalogue is in the README and events/schemas)."""
+"""Events socialcrm puts on its EventBridge bus (the catalogue is in docs/events.md and events/schemas)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Key design of the single table (see the README's "Storage" section for the why).
+"""Key design of the single table (docs/storage.md says why).
 
     pk                               sk                                  item
     CUSTOMER#<id>                    PROFILE                             profile + aggregates
