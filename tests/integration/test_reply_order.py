@@ -76,6 +76,21 @@ def _whatsapp(value: dict[str, Any]) -> bytes:
     ).encode()
 
 
+def _telegram_business(message_id: int, sender: dict[str, Any], text: str, at: datetime) -> bytes:
+    """A Telegram Business chat: the customer's messages and the owner's answers both arrive as
+    `business_message`, in the private chat whose id is the customer's."""
+    chat = {"id": 6100000777, "type": "private", "first_name": "Ana"}
+    message = {
+        "business_connection_id": "BCxA7777",
+        "message_id": message_id,
+        "from": sender,
+        "chat": chat,
+        "date": int(at.timestamp()),
+        "text": text,
+    }
+    return json.dumps({"update_id": 900000000 + message_id, "business_message": message}).encode()
+
+
 SHAPES = [
     Shape(
         "meta",
@@ -192,6 +207,14 @@ SHAPES = [
             }
         ),
     ),
+    Shape(
+        "telegram",
+        "telegram",
+        "6100000777",
+        "6100000001",
+        lambda at: _telegram_business(41, {"id": 6100000777, "is_bot": False, "first_name": "Ana"}, COMPLAINT, at),
+        lambda at: _telegram_business(42, {"id": 6100000001, "is_bot": False, "first_name": "Loja"}, ANSWER, at),
+    ),
 ]
 NAMES = [
     "messenger-echo",
@@ -201,6 +224,7 @@ NAMES = [
     "x-reply-tweet",
     "x-dm",
     "whatsapp-sent-status",
+    "telegram-business-answer",
 ]
 
 
