@@ -31,8 +31,8 @@ MAX_ID_LENGTH = 256
 MAX_TEXT_LENGTH = 60_000
 MAX_TITLE_LENGTH = 1_000
 
-_SOURCE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_SOURCE = re.compile(r"[a-z][a-z0-9_-]{1,31}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 class GenericChannel:
@@ -82,7 +82,7 @@ def verify(raw_body: bytes, source: str, timestamp: str | None, signature: str |
 
 
 def check_source(source: str) -> str:
-    if not _SOURCE.match(source):
+    if not _SOURCE.fullmatch(source):
         raise MalformedPayload("source: 2-32 characters of a-z, 0-9, '_' or '-', starting with a letter")
     if source in BUILTIN_PLATFORMS:
         raise MalformedPayload(f"source: {source!r} has its own webhook route")
@@ -124,7 +124,7 @@ def _event(event: Any, path: str, source: str, received_at: datetime) -> Interac
     if title is not None and len(title) > MAX_TITLE_LENGTH:
         raise MalformedPayload(f"{path}.title: at most {MAX_TITLE_LENGTH} characters")
     language = p.opt_text(event, "language", path)
-    if language is not None and not _LANGUAGE.match(language):
+    if language is not None and not _LANGUAGE.fullmatch(language):
         raise MalformedPayload(f"{path}.language: expected a language code such as 'en' or 'pt-BR'")
     edited_at = None
     if action == Action.EDITED.value:

@@ -38,7 +38,7 @@ _CONDITIONS = {
 }
 _TOP_LEVEL = {"version", "description", "sla_minutes", "competitors", "churn", "crisis", "leads", "rules"}
 _E = TypeVar("_E", bound=StrEnum)
-_TEAM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_TEAM = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 class RoutingError(ValueError):
@@ -199,7 +199,7 @@ def _rule(raw: Any, index: int, source: str) -> Rule:
     where = f"{where} {name!r}"
     _no_unknown(raw, {"name", "when", "team", "priority", "actions", "description"}, where)
     team = raw.get("team")
-    if not isinstance(team, str) or not _TEAM.match(team):
+    if not isinstance(team, str) or not _TEAM.fullmatch(team):
         raise RoutingError(f"{where}: team: required, lower-case letters, digits, '-' or '_'")
     try:
         priority = Priority(str(raw.get("priority")))

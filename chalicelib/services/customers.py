@@ -56,7 +56,7 @@ def timeline(reader: CustomerReader, customer_id: str, limit: int, cursor: str |
 
 
 MAX_SEGMENTS = 20
-_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 def parse_segments(body: Any) -> frozenset[str]:
@@ -66,7 +66,7 @@ def parse_segments(body: Any) -> frozenset[str]:
     wanted: set[str] = set()
     for index, raw in enumerate(body["segments"]):
         name = raw.strip().lower() if isinstance(raw, str) else None
-        if name is None or not _SEGMENT.match(name):
+        if name is None or not _SEGMENT.fullmatch(name):
             raise InvalidRequest(
                 f"segments[{index}]: 1 to 40 of a-z, 0-9, '_' and '-', starting with a letter or digit"
             )

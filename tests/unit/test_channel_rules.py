@@ -174,6 +174,7 @@ def test_generic_event_is_read_as_documented() -> None:
         ({"rating": 7}, r"events\[0\].rating: expected a number from 0 to 5"),
         ({"rating": "lots"}, r"events\[0\].rating: expected a number"),
         ({"language": "english please"}, r"events\[0\].language"),
+        ({"language": "en\n"}, r"events\[0\].language"),
         ({"action": "edited"}, r"events\[0\].edited_at"),
     ],
 )
@@ -182,7 +183,9 @@ def test_generic_validation_names_the_field(change: dict[str, Any], message: str
         generic.parse(body({"events": [{**GOOD_EVENT, **change}]}), "shopforum", NOW)
 
 
-@pytest.mark.parametrize("source", ["messenger", "x", "a", "Shop", "9shop", "shop forum", "s" * 33])
+# "helpdesk\n": `$` matches before a final newline, so a name checked with it could pose as
+# "helpdesk" (which has a secret of its own) under the shared secret.
+@pytest.mark.parametrize("source", ["messenger", "x", "a", "Shop", "9shop", "shop forum", "s" * 33, "helpdesk\n"])
 def test_generic_source_names_are_checked(source: str) -> None:
     with pytest.raises(MalformedPayload, match="source"):
         generic.check_source(source)

@@ -40,6 +40,7 @@ def test_the_shipped_document_is_valid_and_ends_with_a_catch_all() -> None:
     ("doc", "message"),
     [
         (with_rule(1, team="Escalations Desk"), r"rules\[1\] 'legal-threat': team"),
+        (with_rule(1, team="escalations\n"), r"rules\[1\] 'legal-threat': team"),
         (with_rule(3, priority="urgent"), r"rules\[3\] 'cancel': priority: one of P1, P2, P3, P4"),
         (
             with_rule(3, actions=["open_case", "page_someone"]),

@@ -25,7 +25,7 @@ from typing import Any
 
 log = logging.getLogger("local.worker")
 
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -100,7 +100,7 @@ def discover(
 
 
 def rate_seconds(expression: str) -> float:
-    match = _RATE.match(expression)
+    match = _RATE.fullmatch(expression)
     if not match:
         raise ValueError(f"only rate(...) schedules run locally, not {expression!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
