@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
+from tools.local import LOCAL_SETTINGS
 from tools.local.api import install as answer_like_api_gateway
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
@@ -52,7 +53,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, secrets: dict[str, Any]) -> Iterator[di
         # The dev stage's settings, as a deployed function has them all the time (chalice's test
         # client sets them only while it handles a request, and settings are read once).
         stage = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["dev"]["environment_variables"]
-        for key, value in {**stage, **env}.items():
+        # Plus what only the local stack sets (the shared token's role), as `make run` runs it.
+        for key, value in {**stage, **LOCAL_SETTINGS, **env}.items():
             monkeypatch.setenv(key, value)
         dependencies.reset()
         yield env

@@ -179,17 +179,17 @@ def _slot_parameters(
 
 
 def check_secrets(values: secret_docs.Secrets, stage: str) -> None:
-    """Refuse what must not guard a deployed stage: local-only keys anywhere, and outside `dev`, any
-    value that is the repository's dev value, a placeholder, or too short or too plain to be random."""
+    """Refuse what must not guard a deployed stage: local-only keys and the repository's dev values
+    in every stage (a deployed `dev` is on the internet too: a forged delivery signed with a value
+    anyone can read is still a forgery), and outside `dev` also placeholders and values too short
+    or too plain to be random."""
     local = [key for key in secret_docs.LOCAL_KEYS if key in values]
     if local:
         raise DeployError(
             f"the secrets file holds {', '.join(local)}, which only the local stack uses: remove it "
             "(deployed users are created in the stack's Cognito pool)"
         )
-    if stage == "dev":
-        return
-    weak = secret_docs.weak_keys(values, secret_docs.load_file(secret_docs.DEV_SECRETS_PATH))
+    weak = secret_docs.weak_keys(values, secret_docs.load_file(secret_docs.DEV_SECRETS_PATH), strict=stage != "dev")
     if weak:
         raise DeployError(
             f"weak or known values for stage {stage}: {', '.join(weak)} (use random values of at least "

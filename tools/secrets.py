@@ -151,20 +151,23 @@ MIN_LENGTH = 24
 MIN_DISTINCT = 10
 
 
-def weak_keys(values: Secrets, known: Secrets) -> list[str]:
-    """The keys (`name.entry` for maps) whose values must not guard a real stage: a value the
-    repository's dev file holds, a placeholder, or too short or too plain to be random."""
+def weak_keys(values: Secrets, known: Secrets, strict: bool = True) -> list[str]:
+    """The keys (`name.entry` for maps) whose values must not guard a deployed stage: a value the
+    repository's dev file holds (anyone can read it: never, in any deployed stage), and with
+    `strict`, a placeholder, or a value too short or too plain to be random."""
     known_values = set(_flat(known).values())
     weak = []
     for key, value in _flat(deployable(values)).items():
         if key == "chat_webhook_url":
             continue  # an address, not a secret we choose
         lowered = value.lower()
-        if (
-            value in known_values
-            or any(word in lowered for word in _PLACEHOLDERS)
-            or len(value) < MIN_LENGTH
-            or len(set(value)) < MIN_DISTINCT
+        if value in known_values or (
+            strict
+            and (
+                any(word in lowered for word in _PLACEHOLDERS)
+                or len(value) < MIN_LENGTH
+                or len(set(value)) < MIN_DISTINCT
+            )
         ):
             weak.append(key)
     return weak

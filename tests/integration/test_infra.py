@@ -18,7 +18,7 @@ from moto import mock_aws
 from tools import deploy
 from tools import template as templates
 from tools.provision import provision
-from tools.secrets import DEV_SECRETS_PATH, load_file, split
+from tools.secrets import DEV_SECRETS_PATH, deployable, load_file, split
 
 # What a real stage's secrets file looks like: random values, no local-only keys.
 PROD_SECRETS = {
@@ -413,6 +413,22 @@ def test_prod_refuses_known_weak_or_local_secrets_and_names_the_key(tmp_path: Pa
             with pytest.raises(deploy.DeployError, match=key):
                 deploy.secrets_parameters(*clients, "prod", path)
         assert name
+
+
+def test_a_deployed_dev_stage_refuses_the_repositorys_dev_values_too(tmp_path: Path) -> None:
+    """A deployed dev is on the internet: values anyone can read in the repository would let anyone
+    sign deliveries. Dev may use short values of its own; never the repository's."""
+    dev = deployable(load_file(DEV_SECRETS_PATH))
+    path = tmp_path / "secrets.json"
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        clients = (session.client("cloudformation"), session.client("secretsmanager"))
+        path.write_text(json.dumps(dev))
+        with pytest.raises(deploy.DeployError, match="meta_app_secret"):
+            deploy.secrets_parameters(*clients, "dev", path)
+        own = {key: f"my-own-{key}" for key in dev if isinstance(dev[key], str)}
+        path.write_text(json.dumps({**dev, **own, "generic_secrets": {"forum": "my-own-forum"}}))
+        deploy.secrets_parameters(*clients, "dev", path)  # short, but nobody else's
 
 
 def test_deploy_refuses_to_run_without_secrets() -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tools.local import demo, logs
+from tools.local import LOCAL_SETTINGS, demo, logs
 from tools.local import state as saved
 from tools.local.processes import ChildDied, Children, wait_for, wait_http
 from tools.provision import provision
@@ -121,6 +121,8 @@ class Stack:
         self.env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
         self.env.setdefault("SOCIALCRM_ECHO_ALERTS", "true")  # the notifier also prints alerts in this log
         self.env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read them
+        for key, value in LOCAL_SETTINGS.items():
+            self.env.setdefault(key, value)
 
     def start_worker(self) -> None:
         # The worker first, the API last: once /health answers, everything behind it is running.
