@@ -148,14 +148,19 @@ class RetryScheduler:
     def delay(receive_count: int) -> int:
         return int(min(MAX_RETRY_DELAY, FIRST_RETRY_DELAY * 2 ** max(0, receive_count - 1)))
 
-    def postpone(self, failed: Sequence[tuple[str, int]]) -> None:
-        """`failed`: (receipt handle, receive count). Best effort: if this fails, SQS still
-        redelivers the records after the visibility timeout."""
+    def postpone(self, failed: Sequence[tuple[str, int]], longest: bool = False) -> None:
+        """`failed`: (receipt handle, receive count). `longest`: every record waits the longest
+        delay, whatever its count (nothing will change sooner: a person must fix something).
+        Best effort: if this fails, SQS still redelivers the records after the visibility timeout."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         for start in range(0, len(failed), MAX_BATCH_ENTRIES):
             entries = [
-                {"Id": str(index), "ReceiptHandle": handle, "VisibilityTimeout": self.delay(count)}
+                {
+                    "Id": str(index),
+                    "ReceiptHandle": handle,
+                    "VisibilityTimeout": MAX_RETRY_DELAY if longest else self.delay(count),
+                }
                 for index, (handle, count) in enumerate(failed[start : start + MAX_BATCH_ENTRIES])
             ]
             try:

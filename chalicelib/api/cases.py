@@ -10,6 +10,7 @@ from typing import Any
 from chalice.app import BadRequestError, Blueprint, NotFoundError
 
 from chalicelib.api.auth import caller, ops_authorizer, requires
+from chalicelib.api.errors import ServiceUnavailableError
 from chalicelib.dependencies import audit_trail, case_store, routing
 from chalicelib.models.access import Role
 from chalicelib.ports import BadCursor
@@ -47,6 +48,8 @@ def set_case_status(case_id: str) -> dict[str, Any]:
         body = request.json_body
     except BadRequestError:
         raise BadRequestError("body: not valid JSON") from None
+    from chalicelib.adapters.routing_source import RoutingUnavailable
+    from chalicelib.rules.routing import RoutingError
     from chalicelib.services import case_ops
 
     who = caller()
@@ -57,5 +60,9 @@ def set_case_status(case_id: str) -> dict[str, Any]:
         raise BadRequestError(str(exc)) from None
     except case_ops.CaseNotFound as exc:
         raise NotFoundError(str(exc)) from None
+    except (RoutingError, RoutingUnavailable):
+        # The SLA a reopened case gets comes from the routing document; without a valid one the
+        # change waits (the source has logged why, and the alarm is raised).
+        raise ServiceUnavailableError("the routing document is unavailable; try again later") from None
     audit.record(audit_trail(), who, "case.status", f"case:{case_id}", {"status": status.value})
     return changed.to_dict()

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.adapters.queue import receive_count
+from chalicelib.adapters.routing_source import RoutingUnavailable
 from chalicelib.dependencies import dead_letters, event_bus, interaction_processor, retry_scheduler
 from chalicelib.errors import describe
 from chalicelib.models.events import DomainEvent
@@ -26,12 +27,17 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event.get("Records", [])
     try:
         processor = interaction_processor()
-    except RoutingError as exc:
-        # Fail fast and loudly: every record back soon (not after the 30-minute visibility
-        # timeout), and an alarm; the message names the rule and field, never customer data.
-        logger.error("routing override invalid: records wait until it is fixed", extra={"reason": str(exc)[:500]})
+    except RoutingError:
+        # Only a container that never read a valid document gets here (a warm one keeps its last
+        # valid document); the source has logged why and counted RoutingInvalid, which is alarmed.
+        # Every record waits the longest retry delay, so the ten receives last 2.5 hours (not
+        # minutes) before the dead-letter queue, and none waits out the 30-minute timeout.
+        logger.error("no valid routing document: the batch waits for a fix", extra={"records": len(records)})
+        return _fail(records, {r["messageId"] for r in records}, longest=True)
+    except RoutingUnavailable as exc:
+        logger.error("routing document unreadable: the batch waits", extra={"reason": str(exc)[:300]})
         count("RoutingInvalid")
-        return _fail(records, {r["messageId"] for r in records})
+        return _fail(records, {r["messageId"] for r in records}, longest=True)
     remaining = context.get_remaining_time_in_millis() if context is not None else DEFAULT_REMAINING_MS
     prepared = processor.prepare({r["messageId"]: r["body"] for r in records}, remaining)
     outcomes = summary(prepared)
@@ -85,11 +91,12 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _fail(records, failed)
 
 
-def _fail(records: list[dict[str, Any]], failed: set[str]) -> dict[str, Any]:
-    """Report the failed records to SQS, brought back after the retry delay for their receive count."""
+def _fail(records: list[dict[str, Any]], failed: set[str], longest: bool = False) -> dict[str, Any]:
+    """Report the failed records to SQS, brought back after the retry delay for their receive count
+    (or the longest delay)."""
     if failed:
         retry_scheduler().postpone(
-            [(r["receiptHandle"], receive_count(r)) for r in records if r["messageId"] in failed]
+            [(r["receiptHandle"], receive_count(r)) for r in records if r["messageId"] in failed], longest
         )
     count("RecordsProcessed", len(records) - len(failed))
     count("RecordsFailed", len(failed))

@@ -1,8 +1,9 @@
 """Where the routing document comes from, on moto: the repository's default when the stage's SSM
 parameter does not exist, the parameter's document when it does (read again at most every
-SOCIALCRM_ROUTING_MAX_AGE seconds, so a change reaches warm functions), and no routing at all, with
-a message naming the rule and the field, when the parameter holds an invalid document: the records
-then wait, retried soon, and an alarm says why."""
+SOCIALCRM_ROUTING_MAX_AGE seconds, so a change reaches warm functions). An invalid document, with a
+message naming the rule and the field, never replaces a valid one: a warm function keeps its last
+valid document and an alarm says why; only a function that never read one stops routing, and the
+records wait the longest retry delay rather than reaching the dead-letter queue within minutes."""
 
 from __future__ import annotations
 
@@ -186,8 +187,8 @@ def test_an_invalid_override_names_the_rule_and_the_field(pipeline, document, ex
     assert str(raised.value).startswith(f"ssm:{pipeline['SOCIALCRM_ROUTING_PARAMETER']}: {expected}")
 
 
-def test_an_invalid_override_stops_processing_fast_and_loudly_until_it_is_fixed(
-    client, sqs, pipeline, secrets, monkeypatch, capsys
+def test_a_cold_function_with_an_invalid_override_stops_loudly_until_it_is_fixed(
+    client, sqs, pipeline, secrets, monkeypatch, capsys, caplog
 ) -> None:
     monkeypatch.setenv("SOCIALCRM_ROUTING_MAX_AGE", "0")
     put_override(pipeline, "{not json")
@@ -199,16 +200,76 @@ def test_an_invalid_override_stops_processing_fast_and_loudly_until_it_is_fixed(
     post(client, secrets, instagram_dm("IGSID-3", "ig.3", COMPLAINT, datetime.now(UTC) - timedelta(minutes=5)))
     (message,) = sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])["Messages"]
     consumer = SqsConsumer("process_interactions", app_module.process_interactions, queue_url, "arn:ingest", 250, 0)
-    postponed: list[tuple[str, int]] = []
-    monkeypatch.setattr(dependencies.retry_scheduler(), "postpone", postponed.extend)
+    postponed: list[tuple[list[tuple[str, int]], bool]] = []
+
+    def postpone(failed: list[tuple[str, int]], longest: bool = False) -> None:
+        postponed.append((failed, longest))
+
+    monkeypatch.setattr(dependencies.retry_scheduler(), "postpone", postpone)
     capsys.readouterr()
     answer = app_module.process_interactions(sqs_event(consumer, [message], "us-east-1"), LambdaContext("process"))
     assert answer == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}  # not raised: reported
-    assert postponed == [(message["ReceiptHandle"], 1)]  # back in 30 s, not after the 30-minute timeout
+    # Back after the longest delay (15 minutes), not the 30-minute timeout, and not 30 s: nothing
+    # changes until a person fixes the document, and the ten receives must give them hours.
+    assert postponed == [([(message["ReceiptHandle"], 1)], True)]
     assert '"RoutingInvalid":[1.0]' in capsys.readouterr().out  # the metric the alarm watches
+    assert "routing override invalid" in caplog.text
     assert get(client, "/identities/instagram/IGSID-3")[0] == 404  # nothing stored, the message not deleted
 
     put_override(pipeline, OVERRIDE)  # fixed: the next read (max age 0 here) takes it, no cold start
     sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     assert process_queue(sqs, queue_url) == 1
     assert stored_route(client, "instagram", "IGSID-3")["route"]["team"] == "social-care"
+
+
+def test_a_warm_function_keeps_its_last_valid_document_while_the_override_is_invalid(
+    client, sqs, pipeline, secrets, monkeypatch, capsys, caplog
+) -> None:
+    monkeypatch.setenv("SOCIALCRM_ROUTING_MAX_AGE", "0")
+    put_override(pipeline, OVERRIDE)
+    dependencies.reset()
+    assert dependencies.routing().version == "test-override-7"
+
+    put_override(pipeline, broken(0, priority="P9"))  # edited by hand in the console, say
+    capsys.readouterr()
+    assert dependencies.routing().version == "test-override-7"  # kept, not replaced
+    (logged,) = [r for r in caplog.records if r.getMessage() == "routing override invalid"]
+    assert "priority: one of P1" in logged.__dict__["reason"]  # naming the rule and the field
+
+    post(client, secrets, instagram_dm("IGSID-4", "ig.4", COMPLAINT, datetime.now(UTC) - timedelta(minutes=5)))
+    assert process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"]) == 1  # stored, by the last valid rules
+    assert '"RoutingInvalid":[1.0]' in capsys.readouterr().out  # counted in the invocation: the alarm
+    assert stored_route(client, "instagram", "IGSID-4")["route"]["rule"] == "instagram-complaints"
+
+
+def test_an_unreadable_parameter_keeps_the_last_document_or_waits_without_one(
+    client, sqs, pipeline, secrets, monkeypatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib.adapters.routing_source import RoutingSource, RoutingUnavailable
+
+    ssm = boto3.client("ssm")
+    put_override(pipeline, OVERRIDE)
+    source = RoutingSource(pipeline["SOCIALCRM_ROUTING_PARAMETER"], 0, ssm)
+    assert source.current().version == "test-override-7"
+
+    def throttled(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameter")
+
+    monkeypatch.setattr(ssm, "get_parameter", throttled)
+    assert source.current().version == "test-override-7"  # SSM throttled: the last document
+    with pytest.raises(RoutingUnavailable, match="ThrottlingException"):
+        RoutingSource(pipeline["SOCIALCRM_ROUTING_PARAMETER"], 0, ssm).current()  # none read yet
+
+    def unavailable() -> Any:
+        raise RoutingUnavailable("ssm: cannot be read")
+
+    # An ops route that needs the document answers 503 rather than 500.
+    monkeypatch.setattr(dependencies.routing_source(), "current", unavailable)
+    response = client.http.post(
+        "/cases/nope/status",
+        headers={"Authorization": f"Bearer {OPS_TOKEN}", "Content-Type": "application/json"},
+        body=json.dumps({"status": "resolved"}),
+    )
+    assert response.status_code == 503
