@@ -18,13 +18,13 @@ KEYS = (
     "x_consumer_secret",
     "telegram_secret_token",
     "trustpilot_token",
-    "ops_api_token",
 )
 
 # Optional strings: `generic_secret`, the generic webhook's shared secret (sources without one of
 # their own in `generic_secrets` use it; without either, a source cannot post); `chat_webhook_url`,
-# an https:// incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to.
-OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url")
+# an https:// incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to;
+# `ops_api_token`, the shared ops token, which only the local stack accepts (SOCIALCRM_OPS_TOKEN_ROLE).
+OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token")
 URL_KEYS = ("chat_webhook_url",)
 # Optional maps of name -> non-empty string: `generic_secrets` by generic source; `meta_page_tokens`
 # by Facebook Page or Instagram account id, the page access token the Graph API is asked with (to
