@@ -197,6 +197,17 @@ def check_secrets(values: secret_docs.Secrets, stage: str) -> None:
         )
 
 
+def api_logs_role(session: Any, stage: str) -> str:
+    """The ApiGatewayLogsRoleArn parameter. API Gateway's logging role is one setting per account and
+    region: the stack that first finds none creates it (and keeps it); every other stack passes the
+    account's current role on, so two stages never fight over the setting and deleting one stage's
+    stack does not take the other's access logs away."""
+    current = session.client("apigateway").get_account().get("cloudwatchRoleArn") or ""
+    if not current or _stack_owns(session.client("cloudformation"), stack_name(stage), "ApiGatewayLogsRole"):
+        return ""
+    return str(current)
+
+
 def _stack_owns(cloudformation: Any, name: str, logical_id: str) -> bool:
     try:
         resource = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)
@@ -393,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             "UrgentAlertEmail": args.urgent_alert_email,
             "AlertEmail": args.alert_email,
             "DigestEmail": args.digest_email,
+            "ApiGatewayLogsRoleArn": api_logs_role(session, args.stage),
         }
         outputs = deploy_stack(session, template, args.stage, secrets, bucket, optional)
     except (DeployError, secret_docs.SecretsFileError) as exc:

@@ -537,3 +537,33 @@ def test_logs_are_kept_per_stage_and_the_api_is_throttled_and_logged_without_que
     fields = json.loads(access["Format"])
     assert fields["route"] == "$context.resourcePath"
     assert not {"$context.path", "$context.identity.sourceIp", "$context.requestOverride"} & set(fields.values())
+
+
+def test_api_gateways_logging_role_is_set_once_per_account_and_outlives_its_stack(
+    merged: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One setting per account and region: the stack that finds none creates the role (retained when
+    the stack goes, as other APIs write their logs with it); another stage's stack passes it on."""
+    role = merged["Resources"]["ApiGatewayLogsRole"]
+    assert (role["Condition"], role["DeletionPolicy"], role["UpdateReplacePolicy"]) == (
+        "CreatesApiGatewayLogsRole",
+        "Retain",
+        "Retain",
+    )
+    assert merged["Resources"]["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::If": [
+            "CreatesApiGatewayLogsRole",
+            {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]},
+            {"Ref": "ApiGatewayLogsRoleArn"},
+        ]
+    }
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        assert deploy.api_logs_role(session, "dev") == ""  # none yet: this stack creates it
+        arn = "arn:aws:iam::123456789012:role/socialcrm-prod-ApiGatewayLogsRole-ABC"
+        session.client("apigateway").update_account(
+            patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}]
+        )
+        assert deploy.api_logs_role(session, "dev") == arn  # prod's stack set it: dev passes it on
+        monkeypatch.setattr(deploy, "_stack_owns", lambda _cf, name, logical_id: name == "socialcrm-prod")
+        assert deploy.api_logs_role(session, "prod") == ""  # prod keeps the one it owns
