@@ -55,6 +55,8 @@ class Settings:
     local_languages: tuple[str, ...] = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
     cognito_user_pool_id: str = ""
     ops_token_role: Role | None = None
+    # Export and erasure need a second factor: an admin without MFA acts as a supervisor.
+    admin_mfa: bool = True
     audit_retention_days: int = DEFAULT_AUDIT_RETENTION_DAYS
     cognito_client_ids: tuple[str, ...] = ()
     secrets_max_age: int = DEFAULT_SECRETS_MAX_AGE
@@ -95,6 +97,7 @@ class Settings:
             ),
             cognito_user_pool_id=source.get("SOCIALCRM_COGNITO_USER_POOL_ID", "").strip(),
             ops_token_role=_ops_token_role(source),
+            admin_mfa=_boolean(source, "SOCIALCRM_ADMIN_MFA", True),
             audit_retention_days=_integer(source, "SOCIALCRM_AUDIT_RETENTION_DAYS", DEFAULT_AUDIT_RETENTION_DAYS),
             cognito_client_ids=tuple(
                 client

@@ -90,7 +90,9 @@ def ops_access() -> OpsAccess:
     if config.cognito_user_pool_id:
         from chalicelib.adapters.cognito import CognitoVerifier
 
-        cognito = CognitoVerifier(config.cognito_user_pool_id, config.cognito_client_ids)
+        cognito = CognitoVerifier(
+            config.cognito_user_pool_id, config.cognito_client_ids, admin_needs_mfa=config.admin_mfa
+        )
     return OpsAccess(secret_store(), config.ops_token_role, cognito)
 
 

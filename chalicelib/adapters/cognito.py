@@ -1,8 +1,14 @@
 """Cognito access tokens, checked by asking Cognito (GetUser) rather than by verifying the JWT
 ourselves: no crypto library in the Lambda package, and revoked tokens are refused too (API
 Gateway caches the authorizer's answer per token for its TTL, so a sign-out takes effect within
-five minutes). Only tokens of the allowed app clients; the user's role is their highest group of
-`agent`, `supervisor` and `admin`, and a user in none of them gets nothing."""
+five minutes). Only tokens of the allowed app clients.
+
+The user's role is their highest group of `agent`, `supervisor` and `admin` as Cognito holds it
+now (AdminListGroupsForUser), not as the token's `cognito:groups` claim held it when the token
+was issued: someone taken out of `admin` loses it within the authorizer's cache time, not at the
+end of the token's hour. A user in none of the groups gets nothing. Where the stage requires it
+(SOCIALCRM_ADMIN_MFA, prod), an admin who has not set up MFA acts as a supervisor: export and
+erasure need a second factor."""
 
 from __future__ import annotations
 
@@ -15,8 +21,16 @@ from chalicelib.models.access import Role
 
 
 class CognitoVerifier:
-    def __init__(self, user_pool_id: str, client_ids: Collection[str] = (), cognito_client: Any = None) -> None:
+    def __init__(
+        self,
+        user_pool_id: str,
+        client_ids: Collection[str] = (),
+        cognito_client: Any = None,
+        admin_needs_mfa: bool = False,
+    ) -> None:
         region = user_pool_id.split("_", 1)[0]  # pool ids are "<region>_<id>"
+        self._pool_id = user_pool_id
+        self._admin_needs_mfa = admin_needs_mfa
         self._issuer_suffix = f"/{user_pool_id}"
         self._region = region
         self._client_ids = frozenset(client_ids)
@@ -40,18 +54,23 @@ class CognitoVerifier:
             return None  # another pool's token, an ID token, or not a Cognito token at all
         if self._client_ids and claims.get("client_id") not in self._client_ids:
             return None
-        roles = [role for group in claims.get("cognito:groups") or [] if (role := Role.named(str(group)))]
-        if not roles:
-            return None
         from botocore.exceptions import ClientError
 
         try:
             response = self.cognito.get_user(AccessToken=token)
+            username = str(response["Username"])
+            groups = self.cognito.admin_list_groups_for_user(UserPoolId=self._pool_id, Username=username, Limit=60)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NotAuthorizedException", "UserNotFoundException"):
                 return None
             raise
-        return str(response["Username"]), max(roles)
+        roles = [role for group in groups.get("Groups", []) if (role := Role.named(str(group.get("GroupName"))))]
+        if not roles:
+            return None
+        role = max(roles)
+        if role is Role.ADMIN and self._admin_needs_mfa and not response.get("UserMFASettingList"):
+            role = Role.SUPERVISOR
+        return username, role
 
 
 def _claims(token: str) -> dict[str, Any]:

@@ -21,6 +21,10 @@ def call(client: Any, authorization: str | None) -> int:
     return int(client.http.get(PATH, headers=headers).status_code)
 
 
+def call_path(client: Any, method: str, path: str, token: str) -> int:
+    return int(getattr(client.http, method)(path, headers={"Authorization": f"Bearer {token}"}).status_code)
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "", "Bearer", "Bearer wrong-token", "Basic ZGV2Om9wcw==", "bearer dev-only-ops-api-token-x", "Bearer a.b.c"],
@@ -202,3 +206,38 @@ def test_the_shared_token_is_off_unless_the_stage_enables_it_and_never_an_admin(
     stages = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]
     for stage in stages.values():  # no deployed stage, dev included, accepts it
         assert "SOCIALCRM_OPS_TOKEN_ROLE" not in stage["environment_variables"]
+
+
+def _admin(secrets: dict[str, Any]) -> str:
+    return next(email for email, user in secrets["console_users"].items() if user["role"] == "admin")
+
+
+def test_a_role_taken_away_ends_with_the_authorizers_cache_not_the_tokens_hour(client, aws, secrets) -> None:
+    """The role is the user's groups as Cognito holds them now, not the token's claim from sign-in."""
+    token = role_token("admin")
+    export = "/customers/nobody/export"
+    assert call_path(client, "get", export, token) == 404  # an admin: allowed, nobody there
+    idp = boto3.client("cognito-idp")
+    pool = os.environ["SOCIALCRM_COGNITO_USER_POOL_ID"]
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=_admin(secrets), GroupName="agent")
+    idp.admin_remove_user_from_group(UserPoolId=pool, Username=_admin(secrets), GroupName="admin")
+    assert call_path(client, "get", export, token) == 403  # same token: an agent now
+    idp.admin_remove_user_from_group(UserPoolId=pool, Username=_admin(secrets), GroupName="agent")
+    assert call_path(client, "get", export, token) == 401  # in no group: nobody
+
+
+def test_where_the_stage_requires_it_an_admin_without_mfa_acts_as_a_supervisor(aws, secrets) -> None:
+    # The verifier itself: chalice's test client would put the dev stage's setting (false) back.
+    from chalicelib.adapters.cognito import CognitoVerifier
+    from chalicelib.models.access import Role
+
+    pool = os.environ["SOCIALCRM_COGNITO_USER_POOL_ID"]
+    verifier = CognitoVerifier(pool, (), boto3.client("cognito-idp"), admin_needs_mfa=True)  # prod's setting
+    token = role_token("admin")
+    assert verifier.user(token) == (_admin(secrets), Role.SUPERVISOR)  # no second factor yet: no export
+    assert CognitoVerifier(pool, (), boto3.client("cognito-idp")).user(token) == (_admin(secrets), Role.ADMIN)
+    idp = boto3.client("cognito-idp")
+    idp.associate_software_token(AccessToken=token)
+    idp.verify_software_token(AccessToken=token, UserCode="123456")
+    idp.set_user_mfa_preference(AccessToken=token, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    assert verifier.user(token) == (_admin(secrets), Role.ADMIN)
