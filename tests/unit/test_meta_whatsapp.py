@@ -73,6 +73,32 @@ def test_a_sent_status_to_a_group_is_the_brands_own_post() -> None:
     assert (result.interactions, dict(result.ignored)) == ([], {"own": 2})
 
 
+def test_a_template_the_business_sent_first_answers_nobody() -> None:
+    """A campaign, an order update or a login code is no reply: counted as one, every recipient
+    would become a customer and a marketing blast would mark open complaints answered."""
+
+    def sent(wamid: str, pricing: str | None = None, origin: str | None = None) -> dict[str, Any]:
+        status: dict[str, Any] = {"id": wamid, "status": "sent", "timestamp": "1763812800", "recipient_id": "5511"}
+        if pricing:
+            status["pricing"] = {"billable": True, "pricing_model": "PMP", "category": pricing}
+        if origin:
+            status["conversation"] = {"id": "c1", "origin": {"type": origin}}
+        return status
+
+    statuses = [
+        sent("wamid.M", pricing="marketing"),
+        sent("wamid.U", pricing="utility", origin="utility"),
+        sent("wamid.A", pricing="authentication"),
+        sent("wamid.B", origin="business_initiated"),  # the older, conversation-based categories
+        sent("wamid.S", pricing="service", origin="service"),
+        sent("wamid.I", origin="user_initiated"),
+        sent("wamid.N"),  # no category at all: a reply, as before
+    ]
+    result = deliver({"field": "messages", "value": {"metadata": METADATA, "statuses": statuses}})
+    assert [i.external_id for i in result.interactions] == ["wamid.S", "wamid.I", "wamid.N"]
+    assert dict(result.ignored) == {"template": 4}
+
+
 def test_a_sent_status_to_a_business_scoped_user_answers_that_user() -> None:
     status = {"id": "wamid.S", "status": "sent", "timestamp": 1763812800, "recipient_user_id": "US.1349"}
     (sent,) = deliver({"field": "messages", "value": {"metadata": METADATA, "statuses": [status]}}).interactions

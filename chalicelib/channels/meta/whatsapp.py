@@ -98,6 +98,12 @@ class WhatsAppReader(ReaderBase):
             # and a group is no customer.
             self.result.skip("own")
             return
+        if _category(status) in _TEMPLATE_CATEGORIES:
+            # A template the business sent first (a campaign, an order update, a login code):
+            # nobody's answer. Counted as one, every campaign recipient would become a customer
+            # and a marketing blast would mark open complaints answered.
+            self.result.skip("template")
+            return
         self.result.add(
             Interaction(
                 platform="whatsapp",
@@ -337,3 +343,21 @@ def _timestamp(item: dict[str, Any], path: str) -> datetime:
 def _digits(number: str | None) -> str:
     """Phone numbers compared by their digits: display numbers may carry "+", spaces or dashes."""
     return "".join(char for char in number or "" if char.isdigit())
+
+
+# Conversation categories of messages the business starts with a template (Meta's pricing
+# categories, and the older conversation-based ones); `service` (and the older `user_initiated`)
+# is a reply within the customer's own conversation. A status without a category counts as a reply.
+_TEMPLATE_CATEGORIES = frozenset(
+    {"marketing", "marketing_lite", "utility", "authentication", "authentication_international", "business_initiated"}
+)
+
+
+def _category(status: dict[str, Any]) -> str | None:
+    pricing, conversation = status.get("pricing"), status.get("conversation")
+    if isinstance(pricing, dict) and isinstance(pricing.get("category"), str):
+        return str(pricing["category"]).lower()
+    origin = conversation.get("origin") if isinstance(conversation, dict) else None
+    if isinstance(origin, dict) and isinstance(origin.get("type"), str):
+        return str(origin["type"]).lower()
+    return None
