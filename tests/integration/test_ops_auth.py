@@ -209,7 +209,8 @@ def test_the_shared_token_is_off_unless_the_stage_enables_it_and_never_an_admin(
 
 
 def _admin(secrets: dict[str, Any]) -> str:
-    return next(email for email, user in secrets["console_users"].items() if user["role"] == "admin")
+    email: str = next(email for email, user in secrets["console_users"].items() if user["role"] == "admin")
+    return email
 
 
 def test_a_role_taken_away_ends_with_the_authorizers_cache_not_the_tokens_hour(client, aws, secrets) -> None:
