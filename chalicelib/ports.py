@@ -66,8 +66,15 @@ class MessageTooLarge(ValueError):
 
 
 class CustomerErased(RuntimeError):
-    """The customer is being erased: nothing more may be written for them. Their identity is
-    detached, and the message starts a new customer."""
+    """The customer is being erased: nothing more may be written for them. A message written
+    after the erasure was requested detaches their identity and starts a new customer; one
+    written before is dropped (WrittenBeforeErasure)."""
+
+
+class WrittenBeforeErasure(RuntimeError):
+    """The interaction was written before its author's erasure was requested (or, a brand reply,
+    before its recipient's): it is dropped, and no customer is made or kept for it. Storing it
+    would bring back the person the erasure removed."""
 
 
 class BadCursor(ValueError):
@@ -134,11 +141,17 @@ class TextAnalyzer(Protocol):
 
 
 class CustomerRepository(Protocol):
-    def resolve(self, platform: str, author: Author, seen_at: datetime) -> str: ...
+    def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
+        """The author's customer; raises WrittenBeforeErasure for a message of an erased person
+        written before their erasure."""
 
-    def identify(self, platform: str, user_id: str, seen_at: datetime) -> str: ...
+    def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
+        """The recipient's customer, made without names if new; raises WrittenBeforeErasure as
+        `resolve` does."""
 
-    def detach(self, platform: str, user_id: str, customer_id: str) -> None: ...
+    def detach(self, platform: str, user_id: str, customer_id: str, written_at: datetime) -> None:
+        """Let go of an identity whose customer is being erased, for a message written at
+        `written_at`; raises WrittenBeforeErasure if that was before the erasure was requested."""
 
     def customer_for(self, platform: str, user_id: str) -> str | None: ...
 

@@ -1,7 +1,9 @@
 """A customer's data, handed over or erased on request (LGPD art. 18; GDPR arts. 15, 17, 20).
 
 The export is everything the table keeps about the customer, in the shapes the ops API uses, as
-one JSON document (portable, machine-readable). Erasure deletes it all; what was already sent
+one JSON document (portable, machine-readable). Erasure deletes it all, leaving per identity only a
+suppression record (a hash of it, and when the erasure was requested) so that what the person wrote
+before then, reaching us late, cannot make them a customer again; what was already sent
 (EventBridge events, SNS e-mails) is outside the table and outside its reach.
 """
 

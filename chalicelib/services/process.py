@@ -32,7 +32,7 @@ from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, 
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.observability import logger
-from chalicelib.ports import Claim, Claims, CustomerErased, CustomerRepository, TextAnalyzer
+from chalicelib.ports import Claim, Claims, CustomerErased, CustomerRepository, TextAnalyzer, WrittenBeforeErasure
 from chalicelib.services.decide import Decider, classifiable
 from chalicelib.services.mentions import MentionResolver, without_fetching
 
@@ -185,6 +185,15 @@ class InteractionProcessor:
         interaction = item.interaction
         try:
             item.events = self._store_one(interaction, item.analysis)
+        except WrittenBeforeErasure:
+            # Its person was erased after writing it (it came late: an SQS retry, a replayed
+            # delivery, the brand's echo): storing it would bring them back. Done, not retried;
+            # the log names the platform only.
+            logger.info(
+                "interaction written before its person's erasure: dropped",
+                extra={"platform": interaction.platform, "direction": interaction.direction.value},
+            )
+            item.events = ()
         except Exception as exc:
             self._claims.release(interaction.idempotency_key, exc)
             raise
@@ -274,7 +283,9 @@ class InteractionProcessor:
             except CustomerErased:
                 if not interaction.recipient_id:  # a reply to a comment of someone being erased: theirs too
                     return ()
-                self._store.detach(interaction.platform, interaction.recipient_id, answered)
+                # Written after the erasure was requested, it starts a new customer (detach raises
+                # WrittenBeforeErasure for one written before: it goes with what is erased).
+                self._store.detach(interaction.platform, interaction.recipient_id, answered, interaction.occurred_at)
                 answered = self._store.identify(interaction.platform, interaction.recipient_id, interaction.occurred_at)
                 decision = self._store.add(
                     answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)
@@ -290,9 +301,11 @@ class InteractionProcessor:
                 lambda snapshot: self._decider.inbound(snapshot, interaction, analysis),
             )
         except CustomerErased:
-            # The person's old customer is being erased (or an erasure was interrupted): their
-            # message starts a new customer rather than failing until the erasure is finished.
-            self._store.detach(interaction.platform, author.user_id, customer_id)
+            # The person's old customer is being erased (or an erasure was interrupted): a message
+            # written after the erasure was requested starts a new customer rather than failing
+            # until the erasure is finished; one written before belongs to what is erased, and is
+            # dropped (detach raises WrittenBeforeErasure).
+            self._store.detach(interaction.platform, author.user_id, customer_id, interaction.occurred_at)
             customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
             decision = self._store.add(
                 customer_id,

@@ -4,6 +4,8 @@ is delivered, suppressed, digested or acknowledged, and the worklist the ops API
 from __future__ import annotations
 
 import heapq
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -19,13 +21,16 @@ from chalicelib.models.alert import Alert, AlertStatus
 from chalicelib.models.events import Severity
 from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import AlertItem, AlertRefItem, CooldownItem, CustomerItem
-from chalicelib.store.transactions import condition_failed_at, is_condition_failure
+from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
 
 ALERT = "ALERT"
 COOLDOWN = "COOLDOWN"
 ABOUT = "about"  # the alert is about the customer
 SAMPLE = "sample"  # the alert lists one of the customer's interactions (a brand's crisis)
 RECORD_ATTEMPTS = 5
+# Before trying a transaction again that only collided with another (TransactionConflict): up to
+# this, doubled each time and jittered, so that two notifiers writing the same items part ways.
+CONFLICT_BACKOFF_SECONDS = 0.05
 
 
 class AlertStore:
@@ -39,8 +44,10 @@ class AlertStore:
         erasure ran must not write their id back). Each customer the alert names gets a reference
         to it in their own partition (written with it, on condition that they are not being
         erased), so that their export and erasure find it without reading anyone else's alerts; a
-        sampled customer who is being erased is left out of the alert's samples instead."""
-        for _ in range(RECORD_ATTEMPTS):
+        sampled customer who is being erased is left out of the alert's samples instead. A
+        transaction that only collided with another write of the same items (no condition failed)
+        is tried again here, after a short pause, rather than failing the alert into an SQS retry."""
+        for attempt in range(RECORD_ATTEMPTS):
             item = _item(alert, self._retention)
             sampled = sorted(_named(alert.detail) - {alert.customer_id})
             named = ([(alert.customer_id, ABOUT)] if alert.customer_id else []) + [(c, SAMPLE) for c in sampled]
@@ -79,7 +86,12 @@ class AlertStore:
                 if alert.customer_id in gone:
                     return None
                 if not gone:
-                    raise
+                    if "TransactionConflict" not in cancellation_codes(exc):
+                        raise
+                    # Another transaction was writing one of these items (a profile the processor
+                    # updates): nothing is wrong with this one, so it is sent again as it is.
+                    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
+                    continue
                 alert = replace(alert, detail=_without(alert.detail, gone))  # their samples go
                 continue
             return alert

@@ -29,7 +29,7 @@ SEGMENT_ATTEMPTS = 5
 class CustomerStore:
     def __init__(self, retention_days: int) -> None:
         connection = Connection()
-        self._identities = IdentityStore(connection)
+        self._identities = IdentityStore(connection, retention_days)
         self._timeline = TimelineWriter(connection, retention_days)
         self._views = CustomerViews()
 
@@ -39,8 +39,8 @@ class CustomerStore:
     def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
         return self._identities.identify(platform, user_id, seen_at)
 
-    def detach(self, platform: str, user_id: str, customer_id: str) -> None:
-        self._identities.detach(platform, user_id, customer_id)
+    def detach(self, platform: str, user_id: str, customer_id: str, written_at: datetime) -> None:
+        self._identities.detach(platform, user_id, customer_id, written_at)
 
     def customer_for(self, platform: str, user_id: str) -> str | None:
         return self._identities.customer_for(platform, user_id)

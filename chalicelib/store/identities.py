@@ -1,35 +1,50 @@
-"""Identities: which customer a (platform, user id) belongs to, created exactly once."""
+"""Identities: which customer a (platform, user id) belongs to, created exactly once; and the
+suppression records of erased identities, which keep a person's messages written before their
+erasure from making them a customer again."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.customer import Identity
 from chalicelib.models.interaction import Author
+from chalicelib.ports import WrittenBeforeErasure
 from chalicelib.rules.aggregates import current_name
 from chalicelib.store import keys
-from chalicelib.store.models import CustomerIdentityItem, CustomerItem, IdentityItem
+from chalicelib.store.models import CustomerIdentityItem, CustomerItem, ErasedItem, IdentityItem
 from chalicelib.store.transactions import condition_failed_at, is_condition_failure
 
 IDENTITY = "IDENTITY"
 LAST_SEEN_RESOLUTION = timedelta(days=1)
+# How much longer than the retention an erased identity's suppression record is kept. A message
+# written before the erasure may reach us well after it was written (WhatsApp redelivers for a
+# week), and a delivery kept for replay is kept the retention from when it arrived, not from when
+# it was written; after the record expires, such a message would already be past its own TTL.
+SUPPRESSION_MARGIN = timedelta(days=30)
+# _create_customer's transaction: the erased-identity check goes first (PynamoDB sends condition
+# checks before puts), then the identity's put.
+_SUPPRESSION, _IDENTITY = 0, 1
 
 
 class IdentityStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, retention_days: int) -> None:
         self._connection = connection
+        self._retention = timedelta(days=retention_days)
 
     def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
-        """The customer behind this identity; the first contact creates one, exactly once."""
+        """The customer behind this identity; the first contact creates one, exactly once. Raises
+        WrittenBeforeErasure for a message written before its author's erasure was requested."""
         existing = self._identity(platform, author.user_id)
-        if existing is None:
+        if existing is not None:
+            self._written_after_erasure(existing, seen_at)
+        else:
             created = self._create_customer(platform, author, seen_at)
             if created is not None:
                 return created
@@ -42,9 +57,11 @@ class IdentityStore:
     def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
         """The customer behind this identity, created (without names) if it is new: a reply of the
         brand's may name a customer before their own message arrives. Nothing of an existing
-        identity changes: the brand writing to someone is not seeing them."""
+        identity changes: the brand writing to someone is not seeing them. Raises
+        WrittenBeforeErasure for a reply written before its recipient's erasure was requested."""
         existing = self._identity(platform, user_id)
         if existing is not None:
+            self._written_after_erasure(existing, seen_at)
             return existing.customer_id
         created = self._create_customer(platform, Author(user_id=user_id), seen_at)
         if created is not None:
@@ -54,10 +71,25 @@ class IdentityStore:
             raise RuntimeError("identity vanished while resolving")
         return existing.customer_id
 
-    def detach(self, platform: str, user_id: str, customer_id: str) -> None:
+    def detach(self, platform: str, user_id: str, customer_id: str, written_at: datetime) -> None:
         """Let go of an identity that leads to a customer being erased, so that the person's
-        message starts a new customer instead of failing until the erasure is finished (an erasure
-        interrupted half-way may be run again much later). Only while it leads to that customer."""
+        message, written after the erasure was requested, starts a new customer instead of
+        failing until the erasure is finished (an erasure interrupted half-way may be run again
+        much later). Only while it leads to that customer. A message written before the erasure
+        was requested belongs to what is erased: WrittenBeforeErasure, and the identity stays for
+        the erasure to delete. The suppression record goes first, as the erasure writes it: once
+        the identity is gone, an older message of theirs must find it, however far the erasure
+        itself got."""
+        try:
+            profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
+        except DoesNotExist:
+            return  # the erasure finished: it deleted the identity, after suppressing it
+        erasing_at = cast(datetime | None, profile.erasing_at)  # PynamoDB types it as never None
+        if erasing_at is None:
+            return  # not being erased: nothing to let go of
+        if written_at <= erasing_at:
+            raise WrittenBeforeErasure(f"written before the erasure of customer {customer_id} was requested")
+        suppress(platform, user_id, erasing_at, self._retention)
         try:
             IdentityItem(keys.identity(platform, user_id), IDENTITY).delete(
                 condition=IdentityItem.customer_id == customer_id
@@ -91,9 +123,26 @@ class IdentityStore:
         except DoesNotExist:
             return None
 
+    def _written_after_erasure(self, existing: IdentityItem, seen_at: datetime) -> None:
+        """An identity made again after its person was erased (by their message written after
+        the erasure) was first seen after the erasure: a message older than that, arriving late,
+        may predate the erasure, and must not join the new customer. Only such older messages
+        pay for reading the suppression record."""
+        if seen_at >= existing.first_seen_at:
+            return
+        try:
+            erased = ErasedItem.get(keys.erased(existing.platform, existing.user_id), keys.ERASED, consistent_read=True)
+        except DoesNotExist:
+            return
+        if seen_at <= erased.erased_at:
+            raise WrittenBeforeErasure("written before its identity's erasure was requested")
+
     def _create_customer(self, platform: str, author: Author, seen_at: datetime) -> str | None:
         """Identity, its listing and a new profile in one transaction that fails if the identity
-        exists: two first messages at once make one customer. None when the other one won."""
+        exists: two first messages at once make one customer. None when the other one won. The
+        transaction also checks that the identity was not erased after `seen_at` (the message was
+        written before its person's erasure was requested): WrittenBeforeErasure then, and nothing
+        is created."""
         customer_id = str(uuid.uuid4())
         names: dict[str, Any] = {"handle": author.handle, "display_name": author.display_name}
         fields: dict[str, Any] = {
@@ -111,11 +160,19 @@ class IdentityStore:
         )
         try:
             with TransactWrite(connection=self._connection) as transaction:
+                transaction.condition_check(
+                    ErasedItem,
+                    keys.erased(platform, author.user_id),
+                    keys.ERASED,
+                    condition=ErasedItem.pk.does_not_exist() | (ErasedItem.erased_at < seen_at),
+                )
                 transaction.save(identity, condition=IdentityItem.pk.does_not_exist())
                 transaction.save(listed)
                 transaction.save(profile)
         except TransactWriteError as exc:
-            if condition_failed_at(exc, 0):
+            if condition_failed_at(exc, _SUPPRESSION):
+                raise WrittenBeforeErasure("written before its identity's erasure was requested") from None
+            if condition_failed_at(exc, _IDENTITY):
                 return None
             raise
         return customer_id
@@ -143,3 +200,22 @@ class IdentityStore:
                 if not is_condition_failure(exc):
                     raise
                 return
+
+
+def suppress(platform: str, user_id: str, erased_at: datetime, retention: timedelta) -> None:
+    """Record that the identity's person was erased, as requested at `erased_at`, before their
+    identity goes: from then on a message of theirs written before that is dropped. Only ever
+    moved forward (an interrupted erasure run again later, or the processor letting go of the
+    identity, must not shorten a newer erasure's record), and kept past the retention of anything
+    written before it (SUPPRESSION_MARGIN)."""
+    item = ErasedItem(
+        keys.erased(platform, user_id),
+        keys.ERASED,
+        erased_at=erased_at,
+        expires_at=erased_at + retention + SUPPRESSION_MARGIN,
+    )
+    try:
+        item.save(condition=ErasedItem.pk.does_not_exist() | (ErasedItem.erased_at <= erased_at))
+    except PutError as exc:
+        if not is_condition_failure(exc):
+            raise

@@ -11,6 +11,7 @@
     COOLDOWN#<subject>#<type>        COOLDOWN                            until when alerts of a type are held
     CRISIS#<brand>                   STATE                               negative volume per bucket, episode
     AUDIT#<yyyy-mm-dd>               <at>#<random>                       who did what, to what, when
+    ERASED#<sha256 of identity>      ERASED                              when an identity's person was erased
 
 GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
 GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
@@ -29,6 +30,7 @@ from datetime import datetime
 
 SHARDS = 8
 PROFILE = "PROFILE"  # the sort key of a customer's profile item
+ERASED = "ERASED"  # the sort key of an erased identity's suppression record
 
 
 def customer(customer_id: str) -> str:
@@ -94,3 +96,11 @@ def crisis(brand: str) -> str:
 
 def audit(at: datetime) -> str:
     return f"AUDIT#{at.strftime('%Y-%m-%d')}"
+
+
+def erased(platform: str, user_id: str) -> str:
+    """The suppression record of an erased identity, keyed by a hash so that the record itself
+    holds neither the platform's id for the person nor anything that leads to their customer.
+    (Platform names hold no NUL, so no two identities hash the same text.)"""
+    digest = hashlib.sha256(f"{platform}\0{user_id}".encode()).hexdigest()
+    return f"ERASED#{digest}"

@@ -263,6 +263,16 @@ class CrisisStateItem(Item, discriminator="crisis"):
     worklist = WorklistIndex()
 
 
+class ErasedItem(Item, discriminator="erased"):
+    """A person erased on request, by identity (pk ERASED#<hash of platform and user id>): when
+    the erasure was requested, and nothing else. Whatever they wrote before then and reaches us
+    late (an SQS retry, a replayed delivery, the brand's echo of a reply to them) is dropped
+    instead of starting a customer again; it is kept as long as such a message may still come."""
+
+    erased_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 class AuditItem(Item, discriminator="audit"):
     """Who did what, to what, when (models.audit.AuditEntry), in the day's partition."""
 
@@ -287,6 +297,7 @@ MODELS: tuple[type[Item], ...] = (
     AlertRefItem,
     CooldownItem,
     CrisisStateItem,
+    ErasedItem,
     AuditItem,
 )
 

@@ -8,22 +8,27 @@ their interactions as a sample loses that sample. (Crisis states hold counts onl
 found from their partition, so both an export and an erasure cost what the customer has, not what
 everyone has. Events already published (EventBridge, SNS, e-mail) are beyond the table; so is the
 audit trail, which holds their random id only.
+
+An erasure leaves one thing behind for each identity: a suppression record keyed by a hash of the
+identity, holding when the erasure was requested (store/identities.py `suppress`), so that what the
+person wrote before then, reaching us late or replayed, cannot make them a customer again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 
+from chalicelib.config import settings
 from chalicelib.models.alert import Alert
 from chalicelib.models.case import Case
 from chalicelib.models.events import DetailType
 from chalicelib.store import keys
 from chalicelib.store.alerts import ABOUT, ALERT, COOLDOWN, SAMPLE, alert_from_item, without_customer
-from chalicelib.store.identities import IDENTITY
+from chalicelib.store.identities import IDENTITY, suppress
 from chalicelib.store.models import (
     AlertItem,
     AlertRefItem,
@@ -41,9 +46,16 @@ from chalicelib.store.timeline import POINTER
 from chalicelib.store.transactions import is_condition_failure
 
 MARK_ATTEMPTS = 5
+STRIP_ATTEMPTS = 8
 
 
 class CustomerRecords:
+    def __init__(self, retention_days: int | None = None) -> None:
+        # dependencies.customer_records() builds it without one: the stage's retention, as the
+        # other stores are given it, so suppression records outlive what they protect against.
+        days = settings().retention_days if retention_days is None else retention_days
+        self._retention = timedelta(days=days)
+
     def cases(self, customer_id: str) -> list[Case]:
         query = CaseItem.query(keys.customer(customer_id), CaseItem.sk.startswith("CASE#"), consistent_read=True)
         return [case_from_item(item) for item in query]
@@ -61,11 +73,19 @@ class CustomerRecords:
         """Delete every item about the customer; None if there is no such customer.
 
         The profile is marked first (which also moves its version), so from then on the
-        processor's writes for this customer fail (and their messages start a new customer); only
-        then is the partition read, so whatever was written before the mark is found. The unique
-        identities go next, each only while it still leads to this customer; the profile goes last,
-        so an erasure interrupted half-way is finished by running it again."""
-        if not _mark_erasing(customer_id):
+        processor's writes for this customer fail (a message written after the mark starts a new
+        customer; one written before is dropped); only then is the partition read, so whatever was
+        written before the mark is found. Each identity gets its suppression record before its
+        unique item goes (only while it still leads to this customer), so that no message written
+        before the request can make the person a customer again, however late it comes.
+
+        Everything is found from the partition, so the order is what makes a rerun finish an
+        erasure interrupted half-way: what lies outside the partition (pointers, alerts about
+        them, their samples in others' alerts, cooldowns) goes before the partition's items that
+        lead to it (interactions, alert references), and the profile, by which a rerun finds the
+        customer at all, goes last."""
+        erasing_at = _mark_erasing(customer_id)
+        if erasing_at is None:
             return None
         partition = list(cast(Iterable[Item], Item.query(keys.customer(customer_id), consistent_read=True)))
         identities = [item for item in partition if isinstance(item, CustomerIdentityItem)]
@@ -79,11 +99,13 @@ class CustomerRecords:
         cooldowns = [CooldownItem(keys.cooldown(customer_id, kind.value), COOLDOWN) for kind in DetailType]
         profile = [item for item in partition if isinstance(item, CustomerItem)]
         for listed in identities:
+            suppress(listed.platform, listed.user_id, erasing_at, self._retention)
             _detach(listed.platform, listed.user_id, customer_id)
-        _delete([*pointers, *alerts, *cooldowns, *(item for item in partition if item not in profile)])
         for ref in refs:  # a brand's crisis alert keeps its other samples
             if ref.relation == SAMPLE:
                 _strip(ref.alert_id, customer_id)
+        _delete([*pointers, *alerts, *cooldowns])
+        _delete([item for item in partition if item not in profile])  # the references among them
         _delete(profile)
         return {
             "identities": len(identities),
@@ -107,27 +129,50 @@ def _detach(platform: str, user_id: str, customer_id: str) -> None:
 
 
 def _strip(alert_id: str, customer_id: str) -> None:
-    try:
-        item = AlertItem.get(keys.alert(alert_id), ALERT, consistent_read=True)
-    except DoesNotExist:
+    """Take the customer's samples out of a brand's alert, on condition that its detail is still
+    what was read: two customers sampled in the same alert, erased at once, would otherwise each
+    write back the other's sample (and it would stay for the alert's retention)."""
+    for _ in range(STRIP_ATTEMPTS):
+        try:
+            item = AlertItem.get(keys.alert(alert_id), ALERT, consistent_read=True)
+        except DoesNotExist:
+            return
+        read = item.detail or {}
+        stripped = without_customer(read, customer_id)
+        if stripped == read:
+            return  # stripped before (a rerun), or never sampled them
+        try:
+            # JSONAttribute compares the detail as serialised, which re-serialising what was read reproduces.
+            item.update(actions=[AlertItem.detail.set(stripped)], condition=AlertItem.detail == read)
+        except UpdateError as exc:
+            if is_condition_failure(exc):
+                continue  # another erasure stripped its own customer meanwhile: read it again
+            raise
         return
-    item.update(actions=[AlertItem.detail.set(without_customer(item.detail or {}, customer_id))])
+    raise RuntimeError(f"alert {alert_id} kept changing; giving up after {STRIP_ATTEMPTS} attempts")
 
 
-def _mark_erasing(customer_id: str) -> bool:
-    """False if there is no such customer (or its erasure already finished)."""
+def _mark_erasing(customer_id: str) -> datetime | None:
+    """When the erasure was requested; None if there is no such customer (or its erasure already
+    finished). A rerun keeps the first request's time: nothing was written for the customer since
+    (so the version need not move again), and a message written after that time started a new
+    customer already, which a late copy of it must still be able to do."""
     for _ in range(MARK_ATTEMPTS):
         try:
             profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
         except DoesNotExist:
-            return False
+            return None
+        marked = cast(datetime | None, profile.erasing_at)  # PynamoDB types it as never None
+        if marked is not None:
+            return marked
+        now = datetime.now(UTC)
         try:
-            profile.update(actions=[CustomerItem.erasing_at.set(datetime.now(UTC))])  # conditional on its version
+            profile.update(actions=[CustomerItem.erasing_at.set(now)])  # conditional on its version
         except UpdateError as exc:
             if is_condition_failure(exc):
                 continue  # the processor changed it meanwhile: read it again
             raise
-        return True
+        return now
     raise RuntimeError(f"customer {customer_id} kept changing; giving up after {MARK_ATTEMPTS} attempts")
 
 

@@ -1,9 +1,12 @@
 """A data subject's requests through the ops API, on moto: the export holds everything kept about
-the customer and nothing about anyone else; erasure leaves no item that names them, touches no
-one else, and a later message from them starts a new customer."""
+the customer and nothing about anyone else; erasure leaves no item that names them (only a
+suppression record per identity, holding a hash and a time), touches no one else; a message they
+write after it starts a new customer, and one they wrote before it, however late it comes, makes
+none."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -66,15 +69,29 @@ def alert_about(customer_id: str, key: str) -> Alert:
 
 
 def table_items(env: dict[str, str]) -> list[str]:
-    """Every item of the table but the audit trail, each as its JSON text (to search for a name or an
-    id). The trail keeps who did what to a customer's random id, which names nobody once they are
-    erased: `audit_entries` checks it holds nothing else."""
+    """Every item of the table but the audit trail and erased identities' suppression records, each
+    as its JSON text (to search for a name or an id). The trail keeps who did what to a customer's
+    random id, which names nobody once they are erased: `audit_entries` checks it holds nothing
+    else; `suppression_records` checks what those hold."""
     items: list[str] = []
     for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=env["SOCIALCRM_TABLE"]):
         items.extend(
-            json.dumps(item, ensure_ascii=False) for item in page["Items"] if not item["pk"]["S"].startswith("AUDIT#")
+            json.dumps(item, ensure_ascii=False)
+            for item in page["Items"]
+            if not item["pk"]["S"].startswith(("AUDIT#", "ERASED#"))
         )
     return items
+
+
+def suppression_records(env: dict[str, str]) -> list[dict[str, Any]]:
+    found = []
+    for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=env["SOCIALCRM_TABLE"]):
+        found += [item for item in page["Items"] if item["pk"]["S"].startswith("ERASED#")]
+    return found
+
+
+def identity_hash(psid: str) -> str:
+    return hashlib.sha256(f"messenger\0{psid}".encode()).hexdigest()
 
 
 def audit_entries(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -159,9 +176,17 @@ def test_erasure_leaves_nothing_that_names_the_customer_and_spares_everyone_else
     assert all(entry["subject"]["S"] == f"customer:{ana}" for entry in trail)
     assert all(entry["principal"]["S"] == "cognito:admin@example.com" for entry in trail)
     assert not [entry for entry in trail if ANA in json.dumps(entry) or "pedido" in json.dumps(entry)]
+    # Left behind: her identity's suppression record, a hash and when the erasure was requested.
+    (record,) = suppression_records(stack)
+    assert record["pk"]["S"] == f"ERASED#{identity_hash(ANA)}"
+    assert set(record) == {"pk", "sk", "item_type", "erased_at", "expires_at"}
+    erased_at = datetime.fromisoformat(record["erased_at"]["S"])
+    assert T0 < erased_at <= datetime.now(UTC)
+    # kept past the retention of anything she wrote before it (dev keeps 30 days), with a margin
+    assert int(record["expires_at"]["N"]) >= int((erased_at + timedelta(days=30 + 30)).timestamp())
 
-    # Writing again later, Ana is a new contact: a new customer, none of the old data.
-    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a3", "Olá de novo", T0 + timedelta(hours=1)))
+    # Writing again after it, Ana is a new contact: a new customer, none of the old data.
+    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a3", "Olá de novo", erased_at + timedelta(seconds=1)))
     again = customer_of(client, ANA)
     assert again != ana
     status, view = call(client, "get", f"/customers/{again}")
@@ -204,15 +229,17 @@ def test_a_message_during_an_erasure_or_after_an_interrupted_one_starts_a_new_cu
     client, sqs, stack, secrets, two_customers
 ) -> None:
     """The recovery path of an erasure that died half-way (or is still running): the person's next
-    message never waits for it (nor fails for an hour and a half into the dead-letter queue): the
-    identity lets go of the customer being erased and the message starts a new one. Running the
-    erasure again finishes it, and leaves the new customer alone."""
+    message, written after the erasure was requested, never waits for it (nor fails for an hour
+    and a half into the dead-letter queue): the identity lets go of the customer being erased and
+    the message starts a new one. Running the erasure again finishes it, and leaves the new
+    customer alone."""
     from chalicelib.store.privacy import _mark_erasing
 
     ana, _ = two_customers
-    assert _mark_erasing(ana)  # the erasure's first step, and then it died
+    requested = _mark_erasing(ana)  # the erasure's first step, and then it died
+    assert requested is not None
     request = sign(
-        "meta", messenger(ANA, "mid.a9", "Mais uma coisa sobre o pedido", T0 + timedelta(minutes=30)), secrets
+        "meta", messenger(ANA, "mid.a9", "Mais uma coisa sobre o pedido", requested + timedelta(seconds=1)), secrets
     )
     assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
     queue = stack["SOCIALCRM_INGEST_QUEUE_URL"]
@@ -232,6 +259,85 @@ def test_a_message_during_an_erasure_or_after_an_interrupted_one_starts_a_new_cu
     assert not [item for item in table_items(stack) if ana in item]
     assert customer_of(client, ANA) == again  # the new customer's identity stays
     assert call(client, "get", f"/customers/{again}")[0] == 200
+    # The rerun kept the first request's time: what Ana wrote after it is hers, not the erasure's.
+    (record,) = suppression_records(stack)
+    assert datetime.fromisoformat(record["erased_at"]["S"]) == requested
+
+
+def queue_is_empty(sqs: Any, env: dict[str, str]) -> bool:
+    """Nothing waiting and nothing in flight: every record was done, none failed into a retry."""
+    counts = sqs.get_queue_attributes(
+        QueueUrl=env["SOCIALCRM_INGEST_QUEUE_URL"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return set(counts.values()) == {"0"}
+
+
+def test_a_message_written_before_the_erasure_makes_no_customer_during_it_or_after_it(
+    client, sqs, stack, secrets, two_customers
+) -> None:
+    """Ana wrote these before she asked to be erased; they reach us late (an SQS retry, a delivery
+    replayed from the unread bucket). While the erasure runs, and once it is done, they store
+    nothing and make no customer; they are done with, not retried. Even after Ana has written
+    again (a new customer), an old one does not join her new record."""
+    from chalicelib.store.privacy import _mark_erasing
+
+    ana, _ = two_customers
+    requested = _mark_erasing(ana)  # the erasure has begun
+    assert requested is not None
+    before = requested - timedelta(seconds=1)
+    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a7", "Esqueci: o pedido 4821 era presente", before))
+    assert queue_is_empty(sqs, stack)
+    assert customer_of(client, ANA) == ana  # her identity stays for the erasure to delete
+    assert not [item for item in table_items(stack) if "mid.a7" in item or "presente" in item]
+
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
+    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a8", "Alguém viu o pedido 4821?", before))
+    assert queue_is_empty(sqs, stack)
+    assert call(client, "get", f"/identities/messenger/{ANA}")[0] == 404
+    assert not [item for item in table_items(stack) if ANA in item or "mid.a8" in item or "4821" in item]
+
+    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a10", "Oi, sou nova aqui", requested + timedelta(hours=1)))
+    again = customer_of(client, ANA)
+    deliver(client, sqs, stack, secrets, messenger(ANA, "mid.a11", "Cadê o pedido 4821?", before))
+    assert queue_is_empty(sqs, stack)
+    view = call(client, "get", f"/customers/{again}")[1]
+    assert [i["external_id"] for i in view["latest_interactions"]] == ["mid.a10"]
+    assert not [item for item in table_items(stack) if "mid.a11" in item or "4821" in item]
+
+
+def test_the_brands_reply_to_the_erased_person_written_before_the_erasure_makes_no_customer(
+    client, sqs, stack, secrets, two_customers
+) -> None:
+    """The page's reply to Ana, written before her erasure, echoed back to us late (Meta's echo,
+    like WhatsApp's `sent` status, names her as its recipient): neither during the erasure nor
+    after it does it make her a customer again. A reply written after the erasure does."""
+    from chalicelib.store.privacy import _mark_erasing
+
+    ana, _ = two_customers
+    requested = _mark_erasing(ana)
+    assert requested is not None
+    before = requested - timedelta(seconds=1)
+
+    def echo(mid: str, text: str, at: datetime) -> bytes:
+        return meta_message(PAGE, ANA, mid, text, at, echo=True)
+
+    deliver(client, sqs, stack, secrets, echo("mid.r1", "Ana, o pedido 4821 sai hoje", before))
+    assert queue_is_empty(sqs, stack)
+    assert customer_of(client, ANA) == ana
+    assert not [item for item in table_items(stack) if "mid.r1" in item or "sai hoje" in item]
+
+    assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
+    deliver(client, sqs, stack, secrets, echo("mid.r2", "Ana, o pedido 4821 chegou?", before))
+    assert queue_is_empty(sqs, stack)
+    assert call(client, "get", f"/identities/messenger/{ANA}")[0] == 404
+    assert not [item for item in table_items(stack) if ANA in item or "mid.r2" in item or "4821" in item]
+
+    deliver(client, sqs, stack, secrets, echo("mid.r3", "Olá! Podemos ajudar?", requested + timedelta(minutes=1)))
+    again = customer_of(client, ANA)
+    assert again != ana
+    view = call(client, "get", f"/customers/{again}")[1]
+    assert [i["external_id"] for i in view["latest_interactions"]] == ["mid.r3"]
 
 
 def test_a_rename_read_before_an_erasure_does_not_bring_the_identity_back(client, stack, two_customers) -> None:
@@ -242,7 +348,7 @@ def test_a_rename_read_before_an_erasure_does_not_bring_the_identity_back(client
     ana, _ = two_customers
     read_before = IdentityItem.get(f"IDENTITY#messenger#{ANA}", IDENTITY, consistent_read=True)
     assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
-    store = IdentityStore(connection=None)  # type: ignore[arg-type]  # _refresh uses the models only
+    store = IdentityStore(connection=None, retention_days=30)  # type: ignore[arg-type]  # _refresh uses the models only
     store._refresh(read_before, Author(ANA, "ana.nova", "Ana Nova"), T0 + timedelta(days=3))
     assert not [item for item in table_items(stack) if ana in item or ANA in item or "Ana Nova" in item]
 

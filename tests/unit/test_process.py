@@ -17,7 +17,7 @@ from chalicelib.models.events import DetailType, DomainEvent
 from chalicelib.models.interaction import Action, Attachment, Author, Direction, Interaction, Kind
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document, Sentiment
-from chalicelib.ports import Claim
+from chalicelib.ports import Claim, CustomerErased, WrittenBeforeErasure
 from chalicelib.rules.intent import IntentClassifier
 from chalicelib.rules.routing import load_default
 from chalicelib.services.decide import Decider
@@ -80,7 +80,7 @@ class Store:
     def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
         return f"customer-of-{user_id}"
 
-    def detach(self, platform: str, user_id: str, customer_id: str) -> None:
+    def detach(self, platform: str, user_id: str, customer_id: str, written_at: datetime) -> None:
         raise AssertionError("nobody is being erased here")
 
     def await_parent(self, reply: Interaction, stored: StoredText) -> bool:
@@ -450,3 +450,97 @@ def test_a_redelivery_of_a_stored_record_republishes_without_analysis_or_writes(
     assert len(analyzer.calls) == 1
     assert len(store.added) == 1
     assert claims.states["telegram:1"] == "done"
+
+
+@dataclass
+class Erasing(Store):
+    """The store's side of an erasure: customers being erased (when it was requested) refuse
+    writes; letting go of an identity for a message written before the request raises, as does
+    making a customer again for an erased identity with a message written before its erasure."""
+
+    erasing: dict[str, datetime] = field(default_factory=dict)  # customer id -> requested at
+    erased: dict[str, datetime] = field(default_factory=dict)  # user id -> suppressed since
+    detached: list[str] = field(default_factory=list)
+
+    def _check(self, user_id: str, seen_at: datetime) -> None:
+        if user_id in self.erased and seen_at <= self.erased[user_id]:
+            raise WrittenBeforeErasure("written before its identity's erasure was requested")
+
+    def resolve(self, platform: str, author: Author, seen_at: datetime) -> str:
+        self._check(author.user_id, seen_at)
+        return (
+            f"new-customer-of-{author.user_id}"
+            if author.user_id in self.erased
+            else super().resolve(platform, author, seen_at)
+        )
+
+    def identify(self, platform: str, user_id: str, seen_at: datetime) -> str:
+        self._check(user_id, seen_at)
+        return f"new-customer-of-{user_id}" if user_id in self.erased else super().identify(platform, user_id, seen_at)
+
+    def detach(self, platform: str, user_id: str, customer_id: str, written_at: datetime) -> None:
+        if written_at <= self.erasing[customer_id]:
+            raise WrittenBeforeErasure("written before the erasure was requested")
+        self.erased[user_id] = self.erasing[customer_id]
+        self.detached.append(user_id)
+
+    def add(
+        self,
+        customer_id: str,
+        interaction: Interaction,
+        analysis: Analysis | None,
+        stored: StoredText,
+        decide: Callable[[CustomerSnapshot], Decision],
+    ) -> Decision | None:
+        if customer_id in self.erasing:
+            raise CustomerErased(f"customer {customer_id} is being erased")
+        return super().add(customer_id, interaction, analysis, stored, decide)
+
+
+def erasing_parts(store: Erasing) -> tuple[InteractionProcessor, Claims]:
+    claims = Claims()
+    decider = Decider(load_default(), IntentClassifier(None))
+    return InteractionProcessor(claims, Analyzer(), store, decider, redact=True), claims
+
+
+BRAND = Author("PAGE")
+REQUESTED = T0 + timedelta(hours=1)  # when Ana's (user 7's) erasure was requested
+
+
+def test_a_message_written_before_an_erasure_in_progress_is_dropped_not_retried() -> None:
+    store = Erasing(erasing={"customer-of-7": REQUESTED})
+    processor, claims = erasing_parts(store)
+    bodies = {
+        "before": message("1", occurred_at=REQUESTED - timedelta(minutes=1)),
+        "at": message("2", occurred_at=REQUESTED),
+        "reply": message("3", "Sentimos muito!", direction=Direction.OUTBOUND, recipient_id="7", author=BRAND),
+    }
+    assert run(processor, bodies) == {"before": "ok", "at": "ok", "reply": "ok"}  # done: no SQS retry
+    assert store.added == []
+    assert store.detached == []  # the identity stays for the erasure to delete
+    assert claims.released == []
+    assert set(claims.states.values()) == {"done"}
+
+
+def test_a_message_written_after_the_erasure_was_requested_starts_a_new_customer() -> None:
+    store = Erasing(erasing={"customer-of-7": REQUESTED})
+    processor, _ = erasing_parts(store)
+    after = REQUESTED + timedelta(seconds=1)
+    assert run(processor, {"m1": message("1", occurred_at=after)}) == {"m1": "ok"}
+    assert [(customer, i.external_id) for customer, i, _ in store.added] == [("new-customer-of-7", "1")]
+    assert store.detached == ["7"]
+
+
+def test_after_an_erasure_a_late_message_or_echo_written_before_it_makes_no_customer() -> None:
+    store = Erasing(erased={"7": REQUESTED})  # the erasure finished: only the suppression is left
+    processor, claims = erasing_parts(store)
+    bodies = {
+        "retried": message("1", occurred_at=REQUESTED - timedelta(days=1)),
+        "echo": message(
+            "2", "Sentimos muito!", direction=Direction.OUTBOUND, recipient_id="7", author=BRAND, occurred_at=T0
+        ),
+        "new": message("3", "Oi de novo", occurred_at=REQUESTED + timedelta(days=1)),
+    }
+    assert run(processor, bodies) == {"retried": "ok", "echo": "ok", "new": "ok"}
+    assert [(customer, i.external_id) for customer, i, _ in store.added] == [("new-customer-of-7", "3")]
+    assert claims.released == []
