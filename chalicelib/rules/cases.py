@@ -62,6 +62,25 @@ def for_thread(cases: Sequence[Case], key: str) -> Case | None:
     return max(matching, key=lambda case: case.opened_at) if matching else None
 
 
+def meant_for(cases: Sequence[Case], reply: BrandReply) -> Case | None:
+    """Which of the customer's active cases a brand reply is about: the one on the reply's own
+    conversation; failing that, the customer's latest open case on the same platform (the brand
+    often answers a public mention by DM: the customer is answered all the same). The one rule for
+    both orders: `Decider.outbound` applies it when the reply comes after the message,
+    `answer_waiting` when the reply came first, so that what is answered never depends on SQS."""
+    case = for_thread(cases, reply.thread_key)
+    if case is not None:
+        return case
+    platform = platform_of(reply)
+    waiting = [case for case in cases if case.status is CaseStatus.OPEN and case.platform == platform]
+    return max(waiting, key=lambda case: case.last_inbound_at) if waiting else None
+
+
+def platform_of(reply: BrandReply) -> str:
+    """A reply's platform, from its reference (`<platform>:<external_id>`; platforms have no colon)."""
+    return reply.ref.partition(":")[0]
+
+
 def open_case(
     customer_id: str, interaction: Interaction, intent: Intent, route: Route, sla: Mapping[Priority, int]
 ) -> Case:
@@ -143,14 +162,19 @@ def respond(case: Case, reply: BrandReply, sla: Mapping[Priority, int]) -> Case 
 
 
 def answer_waiting(
-    case: Case, waiting: Sequence[BrandReply], sla: Mapping[Priority, int]
+    case: Case, waiting: Sequence[BrandReply], sla: Mapping[Priority, int], others: Sequence[Case] = ()
 ) -> tuple[Case, tuple[BrandReply, ...]]:
-    """Replies kept because they answered nothing when they came: those on the case's conversation
-    answer it now if they were written after its messages. Returns the case and the replies still
+    """Replies kept because they answered nothing when they came (the message they answer had not
+    landed: SQS has no order) answer the case of the message that lands now as if they had come
+    just after it: those `meant_for` this case among the customer's active ones (`others`: its
+    conversation's, or else, from another conversation of the same platform, the latest open one)
+    answer it if they were written after its messages. Returns the case and the replies still
     waiting."""
     left: list[BrandReply] = []
+    active = [other for other in others if other.case_id != case.case_id]
     for reply in sorted(waiting, key=lambda r: r.at):
-        answered = respond(case, reply, sla) if reply.thread_key == case.thread_key else None
+        target = meant_for((*active, case), reply)
+        answered = respond(case, reply, sla) if target is not None and target.case_id == case.case_id else None
         if answered is None:
             left.append(reply)
         else:

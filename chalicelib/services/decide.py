@@ -78,7 +78,9 @@ class Decider:
         waiting: tuple[BrandReply, ...] | None = None
         if case is not None and snapshot.waiting_replies:
             # A reply that came before this message (SQS has no order) answers it now.
-            case, left = cases.answer_waiting(case, snapshot.waiting_replies, self._routing.sla_minutes)
+            case, left = cases.answer_waiting(
+                case, snapshot.waiting_replies, self._routing.sla_minutes, snapshot.active_cases
+            )
             waiting = left if left != snapshot.waiting_replies else None
         if is_new and case is not None and case.intent is Intent.COMPLAINT:
             state = replace(state, open_complaints=state.open_complaints + 1)
@@ -132,14 +134,12 @@ class Decider:
 
     def outbound(self, snapshot: CustomerSnapshot, reply: Interaction) -> Decision:
         """The brand answered: the case on that conversation (or, failing that, the customer's
-        latest open case on the same platform) is answered by the messages written before the
-        reply. A reply that answers nothing yet waits on the profile for the message it answers,
-        which SQS may bring later. Nothing else about the customer moves."""
+        latest open case on the same platform: `cases.meant_for`) is answered by the messages
+        written before the reply. A reply that answers nothing yet waits on the profile for the
+        message it answers, which SQS may bring later, and is judged by the same rule when it lands
+        (`cases.answer_waiting`). Nothing else about the customer moves."""
         answer = cases.reply_of(reply)
-        case = cases.for_thread(snapshot.active_cases, answer.thread_key)
-        if case is None:
-            same_platform = [c for c in snapshot.active_cases if c.platform == reply.platform]
-            case = max(same_platform, key=lambda c: c.last_inbound_at) if same_platform else None
+        case = cases.meant_for(snapshot.active_cases, answer)
         answered = cases.respond(case, answer, self._routing.sla_minutes) if case is not None else None
         if answered is None:
             waiting = cases.keep_waiting((*snapshot.waiting_replies, answer), reply.occurred_at)

@@ -27,6 +27,7 @@ from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Direction, Interaction
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
+from chalicelib.observability import logger
 from chalicelib.ports import CustomerErased
 from chalicelib.rules.aggregates import current_name
 from chalicelib.rules.cases import reply_of
@@ -67,7 +68,8 @@ class TimelineWriter:
         figures and the case it opened, joined or answered. None when its pointer exists: stored
         before, or deleted before it arrived. If the customer or the case changed under us, read
         them again and decide again. Brand replies that arrived before the interaction and wait
-        on its pointer are taken into the customer's timeline with it, and may answer its case."""
+        on its pointer (replies to those replies included: they wait there too, see
+        `await_parent`) are taken into the customer's timeline with it, and may answer its case."""
         early: list[dict[str, Any]] | None = None  # the replies waiting on the pointer, as read
         for _ in range(AGGREGATE_ATTEMPTS):
             profile = CustomerItem.get(keys.customer(customer_id), keys.PROFILE, consistent_read=True)
@@ -147,58 +149,86 @@ class TimelineWriter:
         raise RuntimeError(f"customer {customer_id} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
 
     def await_parent(self, reply: Interaction, stored: StoredText) -> bool:
-        """Keep a brand reply to a comment we have not seen yet (SQS has no order) on that comment's
-        pointer, until the comment lands and takes it into its customer's timeline (see `add`).
-        False when the comment is stored already, so that the reply is stored with its customer."""
-        parent_key = keys.pointer(reply.platform, reply.parent_id or "")
+        """Keep a brand reply to an interaction we have not seen yet (SQS has no order) on that
+        interaction's pointer, until it lands and takes the reply into its customer's timeline
+        (see `add`). True when kept (or kept by an earlier delivery). False when there is nothing
+        to wait for, so that the caller looks for the customer again: the interaction is stored
+        already (the reply is stored with its customer); or it was deleted before it arrived, or
+        too many replies wait for it already, and the reply, which names no recipient (one that
+        does never waits here), answers nothing we keep and is dropped.
+
+        Replies wait only on the pointer of an interaction expected to land, never on another
+        waiting reply's: a reply to a reply that waits itself (the Page answering under its own
+        comment, itself under a visitor's post not here yet) waits where that one does, and a
+        reply that finds replies to it already waiting on its own pointer (they came first) takes
+        them along. So when the interaction lands it takes in every reply under it at once."""
+        own_key = keys.pointer(reply.platform, reply.external_id)
         entry = {
             "interaction": {**reply.to_dict(), "text": stored.text or "", "title": stored.title},
             "redacted": stored.redacted,
             "pii_types": list(stored.pii_types),
         }
-        own = PointerItem(
-            keys.pointer(reply.platform, reply.external_id),
-            POINTER,
-            awaiting=parent_key,
-            version_at=reply.occurred_at,
-            expires_at=reply.occurred_at + self._retention,
-        )
         for _ in range(AGGREGATE_ATTEMPTS):
-            try:
-                parent: PointerItem | None = PointerItem.get(parent_key, POINTER, consistent_read=True)
-            except DoesNotExist:
-                parent = None
+            own = self._read_pointer(own_key)
+            if own is not None and not _expected(own):
+                return True  # kept (or stored) by an earlier delivery of the same reply
+            key, parent = self._awaited(keys.pointer(reply.platform, reply.parent_id or ""))
             if parent is not None and _customer(parent) is not None:
                 return False
+            if parent is not None and _deleted(parent):
+                logger.info("brand reply to an interaction deleted before it arrived: not kept", extra=_about(reply))
+                return False
+            mine = list(own.answers or ()) if own is not None else []  # replies to this reply, waiting
             before = list(parent.answers or ()) if parent is not None else None
-            if len(before or ()) >= MAX_EARLY_ANSWERS:
-                raise RuntimeError(f"over {MAX_EARLY_ANSWERS} replies wait for one interaction")
+            if len(before or ()) + 1 + len(mine) > MAX_EARLY_ANSWERS:
+                logger.warning("brand reply not kept: too many wait for one interaction", extra=_about(reply))
+                return False
             waiting = PointerItem(
-                parent_key,
+                key,
                 POINTER,
                 version_at=parent.version_at if parent is not None else reply.occurred_at,
-                deleted_at=parent.deleted_at if parent is not None else None,
-                answers=[*(before or ()), entry],
+                answers=[*(before or ()), entry, *mine],
                 expires_at=parent.expires_at if parent is not None else reply.occurred_at + self._retention,
             )
-            condition = (
-                PointerItem.pk.does_not_exist()
-                if before is None
-                else PointerItem.customer_id.does_not_exist() & (PointerItem.answers == before)
+            kept = PointerItem(
+                own_key,
+                POINTER,
+                awaiting=key,
+                version_at=reply.occurred_at,
+                expires_at=reply.occurred_at + self._retention,
             )
             try:
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.save(own, condition=PointerItem.pk.does_not_exist())
-                    transaction.save(waiting, condition=condition)
+                    transaction.save(kept, condition=_unchanged(own, mine))
+                    transaction.save(waiting, condition=_unchanged(parent, before or []))
             except TransactWriteError as exc:
-                if condition_failed_at(exc, 0):
-                    return True  # kept by an earlier delivery of the same reply
                 codes = cancellation_codes(exc)
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
-                    continue  # the comment, or another reply to it, came meanwhile: look again
+                    continue  # it, or a reply to it or to its parent, came meanwhile: look again
                 raise
             return True
-        raise RuntimeError(f"interaction {parent_key} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
+        raise RuntimeError(f"interaction {own_key} kept changing; giving up after {AGGREGATE_ATTEMPTS} attempts")
+
+    def _awaited(self, key: str) -> tuple[str, PointerItem | None]:
+        """The pointer a reply to `key` waits on, and that pointer as read: `key`'s, unless that is
+        a brand reply waiting itself, then the one that reply waits on (followed until one that is
+        not a waiting reply: one step, as replies never wait on a waiting reply's pointer)."""
+        seen = {key}
+        pointer = self._read_pointer(key)
+        while pointer is not None and _customer(pointer) is None and not _deleted(pointer):
+            awaiting = cast(str | None, pointer.awaiting)
+            if awaiting is None or awaiting in seen:
+                break
+            key = awaiting
+            seen.add(key)
+            pointer = self._read_pointer(key)
+        return key, pointer
+
+    def _read_pointer(self, key: str) -> PointerItem | None:
+        try:
+            return PointerItem.get(key, POINTER, consistent_read=True)
+        except DoesNotExist:
+            return None
 
     def _active_cases(self, customer_id: str) -> tuple[Case, ...]:
         items = CaseItem.query(
@@ -296,8 +326,16 @@ class TimelineWriter:
                 raise RuntimeError("pointer vanished while deleting")
         if _deleted(pointer):
             return
-        if _customer(pointer) is None:  # only replies wait for it: it will not be stored now
-            pointer.update(actions=[PointerItem.deleted_at.set(version_at)])
+        if _customer(pointer) is None:
+            # Only replies wait for it: it will not be stored now, and they, naming no recipient,
+            # answer nothing we keep. They are dropped with it rather than kept waiting for good.
+            dropped = len(pointer.answers or ())
+            pointer.update(actions=[PointerItem.deleted_at.set(version_at), PointerItem.answers.remove()])
+            if dropped:
+                logger.info(
+                    "brand replies to an interaction deleted before it arrived: not kept",
+                    extra={"platform": interaction.platform, "replies": dropped},
+                )
             return
         actions: list[Action] = [
             InteractionItem.deleted_at.set(version_at),
@@ -429,6 +467,27 @@ def _free(early: list[dict[str, Any]] | None) -> Condition:
             & (PointerItem.answers == early)
         )
     return condition
+
+
+def _unchanged(pointer: PointerItem | None, answers: list[dict[str, Any]]) -> Condition:
+    """A waiting reply's write: the pointer is still as read (absent, or expected with these
+    replies waiting on it), so that nothing that came meanwhile is overwritten."""
+    if pointer is None:
+        condition: Condition = PointerItem.pk.does_not_exist()
+    else:
+        condition = (
+            PointerItem.pk.exists()
+            & PointerItem.customer_id.does_not_exist()
+            & PointerItem.deleted_at.does_not_exist()
+            & PointerItem.awaiting.does_not_exist()
+            & (PointerItem.answers == answers if answers else PointerItem.answers.does_not_exist())
+        )
+    return condition
+
+
+def _about(reply: Interaction) -> dict[str, str]:
+    """What a log line says about a reply: where, never what or whose."""
+    return {"platform": reply.platform, "kind": reply.kind.value}
 
 
 def _answer(entry: dict[str, Any]) -> tuple[Interaction, StoredText]:

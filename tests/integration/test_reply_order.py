@@ -68,6 +68,31 @@ def _x_dm(dm_id: str, sender: str, recipient: str, text: str, at: datetime) -> b
     return json.dumps({"for_user_id": X_ACCOUNT, "direct_message_events": [event], "users": users}).encode()
 
 
+def _kim_mentions(at: datetime) -> bytes:
+    return _tweet("1860000000000000001", {"id_str": "2200000077", "screen_name": "kim"}, f"@acme {COMPLAINT}", at)
+
+
+def _dm_to_kim(at: datetime) -> bytes:
+    return _x_dm("1870000000000000002", X_ACCOUNT, "2200000077", ANSWER, at)
+
+
+VISITOR, VISITOR_POST = "7700000000000778", f"{PAGE}_901"
+
+
+def _visitor_post(at: datetime) -> bytes:
+    """A visitor's post on the Page's feed: the customer writing, as a comment opening a thread."""
+    return _feed(
+        {"item": "post", "post_id": VISITOR_POST, "from": {"id": VISITOR, "name": "Bo"}, "message": COMPLAINT}, at
+    )
+
+
+def _page_comment(comment_id: str, parent_id: str, at: datetime) -> bytes:
+    """The Page's comment on the visitor's post: directly under it (`parent_id` the post), or a reply
+    to a comment under it."""
+    value = {"post_id": VISITOR_POST, "from": {"id": PAGE, "name": "ACME"}, "comment_id": comment_id}
+    return _feed({**value, "parent_id": parent_id, "message": ANSWER}, at)
+
+
 def _whatsapp(value: dict[str, Any]) -> bytes:
     metadata = {"display_phone_number": "15550000077", "phone_number_id": WA_NUMBER}
     change = {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": metadata, **value}}
@@ -155,9 +180,7 @@ SHAPES = [
         "x",
         "2200000077",
         X_ACCOUNT,
-        lambda at: _tweet(
-            "1860000000000000001", {"id_str": "2200000077", "screen_name": "kim"}, f"@acme {COMPLAINT}", at
-        ),
+        _kim_mentions,
         lambda at: _tweet(
             "1860000000000000002",
             {"id_str": X_ACCOUNT, "screen_name": "acme"},
@@ -173,8 +196,13 @@ SHAPES = [
         "2200000077",
         X_ACCOUNT,
         lambda at: _x_dm("1870000000000000001", "2200000077", X_ACCOUNT, COMPLAINT, at),
-        lambda at: _x_dm("1870000000000000002", X_ACCOUNT, "2200000077", ANSWER, at),
+        _dm_to_kim,
     ),
+    # The brand answers kim's public mention by DM: another conversation, no case of its own there,
+    # so it answers kim's latest open case on X, whichever is processed first.
+    Shape("x", "x", "2200000077", X_ACCOUNT, _kim_mentions, _dm_to_kim),
+    # The Page's comment directly under a visitor's post answers the post.
+    Shape("meta", "facebook", VISITOR, PAGE, _visitor_post, lambda at: _page_comment("901_2", VISITOR_POST, at)),
     Shape(
         "meta",
         "whatsapp",
@@ -223,9 +251,12 @@ NAMES = [
     "instagram-comment-reply",
     "x-reply-tweet",
     "x-dm",
+    "x-mention-answered-by-dm",
+    "facebook-visitor-post-page-comment",
     "whatsapp-sent-status",
     "telegram-business-answer",
 ]
+VISITOR_SHAPE = SHAPES[NAMES.index("facebook-visitor-post-page-comment")]
 
 
 def post(client: Any, secrets: dict[str, Any], shape: Shape, body: bytes) -> None:
@@ -325,3 +356,101 @@ def test_a_reply_whose_pointer_is_taken_is_not_stored_and_not_retried_forever(cl
     ).save()
     stored = StoredText(text=ANSWER, title=None)
     assert store.add(customer, reply, None, stored, lambda snapshot: decider.outbound(snapshot, reply)) is None
+
+
+def drained(sqs: Any, queue: str) -> None:
+    """Every record was handled: none failed and waits for a retry."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
+    assert [int(attributes[name]) for name in names] == [0, 0]
+
+
+def items(pipeline: dict[str, str]) -> list[dict[str, Any]]:
+    import boto3
+
+    table = boto3.resource("dynamodb").Table(pipeline["SOCIALCRM_TABLE"])
+    return list(table.scan()["Items"])
+
+
+def the_timeline(client: Any, platform: str, user_id: str) -> dict[str, Any]:
+    status, found = call(client, "get", f"/identities/{platform}/{user_id}")
+    assert status == 200, found
+    status, view = call(client, "get", f"/customers/{found['customer_id']}/export", role="admin")
+    assert status == 200
+    return dict(view)
+
+
+@pytest.mark.parametrize("order", ["P-R1-R2", "P-R2-R1", "R1-P-R2", "R1-R2-P", "R2-P-R1", "R2-R1-P"])
+def test_the_pages_reply_to_its_own_comment_joins_the_timeline_in_any_order(client, sqs, pipeline, secrets, order):
+    """A visitor's post P, the Page's comment R1 under it, the Page's reply R2 to R1 (answering
+    someone in R1's thread): R2 may come while R1 itself still waits for P. All three end on the
+    visitor's timeline, R1 answering the case, whatever the order."""
+    message_at, first_at = written()
+    bodies = {
+        "P": _visitor_post(message_at),
+        "R1": _page_comment("901_2", VISITOR_POST, first_at),
+        "R2": _page_comment("901_3", "901_2", first_at + timedelta(minutes=2)),
+    }
+    queue = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    for name in order.split("-"):
+        post(client, secrets, VISITOR_SHAPE, bodies[name])
+        process_queue(sqs, queue)
+    drained(sqs, queue)
+    view = the_timeline(client, "facebook", VISITOR)
+    assert sorted((i["direction"], i["external_id"]) for i in view["interactions"]) == [
+        ("inbound", VISITOR_POST),
+        ("outbound", "901_2"),
+        ("outbound", "901_3"),
+    ]
+    (case,) = view["cases"]
+    assert (case["status"], case["responded_at"]) == ("responded", iso(first_at))
+    assert call(client, "get", f"/identities/facebook/{PAGE}")[0] == 404
+
+
+DELETED_FIRST = ["deletion-reply-comment", "reply-deletion-comment", "deletion-comment-reply"]
+
+
+@pytest.mark.parametrize("order", DELETED_FIRST)
+def test_a_reply_to_a_comment_deleted_before_it_arrived_is_not_kept(client, sqs, pipeline, secrets, order) -> None:
+    """The customer deleted their comment before it reached us: nothing of it is kept, not even a
+    customer. The Page's reply to it, naming no recipient, answers nothing we keep: it is dropped
+    rather than left waiting on the tombstone for a comment that will never be stored."""
+    shape = SHAPES[2]
+    message_at, reply_at = written()
+    deletion = _feed(
+        {"from": {"id": shape.customer}, "comment_id": f"{PAGE}_900_1", "parent_id": f"{PAGE}_900", "verb": "remove"},
+        reply_at + timedelta(minutes=1),
+    )
+    bodies = {"deletion": deletion, "reply": shape.reply(reply_at), "comment": shape.message(message_at)}
+    queue = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    for name in order.split("-"):
+        post(client, secrets, shape, bodies[name])
+        process_queue(sqs, queue)
+    drained(sqs, queue)
+    assert call(client, "get", f"/identities/facebook/{shape.customer}")[0] == 404
+    kept = items(pipeline)
+    assert not [item for item in kept if item["sk"] == "PROFILE"]
+    assert not [item for item in kept if "answers" in item]
+    assert ANSWER not in json.dumps(kept, default=str)  # the reply is nowhere, waiting or stored
+
+
+def test_the_pages_comments_under_its_own_post_make_no_customer_and_never_fail(client, sqs, pipeline, secrets):
+    """The webhook does not say whose post a Page comment is under: under the Page's own post (never
+    queued) it waits for a post that never lands. That makes no customer, counts as nobody's
+    contact, and more such comments than a pointer can hold are dropped rather than failed."""
+    from chalicelib.store import timeline
+
+    _, reply_at = written()
+    own_post = f"{PAGE}_902"
+    queue = pipeline["SOCIALCRM_INGEST_QUEUE_URL"]
+    for index in range(timeline.MAX_EARLY_ANSWERS + 2):
+        value = {"post_id": own_post, "from": {"id": PAGE}, "comment_id": f"902_{index}", "parent_id": own_post}
+        post(client, secrets, VISITOR_SHAPE, _feed({**value, "message": ANSWER}, reply_at + timedelta(seconds=index)))
+    process_queue(sqs, queue)
+    drained(sqs, queue)
+    kept = items(pipeline)
+    assert not [item for item in kept if item["sk"] == "PROFILE" or item["pk"].startswith("IDENTITY")]
+    (waiting,) = [item for item in kept if item.get("answers")]
+    assert waiting["pk"] == f"INTERACTION#facebook#{own_post}"
+    assert "customer_id" not in waiting
+    assert len(json.loads(waiting["answers"])) == timeline.MAX_EARLY_ANSWERS

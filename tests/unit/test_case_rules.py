@@ -240,6 +240,38 @@ def test_waiting_replies_answer_the_case_when_its_message_lands() -> None:
     assert left == (before, elsewhere)
 
 
+def test_a_waiting_reply_from_another_conversation_answers_the_case_as_if_it_came_after() -> None:
+    """The brand answered a public comment by DM before the comment landed: with no case on the
+    DM's conversation, the reply answers the customer's latest open case on its platform, as it
+    does when it comes after the message (`meant_for`, the one rule for both orders)."""
+    comment = inbound("c1", kind=Kind.COMMENT, thread_id="post-9")
+    case = cases.open_case("cust-1", comment, Intent.COMPLAINT, COMPLAINT, SLA)
+    by_dm = cases.reply_of(reply("r1", T0 + timedelta(minutes=4)))
+    assert by_dm.thread_key != case.thread_key
+    answered, left = cases.answer_waiting(case, (by_dm,), SLA)
+    assert (answered.status, answered.responded_at, left) == (CaseStatus.RESPONDED, T0 + timedelta(minutes=4), ())
+    assert cases.meant_for((case,), by_dm) == case  # the same case the reply finds when it comes after
+    elsewhere = cases.reply_of(reply("r2", T0 + timedelta(minutes=4), platform="instagram"))
+    assert cases.answer_waiting(case, (elsewhere,), SLA) == (case, (elsewhere,))  # another platform
+
+
+def test_a_waiting_reply_keeps_to_its_own_conversation_and_to_the_latest_open_case() -> None:
+    """Same-thread first: a reply whose own conversation has an active case is about that case
+    (it waited because it was written before its messages, or the case was answered), and does not
+    answer another conversation's case; nor does it answer an older case while a newer one is open."""
+    dm_case = opened()
+    comment = inbound("c1", T0 + timedelta(minutes=1), kind=Kind.COMMENT, thread_id="post-9")
+    comment_case = cases.open_case("cust-1", comment, Intent.COMPLAINT, COMPLAINT, SLA)
+    before_dm = cases.reply_of(reply("r0", T0 - timedelta(minutes=3)))  # on the DM, before its message
+    case, left = cases.answer_waiting(comment_case, (before_dm,), SLA, others=(dm_case,))
+    assert (case, left) == (comment_case, (before_dm,))
+    on_post = cases.reply_of(reply("r1", T0 + timedelta(minutes=5), thread_id="post-10", recipient_id=None))
+    older, left = cases.answer_waiting(dm_case, (on_post,), SLA, others=(dm_case, comment_case))
+    assert (older, left) == (dm_case, (on_post,))  # the comment's case is the latest open one
+    newer, left = cases.answer_waiting(comment_case, (on_post,), SLA, others=(dm_case, comment_case))
+    assert (newer.status, left) == (CaseStatus.RESPONDED, ())
+
+
 def test_waiting_replies_are_kept_for_a_week_and_a_few_at_most() -> None:
     replies = [cases.reply_of(reply(f"r{index}", T0 + timedelta(hours=index))) for index in range(30)]
     kept = cases.keep_waiting(replies, T0 + timedelta(hours=29))

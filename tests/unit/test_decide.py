@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.models.aggregates import Aggregates
-from chalicelib.models.case import Case, CaseStatus
+from chalicelib.models.case import BrandReply, Case, CaseStatus
 from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.events import SCHEMA_VERSION, DetailType, DomainEvent, Severity
@@ -73,13 +73,16 @@ class Customer:
     segments: frozenset[str] = frozenset()
     cases: dict[str, Case] = field(default_factory=dict)
     events: list[DomainEvent] = field(default_factory=list)
+    waiting: tuple[BrandReply, ...] = ()
 
     def snapshot(self) -> CustomerSnapshot:
         active = tuple(case for case in self.cases.values() if case.status is not CaseStatus.RESOLVED)
-        return CustomerSnapshot(self.customer_id, self.aggregates, self.churn, self.segments, active)
+        return CustomerSnapshot(self.customer_id, self.aggregates, self.churn, self.segments, active, self.waiting)
 
     def keep(self, decision: Decision) -> Decision:
         self.aggregates, self.churn = decision.aggregates, decision.churn
+        if decision.waiting_replies is not None:
+            self.waiting = decision.waiting_replies
         if decision.case is not None:
             self.cases[decision.case.case_id] = decision.case
         self.events.extend(decision.events)
@@ -231,6 +234,27 @@ def test_a_reply_that_names_no_conversation_answers_the_latest_case_on_its_platf
     assert later.case is not None
     assert answered.case is not None
     assert answered.case.case_id == later.case.case_id
+
+
+@pytest.mark.parametrize("order", ["message-first", "reply-first"])
+def test_a_reply_on_another_conversation_answers_the_case_in_either_order(order: str) -> None:
+    """An X mention, then the brand's DM to its author four minutes later: the DM's conversation
+    has no case, so it answers the latest open case on X, whichever of the two is decided first."""
+    mention = message("t1", COMPLAINT, platform="x", kind=Kind.MENTION, account_id="acct")
+    dm_at = T0 + timedelta(minutes=4)
+    dm = brand_reply("d1", dm_at, platform="x", thread_id="u7", author=Author("acct"))
+    customer = Customer()
+    if order == "message-first":
+        customer.writes(mention, analysed(NEGATIVE))
+        customer.is_answered(dm)
+    else:
+        assert customer.is_answered(dm).case is None
+        assert len(customer.waiting) == 1
+        customer.writes(mention, analysed(NEGATIVE))
+    (case,) = customer.cases.values()
+    assert case.thread_key != cases.reply_of(dm).thread_key
+    assert (case.status, case.responded_at, case.responded_by) == (CaseStatus.RESPONDED, dm_at, "x:acct")
+    assert customer.waiting == ()
 
 
 def test_a_reply_with_nothing_to_answer_changes_nothing() -> None:

@@ -70,14 +70,43 @@ def test_a_comment_with_a_photo_keeps_the_photo_not_its_url() -> None:
     assert url not in json.dumps(interaction.to_dict())
 
 
-def test_the_pages_reply_is_outbound_and_its_other_comments_are_its_own() -> None:
+def test_the_pages_reply_is_outbound_and_its_edits_are_its_own() -> None:
     reply = comment(comment_id="900_2", parent_id="900_1", **{"from": {"id": PAGE, "name": "Acme"}})
-    top_level = comment(comment_id="900_3", **{"from": {"id": PAGE, "name": "Acme"}})
     edit = comment(comment_id="900_2", parent_id="900_1", verb="edited", **{"from": {"id": PAGE}})
-    result = page(reply, top_level, edit)
+    removal = comment(comment_id="900_2", parent_id="900_1", verb="remove", **{"from": {"id": PAGE}})
+    result = page(reply, edit, removal)
     (interaction,) = result.interactions
     assert (interaction.direction, interaction.kind, interaction.parent_id) == (Direction.OUTBOUND, Kind.REPLY, "900_1")
     assert ignored(result) == {"own": 2}
+
+
+@pytest.mark.parametrize("parent_id", [f"{PAGE}_900", None], ids=["parent-is-the-post", "no-parent"])
+def test_the_pages_comment_under_a_post_answers_the_post(parent_id: str | None) -> None:
+    """A visitor's post opens a case; the Page's comment directly under it is the answer. The
+    webhook does not say whose the post is, so it is queued whoever wrote the post (a Page's own
+    post never lands, and the reply waiting for it expires)."""
+    top_level = comment(comment_id="900_3", parent_id=parent_id, **{"from": {"id": PAGE, "name": "Acme"}})
+    (interaction,) = page(top_level).interactions
+    assert (interaction.direction, interaction.kind, interaction.action) == (
+        Direction.OUTBOUND,
+        Kind.COMMENT,
+        Action.CREATED,
+    )
+    assert (interaction.parent_id, interaction.thread_id, interaction.recipient_id) == (
+        f"{PAGE}_900",
+        f"{PAGE}_900",
+        None,
+    )
+    post = {"item": "post", "verb": "add", "post_id": f"{PAGE}_900", "from": {"id": "7100000000000001"}}
+    (visitor_post,) = page(post).interactions  # the post it answers: its pointer is the same
+    assert (visitor_post.external_id, visitor_post.thread_id) == (interaction.parent_id, interaction.thread_id)
+
+
+def test_the_pages_comment_under_nothing_it_could_answer_is_its_own() -> None:
+    lost = comment(comment_id="900_4", parent_id=None, post_id=None, **{"from": {"id": PAGE}})
+    edit = comment(comment_id="900_3", verb="edited", **{"from": {"id": PAGE}})
+    result = page(lost, edit)
+    assert (result.interactions, ignored(result)) == ([], {"own": 2})
 
 
 @pytest.mark.parametrize("verb", ["edit", "edited", "update"])

@@ -5,6 +5,17 @@ the author as `from {id, name}` (since v2.11) or as `sender_id`/`sender_name` (b
 some reactions and mentions); ids as strings or as JSON numbers, some above 2**53 (read from the
 parsed JSON as ints, so their digits are kept); `verb` `edited` (Meta's docs) or `edit` (what visitor
 posts and reactions really carry). Each reader takes whichever is there.
+
+The Page's own comments are the brand answering: a reply to a comment answers that comment, and a
+comment directly under a post (its `parent_id` is the post's id, or absent) answers the post, for
+a visitor's post is a customer writing on the Page. Both are queued as outbound replies naming what
+they answer (`parent_id`) and no recipient. The webhook cannot tell a visitor's post from the Page's
+own: every Page-feed post id is `<page_id>_<n>`, the comment's value carries no author of the post
+(the newer `post` object only its status and URL), and the Page's own posts are never queued. So
+the Page's comment under its own post is queued too: it waits on a post that never lands (as a
+reply does for a comment not here yet), answers no case, makes no customer, counts as nobody's
+contact, and expires with the stage's retention. Looking the post's author up in the Graph API
+would cost a call per Page comment for no better outcome.
 """
 
 from __future__ import annotations
@@ -141,9 +152,14 @@ class FeedReader(ReaderBase):
         parent_id = p.opt_text(value, "parent_id", path)
         is_reply = parent_id is not None and parent_id != post_id
         own = bool(page_id) and author.user_id == page_id
-        if own and (not is_reply or action is not Action.CREATED):
-            self.result.skip("own")  # the Page posting or editing its own comments: nobody answered
-            return
+        if own:
+            # The Page's comment answers what it is under: the comment it replies to, or the post
+            # itself (a visitor's post). Whether the post is the Page's own, the webhook does not
+            # say (see the module docstring), so a top-level comment is queued either way.
+            parent_id = parent_id or post_id
+            if parent_id is None or action is not Action.CREATED:
+                self.result.skip("own")  # the Page editing or removing its comments: nobody answered
+                return
         self.result.add(
             Interaction(
                 platform="facebook",
