@@ -10,9 +10,10 @@ from chalicelib.api.auth import access
 from chalicelib.api.cases import cases
 from chalicelib.api.health import health_routes
 from chalicelib.api.ops import ops
+from chalicelib.api.replies import replies
 from chalicelib.api.unread import kept
 from chalicelib.api.webhooks import webhook_routes
-from chalicelib.config import alerts_queue_name, ingest_queue_name
+from chalicelib.config import alerts_queue_name, ingest_queue_name, outbound_queue_name
 from chalicelib.observability import publish_metrics
 
 app = Chalice(app_name="socialcrm")
@@ -22,6 +23,7 @@ app.register_blueprint(access)
 app.register_blueprint(webhook_routes())
 app.register_blueprint(ops)
 app.register_blueprint(cases)
+app.register_blueprint(replies)
 app.register_blueprint(alerts)
 app.register_blueprint(kept)
 app.register_blueprint(trail)
@@ -44,6 +46,13 @@ def notify_alerts(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import alerts as handlers
 
     return handlers.handle_alerts(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=outbound_queue_name(), batch_size=10, maximum_batching_window_in_seconds=1)
+def send_replies(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import sender
+
+    return sender.handle(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

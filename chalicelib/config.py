@@ -18,6 +18,10 @@ DEFAULT_SECRETS_MAX_AGE = 300
 DEFAULT_ROUTING_MAX_AGE = 300
 # Meta's Graph API; tests and the local stack point SOCIALCRM_GRAPH_URL at a server of their own.
 DEFAULT_GRAPH_URL = "https://graph.facebook.com/v21.0"
+# The other platforms' send APIs; tests and the local stack point them at the platform sandbox.
+DEFAULT_TELEGRAM_URL = "https://api.telegram.org"
+DEFAULT_X_URL = "https://api.x.com"
+DEFAULT_TRUSTPILOT_URL = "https://api.trustpilot.com"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_AUDIT_RETENTION_DAYS = 1825
 # WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
@@ -47,6 +51,13 @@ class Settings:
     digest_topic: str = ""
     unread_bucket: str = ""
     graph_url: str = DEFAULT_GRAPH_URL
+    telegram_url: str = DEFAULT_TELEGRAM_URL
+    x_url: str = DEFAULT_X_URL
+    trustpilot_url: str = DEFAULT_TRUSTPILOT_URL
+    outbound_queue_url: str = ""
+    # Pages (and Instagram accounts) whose app has Meta's Human Agent permission: only there may a
+    # person's reply go with the HUMAN_AGENT tag between 24 hours and 7 days.
+    human_agent_accounts: frozenset[str] = frozenset()
     echo_alerts: bool = False
     nlp: str = "comprehend"
     redact_pii: bool = True
@@ -87,6 +98,15 @@ class Settings:
             digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),
             unread_bucket=source.get("SOCIALCRM_UNREAD_BUCKET", "").strip(),
             graph_url=source.get("SOCIALCRM_GRAPH_URL", "").strip() or DEFAULT_GRAPH_URL,
+            telegram_url=source.get("SOCIALCRM_TELEGRAM_URL", "").strip() or DEFAULT_TELEGRAM_URL,
+            x_url=source.get("SOCIALCRM_X_URL", "").strip() or DEFAULT_X_URL,
+            trustpilot_url=source.get("SOCIALCRM_TRUSTPILOT_URL", "").strip() or DEFAULT_TRUSTPILOT_URL,
+            outbound_queue_url=source.get("SOCIALCRM_OUTBOUND_QUEUE_URL", "").strip(),
+            human_agent_accounts=frozenset(
+                account
+                for account in source.get("SOCIALCRM_HUMAN_AGENT_ACCOUNTS", "").replace(" ", "").split(",")
+                if account
+            ),
             echo_alerts=_boolean(source, "SOCIALCRM_ECHO_ALERTS", False),
             nlp=nlp,
             redact_pii=_boolean(source, "SOCIALCRM_REDACT_PII", True),
@@ -129,6 +149,11 @@ def ingest_queue_name() -> str:
 def alerts_queue_name() -> str:
     """Read at import by app.py, like the ingest queue's name."""
     return os.environ.get("SOCIALCRM_ALERTS_QUEUE_NAME", "socialcrm-dev-alerts")
+
+
+def outbound_queue_name() -> str:
+    """Read at import by app.py: the replies' queue, consumed by the sender."""
+    return os.environ.get("SOCIALCRM_OUTBOUND_QUEUE_NAME", "socialcrm-dev-outbound")
 
 
 def _required(env: dict[str, str], name: str) -> str:

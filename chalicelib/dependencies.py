@@ -21,6 +21,8 @@ from chalicelib.services.readiness import Readiness
 if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.adapters.events import EventBus
     from chalicelib.adapters.notify import NotificationChannels
+    from chalicelib.adapters.outbound import OutboundQueue
+    from chalicelib.adapters.platforms import PlatformHttp
     from chalicelib.adapters.routing_source import RoutingSource
     from chalicelib.nlp.pipeline import Analyzer
     from chalicelib.rules.routing import RoutingDocument
@@ -30,12 +32,14 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.services.mentions import MentionResolver
     from chalicelib.services.notify import Notifier
     from chalicelib.services.process import InteractionProcessor
+    from chalicelib.services.replies import ReplyDesk, ReplySender, ReplyStatuses
     from chalicelib.services.sla import SlaWatch
     from chalicelib.store.alerts import AlertStore
     from chalicelib.store.audit import AuditStore
     from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
     from chalicelib.store.privacy import CustomerRecords
+    from chalicelib.store.replies import ReplyStore
 
 
 T = TypeVar("T")
@@ -149,7 +153,13 @@ def _processor(decider: Decider) -> InteractionProcessor:
         dynamodb_client=client("dynamodb", WORKER_PROFILE),
     )
     return InteractionProcessor(
-        claims, analyzer(), customer_store(), decider, redact=config.redact_pii, mentions=mention_resolver()
+        claims,
+        analyzer(),
+        customer_store(),
+        decider,
+        redact=config.redact_pii,
+        mentions=mention_resolver(),
+        replies=reply_statuses(),
     )
 
 
@@ -270,6 +280,80 @@ def alerts_retry_scheduler() -> RetryScheduler:
     return RetryScheduler(settings().require("alerts_queue_url"))
 
 
+@cache
+def reply_store() -> ReplyStore:
+    from pynamodb.connection import Connection
+
+    from chalicelib.store.replies import ReplyStore
+
+    customer_store()  # binds the models to the stage's table
+    return ReplyStore(Connection(), settings().retention_days)
+
+
+@cache
+def outbound_queue() -> OutboundQueue:
+    from chalicelib.adapters.outbound import OutboundQueue
+
+    return OutboundQueue(settings().outbound_queue_url)
+
+
+@cache
+def reply_desk() -> ReplyDesk:
+    from chalicelib.services.replies import ReplyDesk
+    from chalicelib.store.targets import ReplyTargets
+
+    return ReplyDesk(case_store(), ReplyTargets(), reply_store(), outbound_queue(), settings().human_agent_accounts)
+
+
+@cache
+def platform_http() -> PlatformHttp:
+    from chalicelib.adapters.platforms import PlatformHttp
+
+    return PlatformHttp()
+
+
+def base_urls() -> dict[str, str]:
+    """Each platform's API base URL (configuration: tests and the local stack point them at the
+    platform sandbox)."""
+    config = settings()
+    graph = config.graph_url
+    return {
+        "messenger": graph,
+        "instagram": graph,
+        "facebook": graph,
+        "whatsapp": graph,
+        "telegram": config.telegram_url,
+        "x": config.x_url,
+        "trustpilot": config.trustpilot_url,
+        "generic": "",
+    }
+
+
+@cache
+def reply_sender() -> ReplySender:
+    from chalicelib.services.replies import ReplySender
+    from chalicelib.store.targets import ReplyTargets
+
+    return ReplySender(
+        reply_store(),
+        ReplyTargets(),
+        case_store(),
+        secret_store().document,
+        platform_http(),
+        interaction_queue(),
+        event_bus(),
+        base_urls(),
+        settings().human_agent_accounts,
+    )
+
+
+@cache
+def reply_statuses() -> ReplyStatuses:
+    from chalicelib.services.replies import ReplyStatuses
+
+    return ReplyStatuses(reply_store(), customer_store())
+
+
 def reset() -> None:
     for cached in (
         settings,
@@ -293,6 +377,12 @@ def reset() -> None:
         notifier,
         dead_letters,
         alerts_retry_scheduler,
+        reply_store,
+        outbound_queue,
+        reply_desk,
+        platform_http,
+        reply_sender,
+        reply_statuses,
     ):
         cached.cache_clear()
     _BUILT_FOR.clear()

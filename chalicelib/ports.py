@@ -16,6 +16,7 @@ from chalicelib.models.customer import StoredText
 from chalicelib.models.decision import IntentResult
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import Author, Interaction
+from chalicelib.models.reply import ReplyStatus
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class SecretReader(Protocol):
 
 
 class InteractionSink(Protocol):
-    def send(self, interactions: Sequence[Interaction]) -> int: ...
+    def send(self, interactions: Sequence[Interaction | ReplyStatus]) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,34 @@ KEYS = (
 # Optional strings: `generic_secret`, the generic webhook's shared secret (sources without one of
 # their own in `generic_secrets` use it; without either, a source cannot post); `chat_webhook_url`,
 # an https:// incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to;
-# `ops_api_token`, the shared ops token, which only the local stack accepts (SOCIALCRM_OPS_TOKEN_ROLE).
-OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token")
+# `ops_api_token`, the shared ops token, which only the local stack accepts (SOCIALCRM_OPS_TOKEN_ROLE);
+# `telegram_bot_token`, the bot's token replies are sent with (`sendMessage`).
+OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token", "telegram_bot_token")
 URL_KEYS = ("chat_webhook_url",)
 # Optional maps of name -> non-empty string: `generic_secrets` by generic source; `meta_page_tokens`
 # by Facebook Page or Instagram account id, the page access token the Graph API is asked with (to
-# fetch what a mention's webhook leaves out).
-MAP_KEYS = ("generic_secrets", "meta_page_tokens")
+# fetch what a mention's webhook leaves out, and to send replies); `whatsapp_tokens` by WhatsApp
+# phone number id, the Cloud API token replies from that number are sent with.
+MAP_KEYS = ("generic_secrets", "meta_page_tokens", "whatsapp_tokens")
+# Optional maps of name -> object, with the object's required and optional string fields: the
+# credentials replies are sent with, by the channel account they answer from. A platform nobody
+# answers on needs none of them.
+# - `x_user_credentials` by X user id: the OAuth 1.0a user context (the app's consumer key and
+#   secret, the account's access token and secret) for DMs and reply tweets;
+# - `trustpilot_clients` by business unit id: the API client whose client-credentials token the
+#   review replies are posted with, and the business user they are posted as;
+# - `generic_outbound` by generic source: where replies to that source's customers are posted, and
+#   optionally the secret they are signed with (else the source's inbound secret).
+OBJECT_MAP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "x_user_credentials": (("consumer_key", "consumer_secret", "access_token", "access_token_secret"), ()),
+    "trustpilot_clients": (("client_id", "client_secret", "business_user_id"), ()),
+    "generic_outbound": (("url",), ("secret",)),
+}
+# The fields of those objects that are secrets (checked before a deploy like every other secret);
+# the rest name things (ids, an address) and are not.
+SECRET_FIELDS = frozenset({"consumer_secret", "access_token", "access_token_secret", "client_secret", "secret"})
+# An outbound URL must be https://, except to this machine (the local stack's platform sandbox).
+_LOCAL_HTTP = ("http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/")
 
 # Local stack only: the console's users, {"<e-mail>": {"password": ..., "role": agent|supervisor|admin}},
 # created in the local Cognito pool by `make run`; never part of a deployed secret.
@@ -107,6 +128,11 @@ def validate(document: dict[str, Any], where: str) -> Secrets:
         if not isinstance(entries, dict) or not all(_text(name) and _text(v) for name, v in entries.items()):
             raise SecretsFileError(f"{where}: {key} must map names to non-empty strings")
         values[key] = dict(entries)
+    for key, (required, optional) in OBJECT_MAP_KEYS.items():
+        entries = document.get(key)
+        if entries is None:
+            continue
+        values[key] = _object_map(entries, key, required, optional, where)
     users = document.get("console_users")
     if users is not None:
         valid = isinstance(users, dict) and all(
@@ -128,6 +154,32 @@ def deployable(values: Secrets) -> Secrets:
 
 def _text(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
+
+
+def _object_map(
+    entries: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...], where: str
+) -> dict[str, dict[str, str]]:
+    """A map of name -> object with these string fields, checked (unknown fields are refused: a
+    misspelt `acess_token` would otherwise go unnoticed until the first reply fails)."""
+    shape = ", ".join([*required, *(f"{name}?" for name in optional)])
+    if not isinstance(entries, dict):
+        raise SecretsFileError(f"{where}: {key} must map names to {{{shape}}}")
+    checked: dict[str, dict[str, str]] = {}
+    for name, entry in entries.items():
+        fields = set(required) | set(optional)
+        valid = (
+            _text(name)
+            and isinstance(entry, dict)
+            and all(_text(entry.get(field)) for field in required)
+            and all(field in fields and _text(value) for field, value in entry.items())
+        )
+        if not valid:
+            raise SecretsFileError(f"{where}: {key}.{name} must be {{{shape}}}, each a non-empty string")
+        url = entry.get("url")
+        if url is not None and not url.startswith(("https://", *_LOCAL_HTTP)):
+            raise SecretsFileError(f"{where}: {key}.{name}.url must be an https:// URL")
+        checked[name] = dict(entry)
+    return checked
 
 
 def serialise(values: Secrets) -> str:
@@ -180,4 +232,13 @@ def _flat(values: Secrets) -> dict[str, str]:
             flat[key] = value
         elif isinstance(value, dict) and key in MAP_KEYS:
             flat.update({f"{key}.{name}": str(entry) for name, entry in value.items()})
+        elif isinstance(value, dict) and key in OBJECT_MAP_KEYS:
+            flat.update(
+                {
+                    f"{key}.{name}.{field}": str(secret)
+                    for name, entry in value.items()
+                    for field, secret in entry.items()
+                    if field in SECRET_FIELDS
+                }
+            )
     return flat

@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.adapters.batching import pack
 from chalicelib.models.interaction import Interaction
+from chalicelib.models.reply import ReplyStatus
 from chalicelib.ports import MessageTooLarge, QueueUnavailable
 
 MAX_BATCH_ENTRIES = 10
@@ -27,7 +28,7 @@ MAX_RETRY_DELAY = 900
 _SQS_INVALID = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
-def encode(interaction: Interaction) -> str:
+def encode(interaction: Interaction | ReplyStatus) -> str:
     text = json.dumps(interaction.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return _SQS_INVALID.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
@@ -71,9 +72,11 @@ class InteractionQueue:
             self._client = client("sqs")
         return self._client
 
-    def send(self, interactions: Sequence[Interaction]) -> int:
-        """Queue all or raise QueueUnavailable; returns the number of messages queued."""
-        for batch in batches([fit(item)[1] for item in interactions]):
+    def send(self, interactions: Sequence[Interaction | ReplyStatus]) -> int:
+        """Queue all or raise QueueUnavailable; returns the number of messages queued. Statuses of
+        the brand's messages travel the same queue (they are small: ids and a state)."""
+        bodies = [fit(item)[1] if isinstance(item, Interaction) else encode(item) for item in interactions]
+        for batch in batches(bodies):
             self._send_batch(batch)
         return len(interactions)
 

@@ -33,6 +33,11 @@ class SecretStore:
             raise SecretNotSet(f"secret {key!r} has no entry {name!r} in {self._secret_id}")
         return value
 
+    def document(self) -> dict[str, Any]:
+        """The whole document (the senders' credentials are maps of objects, not strings)."""
+        document = self._document()
+        return document if isinstance(document, dict) else {}
+
     def _document(self) -> Any:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError

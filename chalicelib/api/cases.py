@@ -37,7 +37,11 @@ def get_case(case_id: str) -> dict[str, Any]:
     found = case_store().get(case_id)
     if found is None:
         raise NotFoundError(f"no case {case_id}")
-    return found.to_dict()
+    from chalicelib.dependencies import reply_store
+
+    # The replies sent from socialcrm on the case, each once, with its state.
+    replies = [reply.to_dict() for reply in reply_store().of_customer(found.customer_id, case_id)]
+    return {**found.to_dict(), "replies": replies}
 
 
 @cases.route("/cases/{case_id}/status", methods=["POST"], authorizer=ops_authorizer)

@@ -30,7 +30,7 @@ def identity(platform: str, user_id: str) -> dict[str, str]:
 @ops.route("/customers/{customer_id}", methods=["GET"], authorizer=ops_authorizer)
 @requires(Role.AGENT)
 def customer(customer_id: str) -> dict[str, Any]:
-    view = customer_view(customer_store(), customer_id)
+    view = customer_view(customer_store(), customer_id, reply_states)
     if view is None:
         raise NotFoundError(f"no customer {customer_id}")
     return view
@@ -42,7 +42,7 @@ def interactions(customer_id: str) -> dict[str, Any]:
     params = ops.current_request.query_params
     limit, cursor = (params.get("limit"), params.get("cursor")) if params else (None, None)
     try:
-        result = timeline(customer_store(), customer_id, page_size(limit), cursor)
+        result = timeline(customer_store(), customer_id, page_size(limit), cursor, reply_states)
     except (InvalidRequest, BadCursor) as exc:
         raise BadRequestError(str(exc)) from None
     if result is None:
@@ -96,3 +96,10 @@ def segments(customer_id: str) -> dict[str, Any]:
         raise NotFoundError(f"no customer {customer_id}")
     audit.record(audit_trail(), caller(), "customer.segments", f"customer:{customer_id}", {"segments": sorted(wanted)})
     return {"customer_id": customer_id, "segments": sorted(wanted)}
+
+
+def reply_states(customer_id: str) -> dict[str, str]:
+    """The state of each reply sent to the customer from socialcrm, for their timeline."""
+    from chalicelib.dependencies import reply_store
+
+    return {reply.reply_id: reply.state.value for reply in reply_store().of_customer(customer_id)}

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.models.interaction import Interaction
+from chalicelib.models.reply import ReplyStatus
 from chalicelib.ports import SecretReader
 
 MAX_PROBLEMS_KEPT = 20
@@ -72,6 +73,9 @@ class ParseResult:
     """
 
     interactions: list[Interaction] = field(default_factory=list)
+    # What the platform says of messages the brand sent (receipts, statuses): queued for the
+    # processor, which moves the replies socialcrm sent forward (models/reply.py).
+    statuses: list[ReplyStatus] = field(default_factory=list)
     ignored: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
     _by_key: dict[str, Interaction] = field(default_factory=dict, repr=False)
@@ -114,7 +118,7 @@ class ParseResult:
 
     @property
     def received(self) -> int:
-        return len(self.interactions) + sum(self.ignored.values())
+        return len(self.interactions) + len(self.statuses) + sum(self.ignored.values())
 
     @property
     def unread(self) -> dict[str, int]:

@@ -41,6 +41,9 @@ class Case:
     inbound_times: tuple[datetime, ...] = ()
     responded_at: datetime | None = None  # the latest reply that answered the case
     responded_by: str | None = None
+    # When the brand first answered the case (kept through reopenings): its first-response time is
+    # this minus `opened_at`.
+    first_response_at: datetime | None = None
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     breaches: tuple[datetime, ...] = ()  # deadlines missed, each reported once
@@ -72,6 +75,10 @@ class Case:
             "interactions": list(self.interactions),
             "responded_at": iso(self.responded_at) if self.responded_at else None,
             "responded_by": self.responded_by,
+            "first_response_at": iso(self.first_response_at) if self.first_response_at else None,
+            "first_response_seconds": (
+                round((self.first_response_at - self.opened_at).total_seconds()) if self.first_response_at else None
+            ),
             "resolved_at": iso(self.resolved_at) if self.resolved_at else None,
             "resolved_by": self.resolved_by,
             "sla_breaches": [iso(moment) for moment in self.breaches],

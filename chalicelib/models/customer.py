@@ -97,10 +97,13 @@ class StoredInteraction:
     intent: dict[str, Any] | None = None
     route: dict[str, Any] | None = None
     case_id: str | None = None
+    reply_id: str | None = None  # an outbound interaction sent from socialcrm: which reply
 
     def to_dict(self) -> dict[str, Any]:
         sentiment = self.analysis.get("sentiment")
+        sent = {"reply_id": self.reply_id} if self.reply_id else {}
         return {
+            **sent,
             "platform": self.platform,
             "direction": self.direction,
             "kind": self.kind,

@@ -17,6 +17,7 @@ class DetailType(StrEnum):
     RETENTION_ALERT = "Retention Alert"
     CRISIS_ALERT = "Crisis Alert"
     LEAD_QUALIFIED = "Lead Qualified"
+    CHANNEL_NEEDS_REAUTHORIZATION = "Channel Needs Reauthorization"
 
 
 class Severity(StrEnum):

@@ -107,6 +107,10 @@ class Interaction:
     text_truncated: bool = False
     direction: Direction = Direction.INBOUND
     recipient_id: str | None = None  # outbound: the customer answered, when the platform says
+    # Outbound, sent from socialcrm: which reply (models/reply.py) it is, when known (the sender's
+    # own record of it, or an echo that carries the metadata socialcrm sent), and who sent it.
+    reply_id: str | None = None
+    sent_by: str | None = None
     schema_version: int = field(default=SCHEMA_VERSION)
 
     @property
@@ -132,7 +136,9 @@ class Interaction:
         return "c" + hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
+        sent = {"reply_id": self.reply_id, "sent_by": self.sent_by} if self.reply_id or self.sent_by else {}
         return {
+            **sent,
             "schema_version": self.schema_version,
             "idempotency_key": self.idempotency_key,
             "platform": self.platform,
@@ -177,6 +183,8 @@ class Interaction:
             platform=_str(data, "platform"),
             direction=Direction(data.get("direction", Direction.INBOUND.value)),
             recipient_id=_opt_str(data, "recipient_id"),
+            reply_id=_opt_str(data, "reply_id"),
+            sent_by=_opt_str(data, "sent_by"),
             kind=Kind(data["kind"]),
             action=Action(data.get("action", Action.CREATED.value)),
             external_id=_str(data, "external_id"),

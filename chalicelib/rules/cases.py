@@ -41,7 +41,9 @@ def reference(interaction: Interaction) -> str:
 
 
 def reply_of(reply: Interaction) -> BrandReply:
-    by = f"{reply.platform}:{reply.author.user_id}" if reply.author else reply.platform
+    # A reply sent from socialcrm names the person who sent it; one typed in the platform's own
+    # inbox only the brand's account.
+    by = reply.sent_by or (f"{reply.platform}:{reply.author.user_id}" if reply.author else reply.platform)
     return BrandReply(thread_key(reply), reply.occurred_at, by, reference(reply))
 
 
@@ -148,6 +150,7 @@ def respond(case: Case, reply: BrandReply, sla: Mapping[Priority, int]) -> Case 
         case,
         responded_at=reply.at,
         responded_by=reply.by,
+        first_response_at=min(case.first_response_at or reply.at, reply.at),
         interactions=(*case.interactions, reply.ref),
     )
     later = [moment for moment in waiting if moment > reply.at]

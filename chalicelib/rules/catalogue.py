@@ -178,3 +178,21 @@ def _event(detail_type: DetailType, key: str, severity: Severity, reasons: list[
         detail_type,
         {"schema_version": SCHEMA_VERSION, "dedupe_key": key, "severity": severity.value, "reasons": reasons, **fields},
     )
+
+
+def channel_needs_reauthorization(
+    platform: str, channel_account: str, code: str, message: str, episode_started_at: datetime
+) -> DomainEvent:
+    """A channel account's credentials stopped working (a token expired or was revoked): replies
+    on it fail until a person re-authorises it. One per account per episode; the episode ends with
+    the next send on it that works."""
+    return _event(
+        DetailType.CHANNEL_NEEDS_REAUTHORIZATION,
+        f"reauth:{platform}:{channel_account}:{iso(episode_started_at)}",
+        Severity.HIGH,
+        [f"{platform} refused the credentials of {channel_account}: {code}"],
+        platform=platform,
+        channel_account=channel_account,
+        code=code,
+        platform_message=message,
+    )

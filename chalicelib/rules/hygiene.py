@@ -44,7 +44,8 @@ def from_event(envelope: dict[str, Any], received_at: datetime) -> Alert:
     detail = dict(envelope["detail"])
     key = str(detail["dedupe_key"])
     customer_id = detail.get("customer_id")
-    subject = customer_id or detail.get("brand") or "-"
+    channel = f"{detail['platform']}:{detail['channel_account']}" if detail.get("channel_account") else None
+    subject = customer_id or detail.get("brand") or channel or "-"
     raised = envelope.get("time")
     raised_at = datetime.fromisoformat(raised.replace("Z", "+00:00")) if isinstance(raised, str) else received_at
     return Alert(
@@ -66,7 +67,13 @@ def cooldown_until(alert: Alert, now: datetime) -> datetime | None:
 
 def subject_line(alert: Alert) -> str:
     """SNS e-mail subjects: at most 100 ASCII characters, no line breaks."""
-    about = alert.customer_id or alert.detail.get("brand") or alert.detail.get("case_id") or ""
+    about = (
+        alert.customer_id
+        or alert.detail.get("brand")
+        or alert.detail.get("case_id")
+        or alert.detail.get("channel_account")
+        or ""
+    )
     line = f"[socialcrm {alert.severity.value}] {alert.detail_type}: {about}"
     line = "".join(char if char.isprintable() else " " for char in line)
     return line.encode("ascii", "replace").decode()[:100]
@@ -75,7 +82,8 @@ def subject_line(alert: Alert) -> str:
 def message(alert: Alert) -> str:
     """A plain-text body: what happened and why, with the ids to look it up; never customers' words."""
     lines = [f"{alert.detail_type} ({alert.severity.value}) at {alert.raised_at.isoformat()}"]
-    for field in ("customer_id", "case_id", "brand", "churn_risk", "lead_score", "team", "priority", "due_at"):
+    fields = ("customer_id", "case_id", "brand", "platform", "channel_account", "code")
+    for field in (*fields, "churn_risk", "lead_score", "team", "priority", "due_at"):
         if alert.detail.get(field) is not None:
             lines.append(f"{field}: {alert.detail[field]}")
     route = alert.detail.get("route")

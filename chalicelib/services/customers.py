@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.models.customer import Customer, Identity, StoredInteraction
@@ -35,7 +36,13 @@ def page_size(raw: str | None, default: int = 20) -> int:
     return int(raw)
 
 
-def customer_view(reader: CustomerReader, customer_id: str) -> dict[str, Any] | None:
+# customer id -> {reply id: state} of the replies sent to them from socialcrm
+ReplyStates = Callable[[str], Mapping[str, str]]
+
+
+def customer_view(
+    reader: CustomerReader, customer_id: str, replies: ReplyStates | None = None
+) -> dict[str, Any] | None:
     customer = reader.customer(customer_id)
     if customer is None:
         return None
@@ -43,16 +50,31 @@ def customer_view(reader: CustomerReader, customer_id: str) -> dict[str, Any] | 
     return {
         **customer.to_dict(),
         "identities": [identity.to_dict() for identity in reader.identities(customer_id)],
-        "latest_interactions": [interaction.to_dict() for interaction in latest],
+        "latest_interactions": _shown(customer_id, latest, replies),
         "more_interactions_cursor": cursor,
     }
 
 
-def timeline(reader: CustomerReader, customer_id: str, limit: int, cursor: str | None) -> dict[str, Any] | None:
+def timeline(
+    reader: CustomerReader, customer_id: str, limit: int, cursor: str | None, replies: ReplyStates | None = None
+) -> dict[str, Any] | None:
     if reader.customer(customer_id) is None:
         return None
     page, next_cursor = reader.interactions(customer_id, limit, cursor)
-    return {"interactions": [interaction.to_dict() for interaction in page], "next_cursor": next_cursor}
+    return {"interactions": _shown(customer_id, page, replies), "next_cursor": next_cursor}
+
+
+def _shown(customer_id: str, page: list[StoredInteraction], replies: ReplyStates | None) -> list[dict[str, Any]]:
+    """The interactions as the API shows them; a reply sent from socialcrm once, with its state
+    (read only when the page holds one)."""
+    states = replies(customer_id) if replies is not None and any(i.reply_id for i in page) else {}
+    shown = []
+    for interaction in page:
+        item = interaction.to_dict()
+        if interaction.reply_id:
+            item["reply_state"] = states.get(interaction.reply_id)
+        shown.append(item)
+    return shown
 
 
 MAX_SEGMENTS = 20

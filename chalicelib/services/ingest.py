@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chalicelib.channels.base import Channel, WebhookRequest
+from chalicelib.models.interaction import Interaction
+from chalicelib.models.reply import ReplyStatus
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryArchive, InteractionSink, MessageTooLarge, SecretReader
 
@@ -59,7 +61,8 @@ def receive(
             "webhook items skipped", extra={"channel": channel.name, "problems": result.problems, "kept": kept}
         )
     try:
-        queued = queue.send(result.interactions) if result.interactions else 0
+        items: list[Interaction | ReplyStatus] = [*result.interactions, *result.statuses]
+        queued = queue.send(items) if items else 0
     except MessageTooLarge as exc:
         raise BodyTooLarge(str(exc)) from None
     ack = Ack(result.received, queued, dict(sorted(result.ignored.items())), result.unread)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from chalicelib.models.alert import Alert
 from chalicelib.models.case import Case
 from chalicelib.models.interaction import iso
+from chalicelib.models.reply import Reply
 from chalicelib.services.customers import MAX_PAGE, CustomerReader
 
 
@@ -22,6 +23,8 @@ class CustomerRecordKeeper(Protocol):
     def cases(self, customer_id: str) -> list[Case]: ...
 
     def alerts(self, customer_id: str) -> list[Alert]: ...
+
+    def replies(self, customer_id: str) -> list[Reply]: ...
 
     def erase(self, customer_id: str) -> dict[str, int] | None: ...
 
@@ -44,6 +47,7 @@ def export(reader: CustomerReader, records: CustomerRecordKeeper, customer_id: s
         "interactions": interactions,
         "cases": [case.to_dict() for case in records.cases(customer_id)],
         "alerts": [alert.to_dict() for alert in records.alerts(customer_id)],
+        "replies": [reply.to_dict() for reply in records.replies(customer_id)],
     }
 
 

@@ -22,13 +22,15 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Protocol
 
 from chalicelib.errors import describe
 from chalicelib.models.customer import StoredText
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, Interaction
+from chalicelib.models.reply import ReplyState, ReplyStatus
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.observability import logger
@@ -54,6 +56,7 @@ class Outcome(Enum):
     STORE_FAILED = "store_failed"  # a DynamoDB call for this record failed before its analysis
     FETCH_FAILED = "fetch_failed"  # what the webhook left out could not be fetched yet
     ANALYSIS_FAILED = "analysis_failed"
+    STATUS = "status"  # what a platform said of a reply socialcrm sent (a receipt, a status)
 
 
 class RecordFailed(Exception):
@@ -67,6 +70,15 @@ class Prepared:
     analysis: Analysis | None = None
     reason: str = ""
     events: tuple[DomainEvent, ...] = ()
+    status: ReplyStatus | None = None
+
+
+class ReplyStatusSink(Protocol):
+    """Where what the platforms say of the replies socialcrm sent goes (services/replies.py)."""
+
+    def apply(self, status: ReplyStatus) -> int: ...
+
+    def sent_by(self, reply_id: str) -> str | None: ...
 
 
 def trusted_language_hint(interaction: Interaction) -> str | None:
@@ -93,6 +105,7 @@ class InteractionProcessor:
         decider: Decider,
         redact: bool,
         mentions: MentionResolver | None = None,
+        replies: ReplyStatusSink | None = None,
     ) -> None:
         self._claims = claims
         self._analyzer = analyzer
@@ -100,6 +113,7 @@ class InteractionProcessor:
         self._decider = decider
         self._redact = redact
         self._mentions = mentions
+        self._replies = replies
 
     def prepare(self, bodies: dict[str, str], remaining_ms: int) -> dict[str, Prepared]:
         """Never raises: whatever goes wrong for one record (a body that is not an interaction, a
@@ -178,6 +192,11 @@ class InteractionProcessor:
         """Store the record; returns the events to publish before `finish`."""
         if item.outcome is Outcome.DUPLICATE:
             return ()
+        if item.outcome is Outcome.STATUS and item.status is not None:
+            # Statuses only move a reply forward, so a redelivered one changes nothing: no claim.
+            if self._replies is not None:
+                self._replies.apply(item.status)
+            return ()
         if item.outcome is Outcome.STORED:
             return item.events
         if item.outcome is not Outcome.READY or item.interaction is None:
@@ -239,6 +258,8 @@ class InteractionProcessor:
             document = json.loads(body)
             if not isinstance(document, dict):
                 raise TypeError("not a JSON object")
+            if document.get("type") == "reply_status":
+                return Prepared(Outcome.STATUS, status=ReplyStatus.from_dict(document))
             interaction = Interaction.from_dict(document)
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             return Prepared(Outcome.INVALID, reason=f"not an interaction: {type(exc).__name__}")
@@ -252,6 +273,26 @@ class InteractionProcessor:
         if claim is Claim.BUSY:
             return Prepared(Outcome.BUSY, interaction, reason="another invocation holds the claim")
         return Prepared(Outcome.READY, interaction)
+
+    def _sent_from_here(self, reply: Interaction) -> Interaction:
+        """A reply socialcrm sent (its id came with it: the sender's record, or an echo carrying
+        the metadata socialcrm sent) is confirmed as sent with the platform's id, whichever of
+        the two comes first, and answers the case in the name of the person who sent it."""
+        if reply.reply_id is None or self._replies is None:
+            return reply
+        self._replies.apply(
+            ReplyStatus(
+                reply.platform,
+                reply.external_id,
+                ReplyState.SENT,
+                reply.occurred_at,
+                reply_id=reply.reply_id,
+                account_id=reply.account_id,
+            )
+        )
+        if reply.sent_by is None:
+            reply = replace(reply, sent_by=self._replies.sent_by(reply.reply_id))
+        return reply
 
     def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> tuple[DomainEvent, ...]:
         if interaction.action is Action.DELETED:  # found by its id: who wrote it does not matter
@@ -268,6 +309,7 @@ class InteractionProcessor:
         if self._store.deleted(interaction):
             return ()  # its author deleted it before it reached us: keep nothing, not even a customer
         if not inbound:
+            interaction = self._sent_from_here(interaction)
             answered = self._answered_customer(interaction)
             if answered is None and interaction.parent_id:
                 if self._store.await_parent(interaction, stored):

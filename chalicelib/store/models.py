@@ -139,6 +139,7 @@ class InteractionItem(Item, discriminator="interaction"):
     intent = JSONAttribute(null=True)
     route = JSONAttribute(null=True)
     case_id = UnicodeAttribute(null=True)
+    reply_id = UnicodeAttribute(null=True)  # outbound, sent from socialcrm: its reply
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)
@@ -200,6 +201,7 @@ class CaseItem(Item, discriminator="case"):
     inbound_times = ListAttribute(of=UnicodeAttribute, null=True)  # when its messages were written
     responded_at = UTCDateTimeAttribute(null=True)
     responded_by = UnicodeAttribute(null=True)
+    first_response_at = UTCDateTimeAttribute(null=True)
     resolved_at = UTCDateTimeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
     breaches = ListAttribute(of=UnicodeAttribute, default=list)
@@ -273,6 +275,40 @@ class ErasedItem(Item, discriminator="erased"):
     expires_at = TTLAttribute(null=True)
 
 
+class ReplyItem(Item, discriminator="reply"):
+    """A reply sent from socialcrm (models.reply.Reply), in its customer's partition (sk
+    REPLY#<reply_id>), so that their export and erasure reach it with everything else of theirs.
+    `record` is the reply as the API shows it plus where it goes; `state` and `sending_since` are
+    what the sender's conditional writes test."""
+
+    case_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    record = JSONAttribute()
+    # Set while a sender is calling the platform: a redelivery that finds it set cannot know whether
+    # the call reached the platform, so it never calls again (at most once).
+    sending_since = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+
+class ReplyRequestItem(Item, discriminator="reply_request"):
+    """A client's reply id on a case (sk REPLYREQ#<case_id>#<client_reply_id>), written with the
+    reply: the same request twice finds the first reply instead of making a second."""
+
+    reply_id = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class ChannelStateItem(Item, discriminator="channel_state"):
+    """Per channel account (pk CHANNEL#<platform>#<account>): `REAUTH`, the open episode of its
+    credentials failing (one ops alert per episode, ended by the next send that works); `PACE#<to>`,
+    when the next message to one recipient may go (Telegram's per-chat and WhatsApp's pair rate)."""
+
+    since = UTCDateTimeAttribute(null=True)
+    next_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
 class AuditItem(Item, discriminator="audit"):
     """Who did what, to what, when (models.audit.AuditEntry), in the day's partition."""
 
@@ -298,6 +334,9 @@ MODELS: tuple[type[Item], ...] = (
     CooldownItem,
     CrisisStateItem,
     ErasedItem,
+    ReplyItem,
+    ReplyRequestItem,
+    ChannelStateItem,
     AuditItem,
 )
 

@@ -26,6 +26,7 @@ from chalicelib.config import settings
 from chalicelib.models.alert import Alert
 from chalicelib.models.case import Case
 from chalicelib.models.events import DetailType
+from chalicelib.models.reply import Reply
 from chalicelib.store import keys
 from chalicelib.store.alerts import ABOUT, ALERT, COOLDOWN, SAMPLE, alert_from_item, without_customer
 from chalicelib.store.identities import IDENTITY, suppress
@@ -40,6 +41,7 @@ from chalicelib.store.models import (
     InteractionItem,
     Item,
     PointerItem,
+    ReplyItem,
 )
 from chalicelib.store.serde import case_from_item
 from chalicelib.store.timeline import POINTER
@@ -68,6 +70,12 @@ class CustomerRecords:
         wanted = [(keys.alert(ref.alert_id), ALERT) for ref in refs if ref.relation == ABOUT]
         found = [alert_from_item(item) for item in AlertItem.batch_get(wanted)] if wanted else []
         return sorted(found, key=lambda alert: alert.raised_at)
+
+    def replies(self, customer_id: str) -> list[Reply]:
+        """The replies sent to the customer from socialcrm, oldest first."""
+        query = ReplyItem.query(keys.customer(customer_id), ReplyItem.sk.startswith("REPLY#"), consistent_read=True)
+        found = [Reply.from_record(dict(item.record)) for item in query]
+        return sorted(found, key=lambda reply: reply.created_at)
 
     def erase(self, customer_id: str) -> dict[str, int] | None:
         """Delete every item about the customer; None if there is no such customer.

@@ -390,6 +390,7 @@ class TimelineWriter:
             kind=interaction.kind.value,
             action=interaction.action.value,
             direction=interaction.direction.value,
+            reply_id=interaction.reply_id,
             external_id=interaction.external_id,
             account_id=interaction.account_id,
             recipient_id=interaction.recipient_id,

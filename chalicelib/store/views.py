@@ -109,6 +109,7 @@ def _stored(item: InteractionItem) -> StoredInteraction:
         intent=dict(item.intent) if item.intent else None,
         route=dict(item.route) if item.route else None,
         case_id=item.case_id,
+        reply_id=item.reply_id,
     )
 
 

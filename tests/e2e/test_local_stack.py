@@ -48,18 +48,23 @@ def stack() -> Iterator[dict[str, Any]]:
         "endpoint": local.endpoint,
         "sqs": sqs,
         "queue_url": sqs.get_queue_url(QueueName="socialcrm-dev-ingest")["QueueUrl"],
-        "ports": (local.aws_port, local.api_port),
+        "ports": (local.aws_port, local.api_port, local.sandbox_port),
+        "sandbox": local.sandbox,
     }
     local.stop(timeout=30)
 
 
 def test_demo_replayed_every_sample_with_a_200(stack: dict[str, Any]) -> None:
-    replies = [line for line in stack["log"] if "[local.demo]" in line and "-> " in line and "GET " not in line]
+    replies = [
+        line
+        for line in stack["log"]
+        if "[local.demo]" in line and "-> " in line and "GET " not in line and "/replies" not in line
+    ]
     assert len(replies) == len(sample_files())
     assert all("-> 200" in line for line in replies), "".join(replies)
 
 
-def wait_for(check: Any, timeout: float = 30) -> Any:
+def wait_for(check: Any, timeout: float = 60) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
@@ -74,6 +79,20 @@ def test_the_demo_shows_a_customer_the_pipeline_built(stack: dict[str, Any]) -> 
     assert shown, "".join(stack["log"])
     assert "-> 200: " in shown[0]
     assert "{'telegram': " in shown[0]
+
+
+def test_the_demo_answers_a_case_and_the_reply_comes_back_delivered(stack: dict[str, Any]) -> None:
+    """A complaint arrived (the demo's Messenger sample) -> case -> POST /cases/{id}/replies -> the
+    sender called the sandbox -> the sandbox's signed echo and receipts came back through the
+    webhooks -> the reply is delivered (or read) and the case responded with its first-response time."""
+    followed = [line for line in stack["log"] if "[local.demo] GET /replies/" in line]
+    assert followed, "".join(line for line in stack["log"] if "[local.demo]" in line)
+    assert " -> delivered;" in followed[0] or " -> read;" in followed[0], followed[0]
+    assert "the case is responded" in followed[0]
+    assert "first response after None" not in followed[0]
+    status, received = request(stack["sandbox"], "/messages?platform=messenger", {})
+    assert status == 200
+    assert [m["text"] for m in received] == ["Sorry about that: your order ships today."]
 
 
 def test_a_cancel_threat_goes_from_webhook_to_the_urgent_topic(stack: dict[str, Any]) -> None:
@@ -219,6 +238,23 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def test_a_dead_sandbox_is_started_again(stack: dict[str, Any]) -> None:
+    process = stack["process"]
+    (sandbox,) = [pid for pid in _children(process.pid) if "tools.sandbox" in _command(pid)]
+    os.killpg(sandbox, signal.SIGKILL)
+    wait_for(lambda: [pid for pid in _children(process.pid) if "tools.sandbox" in _command(pid) and pid != sandbox])
+    assert wait_for(lambda: _answers(stack["sandbox"] + "/messages"))
+    assert process.poll() is None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - the stack's sandbox
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, ConnectionError):
+        return False
+
+
 def test_a_dead_worker_is_started_again_and_the_stack_keeps_working(stack: dict[str, Any]) -> None:
     process = stack["process"]
     (worker,) = [pid for pid in _children(process.pid) if "tools.local.worker" in _command(pid)]
@@ -309,7 +345,7 @@ def _command(pid: int) -> str:
 def test_sigterm_stops_every_child_and_a_second_one_is_harmless(stack: dict[str, Any]) -> None:
     process = stack["process"]
     children = _children(process.pid)
-    assert len(children) == 3, "moto server, worker and chalice local"
+    assert len(children) == 4, "moto server, the platform sandbox, worker and chalice local"
     process.send_signal(signal.SIGTERM)
     time.sleep(0.1)
     process.send_signal(signal.SIGTERM)  # impatient: a second one while it stops

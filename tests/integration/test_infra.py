@@ -173,6 +173,14 @@ def test_local_stack_settings_match_the_template() -> None:
         redrive = json.loads(ingest["Attributes"]["RedrivePolicy"])
         assert redrive["maxReceiveCount"] == 10
         assert redrive["deadLetterTargetArn"].endswith(":socialcrm-dev-ingest-dlq")
+        outbound = boto3.client("sqs").get_queue_attributes(
+            QueueUrl=env["SOCIALCRM_OUTBOUND_QUEUE_URL"], AttributeNames=["All"]
+        )["Attributes"]
+        assert env["SOCIALCRM_OUTBOUND_QUEUE_URL"].endswith("/socialcrm-dev-outbound")
+        redrive = json.loads(outbound["RedrivePolicy"])
+        assert redrive["maxReceiveCount"] == 10
+        assert redrive["deadLetterTargetArn"].endswith(":socialcrm-dev-outbound-dlq")
+        assert outbound["VisibilityTimeout"] == "360"
         assert (
             boto3.client("secretsmanager").describe_secret(SecretId=env["SOCIALCRM_SECRETS_ID"])["Name"]
             == "socialcrm/dev/app"
@@ -218,7 +226,7 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
         for resource in resources.values()
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
     }
-    assert dead_letter_queues == {"IngestDeadLetterQueue", "AlertsDeadLetterQueue"}
+    assert dead_letter_queues == {"IngestDeadLetterQueue", "AlertsDeadLetterQueue", "OutboundDeadLetterQueue"}
     for queue in dead_letter_queues:
         alarm = alarms[queue]
         assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
@@ -226,7 +234,14 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
             0,
             "GreaterThanThreshold",
         )
-    assert alarms["IngestQueue"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    # Interactions not stored for 15 minutes; replies not sent for 20 (a rate limit may delay one by 15).
+    for backlog, threshold in (("IngestQueue", 900), ("OutboundQueue", 1200)):
+        alarm = alarms[backlog]
+        assert (alarm["MetricName"], alarm["Threshold"], alarm["EvaluationPeriods"]) == (
+            "ApproximateAgeOfOldestMessage",
+            threshold,
+            2,
+        )
     for resource in resources.values():
         if resource["Type"] == "AWS::CloudWatch::Alarm":
             assert (
@@ -264,10 +279,16 @@ def test_the_stack_owns_the_secrets_it_is_given(prod_secrets: Path, merged: dict
     for role, grant in grants:  # a secret's versions of its name (six random characters), nothing else
         secret = "WebhookSecretsName" if role == "WebhookIngressRole" else "SecretsName"
         assert grant["Resource"]["Fn::Sub"].endswith(f":secret:${{{secret}}}-??????"), role
-    # The processor reads the page tokens, the notifier the chat webhook. The authorizer, which runs
-    # for any request from the internet carrying a token, reads no secret: no deployed stage accepts
-    # the shared ops token (only the local stack sets SOCIALCRM_OPS_TOKEN_ROLE).
-    assert {role for role, _ in grants} == {"WebhookIngressRole", "ProcessInteractionsRole", "NotifyAlertsRole"}
+    # The processor reads the page tokens, the notifier the chat webhook, the sender the channels'
+    # credentials. The authorizer, which runs for any request from the internet carrying a token,
+    # reads no secret: no deployed stage accepts the shared ops token (only the local stack sets
+    # SOCIALCRM_OPS_TOKEN_ROLE).
+    assert {role for role, _ in grants} == {
+        "WebhookIngressRole",
+        "ProcessInteractionsRole",
+        "NotifyAlertsRole",
+        "SendRepliesRole",
+    }
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
@@ -413,6 +434,16 @@ def test_prod_refuses_known_weak_or_local_secrets_and_names_the_key(tmp_path: Pa
         assert name
 
 
+def _own_values(value: Any, path: str) -> Any:
+    """The document with every value (in maps too: page tokens, a channel's credentials) one of
+    the stage's own, short as dev allows; URLs (not secrets) kept."""
+    if isinstance(value, dict):
+        return {key: _own_values(entry, f"{path}.{key}") for key, entry in value.items()}
+    if isinstance(value, str) and not value.startswith(("http://", "https://")):
+        return f"my-own-{path}"
+    return value
+
+
 def test_a_deployed_dev_stage_refuses_the_repositorys_dev_values_too(tmp_path: Path) -> None:
     """A deployed dev is on the internet: values anyone can read in the repository would let anyone
     sign deliveries. Dev may use short values of its own; never the repository's."""
@@ -424,8 +455,8 @@ def test_a_deployed_dev_stage_refuses_the_repositorys_dev_values_too(tmp_path: P
         path.write_text(json.dumps(dev))
         with pytest.raises(deploy.DeployError, match="meta_app_secret"):
             deploy.secrets_parameters(*clients, "dev", path)
-        own = {key: f"my-own-{key}" for key in dev if isinstance(dev[key], str)}
-        path.write_text(json.dumps({**dev, **own, "generic_secrets": {"forum": "my-own-forum"}}))
+        own = {key: _own_values(value, key) for key, value in dev.items()}
+        path.write_text(json.dumps({**own, "generic_secrets": {"forum": "my-own-forum"}}))
         deploy.secrets_parameters(*clients, "dev", path)  # short, but nobody else's
 
 
@@ -460,6 +491,7 @@ def test_the_queue_each_stage_consumes_is_the_one_the_template_names() -> None:
         variables = config["stages"][stage]["environment_variables"]
         assert variables["SOCIALCRM_INGEST_QUEUE_NAME"] == names["IngestQueue"]
         assert variables["SOCIALCRM_ALERTS_QUEUE_NAME"] == names["AlertsQueue"]
+        assert variables["SOCIALCRM_OUTBOUND_QUEUE_NAME"] == names["OutboundQueue"]
 
 
 def test_the_webhook_routes_run_in_their_own_function_with_their_own_role(merged: dict[str, Any]) -> None:
@@ -490,6 +522,194 @@ def test_the_webhook_routes_run_in_their_own_function_with_their_own_role(merged
     assert "secretsmanager:GetSecretValue" not in ops  # the ops routes read no platform secret
 
 
+def _named(node: Any) -> set[str]:
+    """The logical ids a policy's resource names: by Ref, Fn::GetAtt or `${Name}` / `${Name.Arn}` in Fn::Sub."""
+    import re
+
+    if isinstance(node, dict):
+        found = set()
+        if "Ref" in node:
+            found.add(node["Ref"])
+        if "Fn::GetAtt" in node:
+            found.add(node["Fn::GetAtt"][0])
+        if isinstance(node.get("Fn::Sub"), str):
+            found |= {name for name in re.findall(r"\$\{([A-Za-z0-9]+)", node["Fn::Sub"]) if name != "AWS"}
+        for value in node.values():
+            found |= _named(value)
+        return found
+    if isinstance(node, list):
+        return {name for value in node for name in _named(value)}
+    return set()
+
+
+def _grants(merged: dict[str, Any], logical_id: str) -> dict[str, set[str]]:
+    """Role -> the actions it may take on the resource `logical_id`."""
+    granted: dict[str, set[str]] = {}
+    for role, statement in _statements(merged):
+        if logical_id in _named(statement["Resource"]):
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            granted.setdefault(role, set()).update(actions)
+    return granted
+
+
+LOGS_STATEMENT = (
+    {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"},
+    {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/"
+        "${AWS::StackName}-*"
+    },
+)
+
+
+def test_the_reply_sender_has_a_role_of_its_own_with_only_what_sending_needs(merged: dict[str, Any]) -> None:
+    """The sender holds every channel's credentials and calls the platforms: its role consumes the
+    outbound queue, queues what it sent for the processor, keeps the replies' items, reads the app
+    secret (never the webhook secret) and raises the reauthorisation alert; nothing else."""
+    resources = merged["Resources"]
+    sender = resources["SendReplies"]["Properties"]
+    assert sender["Handler"] == "app.send_replies"
+    assert sender["Role"] == {"Fn::GetAtt": ["SendRepliesRole", "Arn"]}
+    policy = {
+        statement["Sid"]: (set(statement["Action"]), statement["Resource"])
+        for role, statement in _statements(merged)
+        if role == "SendRepliesRole"
+    }
+    assert policy == {
+        "Logs": LOGS_STATEMENT,
+        "ConsumeOutboundQueue": (
+            {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+            {"Fn::GetAtt": ["OutboundQueue", "Arn"]},
+        ),
+        # A reply a platform asked to wait for goes back on the queue, delayed, as a new message.
+        "RequeueWaitingReplies": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["OutboundQueue", "Arn"]}),
+        "QueueSentReplies": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["IngestQueue", "Arn"]}),
+        # DeleteItem: a channel's reauthorisation episode ends when a send succeeds again.
+        "KeepReplies": (
+            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+            {"Fn::GetAtt": ["Table", "Arn"]},
+        ),
+        "ReadChannelCredentials": (
+            {"secretsmanager:GetSecretValue"},
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                "${SecretsName}-??????"
+            },
+        ),
+        "PublishEvents": ({"events:PutEvents"}, {"Fn::GetAtt": ["EventBus", "Arn"]}),
+    }
+    named = {name for _, resource in policy.values() for name in _named(resource)}
+    assert named == {"OutboundQueue", "IngestQueue", "Table", "SecretsName", "EventBus"}
+    # Not the webhook secret, the idempotency table, the unread bucket, the topics or the routing override.
+    assert _grants(merged, "WebhookSecretsName").keys() == {"WebhookIngressRole"}
+    assert _grants(merged, "IngestQueue")["SendRepliesRole"] == {"sqs:SendMessage"}
+
+
+def test_only_the_ops_api_queues_replies_and_only_the_sender_consumes_them(merged: dict[str, Any]) -> None:
+    """POST /cases/{id}/replies (the ops function) enqueues; the webhook function, open to the
+    internet, cannot; no function reads or empties the outbound dead-letter queue (ops redrive it)."""
+    assert _grants(merged, "OutboundQueue") == {
+        "ApiHandlerRole": {"sqs:SendMessage"},
+        "SendRepliesRole": {
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
+        },
+    }
+    assert _grants(merged, "OutboundDeadLetterQueue") == {}
+    # The route stores a new reply and its request id together, on condition that the case exists.
+    assert "dynamodb:ConditionCheckItem" in _grants(merged, "Table")["ApiHandlerRole"]
+    environment = templates.function_environment(merged)
+    assert environment["SOCIALCRM_OUTBOUND_QUEUE_URL"] == {"Ref": "OutboundQueue"}
+
+
+def test_the_outbound_queue_retries_for_an_hour_before_dead_lettering(merged: dict[str, Any]) -> None:
+    """A reply a platform asks to wait for goes back on the queue as a new, delayed message (its
+    receives are not spent); a record that fails for a reason of socialcrm's own comes back after
+    the visibility timeout, and only after ten such receives, an hour, goes to the dead-letter
+    queue (kept 14 days) and its alarm. Encrypted like every queue."""
+    resources = merged["Resources"]
+    queue = resources["OutboundQueue"]["Properties"]
+    dead_letters = resources["OutboundDeadLetterQueue"]["Properties"]
+    assert queue["QueueName"] == {"Fn::Sub": "socialcrm-${Stage}-outbound"}
+    assert dead_letters["QueueName"] == {"Fn::Sub": "socialcrm-${Stage}-outbound-dlq"}
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["OutboundDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": resources["IngestQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"],
+    }
+    assert queue["RedrivePolicy"]["maxReceiveCount"] * queue["VisibilityTimeout"] >= 3600
+    assert queue["SqsManagedSseEnabled"] is dead_letters["SqsManagedSseEnabled"] is True
+    assert dead_letters["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert queue["MessageRetentionPeriod"] >= 24 * 3600
+    dead_letter_alarm = resources["OutboundDeadLettersAlarm"]["Properties"]
+    assert dead_letter_alarm["AlarmName"] == {"Fn::Sub": "socialcrm-${Stage}-outbound-dead-letters"}
+    assert dead_letter_alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["OutboundDeadLetterQueue", "QueueName"]}
+    backlog = resources["OutboundBacklogAlarm"]["Properties"]
+    assert backlog["AlarmName"] == {"Fn::Sub": "socialcrm-${Stage}-outbound-backlog"}
+    assert backlog["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["OutboundQueue", "QueueName"]}
+
+
+def test_every_queue_consumer_reports_its_failed_records_and_outlasts_its_timeout(merged: dict[str, Any]) -> None:
+    """Without ReportBatchItemFailures Lambda deletes a whole batch that returned, failed records
+    included: a reply lost. Each queue's visibility timeout is at least six times its consumer's
+    timeout, as AWS advises for Lambda's SQS event sources."""
+    resources = merged["Resources"]
+    queues = {f"socialcrm-prod-{name}": logical_id for logical_id, name in _queue_suffixes(merged).items()}
+    consumed = {}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            properties = event["Properties"]
+            queue = queues[properties["Queue"]["Fn::Sub"].rsplit(":", 1)[1]]
+            consumed[name] = queue
+            assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+            timeout = resource["Properties"]["Timeout"]
+            assert resources[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout, name
+    assert consumed == {
+        "ProcessInteractions": "IngestQueue",
+        "NotifyAlerts": "AlertsQueue",
+        "SendReplies": "OutboundQueue",
+    }
+
+
+def _queue_suffixes(merged: dict[str, Any]) -> dict[str, str]:
+    """Queue logical id -> its name after `socialcrm-<stage>-`."""
+    return {
+        logical_id: resource["Properties"]["QueueName"]["Fn::Sub"].removeprefix("socialcrm-${Stage}-")
+        for logical_id, resource in merged["Resources"].items()
+        if resource["Type"] == "AWS::SQS::Queue"
+    }
+
+
+def test_a_channel_needing_reauthorization_reaches_the_notifier(merged: dict[str, Any]) -> None:
+    """The sender's ops alert goes where every alert goes: the rule's list names it, and on the
+    local stack (the same rule, in moto) an event of that type lands on the alerts queue."""
+    rule = merged["Resources"]["AlertEventsRule"]["Properties"]
+    assert "Channel Needs Reauthorization" in rule["EventPattern"]["detail-type"]
+    assert [target["Arn"] for target in rule["Targets"]] == [{"Fn::GetAtt": ["AlertsQueue", "Arn"]}]
+    with mock_aws():
+        env = provision(boto3.Session(), "dev", load_file(DEV_SECRETS_PATH))
+        detail = {"dedupe_key": "reauth:telegram:bot-1:1", "platform": "telegram", "severity": "high"}
+        boto3.client("events").put_events(
+            Entries=[
+                {
+                    "Source": "socialcrm",
+                    "DetailType": "Channel Needs Reauthorization",
+                    "Detail": json.dumps(detail),
+                    "EventBusName": env["SOCIALCRM_EVENT_BUS"],
+                }
+            ]
+        )
+        messages = boto3.client("sqs").receive_message(
+            QueueUrl=env["SOCIALCRM_ALERTS_QUEUE_URL"], MaxNumberOfMessages=10
+        )["Messages"]
+        assert [json.loads(m["Body"])["detail-type"] for m in messages] == ["Channel Needs Reauthorization"]
+
+
 def test_the_webhook_function_imports_none_of_the_ops_side() -> None:
     heavy = (
         "chalicelib.api.ops",
@@ -515,7 +735,9 @@ def test_logs_are_kept_per_stage_and_the_api_is_throttled_and_logged_without_que
 ) -> None:
     resources = merged["Resources"]
     functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
-    assert "WebhookIngress" in functions
+    assert {"WebhookIngress", "SendReplies"} <= set(functions)
+    for function in functions:  # none overrides the Globals' log group, which has the retention
+        assert "LoggingConfig" not in resources[function]["Properties"], function
     logging_config = merged["Globals"]["Function"]["LoggingConfig"]
     assert logging_config["LogGroup"] == {"Ref": "FunctionLogGroup"}  # every function's log, with a retention
     for group in ("FunctionLogGroup", "ApiAccessLogGroup"):

@@ -1,6 +1,7 @@
 """Real payloads: every capture in tests/data/captures (taken from public sources and the platforms'
 documentation, see each folder's PROVENANCE.md) is parsed by its channel, and what is queued and
-what is ignored must equal its `.expected.json`, written from the platform's documentation of the
+what is ignored (and the statuses of the brand's messages) must equal its
+`.expected.json`, written from the platform's documentation of the
 shape. A capture without an expected file fails: each one says what it must become."""
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def parsed(path: Path) -> dict[str, Any]:
     channel = CHANNELS[CHANNEL_OF[path.parent.name]]
     result = channel.parse(WebhookRequest(body=path.read_bytes()), RECEIVED)
     queued = [{k: v for k, v in i.to_dict().items() if k != "received_at"} for i in result.interactions]
-    return {"queued": queued, "ignored": dict(sorted(result.ignored.items()))}
+    statuses = [status.to_dict() for status in result.statuses]
+    return {"queued": queued, "statuses": statuses, "ignored": dict(sorted(result.ignored.items()))}
 
 
 def test_every_capture_has_its_expected_result() -> None:
@@ -59,6 +61,8 @@ def test_a_capture_becomes_what_the_platform_documents(path: Path) -> None:
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
     got = parsed(path)
     assert got["ignored"] == expected["ignored"]
+    # What the platform says of the brand's messages (receipts, statuses): none unless listed.
+    assert got["statuses"] == expected.get("statuses", [])
     by_key = sorted(got["queued"], key=lambda m: m["idempotency_key"])
     wanted = sorted(expected["queued"], key=lambda m: m["idempotency_key"])
     assert [m["idempotency_key"] for m in by_key] == [m["idempotency_key"] for m in wanted]

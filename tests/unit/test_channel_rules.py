@@ -389,6 +389,8 @@ def test_messenger_echo_is_the_page_answering_the_customer_it_was_sent_to() -> N
 
 
 def test_whatsapp_only_sent_statuses_with_a_recipient_are_outbound() -> None:
+    """A `sent` status is the brand's reply (WhatsApp echoes nothing else); the others are queued
+    as what became of a message the brand sent, for the replies socialcrm sent to move forward."""
     statuses = [
         {"id": "wamid.S", "status": "sent", "timestamp": "1763812800", "recipient_id": "5511"},
         {"id": "wamid.S", "status": "delivered", "timestamp": "1763812801", "recipient_id": "5511"},
@@ -409,4 +411,10 @@ def test_whatsapp_only_sent_statuses_with_a_recipient_are_outbound() -> None:
         "5511",
         "PN",
     )
-    assert result.ignored == {"status": 2}
+    assert result.ignored == {}
+    assert [(s.platform_message_id, s.state.value, s.recipient_id) for s in result.statuses] == [
+        ("wamid.S", "delivered", "5511"),
+        ("wamid.F", "failed", "5511"),
+    ]
+    assert result.statuses[1].error is not None
+    assert result.statuses[1].error.code == "failed"

@@ -283,6 +283,11 @@ def published() -> Published:
     ]
     crisis = CrisisWatch(MemoryCrises(negatives), bus, load_default()).run(now)
     assert crisis.started == [BRAND]
+    # The sender, when a platform refuses a channel account's credentials (services/replies.py).
+    from chalicelib.rules.catalogue import channel_needs_reauthorization
+
+    reauth = channel_needs_reauthorization("messenger", "PAGE1", "190", "Error validating access token", now)
+    assert bus.publish([reauth]) == [True]
     decoded = [DomainEvent(DetailType(e["DetailType"]), json.loads(e["Detail"])) for e in client.entries]
     assert [e.detail for e in decoded[: len(events)]] == [e.detail for e in events]
     return Published(client.entries, decoded, len(client.calls))
@@ -342,8 +347,9 @@ def test_schema_is_valid_draft_2020_12_and_names_its_detail_type(detail_type: De
 def test_schemas_about_a_customer_require_its_id() -> None:
     for detail_type in DetailType:
         required = set(schema(detail_type)["required"])
-        assert ("customer_id" in required) is (detail_type is not DetailType.CRISIS_ALERT), detail_type
-    # a crisis is about a brand; its samples name the customers
+        about_no_one = (DetailType.CRISIS_ALERT, DetailType.CHANNEL_NEEDS_REAUTHORIZATION)
+        assert ("customer_id" in required) is (detail_type not in about_no_one), detail_type
+    # a crisis is about a brand (its samples name the customers); a reauthorization about a channel
     samples = schema(DetailType.CRISIS_ALERT)["properties"]["sample_interactions"]["items"]
     assert "customer_id" in samples["required"]
 
@@ -371,7 +377,7 @@ def test_every_published_detail_validates_against_its_schema() -> None:
         if (problems := errors(event.detail_type, event.detail))
     }
     assert failures == {}
-    assert len(published().events) == 25
+    assert len(published().events) == 26
 
 
 @pytest.mark.parametrize("event", built_by_catalogue(), ids=lambda e: f"{e.detail_type}-{e.detail['severity']}")
@@ -440,8 +446,9 @@ def test_every_entry_is_a_well_formed_put_events_entry() -> None:
         assert detail["schema_version"] == SCHEMA_VERSION
         assert entry_size(entry) <= MAX_BYTES
         assert len(entry["Detail"].encode()) < 8 * 1024, "details carry ids, not what customers wrote"
-    # the batch's 17 events in two calls (ten at most each), the SLA watch's 7 in one, the crisis in one
-    assert published().calls == 4
+    # the batch's 17 events in two calls (ten at most each), the SLA watch's 7 in one, the crisis
+    # in one, the re-authorisation alert in one
+    assert published().calls == 5
 
 
 def test_details_never_carry_what_customers_wrote() -> None:

@@ -3,17 +3,21 @@
 1. moto server on 127.0.0.1:$SOCIALCRM_AWS_PORT (default 5000), its log in build/local/moto.log;
 2. the dev stack created in it from infra/template.json, secrets read from $SOCIALCRM_LOCAL_SECRETS
    and stored in its Secrets Manager, its Cognito pool with the document's console users;
-3. a worker that runs the app's queue consumers and schedules as Lambda would;
-4. the API on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000): Chalice's local server (tools/local/api.py);
-5. once GET /health answers 200, the sample webhooks in events/ replayed over HTTP, signed as
+3. the platform sandbox on 127.0.0.1:$SOCIALCRM_SANDBOX_PORT (default 8025, tools/sandbox/): the
+   platforms' send APIs, which the functions' SOCIALCRM_GRAPH_URL, _TELEGRAM_URL, _X_URL and
+   _TRUSTPILOT_URL (and the document's generic_outbound URLs) point at, so no reply leaves the
+   machine; its echoes and statuses go to the API, signed with the document's secrets;
+4. a worker that runs the app's queue consumers and schedules as Lambda would;
+5. the API on 127.0.0.1:$SOCIALCRM_API_PORT (default 8000): Chalice's local server (tools/local/api.py);
+6. once GET /health answers 200, the sample webhooks in events/ replayed over HTTP, signed as
    the platforms sign them (SOCIALCRM_DEMO=0 skips this).
 
 The emulated AWS lives in moto's memory: stopping the stack loses it, unless
 SOCIALCRM_LOCAL_STATE_DIR names a folder to keep the tables and kept deliveries in (tools/local/
 state.py). A child that dies is started again (moto with the stack provisioned anew and the saved
-state loaded, then the worker and the API, whose settings name its resources); one that keeps dying
-stops the stack. Ctrl-C or SIGTERM stops every child, once: a second signal while stopping is
-ignored.
+state loaded, then the worker and the API, whose settings name its resources; the sandbox on its
+own, without what it had received); one that keeps dying stops the stack. Ctrl-C or SIGTERM stops
+every child, once: a second signal while stopping is ignored.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from tools import sandbox
 from tools.local import LOCAL_SETTINGS, demo, logs
 from tools.local import state as saved
 from tools.local.processes import ChildDied, Children, wait_for, wait_http
 from tools.provision import provision
-from tools.secrets import DEV_SECRETS_PATH, load_file
+from tools.secrets import DEV_SECRETS_PATH, Secrets, load_file
 from tools.template import ROOT
 
 log = logging.getLogger("local")
@@ -40,6 +45,9 @@ log = logging.getLogger("local")
 STAGE = "dev"
 REGION = "us-east-1"
 SAVE_EVERY = 300.0  # seconds, with SOCIALCRM_LOCAL_STATE_DIR
+# The children, in the order they start (and stop in reverse): the sandbox before the functions that
+# call it, the API last so that its /health answering means everything is up.
+PROCESSES = ("moto", "sandbox", "worker", "api")
 
 
 class Stop(Exception):
@@ -65,6 +73,27 @@ def aws_environment(aws_port: int) -> dict[str, str]:
     }
 
 
+def sandbox_environment(sandbox_port: int) -> dict[str, str]:
+    """What the functions need to send replies to the platform sandbox instead of the platforms."""
+    return sandbox.environment(sandbox_port)
+
+
+def to_sandbox(secrets: Secrets, sandbox_port: int) -> Secrets:
+    """The document with its generic outbound URLs that name the default sandbox address pointed at
+    this stack's sandbox (a stack on other ports, as the end-to-end tests start, has its own)."""
+    default = f"http://127.0.0.1:{sandbox.DEFAULT_PORT}/"
+    outbound = secrets.get("generic_outbound")
+    if sandbox_port == sandbox.DEFAULT_PORT or not isinstance(outbound, dict):
+        return secrets
+    moved = {
+        source: {**entry, "url": f"http://127.0.0.1:{sandbox_port}/" + entry["url"][len(default) :]}
+        if entry.get("url", "").startswith(default)
+        else entry
+        for source, entry in outbound.items()
+    }
+    return {**secrets, "generic_outbound": moved}
+
+
 def _in_use(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -73,9 +102,11 @@ def _in_use(port: int) -> bool:
 class Stack:
     """The children and what they are started with, so that any of them can be started again."""
 
-    def __init__(self, aws_port: int, api_port: int, secrets_path: Path, log_dir: Path) -> None:
-        self.aws_port, self.api_port = aws_port, api_port
-        self.secrets_path, self.secrets = secrets_path, load_file(secrets_path)
+    def __init__(
+        self, aws_port: int, api_port: int, secrets_path: Path, log_dir: Path, sandbox_port: int = sandbox.DEFAULT_PORT
+    ) -> None:
+        self.aws_port, self.api_port, self.sandbox_port = aws_port, api_port, sandbox_port
+        self.secrets_path, self.secrets = secrets_path, to_sandbox(load_file(secrets_path), sandbox_port)
         self.log_dir = log_dir
         self.children = Children()
         self.env: dict[str, str] = {}
@@ -86,6 +117,10 @@ class Stack:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}"
 
     def session(self) -> Any:
         import boto3
@@ -123,6 +158,41 @@ class Stack:
         self.env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read them
         for key, value in LOCAL_SETTINGS.items():
             self.env.setdefault(key, value)
+        # Set, not defaulted: a platform URL left in the developer's shell must not make the local
+        # stack answer real customers.
+        self.env.update(sandbox_environment(self.sandbox_port))
+
+    def sandbox_command(self) -> list[str]:
+        """The sandbox with the stack's secrets document (the tokens it accepts, the secrets its
+        callbacks are signed with), calling the API back."""
+        return [
+            sys.executable,
+            "-m",
+            "tools.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.sandbox_port),
+            "--secrets",
+            str(self.secrets_path),
+            "--callback-url",
+            self.base_url,
+            "--callback-delay",
+            os.environ.get("SOCIALCRM_SANDBOX_CALLBACK_DELAY", "0.5"),
+        ]
+
+    def start_sandbox(self) -> None:
+        if self.children.has("sandbox"):
+            self.children.restart("sandbox")
+        else:
+            self.children.start("sandbox", self.sandbox_command(), env=dict(os.environ), cwd=ROOT)
+        wait_http(f"{self.sandbox_url}/messages", self.children, timeout=30)
+        log.info("platform sandbox is up on %s (what the stack sends to the platforms: GET /)", self.sandbox_url)
+
+    def start(self, name: str) -> None:
+        {"moto": self.start_aws, "sandbox": self.start_sandbox, "worker": self.start_worker, "api": self.start_api}[
+            name
+        ]()
 
     def start_worker(self) -> None:
         # The worker first, the API last: once /health answers, everything behind it is running.
@@ -157,10 +227,10 @@ class Stack:
             self.start_aws()
             self.start_worker()
             self.start_api()
-            return
+            dead = [name for name in dead if name not in ("moto", "worker", "api")]
         for name in dead:
             log.warning("%s died; starting it again", name)
-            (self.start_worker if name == "worker" else self.start_api)()
+            self.start(name)
 
     def save(self) -> None:
         if self.state_dir is not None and self.app_env:
@@ -173,22 +243,23 @@ def main() -> int:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     aws_port = int(os.environ.get("SOCIALCRM_AWS_PORT", "5000"))
     api_port = int(os.environ.get("SOCIALCRM_API_PORT", "8000"))
+    sandbox_port = int(os.environ.get("SOCIALCRM_SANDBOX_PORT", str(sandbox.DEFAULT_PORT)))
     secrets_path = Path(os.environ.get("SOCIALCRM_LOCAL_SECRETS", str(DEV_SECRETS_PATH)))
     log_dir = ROOT / "build" / "local"
     log_dir.mkdir(parents=True, exist_ok=True)
 
-    for port, variable in ((aws_port, "SOCIALCRM_AWS_PORT"), (api_port, "SOCIALCRM_API_PORT")):
+    ports = (aws_port, "SOCIALCRM_AWS_PORT"), (api_port, "SOCIALCRM_API_PORT"), (sandbox_port, "SOCIALCRM_SANDBOX_PORT")
+    for port, variable in ports:
         if _in_use(port):  # another stack's moto would answer our health checks
             log.error("port %d is in use (another `make run`?): stop it or set %s", port, variable)
             return 1
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    stack = Stack(aws_port, api_port, secrets_path, log_dir)
+    stack = Stack(aws_port, api_port, secrets_path, log_dir, sandbox_port)
     code = 0
     try:
-        stack.start_aws()
-        stack.start_worker()
-        stack.start_api()
+        for name in PROCESSES:
+            stack.start(name)
         log.info("ready: %s/health answers 200", stack.base_url)
         if os.environ.get("SOCIALCRM_DEMO", "1") != "0":
             demo.replay(stack.base_url, stack.secrets, stack.session(), stack.app_env)

@@ -50,6 +50,7 @@ def replay(base_url: str, secrets: dict[str, Any], session: Any, app_env: dict[s
     log.info("demo queued %d interactions; the worker analyses and stores them", queued)
     if _drained(session.client("sqs"), app_env["SOCIALCRM_INGEST_QUEUE_URL"]):
         show_customer(base_url, secrets["ops_api_token"])
+        answer_a_case(base_url, secrets, session.client("sqs"), app_env["SOCIALCRM_INGEST_QUEUE_URL"])
 
 
 def _drained(sqs: Any, queue_url: str, timeout: float = 60) -> bool:
@@ -87,6 +88,56 @@ def show_customer(base_url: str, token: str) -> None:
         sentiment,
         "pii: " + ",".join(latest.get("pii_types", [])) if latest.get("pii_types") else "no personal data",
     )
+
+
+# A customer who writes while the demo runs (the samples are older than any platform's window).
+DEMO_PAGE, DEMO_PSID = "104000000000001", "25000000000009999"
+
+
+def answer_a_case(base_url: str, secrets: dict[str, Any], sqs: Any, queue_url: str, timeout: float = 30) -> str | None:
+    """A customer complains on Messenger now; an agent answers the case through the reply API;
+    the sender calls the platform sandbox, which echoes the reply and reports it delivered and
+    read through the webhooks; the case is responded. Logs and returns the reply's state."""
+    from tools.webhook_client import sign
+
+    millis = int(time.time() * 1000)
+    message = {"mid": f"m_demo_{millis}", "text": "My order never arrived and nobody answers, this is terrible"}
+    item = {"sender": {"id": DEMO_PSID}, "recipient": {"id": DEMO_PAGE}, "timestamp": millis, "message": message}
+    complaint = {"object": "page", "entry": [{"id": DEMO_PAGE, "time": millis, "messaging": [item]}]}
+    signed = sign("meta", json.dumps(complaint).encode(), secrets)
+    post(base_url, signed.path, signed.headers, signed.body)
+    headers = {"Authorization": f"Bearer {secrets['ops_api_token']}", "Content-Type": "application/json"}
+    case_id = None
+    if _drained(sqs, queue_url):
+        status, found = request(base_url, f"/identities/messenger/{DEMO_PSID}", headers)
+        status, page = request(base_url, "/cases?status=open&limit=100", headers)
+        mine = [c for c in page.get("cases", []) if c.get("customer_id") == found.get("customer_id")]
+        case_id = mine[0]["case_id"] if mine else None
+    if case_id is None:
+        log.warning("the demo's complaint opened no case to answer")
+        return None
+    body = json.dumps({"text": "Sorry about that: your order ships today.", "client_reply_id": "demo-1"})
+    status, reply = post(base_url, f"/cases/{case_id}/replies", headers, body.encode())
+    if status != 202:
+        log.warning("POST /cases/%s/replies -> %d: %s", case_id, status, reply.get("code") or reply.get("Message"))
+        return None
+    log.info("POST /cases/%s/replies -> 202: reply %s queued (the sandbox is the platform)", case_id, reply["reply_id"])
+    deadline = time.monotonic() + timeout
+    state = str(reply["state"])
+    while time.monotonic() < deadline and state not in ("delivered", "read", "failed", "unknown"):
+        time.sleep(0.5)
+        status, reply = request(base_url, f"/replies/{reply['reply_id']}", headers)
+        state = str(reply.get("state")) if status == 200 else state
+    _drained(sqs, queue_url)
+    status, case = request(base_url, f"/cases/{case_id}", headers)
+    log.info(
+        "GET /replies/%s -> %s; the case is %s, first response after %s s (the sandbox's GET /messages lists it)",
+        reply["reply_id"],
+        state,
+        case.get("status"),
+        case.get("first_response_seconds"),
+    )
+    return state
 
 
 def show_sign_ins(base_url: str, secrets: dict[str, Any]) -> None:

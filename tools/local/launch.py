@@ -29,11 +29,17 @@ class LocalStack:
     process: subprocess.Popen[str]
     aws_port: int
     api_port: int
+    sandbox_port: int = 0
     log: list[str] = field(default_factory=list)  # every line it printed so far
 
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def sandbox(self) -> str:
+        """The platform sandbox: what the stack sent to the platforms (GET /messages), faults."""
+        return f"http://127.0.0.1:{self.sandbox_port}"
 
     @property
     def endpoint(self) -> str:
@@ -58,11 +64,12 @@ class LocalStack:
 
 def start(demo: bool, env: dict[str, str] | None = None, timeout: float = 120) -> LocalStack:
     """The stack once it says it is running; RuntimeError with its output if it does not."""
-    aws_port, api_port = free_port(), free_port()
+    aws_port, api_port, sandbox_port = free_port(), free_port(), free_port()
     variables = {
         **os.environ,
         "SOCIALCRM_AWS_PORT": str(aws_port),
         "SOCIALCRM_API_PORT": str(api_port),
+        "SOCIALCRM_SANDBOX_PORT": str(sandbox_port),
         "SOCIALCRM_DEMO": "1" if demo else "0",
         **(env or {}),
     }
@@ -74,7 +81,7 @@ def start(demo: bool, env: dict[str, str] | None = None, timeout: float = 120) -
         stderr=subprocess.STDOUT,
         text=True,
     )
-    stack = LocalStack(process, aws_port, api_port)
+    stack = LocalStack(process, aws_port, api_port, sandbox_port)
     running = threading.Event()
 
     def read_output() -> None:  # keeps the pipe drained for as long as the stack lives

@@ -40,3 +40,15 @@ def attachment_id(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value) or None
+
+
+SOCIALCRM_METADATA = "socialcrm:"
+
+
+def sent_from_socialcrm(metadata: str | None) -> str | None:
+    """The reply id socialcrm attached to a message it sent (Messenger's `metadata`, WhatsApp's
+    `biz_opaque_callback_data`), which the platform hands back with the echo or status."""
+    if metadata and metadata.startswith(SOCIALCRM_METADATA):
+        reply_id = metadata[len(SOCIALCRM_METADATA) :]
+        return reply_id or None
+    return None

@@ -17,8 +17,9 @@ from typing import Any
 
 from chalicelib.channels import payload as p
 from chalicelib.channels.base import MalformedPayload
-from chalicelib.channels.meta.common import ReaderBase, attachment_id
+from chalicelib.channels.meta.common import ReaderBase, attachment_id, sent_from_socialcrm
 from chalicelib.models.interaction import Action, Attachment, Author, Direction, Interaction, Kind
+from chalicelib.models.reply import ReplyState, ReplyStatus
 
 # What a customer did, in the order they are looked for: an item carries one of them.
 _INTERACTION_KEYS = ("message", "message_edit", "reaction", "postback")
@@ -89,6 +90,9 @@ class MessagingReader(ReaderBase):
         """One messaging item of the account `account_id` (the entry's id): what the customer did is
         queued; the brand's echoes are queued as its replies; everything else is counted by reason."""
         kind = next((key for key in _INTERACTION_KEYS if key in event), None)
+        if kind is None and ("delivery" in event or "read" in event):
+            self._receipt(event, path, platform)
+            return
         if kind is None:
             if _NOT_INTERACTIONS.intersection(event):
                 self.result.skip("not_an_interaction")  # receipts, opt-ins, referrals, handovers...
@@ -293,8 +297,48 @@ class MessagingReader(ReaderBase):
                 attachments=_attachments(message),
                 occurred_at=occurred,
                 received_at=self.received_at,
+                reply_id=sent_from_socialcrm(p.opt_text(message, "metadata", path)),
             )
         )
+
+    def _receipt(self, event: dict[str, Any], path: str, platform: str) -> None:
+        """A delivery or read receipt: the customer (`sender`) received or read what the account
+        (`recipient`) sent them: everything up to the `watermark` (Messenger), or the message `mid`
+        (Instagram reads). Queued as a status of the brand's messages to them; the replies socialcrm
+        sent move forward, nothing else changes."""
+        kind = "delivery" if "delivery" in event else "read"
+        receipt = p.obj(event, kind, path)
+        customer = _party(p.obj(event, "sender", path), f"{path}.sender")
+        page = _party(p.as_obj(event.get("recipient")))
+        raw = receipt.get("watermark")
+        watermark = None
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            watermark = p.from_millis(raw, f"{path}.{kind}.watermark")
+        mids = [str(mid) for mid in receipt.get("mids") or () if isinstance(mid, str)]
+        mid = p.opt_text(receipt, "mid", f"{path}.{kind}")
+        if mid:
+            mids.append(mid)
+        if watermark is None and not mids:
+            self.result.skip("not_an_interaction")  # nothing to tell which messages it covers
+            return
+        stamp = _stamp(event)
+        # When: the event's time; without one, the watermark's (never our clock: a redelivery
+        # must say the same).
+        at = self._occurred(stamp) if stamp is not None else watermark or self.received_at
+        state = ReplyState.DELIVERED if kind == "delivery" else ReplyState.READ
+        # With a watermark, the watermark says what it covers (its `mids` are among those).
+        for each in [None] if watermark is not None else mids:
+            self.result.statuses.append(
+                ReplyStatus(
+                    platform=platform,
+                    platform_message_id=each,
+                    state=state,
+                    at=at,
+                    account_id=page or None,
+                    recipient_id=customer,
+                    watermark=watermark,
+                )
+            )
 
 
 def _party(party: dict[str, Any], path: str | None = None) -> str:

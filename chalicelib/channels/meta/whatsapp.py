@@ -15,8 +15,9 @@ from typing import Any
 
 from chalicelib.channels import payload as p
 from chalicelib.channels.base import MalformedPayload
-from chalicelib.channels.meta.common import ReaderBase, attachment_id
+from chalicelib.channels.meta.common import ReaderBase, attachment_id, sent_from_socialcrm
 from chalicelib.models.interaction import Action, Attachment, Author, Direction, Interaction, Kind
+from chalicelib.models.reply import ErrorClass, ReplyError, ReplyState, ReplyStatus
 
 _MEDIA = frozenset({"image", "video", "audio", "document", "sticker"})
 
@@ -83,15 +84,38 @@ class WhatsAppReader(ReaderBase):
             self.result.guard(f"{path}.messages[{index}]", self._whatsapp_message, message, account_id, contacts)
 
     def _whatsapp_status(self, status: dict[str, Any], path: str, account_id: str | None) -> None:
-        """WhatsApp does not echo the brand's API messages; a `sent` status is how we learn of one.
-        The other statuses (delivered, read, played, failed) follow messages already known; what
-        became of a reply is for a later feature to track."""
-        if status.get("status") != "sent":
-            self.result.skip("status")
+        """WhatsApp does not echo the brand's API messages; a `sent` status is how we learn of one
+        (queued as the brand's reply). Every status is also queued as what became of the message
+        (sent, delivered, read, played, failed: out of order, so only ever moving it forward), for
+        the replies socialcrm sent; `biz_opaque_callback_data` names the reply it set at send."""
+        state = _STATUS_STATES.get(str(status.get("status")))
+        if state is None:
+            self.result.skip("status")  # a status of a kind not documented: nothing to move
+            return
+        recipient = p.opt_text(status, "recipient_id", path) or p.opt_text(status, "recipient_user_id", path)
+        reply_id = sent_from_socialcrm(p.opt_text(status, "biz_opaque_callback_data", path))
+        if recipient is None and reply_id is None:
+            self.result.skip("status")  # names neither a reply of ours nor a person: nothing to move
+            return
+        if state is not ReplyState.SENT or reply_id is not None:
+            self.result.statuses.append(
+                ReplyStatus(
+                    platform="whatsapp",
+                    platform_message_id=p.text(status, "id", path),
+                    state=state,
+                    at=_timestamp(status, path),
+                    reply_id=reply_id,
+                    account_id=account_id,
+                    recipient_id=recipient,
+                    error=_status_error(status, path) if state is ReplyState.FAILED else None,
+                )
+            )
+        if state is not ReplyState.SENT:
             return
         recipient = p.opt_text(status, "recipient_id", path) or p.opt_text(status, "recipient_user_id", path)
         if not recipient:
-            self.result.skip("status")  # answers nobody we could name
+            if reply_id is None:
+                self.result.skip("status")  # answers nobody we could name
             return
         if status.get("recipient_type") == "group" or recipient.endswith("@g.us"):
             # The brand wrote to a WhatsApp group: its own post, not an answer to one customer,
@@ -117,6 +141,7 @@ class WhatsAppReader(ReaderBase):
                 text="",
                 occurred_at=_timestamp(status, path),
                 received_at=self.received_at,
+                reply_id=reply_id,
             )
         )
 
@@ -351,6 +376,29 @@ def _digits(number: str | None) -> str:
 _TEMPLATE_CATEGORIES = frozenset(
     {"marketing", "marketing_lite", "utility", "authentication", "authentication_international", "business_initiated"}
 )
+
+
+_STATUS_STATES = {
+    "sent": ReplyState.SENT,
+    "delivered": ReplyState.DELIVERED,
+    "read": ReplyState.READ,
+    "played": ReplyState.READ,  # a voice message listened to: read, as far as a reply goes
+    "failed": ReplyState.FAILED,
+}
+
+
+def _status_error(status: dict[str, Any], path: str) -> ReplyError:
+    """The failure as WhatsApp states it: its code and its own words (never the message's text)."""
+    errors = p.items(status, "errors", path)
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    code = first.get("code")
+    details = first.get("error_data") if isinstance(first.get("error_data"), dict) else {}
+    words = (details or {}).get("details") or first.get("message") or first.get("title") or "failed"
+    permanent_codes = {131026, 131047, 131051, 131052, 131053, 130472, 131021, 131008, 131009, 132000, 132001}
+    error_class = ErrorClass.RETRY if code in (130429, 131056, 131000, 131016, 1, 2) else ErrorClass.PERMANENT
+    if code not in permanent_codes and code in (190, 131031):
+        error_class = ErrorClass.REAUTH
+    return ReplyError(str(code) if code is not None else "failed", error_class, str(words)[:500])
 
 
 def _category(status: dict[str, Any]) -> str | None:
