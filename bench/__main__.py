@@ -11,11 +11,12 @@ import contextlib
 import io
 import sys
 
-from bench import acting, cold_import, package_size, processing, webhook_latency
+from bench import acting, cold_import, package_size, processing, replying, webhook_latency
 
 
 def main() -> None:
-    for benchmark in (webhook_latency.run, cold_import.run, package_size.run, processing.run, acting.run):
+    benchmarks = (webhook_latency.run, cold_import.run, package_size.run, processing.run, acting.run, replying.run)
+    for benchmark in benchmarks:
         with contextlib.redirect_stdout(io.StringIO()):
             table = benchmark()
         sys.stdout.write(table + "\n")
