@@ -188,6 +188,99 @@ def test_a_webhook_over_http_reaches_the_ops_api(stack: dict[str, Any]) -> None:
     assert view["identities"][0]["handle"] == "ivan_e2e"
 
 
+def _case_of(api: str, auth: dict[str, str], platform: str, user_id: str) -> Any:
+    """The open case of the customer behind the identity, once the worker has made it."""
+
+    def found() -> Any:
+        code, identity = request(api, f"/identities/{platform}/{user_id}", auth)
+        if code != 200:
+            return None
+        code, page = request(api, "/cases?status=open&limit=100", auth)
+        mine = [case for case in page.get("cases", []) if case["customer_id"] == identity["customer_id"]]
+        return mine[0] if mine else None
+
+    return wait_for(found)
+
+
+def _json_post(url: str, path: str, auth: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+    return post(url, path, {**auth, "Content-Type": "application/json"}, json.dumps(body).encode())
+
+
+def test_a_whatsapp_customer_silent_two_days_gets_the_template_option_and_a_template_goes(
+    stack: dict[str, Any],
+) -> None:
+    secrets = load_file(DEV_SECRETS_PATH)
+    auth = {"Authorization": f"Bearer {secrets['ops_api_token']}"}
+    user, written = "5511900099901", int(time.time()) - 2 * 86400
+    message: dict[str, Any] = {"from": user, "id": "wamid.e2e.silent", "timestamp": str(written), "type": "text"}
+    message["text"] = {"body": "Meu pedido nunca chegou, péssimo atendimento"}
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550000101", "phone_number_id": "100000000000101"},
+        "contacts": [{"profile": {"name": "Bia"}, "wa_id": user}],
+        "messages": [message],
+    }
+    delivery = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": value}]}],
+    }
+    signed = sign("meta", json.dumps(delivery).encode(), secrets)
+    assert post(stack["api"], signed.path, signed.headers, signed.body)[0] == 200
+    case = _case_of(stack["api"], auth, "whatsapp", user)
+
+    status, refused = _json_post(stack["api"], f"/cases/{case['case_id']}/replies", auth, {"text": "Olá de novo"})
+    assert (status, refused["code"]) == (409, "window_closed")
+    assert "template" in refused["options"]
+    template = {"name": "order_update", "language": "pt_BR", "parameters": ["4821"]}
+    status, reply = _json_post(stack["api"], f"/cases/{case['case_id']}/replies", auth, {"template": template})
+    assert status == 202
+
+    def delivered() -> Any:
+        code, tracked = request(stack["api"], f"/replies/{reply['reply_id']}", auth)
+        return tracked if code == 200 and tracked["state"] in ("delivered", "read") else None
+
+    wait_for(delivered)  # the sandbox's signed sent / delivered / read statuses came back
+    code, sent = request(stack["sandbox"], "/messages?platform=whatsapp", {})
+    assert code == 200
+    assert [m["recipient"] for m in sent] == [user]
+
+
+def test_a_telegram_429_twice_then_success_sends_exactly_one_message(stack: dict[str, Any]) -> None:
+    secrets = load_file(DEV_SECRETS_PATH)
+    auth = {"Authorization": f"Bearer {secrets['ops_api_token']}"}
+    chat = 990077
+    update = {
+        "update_id": 990077,
+        "message": {
+            "message_id": 7,
+            "date": int(time.time()),
+            "text": "Ninguém responde, quero cancelar",
+            "from": {"id": chat, "is_bot": False, "first_name": "Caio"},
+            "chat": {"id": chat, "type": "private"},
+        },
+    }
+    signed = sign("telegram", json.dumps(update).encode(), secrets)
+    assert post(stack["api"], signed.path, signed.headers, signed.body)[0] == 200
+    case = _case_of(stack["api"], auth, "telegram", str(chat))
+    fault = {"platform": "telegram", "status": 429, "count": 2, "retry_after": 1}
+    assert post(stack["sandbox"], "/faults", {"Content-Type": "application/json"}, json.dumps(fault).encode())[0] in (
+        200,
+        201,
+    )
+    status, reply = _json_post(stack["api"], f"/cases/{case['case_id']}/replies", auth, {"text": "Estamos nisso."})
+    assert status == 202
+
+    def sent() -> Any:
+        code, tracked = request(stack["api"], f"/replies/{reply['reply_id']}", auth)
+        return tracked if code == 200 and tracked["state"] == "sent" else None
+
+    wait_for(sent)
+    code, calls = request(stack["sandbox"], "/messages?platform=telegram&all=true", {})
+    assert code == 200
+    to_chat = [m for m in calls if m["recipient"] == str(chat)]
+    assert [m["status"] for m in to_chat] == [429, 429, 200]
+
+
 def test_the_ops_api_over_http_needs_the_token(stack: dict[str, Any]) -> None:
     assert request(stack["api"], "/identities/telegram/990001", {})[0] == 401
     assert request(stack["api"], "/identities/telegram/990001", {"Authorization": "Bearer nope"})[0] == 401
