@@ -288,6 +288,7 @@ class InteractionProcessor:
                 reply.occurred_at,
                 reply_id=reply.reply_id,
                 account_id=reply.account_id,
+                recipient_id=reply.recipient_id,
             )
         )
         if reply.sent_by is None:

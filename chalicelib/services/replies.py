@@ -659,7 +659,13 @@ class ReplyStatuses:
 
 
 def advanced(reply: Reply, status: ReplyStatus) -> Reply | None:
-    """The reply moved forward by the status, or None when it says nothing new."""
+    """The reply moved forward by the status, or None when it says nothing new, or when it cannot
+    be about this reply: another platform, or a message to someone else (metadata is whatever the
+    sending app set; another app on the same page could set ours)."""
+    if status.platform != reply.platform:
+        return None
+    if status.recipient_id is not None and status.recipient_id != reply.target.recipient_id:
+        return None
     if not rules.advance(reply.state, status.state):
         if status.platform_message_id and reply.platform_message_id is None:
             return replace(reply, platform_message_id=status.platform_message_id)

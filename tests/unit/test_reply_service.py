@@ -1353,6 +1353,9 @@ def test_a_reply_that_is_gone_sends_nothing() -> None:
 # --- outbound_interaction -------------------------------------------------------------------------
 
 
+WA_TARGET = Target("message", "PN1", "447700900123", None, "447700900123")
+
+
 def sent_reply(**changes: Any) -> Reply:
     reply = Reply(
         reply_id=CUSTOMER + "_R" + "1" * 20,
@@ -1458,7 +1461,7 @@ def test_failed_after_delivered_stays_delivered() -> None:
 
 
 def test_failed_after_sent_fails_with_the_platforms_error() -> None:
-    reply = sent_reply(platform="whatsapp", platform_message_id="wamid.OUT")
+    reply = sent_reply(platform="whatsapp", platform_message_id="wamid.OUT", target=WA_TARGET)
     store, statuses = statuses_world(reply)
     failure = ReplyError("131026", ErrorClass.PERMANENT, "Message undeliverable")
     moved = statuses.apply(
@@ -1487,8 +1490,10 @@ def test_delivered_after_failed_is_delivered_and_clears_the_error() -> None:
 
 
 def test_a_status_by_platform_message_id_moves_only_that_reply() -> None:
-    named = sent_reply(platform="whatsapp", platform_message_id="wamid.A")
-    other = sent_reply(reply_id=CUSTOMER + "_R" + "2" * 20, platform="whatsapp", platform_message_id="wamid.B")
+    named = sent_reply(platform="whatsapp", platform_message_id="wamid.A", target=WA_TARGET)
+    other = sent_reply(
+        reply_id=CUSTOMER + "_R" + "2" * 20, platform="whatsapp", platform_message_id="wamid.B", target=WA_TARGET
+    )
     store, statuses = statuses_world(named, other)
     report = status(
         ReplyState.DELIVERED,
@@ -1575,3 +1580,18 @@ def test_advanced_says_nothing_new_as_none() -> None:
     assert advanced(reply, status(ReplyState.DELIVERED, WROTE, reply_id=reply.reply_id)) is None
     moved = advanced(sent_reply(), status(ReplyState.SENT, WROTE, reply_id="x"))
     assert moved is None
+
+
+def test_a_status_about_another_recipient_or_platform_moves_nothing() -> None:
+    """Metadata is whatever the sending app set: another app on the same page could set ours. A
+    status names a reply only if it is about that reply's platform and recipient."""
+    reply = sent_reply(state=ReplyState.UNKNOWN, platform_message_id=None, sent_at=None)
+    store, statuses = statuses_world(reply)
+    elsewhere = status(ReplyState.SENT, WROTE + 2 * MINUTE, reply_id=reply.reply_id, recipient_id="someone-else")
+    other_platform = status(ReplyState.SENT, WROTE + 2 * MINUTE, reply_id=reply.reply_id, platform="instagram")
+    assert statuses.apply(elsewhere) == 0
+    assert statuses.apply(other_platform) == 0
+    stored = store.get(reply.reply_id)
+    assert stored is not None
+    assert stored.state is ReplyState.UNKNOWN
+    assert statuses.apply(status(ReplyState.SENT, WROTE + 2 * MINUTE, reply_id=reply.reply_id, recipient_id=PSID)) == 1
