@@ -40,11 +40,12 @@ MAP_KEYS = ("generic_secrets", "meta_page_tokens", "whatsapp_tokens")
 # - `trustpilot_clients` by business unit id: the API client whose client-credentials token the
 #   review replies are posted with, and the business user they are posted as;
 # - `generic_outbound` by generic source: where replies to that source's customers are posted, and
-#   optionally the secret they are signed with (else the source's inbound secret).
+#   the secret they are signed with (required: the sender cannot read the webhook secret, which
+#   holds the sources' inbound secrets).
 OBJECT_MAP_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "x_user_credentials": (("consumer_key", "consumer_secret", "access_token", "access_token_secret"), ()),
     "trustpilot_clients": (("client_id", "client_secret", "business_user_id"), ()),
-    "generic_outbound": (("url",), ("secret",)),
+    "generic_outbound": (("url", "secret"), ()),
 }
 # The fields of those objects that are secrets (checked before a deploy like every other secret);
 # the rest name things (ids, an address) and are not.

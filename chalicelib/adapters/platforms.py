@@ -10,10 +10,8 @@ dropped connection after the body was sent: its outcome is unknown, and it is ne
 from __future__ import annotations
 
 import http.client
-import socket
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
 from typing import Protocol
 
@@ -47,24 +45,33 @@ class PlatformHttp:
         self.calls = 0  # requests made (benchmarks count platform calls per reply)
 
     def call(self, request: OutboundRequest) -> Answer:
-        """The platform's answer, whatever its status; raises NoAnswer."""
+        """The platform's answer, whatever its status; raises NoAnswer. The connection is opened
+        first, on its own: a failure there (refused, unresolvable, a handshake that timed out)
+        means no byte of the request left; only a failure after it may have reached the platform."""
         self.calls += 1
-        prepared = urllib.request.Request(  # noqa: S310 - the URL is our configured base URL
-            request.url, data=request.body or None, headers=dict(request.headers), method=request.method
-        )
+        parts = urllib.parse.urlsplit(request.url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        connection: http.client.HTTPConnection
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=self._timeout)
+        else:
+            connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=self._timeout)
         try:
-            with urllib.request.urlopen(prepared, timeout=self._timeout) as response:  # noqa: S310
-                return Answer(response.status, _lower(response.headers.items()), response.read(), request=request)
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, _lower(error.headers.items()), error.read(), request=request)
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, TimeoutError | socket.timeout):
-                raise NoAnswer(True, "timed out") from None
-            # Refused or unresolvable: nothing was sent.
-            raise NoAnswer(False, f"no connection: {type(reason).__name__}") from None
-        except (TimeoutError, http.client.RemoteDisconnected, ConnectionResetError, http.client.IncompleteRead) as exc:
-            raise NoAnswer(True, f"no answer: {type(exc).__name__}") from None
+            try:
+                connection.connect()
+            except (OSError, http.client.HTTPException) as exc:
+                raise NoAnswer(False, f"no connection: {type(exc).__name__}") from None
+            try:
+                connection.request(
+                    request.method, path or "/", body=request.body or None, headers=dict(request.headers)
+                )
+                response = connection.getresponse()
+                return Answer(response.status, _lower(response.getheaders()), response.read(), request=request)
+            except (OSError, http.client.HTTPException) as exc:
+                reason = "timed out" if isinstance(exc, TimeoutError) else f"no answer: {type(exc).__name__}"
+                raise NoAnswer(True, reason) from None
+        finally:
+            connection.close()
 
     def token(self, issuer: TokenIssuer, credentials: Credentials, base_url: str, account_id: str) -> str | None:
         """A cached access token for the account, fetched when missing or about to expire; None
@@ -74,6 +81,10 @@ class PlatformHttp:
         if cached is not None and cached[1] > self._clock():
             return cached[0]
         answer = self.call(issuer.token_request(credentials, base_url, account_id))
+        if answer.status == 429 or answer.status >= 500:
+            # The token endpoint is busy or down (Trustpilot answers refreshing too often with
+            # 429): nothing was sent to anyone, and the credentials may well be fine.
+            raise NoAnswer(False, f"token endpoint answered {answer.status}")
         if answer.status >= 300:
             return None
         token, lifetime = issuer.token_from(answer)

@@ -15,6 +15,7 @@ from chalicelib.api.auth import caller, ops_authorizer, requires
 from chalicelib.api.errors import ServiceUnavailableError
 from chalicelib.dependencies import audit_trail, case_store, reply_desk, reply_store
 from chalicelib.models.access import Role
+from chalicelib.models.reply import Reply
 from chalicelib.ports import QueueUnavailable
 from chalicelib.services import audit
 
@@ -32,9 +33,16 @@ def send_reply(case_id: str) -> Response:
     except BadRequestError:
         raise BadRequestError("body: not valid JSON") from None
     who = caller()
+
+    def recorded(reply: Reply) -> None:
+        """In the audit trail as soon as it is kept, before the queue can fail (a retried POST
+        with the same client_reply_id is not a new reply, and would not be recorded then)."""
+        detail = {"reply_id": reply.reply_id, "platform": reply.platform}
+        audit.record(audit_trail(), who, "reply.create", f"case:{case_id}", detail)
+
     try:
         request = parse_request(body)
-        reply, new = reply_desk().compose(case_id, request, who.id, datetime.now(UTC))
+        reply, _ = reply_desk().compose(case_id, request, who.id, datetime.now(UTC), created=recorded)
     except InvalidReply as exc:
         raise BadRequestError(str(exc)) from None
     except (CaseNotFound, CustomerGone):
@@ -42,16 +50,9 @@ def send_reply(case_id: str) -> Response:
     except ReplyRefused as refused:
         return Response(refused.to_dict(), status_code=409)
     except QueueUnavailable:
-        # Kept as queued: the same request with its client_reply_id puts it on the queue again.
+        # With a client_reply_id it is kept queued: the same request puts it on the queue again.
+        # Without one it is failed, for the agent to send again.
         raise ServiceUnavailableError("the outbound queue is unavailable; send the same request again") from None
-    if new:
-        audit.record(
-            audit_trail(),
-            who,
-            "reply.create",
-            f"case:{case_id}",
-            {"reply_id": reply.reply_id, "platform": reply.platform},
-        )
     return Response(reply.to_dict(), status_code=202)
 
 

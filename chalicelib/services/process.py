@@ -30,7 +30,7 @@ from chalicelib.errors import describe
 from chalicelib.models.customer import StoredText
 from chalicelib.models.events import DomainEvent
 from chalicelib.models.interaction import BUILTIN_PLATFORMS, Action, Direction, Interaction
-from chalicelib.models.reply import ReplyState, ReplyStatus
+from chalicelib.models.reply import Reply, ReplyState, ReplyStatus
 from chalicelib.nlp import pii
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
 from chalicelib.observability import logger
@@ -78,7 +78,7 @@ class ReplyStatusSink(Protocol):
 
     def apply(self, status: ReplyStatus) -> int: ...
 
-    def sent_by(self, reply_id: str) -> str | None: ...
+    def reply(self, reply_id: str) -> Reply | None: ...
 
 
 def trusted_language_hint(interaction: Interaction) -> str | None:
@@ -274,10 +274,13 @@ class InteractionProcessor:
             return Prepared(Outcome.BUSY, interaction, reason="another invocation holds the claim")
         return Prepared(Outcome.READY, interaction)
 
-    def _sent_from_here(self, reply: Interaction) -> Interaction:
+    def _sent_from_here(self, reply: Interaction) -> Interaction | None:
         """A reply socialcrm sent (its id came with it: the sender's record, or an echo carrying
         the metadata socialcrm sent) is confirmed as sent with the platform's id, whichever of
-        the two comes first, and answers the case in the name of the person who sent it."""
+        the two comes first, and answers the case in the name of the person who sent it, with
+        its words (a WhatsApp `sent` status carries none). None: an echo on another platform than
+        the reply's (a Facebook comment's private reply, echoed on Messenger), which the sender's
+        own record already stands for."""
         if reply.reply_id is None or self._replies is None:
             return reply
         self._replies.apply(
@@ -291,9 +294,12 @@ class InteractionProcessor:
                 recipient_id=reply.recipient_id,
             )
         )
-        if reply.sent_by is None:
-            reply = replace(reply, sent_by=self._replies.sent_by(reply.reply_id))
-        return reply
+        sent = self._replies.reply(reply.reply_id)
+        if sent is None:
+            return reply
+        if sent.platform != reply.platform:
+            return None
+        return replace(reply, sent_by=reply.sent_by or sent.by, text=reply.text or sent.text)
 
     def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> tuple[DomainEvent, ...]:
         if interaction.action is Action.DELETED:  # found by its id: who wrote it does not matter
@@ -302,15 +308,19 @@ class InteractionProcessor:
         author = interaction.author
         if author is None:  # pending ones were completed in `prepare`, with an author
             raise RecordFailed("an interaction without an author")
-        stored = self._stored(interaction, analysis)
         inbound = interaction.direction is Direction.INBOUND
+        if not inbound:
+            confirmed = self._sent_from_here(interaction)
+            if confirmed is None:
+                return ()
+            interaction = confirmed
+        stored = self._stored(interaction, analysis)
         intent = self._decider.classify(interaction, analysis) if inbound and classifiable(interaction) else None
         if interaction.action is Action.EDITED and self._store.revise(interaction, analysis, stored, intent):
             return ()  # an edit changes what is stored, not the route, case or alerts already made
         if self._store.deleted(interaction):
             return ()  # its author deleted it before it reached us: keep nothing, not even a customer
         if not inbound:
-            interaction = self._sent_from_here(interaction)
             answered = self._answered_customer(interaction)
             if answered is None and interaction.parent_id:
                 if self._store.await_parent(interaction, stored):

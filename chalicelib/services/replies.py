@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from chalicelib.models.case import Case
 from chalicelib.models.events import DomainEvent
-from chalicelib.models.interaction import Author, Direction, Interaction, Kind, iso
+from chalicelib.models.interaction import Author, Direction, Interaction, Kind, iso, parse_iso
 from chalicelib.models.reply import (
     AnsweredMessage,
     ErrorClass,
@@ -87,7 +87,12 @@ def parse_request(body: Any) -> ReplyRequest:
     if unknown:
         raise InvalidReply(f"body: unknown fields {', '.join(sorted(unknown))}")
     template = _template(body.get("template"))
+    if template is not None and body.get("text") not in (None, ""):
+        # The customer gets the approved template only: a text beside it would show words they never got.
+        raise InvalidReply("text: not with a template (the template's parameters are what is sent)")
     text = body.get("text", "" if template else None)
+    if template is not None:
+        text = template_text(template)
     if not isinstance(text, str) or (not text.strip() and template is None):
         raise InvalidReply("text: required, a non-empty string")
     if len(text) > MAX_TEXT:
@@ -215,9 +220,17 @@ class ReplyDesk:
             "limit": limit(message.platform, target.kind, Visibility.PUBLIC.value),
         }
 
-    def compose(self, case_id: str, request: ReplyRequest, by: str, now: datetime) -> tuple[Reply, bool]:
+    def compose(
+        self,
+        case_id: str,
+        request: ReplyRequest,
+        by: str,
+        now: datetime,
+        created: Callable[[Reply], None] | None = None,
+    ) -> tuple[Reply, bool]:
         """The reply, and whether it is new (False: the same client reply id came before). Raises
-        CaseNotFound, ReplyRefused."""
+        CaseNotFound, ReplyRefused, QueueUnavailable. `created` is told of a new reply as soon as
+        it is kept (the audit trail), before anything can fail on the way to the queue."""
         case = self._case(case_id)
         if request.client_reply_id:
             earlier = self._replies.by_client_id(case.customer_id, case.case_id, request.client_reply_id)
@@ -273,16 +286,29 @@ class ReplyDesk:
             tag=window.tag,
         )
         stored, new = self._replies.create(reply)
-        if new:
-            self._outbound.enqueue(stored.reply_id)
-        else:
+        if not new:
             self._requeue(stored)
+            return stored, new
+        if created is not None:
+            created(stored)
+        try:
+            self._outbound.enqueue(stored.reply_id)
+        except Exception:
+            if not stored.client_reply_id:
+                # Nobody can ask for it again: it would wait queued for good (and count as the
+                # comment's one private reply). Failed, for the agent to send again.
+                error = ReplyError("queue_unavailable", ErrorClass.RETRY, "the outbound queue was unavailable")
+                self._replies.change(
+                    stored.reply_id, lambda current: replace(current, state=ReplyState.FAILED, error=error)
+                )
+            raise
         return stored, new
 
     def _requeue(self, reply: Reply) -> None:
-        """A repeated request for a reply still queued puts it on the queue again (the first
-        enqueue may have failed); the sender sends a reply once however often it is queued."""
-        if reply.state is ReplyState.QUEUED:
+        """A repeated request for a reply queued and never tried puts it on the queue again (the
+        first enqueue may have failed); the sender sends a reply once however often it is queued.
+        One already tried waits on the queue for the platform's hint: a repeat must not cut it short."""
+        if reply.state is ReplyState.QUEUED and reply.attempts == 0:
             self._outbound.enqueue(reply.reply_id)
 
     def _case(self, case_id: str) -> Case:
@@ -376,6 +402,12 @@ class ReplySender:
             return SendResult()  # erased, or never was
         if not mine:
             return self._not_mine(reply, now)
+        waiting = not_before(reply)
+        if waiting is not None and waiting > now:
+            # The platform asked to wait longer than the queue can delay a message (X's reset
+            # hours away): back on the queue, without a call and without counting an attempt.
+            self._replies.change(reply_id, lambda current: None, sending_done=True)
+            return SendResult(retry_after=int((waiting - now).total_seconds()) + 1, state=ReplyState.QUEUED)
         try:
             prepared = self._prepare(reply, now)
         except NoAnswer as exc:  # the token endpoint: nothing was sent to the customer
@@ -404,6 +436,18 @@ class ReplySender:
             return self._retry(reply, ReplyError("no_connection", ErrorClass.RETRY, str(exc)), None, now)
         outcome = sender.outcome(answer)
         reply = replace(reply, attempts=reply.attempts + 1)
+        if outcome.error is None and reply.platform == "trustpilot" and outcome.platform_message_id:
+            # Trustpilot's reply has no id of its own (one per review, a new one replaces it):
+            # each of ours is its own interaction, or a second answer would pass for the first.
+            outcome = replace(outcome, platform_message_id=f"{outcome.platform_message_id}:{reply.reply_id}")
+        if (
+            outcome.error is not None
+            and outcome.error.error_class is ErrorClass.RETRY
+            and may_have_landed(reply.platform, answer)
+        ):
+            # A gateway error (no word from the platform itself) often comes after the platform took
+            # the message: sending again could reach the customer twice.
+            return self._unknown(reply, f"the platform's gateway answered {answer.status}", now)
         if outcome.error is None:
             return self._sent(reply, outcome.platform_message_id, now)
         if outcome.error.error_class is ErrorClass.RETRY:
@@ -461,7 +505,9 @@ class ReplySender:
         case = self._cases.get(reply.case_id)
         message = self._targets.latest_inbound(case) if case is not None else None
         if message is None:
-            return None, None  # nothing newer known: the route checked it
+            # The case or what it answers is gone (an erasure under way, retention): nothing to
+            # answer, and no window to check it against.
+            return None, "the case or the message it answers no longer exists"
         if message.deleted and message.external_id == reply.target.in_reply_to:
             return None, "the customer deleted the message this reply answers"
         private = reply.visibility is Visibility.PRIVATE
@@ -487,6 +533,10 @@ class ReplySender:
                 # look again once that call must have ended, rather than guess at its outcome.
                 wait = (IN_FLIGHT - (now - started)).total_seconds()
                 return SendResult(retry_after=max(1, int(wait + 0.999)), state=ReplyState.QUEUED)
+            if started is None:
+                # The other delivery ended its turn without a call (a pacing wait, a 429) between
+                # our two reads: it is queued again; look again shortly.
+                return SendResult(retry_after=1, state=ReplyState.QUEUED)
             # An earlier attempt began a call and nobody recorded its end (the function died, or
             # timed out): the platform may have it. Never call again; an echo or a status that
             # names it moves it on.
@@ -546,13 +596,11 @@ class ReplySender:
             return self._fail(reply, error, now)
         delay = rules.retry_delay(reply.attempts, hinted)
 
+        until = now + timedelta(seconds=max(delay, int(hinted or 0)))
+
         def waiting(current: Reply) -> Reply:
-            return replace(
-                current,
-                attempts=reply.attempts,
-                error=error,
-                history=(*current.history, {"at": iso(now), "state": "retry", "code": error.code, "in": delay}),
-            )
+            entry = {"at": iso(now), "state": "retry", "code": error.code, "in": delay, "until": iso(until)}
+            return replace(current, attempts=reply.attempts, error=error, history=(*current.history, entry))
 
         self._replies.change(reply.reply_id, waiting, sending_done=True)
         count("RepliesRetried")
@@ -587,6 +635,49 @@ class ReplySender:
         return SendResult(state=ReplyState.FAILED)
 
 
+def same_channel(status_platform: str, reply_platform: str) -> bool:
+    """Whether a status reported on one platform can be about a reply sent on another: the same
+    platform, or a Facebook comment's private reply, which Meta delivers (and echoes) on Messenger."""
+    return status_platform == reply_platform or (status_platform, reply_platform) == ("messenger", "facebook")
+
+
+def template_text(template: Template) -> str:
+    """What a template reply shows in place of a text: which template, with its parameters."""
+    parameters = ", ".join(template.parameters)
+    return f"[template {template.name} ({template.language}){': ' + parameters if parameters else ''}]"
+
+
+META = frozenset({"messenger", "instagram", "facebook", "whatsapp"})
+
+
+def may_have_landed(platform: str, answer: Any) -> bool:
+    """A 5xx that may come after the platform took the message, so that sending again could reach
+    the customer twice. Only Meta's own error object (`error`, with its code: the Graph API
+    refused it) and Telegram's `ok: false` say it was not taken; a gateway's page, an empty body,
+    or a 5xx from X, Trustpilot or a generic source (whose second post would be a duplicate, which
+    X refuses with a 403 as if the first had failed) may have landed."""
+    if answer.status < 500:
+        return False
+    from chalicelib.channels.outbound import json_object
+
+    body = json_object(answer.body) or {}
+    if platform in META:
+        return "error" not in body
+    if platform == "telegram":
+        return body.get("ok") is not False
+    return True
+
+
+def not_before(reply: Reply) -> datetime | None:
+    """When the platform said the reply may be tried again (its latest retry hint)."""
+    for entry in reversed(reply.history):
+        if entry.get("state") == "retry" and entry.get("until"):
+            return parse_iso(str(entry["until"]))
+        if entry.get("state") in ("sent", "failed", "unknown"):
+            return None
+    return None
+
+
 def outbound_interaction(reply: Reply) -> Interaction:
     """The reply as the brand's outbound interaction, as the platform's echo of it would be."""
     target = reply.target
@@ -596,7 +687,7 @@ def outbound_interaction(reply: Reply) -> Interaction:
         kind=Kind.MESSAGE if is_message else Kind.REPLY,
         external_id=reply.platform_message_id or reply.reply_id,
         author=Author(user_id=target.account_id),
-        text=reply.text if reply.template is None else f"[template {reply.template.name}]",
+        text=reply.text,
         occurred_at=reply.sent_at or reply.created_at,
         received_at=reply.sent_at or reply.created_at,
         account_id=target.account_id or None,
@@ -631,10 +722,9 @@ class ReplyStatuses:
                 moved += 1
         return moved
 
-    def sent_by(self, reply_id: str) -> str | None:
-        """Who sent the reply (an echo carries its id, not its author)."""
-        reply = self._replies.get(reply_id)
-        return reply.by if reply is not None else None
+    def reply(self, reply_id: str) -> Reply | None:
+        """The reply an echo names (it carries the reply's id, not its author or its words)."""
+        return self._replies.get(reply_id)
 
     def _named(self, status: ReplyStatus) -> list[str]:
         if status.reply_id:
@@ -646,7 +736,7 @@ class ReplyStatuses:
             return []
         found = []
         for reply in self._replies.of_customer(customer):
-            if reply.platform != status.platform:
+            if not same_channel(status.platform, reply.platform):
                 continue
             if (status.platform_message_id is not None and reply.platform_message_id == status.platform_message_id) or (
                 status.watermark is not None
@@ -662,9 +752,12 @@ def advanced(reply: Reply, status: ReplyStatus) -> Reply | None:
     """The reply moved forward by the status, or None when it says nothing new, or when it cannot
     be about this reply: another platform, or a message to someone else (metadata is whatever the
     sending app set; another app on the same page could set ours)."""
-    if status.platform != reply.platform:
+    if not same_channel(status.platform, reply.platform):
         return None
-    if status.recipient_id is not None and status.recipient_id != reply.target.recipient_id:
+    # A private reply to a Facebook comment comes back on Messenger, to the person's PSID (not the
+    # id their comment carried): named by its metadata, its recipient cannot be compared.
+    private_reply = reply.target.kind == "private_reply" and status.platform != reply.platform
+    if status.recipient_id is not None and status.recipient_id != reply.target.recipient_id and not private_reply:
         return None
     if not rules.advance(reply.state, status.state):
         if status.platform_message_id and reply.platform_message_id is None:

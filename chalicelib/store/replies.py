@@ -125,10 +125,27 @@ class ReplyStore:
                 return None, False
             if item.state != ReplyState.QUEUED.value or cast(datetime | None, item.sending_since) is not None:
                 return _reply(item), False
+            customer_id = _reply(item).customer_id
             try:
-                item.update(actions=[ReplyItem.sending_since.set(now)], condition=ReplyItem.pk.exists())
-            except UpdateError as exc:
-                if is_condition_failure(exc):
+                # Only while the customer is not being erased: an erasure under way deletes the
+                # reply, and nothing may be sent in their name meanwhile.
+                with TransactWrite(connection=self._connection) as transaction:
+                    transaction.condition_check(
+                        CustomerItem,
+                        keys.customer(customer_id),
+                        keys.PROFILE,
+                        condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
+                    )
+                    transaction.update(
+                        item,
+                        actions=[ReplyItem.sending_since.set(now)],
+                        condition=ReplyItem.pk.exists() & ReplyItem.sending_since.does_not_exist(),
+                    )
+            except TransactWriteError as exc:
+                if condition_failed_at(exc, 0):
+                    return None, False  # being erased (or gone): as if there were no reply
+                codes = cancellation_codes(exc)
+                if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:
                     continue  # it changed (another sender, a status): look again
                 raise
             return _reply(item), True

@@ -584,8 +584,16 @@ def test_the_reply_sender_has_a_role_of_its_own_with_only_what_sending_needs(mer
         "RequeueWaitingReplies": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["OutboundQueue", "Arn"]}),
         "QueueSentReplies": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["IngestQueue", "Arn"]}),
         # DeleteItem: a channel's reauthorisation episode ends when a send succeeds again.
+        # ConditionCheckItem: a reply is taken for a call only while its customer is not being erased.
         "KeepReplies": (
-            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"},
+            {
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:ConditionCheckItem",
+            },
             {"Fn::GetAtt": ["Table", "Arn"]},
         ),
         "ReadChannelCredentials": (

@@ -372,3 +372,51 @@ def test_refusals_and_bad_requests_send_nothing(client, sqs, platforms, secrets)
         )["Attributes"]["ApproximateNumberOfMessages"]
         == "0"
     )
+
+
+def feed_comment(comment_id: str, author: str, text: str, at: datetime) -> bytes:
+    value = {
+        "post_id": f"{PAGE}_900",
+        "comment_id": comment_id,
+        "parent_id": f"{PAGE}_900",
+        "from": {"id": author, "name": "Ana"},
+        "message": text,
+        "created_time": int(at.timestamp()),
+        "item": "comment",
+        "verb": "add",
+    }
+    millis = int(at.timestamp() * 1000)
+    change = {"field": "feed", "value": value}
+    return json.dumps({"object": "page", "entry": [{"id": PAGE, "time": millis, "changes": [change]}]}).encode()
+
+
+def test_a_private_reply_to_a_facebook_comment_is_one_interaction_though_meta_echoes_it_on_messenger(
+    client, sqs, platforms, secrets
+) -> None:
+    """Meta delivers a comment's private reply on Messenger, to the person's PSID (not the id their
+    comment carried), and echoes it there: the echo names the reply, so it confirms it and makes
+    no second interaction, nor a second customer."""
+    env = platforms_env()
+    commenter, psid = "7700000000000901", "25000000000000999"
+    post(client, "meta", feed_comment(f"{PAGE}_900_1", commenter, COMPLAINT, datetime.now(UTC)), secrets)
+    process(sqs, env)
+    case = the_case(client)
+    status, reply = reply_to(client, case["case_id"], {"text": "Sent you a DM.", "visibility": "private"})
+    assert status == 202, reply
+    assert reply["visibility"] == "private"
+    send_queue(sqs, env)
+    (message,) = sent_to(platforms)
+    process(sqs, env)  # the sender's record: the commenter's timeline
+    echo = json.loads(
+        meta_message(PAGE, psid, message["platform_message_id"], message["text"], datetime.now(UTC), echo=True)
+    )
+    echo["entry"][0]["messaging"][0]["message"]["metadata"] = f"socialcrm:{reply['reply_id']}"
+    post(client, "meta", json.dumps(echo).encode(), secrets)
+    process(sqs, env)
+    customer = case["customer_id"]
+    _, timeline = call(client, "get", f"/customers/{customer}/interactions")
+    outbound = [i for i in timeline["interactions"] if i["direction"] == "outbound"]
+    assert [(i["platform"], i.get("reply_id")) for i in outbound] == [("facebook", reply["reply_id"])]
+    assert call(client, "get", f"/identities/messenger/{psid}")[0] == 404  # no second customer
+    _, answered = call(client, "get", f"/cases/{case['case_id']}")
+    assert (answered["status"], answered["responded_by"]) == ("responded", reply["by"])

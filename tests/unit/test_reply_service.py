@@ -429,22 +429,20 @@ def messenger_world(**kwargs: Any) -> World:
 
 
 def test_parse_request_reads_the_documented_body() -> None:
-    request = parse_request(
-        {
-            "text": "Hello",
-            "client_reply_id": "click-1:a.b_c",
-            "visibility": "private",
-            "template": {"name": "order_update", "language": "pt_BR", "parameters": ["A-1"]},
-        }
-    )
+    request = parse_request({"text": "Hello", "client_reply_id": "click-1:a.b_c", "visibility": "private"})
+    assert request == ReplyRequest("Hello", "click-1:a.b_c", Visibility.PRIVATE, None)
+    template = {"name": "order_update", "language": "pt_BR", "parameters": ["A-1"]}
+    request = parse_request({"client_reply_id": "click-2", "template": template})
     assert request == ReplyRequest(
-        "Hello", "click-1:a.b_c", Visibility.PRIVATE, Template("order_update", "pt_BR", ("A-1",))
+        "[template order_update (pt_BR): A-1]", "click-2", None, Template("order_update", "pt_BR", ("A-1",))
     )
+    with pytest.raises(InvalidReply, match="not with a template"):  # the customer would not get that text
+        parse_request({"text": "Hello", "template": template})
 
 
 def test_parse_request_a_template_needs_no_text() -> None:
     request = parse_request({"template": {"name": "hello_world", "language": "en"}})
-    assert request.text == ""
+    assert request.text == "[template hello_world (en)]"  # what the reply shows: which template went
     assert request.template == Template("hello_world", "en", ())
     assert request.visibility is None
 
@@ -939,7 +937,8 @@ def test_a_trustpilot_reply_takes_a_token_and_is_named_by_its_review() -> None:
     assert request.url == "https://trustpilot.example/v1/private/reviews/rev-1/reply"
     assert request.headers["Authorization"] == "Bearer tp-token"
     assert body_of(request) == {"message": reply.text, "authorBusinessUserId": "BUSER"}
-    assert world.stored(reply.reply_id).platform_message_id == "review-reply:rev-1"
+    # One per reply: a second answer to the same review (Trustpilot replaces it) is its own interaction.
+    assert world.stored(reply.reply_id).platform_message_id == f"review-reply:rev-1:{reply.reply_id}"
     assert world.http.token_calls == 1
 
 
@@ -998,12 +997,14 @@ def test_a_reply_queued_at_23_59_and_sent_at_24_01_fails_without_calling_the_pla
 def test_a_whatsapp_text_queued_at_23_59_and_sent_at_24_01_fails_but_a_template_goes() -> None:
     world = whatsapp_world(script=[whatsapp_ok()])
     text = world.compose(AT_23_59)
-    template = world.compose(AT_23_59, text="", template=Template("order_update", "en_US"))
+    template = world.compose(
+        AT_23_59, text="[template order_update (en_US)]", template=Template("order_update", "en_US")
+    )
     assert world.send(text.reply_id, AT_24_01).state is ReplyState.FAILED
     assert world.send(template.reply_id, AT_24_01 + DAY).state is ReplyState.SENT
     (request,) = world.http.requests
     assert body_of(request)["type"] == "template"
-    assert world.interactions.sent[0].text == "[template order_update]"
+    assert world.interactions.sent[0].text == "[template order_update (en_US)]"
 
 
 def test_a_message_deleted_while_the_reply_waited_is_not_answered() -> None:
@@ -1134,7 +1135,7 @@ def test_a_platform_that_never_accepts_a_connection_is_backed_off_and_given_up()
         if result.retry_after is None:
             break
         delays.append(result.retry_after)
-        now += MINUTE
+        now += timedelta(seconds=result.retry_after)  # the queue brings it back then
     assert delays[1] > delays[0]
     assert world.stored(reply.reply_id).state is ReplyState.FAILED
 
@@ -1256,9 +1257,19 @@ def test_an_x_429_waits_until_the_rate_limit_resets() -> None:
 
 
 def test_a_5xx_without_a_hint_backs_off_from_ten_seconds() -> None:
-    world = messenger_world(script=[answer(503, None, {"content-type": "text/html"})])
+    """Meta's own error object says the Graph API did not take it: tried again, from ten seconds."""
+    transient = {"error": {"message": "Service temporarily unavailable", "code": 2, "is_transient": True}}
+    world = messenger_world(script=[answer(503, transient)])
     reply = world.compose(WROTE + HOUR)
     assert world.send(reply.reply_id, WROTE + HOUR) == SendResult(retry_after=10, state=ReplyState.QUEUED)
+
+
+def test_a_gateway_5xx_may_have_landed_and_is_never_sent_again() -> None:
+    world = messenger_world(script=[answer(503, None, {"content-type": "text/html"}), messenger_ok()])
+    reply = world.compose(WROTE + HOUR)
+    assert world.send(reply.reply_id, WROTE + HOUR) == SendResult(retry_after=None, state=ReplyState.UNKNOWN)
+    assert world.send(reply.reply_id, WROTE + 2 * HOUR).state is ReplyState.UNKNOWN
+    assert len(world.http.requests) == 1
 
 
 def test_a_permanent_error_fails_the_reply_in_the_platforms_words() -> None:
@@ -1402,8 +1413,9 @@ def test_the_outbound_interaction_of_a_comment_reply_is_a_reply_under_the_commen
 
 
 def test_the_outbound_interaction_of_a_template_names_the_template_not_a_text() -> None:
-    reply = sent_reply(platform="whatsapp", text="", template=Template("order_update", "en_US", ("A-1",)))
-    assert outbound_interaction(reply).text == "[template order_update]"
+    template = Template("order_update", "en_US", ("A-1",))
+    reply = sent_reply(platform="whatsapp", text="[template order_update (en_US): A-1]", template=template)
+    assert outbound_interaction(reply).text == "[template order_update (en_US): A-1]"
 
 
 # --- ReplyStatuses --------------------------------------------------------------------------------
@@ -1568,11 +1580,13 @@ def test_a_messenger_watermark_moves_only_replies_sent_before_it_on_that_account
     }
 
 
-def test_sent_by_names_the_agent() -> None:
+def test_the_reply_an_echo_names_is_found_with_its_agent() -> None:
     reply = sent_reply()
     _, statuses = statuses_world(reply)
-    assert statuses.sent_by(reply.reply_id) == AGENT
-    assert statuses.sent_by("nope") is None
+    found = statuses.reply(reply.reply_id)
+    assert found is not None
+    assert found.by == AGENT
+    assert statuses.reply("nope") is None
 
 
 def test_advanced_says_nothing_new_as_none() -> None:

@@ -60,13 +60,13 @@ def test_well_formed_credentials_are_kept_as_they_are() -> None:
             trustpilot_clients={"unit": TRUSTPILOT},
             generic_outbound={
                 "forum": {"url": "https://forum.example.com/replies", "secret": "s"},
-                "local": {"url": "http://127.0.0.1:8025/generic/local"},
+                "local": {"url": "http://127.0.0.1:8025/generic/local", "secret": "s2"},
             },
         ),
         "doc",
     )
     assert values["x_user_credentials"] == {"33": X_USER}
-    assert values["generic_outbound"]["local"] == {"url": "http://127.0.0.1:8025/generic/local"}
+    assert values["generic_outbound"]["local"] == {"url": "http://127.0.0.1:8025/generic/local", "secret": "s2"}
 
 
 @pytest.mark.parametrize(
@@ -78,8 +78,13 @@ def test_well_formed_credentials_are_kept_as_they_are() -> None:
         ({"x_user_credentials": {"33": {**X_USER, "acess_token": "typo"}}}, "x_user_credentials.33"),
         ({"x_user_credentials": ["not", "a", "map"]}, "x_user_credentials"),
         ({"trustpilot_clients": {"unit": {"client_id": "id"}}}, "trustpilot_clients.unit"),
-        ({"generic_outbound": {"forum": {"url": "http://forum.example.com/replies"}}}, "generic_outbound.forum.url"),
+        (
+            {"generic_outbound": {"forum": {"url": "http://forum.example.com/replies", "secret": "s"}}},
+            "generic_outbound.forum.url",
+        ),
         ({"generic_outbound": {"forum": {"secret": "s"}}}, "generic_outbound.forum"),
+        # the sender cannot read the sources' inbound secrets (the webhook secret): its own is required
+        ({"generic_outbound": {"forum": {"url": "https://forum.example.com/replies"}}}, "generic_outbound.forum"),
     ],
 )
 def test_malformed_credentials_are_refused_naming_the_key(extra: dict[str, Any], named: str) -> None:
