@@ -583,19 +583,14 @@ def test_the_reply_sender_has_a_role_of_its_own_with_only_what_sending_needs(mer
         # A reply a platform asked to wait for goes back on the queue, delayed, as a new message.
         "RequeueWaitingReplies": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["OutboundQueue", "Arn"]}),
         "QueueSentReplies": ({"sqs:SendMessage"}, {"Fn::GetAtt": ["IngestQueue", "Arn"]}),
-        # DeleteItem: a channel's reauthorisation episode ends when a send succeeds again.
-        # ConditionCheckItem: a reply is taken for a call only while its customer is not being erased.
-        "KeepReplies": (
-            {
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Query",
-                "dynamodb:ConditionCheckItem",
-            },
+        # What a reply answers (the case, its message, the customer's identities) and, in the
+        # same transaction as taking a reply, that the customer is not being erased.
+        "ReadWhatARepliesAnswers": (
+            {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"},
             {"Fn::GetAtt": ["Table", "Arn"]},
         ),
+        "KeepReplies": ({"dynamodb:UpdateItem"}, {"Fn::GetAtt": ["Table", "Arn"]}),
+        "KeepChannelState": ({"dynamodb:PutItem", "dynamodb:DeleteItem"}, {"Fn::GetAtt": ["Table", "Arn"]}),
         "ReadChannelCredentials": (
             {"secretsmanager:GetSecretValue"},
             {
@@ -607,6 +602,22 @@ def test_the_reply_sender_has_a_role_of_its_own_with_only_what_sending_needs(mer
     }
     named = {name for _, resource in policy.values() for name in _named(resource)}
     assert named == {"OutboundQueue", "IngestQueue", "Table", "SecretsName", "EventBus"}
+    conditions = {
+        statement["Sid"]: statement.get("Condition")
+        for role, statement in _statements(merged)
+        if role == "SendRepliesRole" and statement["Sid"] in ("KeepReplies", "KeepChannelState")
+    }
+    # It updates only a reply's state and record (and the take of a call), never a profile, a case
+    # or an audit entry; it writes and deletes whole items only under CHANNEL# (the reauthorisation
+    # episode, the pacing per recipient).
+    assert conditions == {
+        "KeepReplies": {
+            "ForAllValues:StringEquals": {
+                "dynamodb:Attributes": ["pk", "sk", "state", "record", "sending_since", "version"]
+            }
+        },
+        "KeepChannelState": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CHANNEL#*"]}},
+    }
     # Not the webhook secret, the idempotency table, the unread bucket, the topics or the routing override.
     assert _grants(merged, "WebhookSecretsName").keys() == {"WebhookIngressRole"}
     assert _grants(merged, "IngestQueue")["SendRepliesRole"] == {"sqs:SendMessage"}
