@@ -80,6 +80,8 @@ class ReplyStatusSink(Protocol):
 
     def reply(self, reply_id: str) -> Reply | None: ...
 
+    def sent_as(self, customer_id: str, platform: str, platform_message_id: str) -> Reply | None: ...
+
 
 def trusted_language_hint(interaction: Interaction) -> str | None:
     generic = interaction.platform not in BUILTIN_PLATFORMS
@@ -301,6 +303,18 @@ class InteractionProcessor:
             return None
         return replace(reply, sent_by=reply.sent_by or sent.by, text=reply.text or sent.text)
 
+    def _known_as_sent(self, customer_id: str, reply: Interaction) -> Interaction:
+        """An echo that does not carry socialcrm's reply id (X, the Page feed, Telegram) but is a
+        reply socialcrm sent, processed before the sender's own record of it (SQS has no order):
+        found among the customer's replies by the platform's id, it answers the case in the name
+        of the agent who sent it, as the sender's record would have."""
+        if reply.reply_id is not None or self._replies is None:
+            return reply
+        sent = self._replies.sent_as(customer_id, reply.platform, reply.external_id)
+        if sent is None:
+            return reply
+        return replace(reply, reply_id=sent.reply_id, sent_by=sent.by, text=reply.text or sent.text)
+
     def _store_one(self, interaction: Interaction, analysis: Analysis | None) -> tuple[DomainEvent, ...]:
         if interaction.action is Action.DELETED:  # found by its id: who wrote it does not matter
             self._store.delete(interaction)
@@ -329,6 +343,7 @@ class InteractionProcessor:
             if answered is None:
                 logger.warning("brand reply answers nobody", extra={"platform": interaction.platform})
                 return ()
+            interaction = self._known_as_sent(answered, interaction)
             try:
                 decision = self._store.add(
                     answered, interaction, None, stored, lambda snapshot: self._decider.outbound(snapshot, interaction)

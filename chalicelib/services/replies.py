@@ -726,6 +726,13 @@ class ReplyStatuses:
         """The reply an echo names (it carries the reply's id, not its author or its words)."""
         return self._replies.get(reply_id)
 
+    def sent_as(self, customer_id: str, platform: str, platform_message_id: str) -> Reply | None:
+        """The customer's reply the platform knows by this id (an echo that names no reply)."""
+        for reply in self._replies.of_customer(customer_id):
+            if reply.platform_message_id == platform_message_id and same_channel(platform, reply.platform):
+                return reply
+        return None
+
     def _named(self, status: ReplyStatus) -> list[str]:
         if status.reply_id:
             return [status.reply_id]

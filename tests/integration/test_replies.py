@@ -420,3 +420,30 @@ def test_a_private_reply_to_a_facebook_comment_is_one_interaction_though_meta_ec
     assert call(client, "get", f"/identities/messenger/{psid}")[0] == 404  # no second customer
     _, answered = call(client, "get", f"/cases/{case['case_id']}")
     assert (answered["status"], answered["responded_by"]) == ("responded", reply["by"])
+
+
+def test_an_echo_without_socialcrms_id_processed_first_still_answers_in_the_agents_name(
+    client, sqs, platforms, secrets
+) -> None:
+    """Some echoes carry nothing of socialcrm's (X, the Page feed; here a Messenger echo without
+    metadata): processed before the sender's own record of the reply (SQS has no order), it is
+    found among the customer's replies by the platform's id, and answers as the agent."""
+    env = platforms_env()
+    post(client, "meta", meta_message(PAGE, PSID, "m_c5", COMPLAINT, datetime.now(UTC) - timedelta(minutes=3)), secrets)
+    process(sqs, env)
+    case = the_case(client)
+    _, reply = reply_to(client, case["case_id"], {"text": "On it."})
+    send_queue(sqs, env)
+    (message,) = sent_to(platforms)
+    ingest = env["SOCIALCRM_INGEST_QUEUE_URL"]
+    (record,) = drain(sqs, ingest)  # the sender's record, held back
+    echo = meta_message(PAGE, PSID, message["platform_message_id"], "On it.", datetime.now(UTC), echo=True)
+    post(client, "meta", echo, secrets)  # its metadata is another tool's ("agent:desk-1")
+    process(sqs, env)
+    sqs.send_message(QueueUrl=ingest, MessageBody=json.dumps(record))
+    process(sqs, env)  # a duplicate of the echo now: nothing more is stored
+    _, answered = call(client, "get", f"/cases/{case['case_id']}")
+    assert (answered["status"], answered["responded_by"]) == ("responded", reply["by"])
+    _, timeline = call(client, "get", f"/customers/{case['customer_id']}/interactions")
+    outbound = [i for i in timeline["interactions"] if i["direction"] == "outbound"]
+    assert [(i.get("reply_id"), i.get("reply_state")) for i in outbound] == [(reply["reply_id"], "sent")]
