@@ -90,13 +90,7 @@ class IdentityStore:
         if written_at <= erasing_at:
             raise WrittenBeforeErasure(f"written before the erasure of customer {customer_id} was requested")
         suppress(platform, user_id, erasing_at, self._retention)
-        try:
-            IdentityItem(keys.identity(platform, user_id), IDENTITY).delete(
-                condition=IdentityItem.customer_id == customer_id
-            )
-        except DeleteError as exc:
-            if not is_condition_failure(exc):
-                raise
+        release(platform, user_id, customer_id)
 
     def customer_for(self, platform: str, user_id: str) -> str | None:
         item = self._identity(platform, user_id)
@@ -200,6 +194,18 @@ class IdentityStore:
                 if not is_condition_failure(exc):
                     raise
                 return
+
+
+def release(platform: str, user_id: str, customer_id: str) -> None:
+    """Delete the identity's unique item if it still leads to this customer: a message that came
+    during the erasure may have given the identity to a new customer already, which must stay."""
+    try:
+        IdentityItem(keys.identity(platform, user_id), IDENTITY).delete(
+            condition=IdentityItem.customer_id == customer_id
+        )
+    except DeleteError as exc:
+        if not is_condition_failure(exc):
+            raise
 
 
 def suppress(platform: str, user_id: str, erased_at: datetime, retention: timedelta) -> None:

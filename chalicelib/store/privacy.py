@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.config import settings
 from chalicelib.models.alert import Alert
@@ -29,7 +29,7 @@ from chalicelib.models.events import DetailType
 from chalicelib.models.reply import Reply
 from chalicelib.store import keys
 from chalicelib.store.alerts import ABOUT, ALERT, COOLDOWN, SAMPLE, alert_from_item, without_customer
-from chalicelib.store.identities import IDENTITY, suppress
+from chalicelib.store.identities import release, suppress
 from chalicelib.store.models import (
     AlertItem,
     AlertRefItem,
@@ -37,7 +37,6 @@ from chalicelib.store.models import (
     CooldownItem,
     CustomerIdentityItem,
     CustomerItem,
-    IdentityItem,
     InteractionItem,
     Item,
     PointerItem,
@@ -108,7 +107,7 @@ class CustomerRecords:
         profile = [item for item in partition if isinstance(item, CustomerItem)]
         for listed in identities:
             suppress(listed.platform, listed.user_id, erasing_at, self._retention)
-            _detach(listed.platform, listed.user_id, customer_id)
+            release(listed.platform, listed.user_id, customer_id)
         for ref in refs:  # a brand's crisis alert keeps its other samples
             if ref.relation == SAMPLE:
                 _strip(ref.alert_id, customer_id)
@@ -122,18 +121,6 @@ class CustomerRecords:
             "alerts": len(alerts),
             "items": len(identities) + len(pointers) + len(alerts) + len(partition),
         }
-
-
-def _detach(platform: str, user_id: str, customer_id: str) -> None:
-    """Delete the identity's unique item if it still leads to this customer: a message that came
-    during the erasure may have given the identity to a new customer already, which must stay."""
-    try:
-        IdentityItem(keys.identity(platform, user_id), IDENTITY).delete(
-            condition=IdentityItem.customer_id == customer_id
-        )
-    except DeleteError as exc:
-        if not is_condition_failure(exc):
-            raise
 
 
 def _strip(alert_id: str, customer_id: str) -> None:
