@@ -320,15 +320,30 @@ class ReplyDesk:
     def _window(
         self, message: AnsweredMessage, target: Target, private: bool, template: bool, now: datetime
     ) -> rules.Window:
-        return rules.window(
-            message.platform,
-            "comment" if target.kind == "comment" or (private and message.kind != Kind.MESSAGE.value) else target.kind,
-            private,
-            message.occurred_at,
-            now,
-            human_agent=(message.account_id or "") in self._human_agent,
-            template=template,
-        )
+        return window_for(message, target.kind, private, template, self._human_agent, now)
+
+
+def window_for(
+    message: AnsweredMessage,
+    target_kind: str,
+    private: bool,
+    template: bool,
+    human_agent: frozenset[str],
+    now: datetime,
+) -> rules.Window:
+    """The platform's window for a reply to `message`, as the route asks and as the sender sends:
+    a comment (answered publicly or by a private reply) by the comment's rules, else by the
+    conversation's."""
+    commented = target_kind in ("comment", "private_reply") or (private and message.kind != Kind.MESSAGE.value)
+    return rules.window(
+        message.platform,
+        "comment" if commented else target_kind,
+        private,
+        message.occurred_at,
+        now,
+        human_agent=(message.account_id or "") in human_agent,
+        template=template,
+    )
 
 
 def _private(message: AnsweredMessage, asked: Visibility | None) -> bool:
@@ -511,16 +526,7 @@ class ReplySender:
         if message.deleted and message.external_id == reply.target.in_reply_to:
             return None, "the customer deleted the message this reply answers"
         private = reply.visibility is Visibility.PRIVATE
-        kind = "comment" if reply.target.kind in ("comment", "private_reply") else reply.target.kind
-        window = rules.window(
-            reply.platform,
-            kind,
-            private,
-            message.occurred_at,
-            now,
-            human_agent=reply.channel_account in self._human_agent,
-            template=reply.template is not None,
-        )
+        window = window_for(message, reply.target.kind, private, reply.template is not None, self._human_agent, now)
         if window.open:
             return window, None
         return window, window.message or "the platform's window has closed"
