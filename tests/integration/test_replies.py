@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.models.interaction import iso
 from tests.helpers import call, drain, meta_message, process_queue, tap_all_events
 from tools import sandbox as sandbox_settings
 from tools.sandbox.server import SandboxServer, start
@@ -365,7 +364,9 @@ def test_refusals_and_bad_requests_send_nothing(client, sqs, platforms, secrets)
     assert call(client, "post", f"/cases/{case['case_id']}/replies", {"text": "hi"}, token=None)[0] == 401
     send_queue(sqs, env)
     assert sent_to(platforms) == []
-    assert iso(datetime.now(UTC))  # the clock is the server's
+    # Who sent it and when come from the signed-in principal and the server's clock, never the body.
+    assert reply_to(client, case["case_id"], {"text": "hi", "by": "someone-else"})[0] == 400
+    assert reply_to(client, case["case_id"], {"text": "hi", "created_at": "2020-01-01T00:00:00Z"})[0] == 400
     assert (
         boto3.client("sqs").get_queue_attributes(
             QueueUrl=env["SOCIALCRM_OUTBOUND_QUEUE_URL"], AttributeNames=["ApproximateNumberOfMessages"]

@@ -1,5 +1,5 @@
-"""Review of issue 9 (replies): each test shows one finding of the review and is marked
-xfail(strict=True) until it is fixed (run with --runxfail to see each fail for its stated reason).
+"""Review of issue 9 (replies): each test shows one finding of an independent review; each failed
+before its fix (commit 262adf1) and now guards it.
 
 Most run over the in-memory ports of test_reply_service.py with the real platform senders; two
 run on moto and the platform sandbox, as tests/integration/test_replies.py does."""
