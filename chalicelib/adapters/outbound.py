@@ -6,26 +6,14 @@ dead-letter queue, which are kept for failures of socialcrm's own)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
+from chalicelib.adapters.queue import SqsQueue
 from chalicelib.ports import QueueUnavailable
 
 MAX_DELAY_SECONDS = 900  # SQS's limit; a longer wait comes back early and is put back again
 
 
-class OutboundQueue:
-    def __init__(self, queue_url: str, sqs_client: Any = None) -> None:
-        self._queue_url = queue_url
-        self._client = sqs_client
-
-    @property
-    def sqs(self) -> Any:
-        if self._client is None:
-            from chalicelib.adapters.aws import client
-
-            self._client = client("sqs")
-        return self._client
-
+class OutboundQueue(SqsQueue):
     def enqueue(self, reply_id: str, delay_seconds: int = 0) -> None:
         """Raises QueueUnavailable."""
         from botocore.exceptions import BotoCoreError, ClientError

@@ -59,7 +59,13 @@ def batches(bodies: Sequence[str]) -> list[list[str]]:
     return pack(bodies, size, MAX_BATCH_ENTRIES, MAX_BATCH_BYTES)
 
 
-class InteractionQueue:
+class SqsQueue:
+    """One queue's URL and an SQS client made on first use, with the retry profile of whoever
+    uses it: short for the webhook route (its callers give up within seconds), longer for the
+    queue consumers (`worker`)."""
+
+    worker = False
+
     def __init__(self, queue_url: str, sqs_client: Any = None) -> None:
         self._queue_url = queue_url
         self._client = sqs_client
@@ -67,11 +73,13 @@ class InteractionQueue:
     @property
     def sqs(self) -> Any:
         if self._client is None:
-            from chalicelib.adapters.aws import client
+            from chalicelib.adapters.aws import WORKER_PROFILE, client
 
-            self._client = client("sqs")
+            self._client = client("sqs", WORKER_PROFILE) if self.worker else client("sqs")
         return self._client
 
+
+class InteractionQueue(SqsQueue):
     def send(self, interactions: Sequence[Interaction | ReplyStatus]) -> int:
         """Queue all or raise QueueUnavailable; returns the number of messages queued. Statuses of
         the brand's messages travel the same queue (they are small: ids and a state)."""
@@ -125,7 +133,7 @@ def receive_count(record: dict[str, Any]) -> int:
         return 1
 
 
-class RetryScheduler:
+class RetryScheduler(SqsQueue):
     """Brings failed records back sooner than the queue's visibility timeout would.
 
     The timeout (30 minutes) must cover the slowest whole batch; a record that failed in
@@ -135,17 +143,7 @@ class RetryScheduler:
     dead-letter queue, so a Comprehend or DynamoDB outage of an hour needs no manual redrive.
     """
 
-    def __init__(self, queue_url: str, sqs_client: Any = None) -> None:
-        self._queue_url = queue_url
-        self._client = sqs_client
-
-    @property
-    def sqs(self) -> Any:
-        if self._client is None:
-            from chalicelib.adapters.aws import WORKER_PROFILE, client
-
-            self._client = client("sqs", WORKER_PROFILE)
-        return self._client
+    worker = True
 
     @staticmethod
     def delay(receive_count: int) -> int:
@@ -172,22 +170,12 @@ class RetryScheduler:
                 return
 
 
-class DeadLetters:
+class DeadLetters(SqsQueue):
     """Sends what can never be processed (a body that is not an interaction) straight to the
     dead-letter queue, where it is kept for a replay after a fix and the queue's alarm tells ops,
     instead of being retried for an hour and a half first."""
 
-    def __init__(self, queue_url: str, sqs_client: Any = None) -> None:
-        self._queue_url = queue_url
-        self._client = sqs_client
-
-    @property
-    def sqs(self) -> Any:
-        if self._client is None:
-            from chalicelib.adapters.aws import WORKER_PROFILE, client
-
-            self._client = client("sqs", WORKER_PROFILE)
-        return self._client
+    worker = True
 
     def send(self, bodies: dict[str, tuple[str, str]]) -> set[str]:
         """`bodies`: message id -> (body, reason). Returns the ids now on the dead-letter queue;
