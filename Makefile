@@ -27,11 +27,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## make deploy STAGE=prod [SECRETS_FILE=path] [COGNITO_USER_POOL_ID=id] [URGENT_ALERT_EMAIL=a@b ALERT_EMAIL= DIGEST_EMAIL=]: package, merge infra/, deploy
+## make deploy STAGE=prod [SECRETS_FILE=path] [COGNITO_USER_POOL_ID=id COGNITO_DOMAIN=url CONSOLE_CLIENT_ID=id] [URGENT_ALERT_EMAIL=a@b ALERT_EMAIL= DIGEST_EMAIL=]: package, merge infra/, deploy
 deploy: $(STAMP)
 	$(BIN)/python -m tools.deploy --stage $(STAGE) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE)) \
 		$(if $(COGNITO_USER_POOL_ID),--cognito-user-pool-id $(COGNITO_USER_POOL_ID)) \
 		$(if $(COGNITO_APP_CLIENT_IDS),--cognito-app-client-ids $(COGNITO_APP_CLIENT_IDS)) \
+		$(if $(COGNITO_DOMAIN),--cognito-domain $(COGNITO_DOMAIN)) \
+		$(if $(CONSOLE_CLIENT_ID),--console-client-id $(CONSOLE_CLIENT_ID)) \
 		$(if $(URGENT_ALERT_EMAIL),--urgent-alert-email $(URGENT_ALERT_EMAIL)) \
 		$(if $(ALERT_EMAIL),--alert-email $(ALERT_EMAIL)) \
 		$(if $(DIGEST_EMAIL),--digest-email $(DIGEST_EMAIL))

@@ -8,12 +8,14 @@ from chalicelib.api.alerts import alerts
 from chalicelib.api.audit import trail
 from chalicelib.api.auth import access
 from chalicelib.api.cases import cases
+from chalicelib.api.customers import customers
 from chalicelib.api.health import health_routes
 from chalicelib.api.ops import ops
 from chalicelib.api.replies import replies
 from chalicelib.api.unread import kept
 from chalicelib.api.webhooks import webhook_routes
 from chalicelib.config import alerts_queue_name, ingest_queue_name, outbound_queue_name
+from chalicelib.console import console
 from chalicelib.observability import publish_metrics
 
 app = Chalice(app_name="socialcrm")
@@ -23,10 +25,12 @@ app.register_blueprint(access)
 app.register_blueprint(webhook_routes())
 app.register_blueprint(ops)
 app.register_blueprint(cases)
+app.register_blueprint(customers)
 app.register_blueprint(replies)
 app.register_blueprint(alerts)
 app.register_blueprint(kept)
 app.register_blueprint(trail)
+app.register_blueprint(console)
 
 
 @app.on_sqs_message(

@@ -11,11 +11,19 @@ import contextlib
 import io
 import sys
 
-from bench import acting, cold_import, package_size, processing, replying, webhook_latency
+from bench import acting, cold_import, console, package_size, processing, replying, webhook_latency
 
 
 def main() -> None:
-    benchmarks = (webhook_latency.run, cold_import.run, package_size.run, processing.run, acting.run, replying.run)
+    benchmarks = (
+        webhook_latency.run,
+        cold_import.run,
+        package_size.run,
+        processing.run,
+        acting.run,
+        replying.run,
+        console.run,
+    )
     for benchmark in benchmarks:
         with contextlib.redirect_stdout(io.StringIO()):
             table = benchmark()

@@ -27,6 +27,8 @@ DEFAULT_AUDIT_RETENTION_DAYS = 1825
 # WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
 DEFAULT_DEDUPE_DAYS = 8
 NLP_ENGINES = ("comprehend", "local")
+CONSOLE_SIGNIN = ("password", "managed")
+DEFAULT_CONSOLE_SESSION_HOURS = 12  # a working day; the role is checked again every few minutes
 
 
 class ConfigError(RuntimeError):
@@ -72,6 +74,13 @@ class Settings:
     cognito_client_ids: tuple[str, ...] = ()
     secrets_max_age: int = DEFAULT_SECRETS_MAX_AGE
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # The console's sign-in: `password` (the local stack: e-mail and password against the pool) or
+    # `managed` (deployed: Cognito managed login, authorization code + PKCE).
+    console_signin: str = "password"
+    cognito_domain: str = ""  # managed login's base URL, https://<prefix>.auth.<region>.amazoncognito.com
+    console_client_id: str = ""  # the app client the console signs in with
+    console_url: str = ""  # the console's own base URL (redirect_uri); empty: from the request's host
+    console_session_hours: int = DEFAULT_CONSOLE_SESSION_HOURS
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -126,6 +135,11 @@ class Settings:
             ),
             secrets_max_age=_integer(source, "SOCIALCRM_SECRETS_MAX_AGE", DEFAULT_SECRETS_MAX_AGE),
             max_body_bytes=_integer(source, "SOCIALCRM_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            console_signin=_console_signin(source),
+            cognito_domain=source.get("SOCIALCRM_COGNITO_DOMAIN", "").strip().rstrip("/"),
+            console_client_id=source.get("SOCIALCRM_CONSOLE_CLIENT_ID", "").strip(),
+            console_url=source.get("SOCIALCRM_CONSOLE_URL", "").strip().rstrip("/"),
+            console_session_hours=_integer(source, "SOCIALCRM_CONSOLE_SESSION_HOURS", DEFAULT_CONSOLE_SESSION_HOURS),
         )
 
     def require(self, name: str) -> str:
@@ -160,6 +174,13 @@ def _required(env: dict[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
         raise ConfigError(f"environment variable {name} is not set")
+    return value
+
+
+def _console_signin(env: dict[str, str]) -> str:
+    value = env.get("SOCIALCRM_CONSOLE_SIGNIN", "password").strip() or "password"
+    if value not in CONSOLE_SIGNIN:
+        raise ConfigError(f"environment variable SOCIALCRM_CONSOLE_SIGNIN must be one of {', '.join(CONSOLE_SIGNIN)}")
     return value
 
 

@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.nlp.pipeline import Analyzer
     from chalicelib.rules.routing import RoutingDocument
     from chalicelib.services.access import OpsAccess
+    from chalicelib.services.console_sessions import ConsoleSignin
     from chalicelib.services.crisis import CrisisWatch
     from chalicelib.services.decide import Decider
+    from chalicelib.services.directory import Directory
     from chalicelib.services.mentions import MentionResolver
     from chalicelib.services.notify import Notifier
     from chalicelib.services.process import InteractionProcessor
@@ -38,8 +40,12 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.store.audit import AuditStore
     from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
+    from chalicelib.store.inbox import InboxStore
+    from chalicelib.store.links import LinkStore
+    from chalicelib.store.notes import NoteStore
     from chalicelib.store.privacy import CustomerRecords
     from chalicelib.store.replies import ReplyStore
+    from chalicelib.store.sessions import SessionStore
 
 
 T = TypeVar("T")
@@ -160,6 +166,7 @@ def _processor(decider: Decider) -> InteractionProcessor:
         redact=config.redact_pii,
         mentions=mention_resolver(),
         replies=reply_statuses(),
+        directory=customer_directory(),
     )
 
 
@@ -207,6 +214,14 @@ def case_store() -> CaseStore:
 
     customer_store()  # binds the models to the stage's table
     return CaseStore(Connection(), settings().retention_days)
+
+
+@cache
+def inbox_store() -> InboxStore:
+    from chalicelib.store.inbox import InboxStore
+
+    customer_store()  # binds the models to the stage's table
+    return InboxStore()
 
 
 @cache
@@ -354,6 +369,55 @@ def reply_statuses() -> ReplyStatuses:
     return ReplyStatuses(reply_store(), customer_store())
 
 
+@cache
+def session_store() -> SessionStore:
+    from chalicelib.store import models
+    from chalicelib.store.sessions import SessionStore
+
+    models.bind(settings().require("table"))
+    return SessionStore()
+
+
+@cache
+def console_signin() -> ConsoleSignin:
+    """The console's sign-in and sessions, over the stage's user pool."""
+    from chalicelib.adapters.cognito import CognitoVerifier
+    from chalicelib.services.console_sessions import ConsoleSignin
+
+    config = settings()
+    # The console's own client signs in deployed; the local stack signs in with the ops client.
+    clients = (*config.cognito_client_ids, *([config.console_client_id] if config.console_client_id else []))
+    verifier = CognitoVerifier(config.require("cognito_user_pool_id"), clients, admin_needs_mfa=config.admin_mfa)
+    return ConsoleSignin(session_store(), verifier, config.console_session_hours)
+
+
+@cache
+def link_store() -> LinkStore:
+    """Links between customers and suggested links (services/links.py)."""
+    from chalicelib.store.links import LinkStore
+
+    customer_store()  # binds the models to the stage's table
+    return LinkStore()
+
+
+@cache
+def customer_directory() -> Directory:
+    """Customer search, and the index the processor keeps for it (services/directory.py)."""
+    from chalicelib.services.directory import Directory
+    from chalicelib.store.directory import DirectoryStore
+
+    customer_store()  # binds the models to the stage's table
+    return Directory(DirectoryStore(), secret_store(), link_store())
+
+
+@cache
+def note_store() -> NoteStore:
+    from chalicelib.store.notes import NoteStore
+
+    customer_store()  # binds the models to the stage's table
+    return NoteStore(settings().retention_days)
+
+
 def reset() -> None:
     for cached in (
         settings,
@@ -370,6 +434,7 @@ def reset() -> None:
         routing_source,
         event_bus,
         case_store,
+        inbox_store,
         alert_store,
         audit_trail,
         customer_records,
@@ -383,6 +448,11 @@ def reset() -> None:
         platform_http,
         reply_sender,
         reply_statuses,
+        link_store,
+        customer_directory,
+        session_store,
+        console_signin,
+        note_store,
     ):
         cached.cache_clear()
     _BUILT_FOR.clear()

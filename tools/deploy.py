@@ -2,7 +2,8 @@
 
 Steps: decide where the secrets document comes from; run `chalice package --merge-template
 infra/template.json`; upload the code to an artifacts bucket; create and execute a CloudFormation
-change set; print the stack's outputs.
+change set; print the stack's outputs. A stack created for the first time gets a second change set
+at once, which gives the console its own address (see `deploy_with_console`).
 
 Secrets reach the stack in one of two ways, as the template's `SecretsValue` parameter (NoEcho)
 or as an existing Secrets Manager entry. Given a secrets file, the stack creates and owns the
@@ -71,6 +72,13 @@ def package(stage: str, out_dir: Path, region: str) -> Path:
 # Routes the public webhook function answers; every other route stays with the ops function.
 INGRESS_PATHS = ("/webhooks/", "/health")
 INGRESS_HANDLER = "chalicelib.ingress.app"
+# The console's settings (infra/ gives them to APIHandler only); the webhook function has no console.
+CONSOLE_VARIABLES = (
+    "SOCIALCRM_CONSOLE_SIGNIN",
+    "SOCIALCRM_COGNITO_DOMAIN",
+    "SOCIALCRM_CONSOLE_CLIENT_ID",
+    "SOCIALCRM_CONSOLE_URL",
+)
 
 
 def wire_ingress(template: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +91,9 @@ def wire_ingress(template: dict[str, Any]) -> dict[str, Any]:
     ingress = copy.deepcopy(resources["APIHandler"])
     ingress["Properties"]["Handler"] = INGRESS_HANDLER
     ingress["Properties"]["Role"] = {"Fn::GetAtt": ["WebhookIngressRole", "Arn"]}
+    variables = ingress["Properties"].get("Environment", {}).get("Variables", {})
+    for name in CONSOLE_VARIABLES:
+        variables.pop(name, None)
     resources["WebhookIngress"] = ingress
     permission = copy.deepcopy(resources["APIHandlerInvokePermission"])
     permission["Properties"]["FunctionName"] = {"Ref": "WebhookIngress"}
@@ -321,7 +332,6 @@ def deploy_stack(
         session.client("s3").put_object(Bucket=bucket, Key=key, Body=body.encode())
         source = {"TemplateURL": f"https://{bucket}.s3.amazonaws.com/{key}"}
     exists = stack_status(cloudformation, name) is not None
-    change_set = f"deploy-{hashlib.sha256(body.encode()).hexdigest()[:12]}"
     parameters: list[dict[str, Any]] = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
         *secrets,
@@ -332,6 +342,11 @@ def deploy_stack(
             parameters.append({"ParameterKey": key, "ParameterValue": value})
         elif exists:
             parameters.append({"ParameterKey": key, "UsePreviousValue": True})
+    # Named after what changes: the template and the parameters (a second pass differs only in
+    # RestApiId), never the secrets' values.
+    named = [p for p in parameters if p["ParameterKey"] not in {slot.value_parameter for slot in slots(stage)}]
+    digest = hashlib.sha256((body + json.dumps(named, sort_keys=True)).encode()).hexdigest()
+    change_set = f"deploy-{digest[:12]}"
     cloudformation.create_change_set(
         StackName=name,
         ChangeSetName=change_set,
@@ -358,6 +373,57 @@ def deploy_stack(
     return _outputs(cloudformation, name)
 
 
+def current_api_id(cloudformation: Any, name: str) -> str:
+    """The stack's REST API id (Chalice's `RestAPIId` output), or "" before the stack has one."""
+    if stack_status(cloudformation, name) is None:
+        return ""
+    return _outputs(cloudformation, name).get("RestAPIId", "")
+
+
+def deploy_with_console(
+    session: Any,
+    template: dict[str, Any],
+    stage: str,
+    secrets: list[dict[str, Any]],
+    bucket: str,
+    optional: dict[str, str | None] | None = None,
+) -> dict[str, str]:
+    """`deploy_stack` with the template's `RestApiId` parameter: the console's URL (the API
+    function's SOCIALCRM_CONSOLE_URL) and its sign-in client's callback and sign-out URLs are made
+    from the API's id, which the template cannot reference there (RestAPI invokes APIHandler, whose
+    environment would reference RestAPI: a circular dependency). So the deploy passes the id the
+    stack already has; when the stack is new (or its API was replaced) it learns the id from the
+    first change set's outputs and applies a second one at once. Until then the console client
+    has no OAuth flow (Cognito refuses the code grant without a callback URL)."""
+    cloudformation = session.client("cloudformation")
+    known = current_api_id(cloudformation, stack_name(stage))
+    outputs = deploy_stack(session, template, stage, secrets, bucket, {**(optional or {}), "RestApiId": known})
+    created = outputs.get("RestAPIId", "")
+    if created and created != known:
+        print(f"the stack's API is {created}: a second change set gives the console its address")
+        outputs = deploy_stack(session, template, stage, secrets, bucket, {**(optional or {}), "RestApiId": created})
+    return outputs
+
+
+def console_summary(outputs: dict[str, str]) -> list[str]:
+    """What to tell whoever deployed about the console: where it is, where it signs in, and with an
+    existing pool, the URLs its console client must allow."""
+    console = outputs.get("ConsoleUrl", "").rstrip("/")
+    if not console:
+        return []
+    lines = [f"console: {console}/"]
+    domain, client = outputs.get("ManagedLoginDomain", ""), outputs.get("ConsoleClientId", "")
+    if domain and client:
+        lines.append(f"  signs in at {domain} (app client {client})")
+        lines.append(f"  the client's callback URL is {console}/auth/callback, its sign-out URL {console}/signed-out")
+    else:
+        lines.append(
+            "  no sign-in yet: with COGNITO_USER_POOL_ID, also give COGNITO_DOMAIN and CONSOLE_CLIENT_ID "
+            f"(callback URL {console}/auth/callback, sign-out URL {console}/signed-out)"
+        )
+    return lines
+
+
 def _outputs(cloudformation: Any, name: str) -> dict[str, str]:
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
@@ -376,6 +442,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cognito-app-client-ids", help="only tokens of these comma-separated app clients (default: unchanged)"
+    )
+    parser.add_argument(
+        "--cognito-domain", help="with an existing pool: its managed login base URL, https://... (default: unchanged)"
+    )
+    parser.add_argument(
+        "--console-client-id",
+        help="with an existing pool: its app client the console signs in with (default: unchanged)",
     )
     for flag, channel in (("urgent-alert-email", "urgent"), ("alert-email", "medium"), ("digest-email", "digest")):
         parser.add_argument(
@@ -401,18 +474,22 @@ def main(argv: list[str] | None = None) -> int:
         optional = {
             "CognitoUserPoolId": args.cognito_user_pool_id,
             "CognitoAppClientIds": args.cognito_app_client_ids,
+            "CognitoDomain": args.cognito_domain,
+            "ConsoleClientId": args.console_client_id,
             "UrgentAlertEmail": args.urgent_alert_email,
             "AlertEmail": args.alert_email,
             "DigestEmail": args.digest_email,
             "ApiGatewayLogsRoleArn": api_logs_role(session, args.stage),
         }
-        outputs = deploy_stack(session, template, args.stage, secrets, bucket, optional)
+        outputs = deploy_with_console(session, template, args.stage, secrets, bucket, optional)
     except (DeployError, secret_docs.SecretsFileError) as exc:
         print(f"deploy failed: {exc}", file=sys.stderr)
         return 1
     print(f"stack {stack_name(args.stage)} deployed")
     for key, value in sorted(outputs.items()):
         print(f"  {key}: {value}")
+    for line in console_summary(outputs):
+        print(line)
     return 0
 
 

@@ -24,8 +24,10 @@ KEYS = (
 # their own in `generic_secrets` use it; without either, a source cannot post); `chat_webhook_url`,
 # an https:// incoming-webhook URL (Slack, Teams, Google Chat...) that urgent alerts are posted to;
 # `ops_api_token`, the shared ops token, which only the local stack accepts (SOCIALCRM_OPS_TOKEN_ROLE);
-# `telegram_bot_token`, the bot's token replies are sent with (`sendMessage`).
-OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token", "telegram_bot_token")
+# `telegram_bot_token`, the bot's token replies are sent with (`sendMessage`); `search_key`, the key of
+# the keyed hashes customer search matches through (without it nothing is indexed and search answers
+# 503; changing it leaves what was indexed unfindable until the customer writes again).
+OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token", "telegram_bot_token", "search_key")
 URL_KEYS = ("chat_webhook_url",)
 # Optional maps of name -> non-empty string: `generic_secrets` by generic source; `meta_page_tokens`
 # by Facebook Page or Instagram account id, the page access token the Graph API is asked with (to

@@ -58,19 +58,83 @@ class CognitoVerifier:
 
         try:
             response = self.cognito.get_user(AccessToken=token)
-            username = str(response["Username"])
+        except ClientError as exc:
+            if _refused(exc):
+                return None
+            raise
+        username = str(response["Username"])
+        role = self._role(username, response)
+        return (username, role) if role else None
+
+    def email(self, token: str) -> str | None:
+        """The e-mail address of a valid access token's user (what the console shows as who)."""
+        response = self.cognito.get_user(AccessToken=token)
+        return next((str(a["Value"]) for a in response.get("UserAttributes", []) if a.get("Name") == "email"), None)
+
+    def role_of(self, username: str) -> Role | None:
+        """The user's role as Cognito holds it now, by username: the console asks again every few
+        minutes without keeping any token. None for a user disabled, deleted or in no group."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.cognito.admin_get_user(UserPoolId=self._pool_id, Username=username)
+        except ClientError as exc:
+            if _refused(exc):
+                return None
+            raise
+        if response.get("Enabled") is False:
+            return None
+        return self._role(username, response)
+
+    def _role(self, username: str, user: dict[str, Any]) -> Role | None:
+        from botocore.exceptions import ClientError
+
+        try:
             groups = self.cognito.admin_list_groups_for_user(UserPoolId=self._pool_id, Username=username, Limit=60)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NotAuthorizedException", "UserNotFoundException"):
+            if _refused(exc):
                 return None
             raise
         roles = [role for group in groups.get("Groups", []) if (role := Role.named(str(group.get("GroupName"))))]
         if not roles:
             return None
         role = max(roles)
-        if role is Role.ADMIN and self._admin_needs_mfa and not response.get("UserMFASettingList"):
+        if role is Role.ADMIN and self._admin_needs_mfa and not user.get("UserMFASettingList"):
             role = Role.SUPERVISOR
-        return username, role
+        return role
+
+
+class PasswordSignin:
+    """E-mail and password against the pool (USER_PASSWORD_AUTH): the local stack's console
+    sign-in, where there is no managed login. Returns the access token, or None when refused."""
+
+    def __init__(self, client_id: str, cognito_client: Any = None) -> None:
+        self._client_id = client_id
+        self._client = cognito_client
+
+    def access_token(self, email: str, password: str) -> str | None:
+        from botocore.exceptions import ClientError
+
+        if self._client is None:
+            from chalicelib.adapters.aws import client
+
+            self._client = client("cognito-idp")
+        try:
+            result = self._client.initiate_auth(
+                ClientId=self._client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        except ClientError as exc:
+            if _refused(exc) or exc.response.get("Error", {}).get("Code") == "InvalidParameterException":
+                return None
+            raise
+        token = result.get("AuthenticationResult", {}).get("AccessToken")
+        return str(token) if token else None  # a challenge (new password, MFA) is not offered here
+
+
+def _refused(exc: Any) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("NotAuthorizedException", "UserNotFoundException")
 
 
 def _claims(token: str) -> dict[str, Any]:

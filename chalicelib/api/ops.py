@@ -8,7 +8,7 @@ from typing import Any
 from chalice.app import BadRequestError, Blueprint, NotFoundError
 
 from chalicelib.api.auth import caller, ops_authorizer, requires
-from chalicelib.dependencies import audit_trail, customer_records, customer_store
+from chalicelib.dependencies import audit_trail, customer_records, customer_store, link_store
 from chalicelib.models.access import Role
 from chalicelib.observability import logger
 from chalicelib.ports import BadCursor
@@ -30,7 +30,7 @@ def identity(platform: str, user_id: str) -> dict[str, str]:
 @ops.route("/customers/{customer_id}", methods=["GET"], authorizer=ops_authorizer)
 @requires(Role.AGENT)
 def customer(customer_id: str) -> dict[str, Any]:
-    view = customer_view(customer_store(), customer_id, reply_states)
+    view = customer_view(customer_store(), customer_id, reply_states, link_store())
     if view is None:
         raise NotFoundError(f"no customer {customer_id}")
     return view

@@ -49,6 +49,18 @@ class Case:
     breaches: tuple[datetime, ...] = ()  # deadlines missed, each reported once
     version: int = 0
     history: tuple[dict[str, Any], ...] = field(default=())
+    # Who works on it (a principal id such as `cognito:ana@example.com`), None while unassigned.
+    # Kept when the case is answered, resolved or reopened; changed only by `rules.cases.assign`.
+    assignee: str | None = None
+    # The language of its first message that had one (the analysis', else a trusted hint): the
+    # inbox filters by it without reading the customer's messages.
+    language: str | None = None
+    # The customer's newest message on it ("<platform>:<external_id>", written at
+    # `last_inbound_at`): the inbox shows its first words and sentiment, read from the message
+    # itself, so an edit or a deletion there shows at once.
+    latest_inbound: str | None = None
+    # The newest message someone has seen on the case page (its `last_inbound_at` then).
+    seen_inbound_at: datetime | None = None
 
     @property
     def waiting_since(self) -> datetime:
@@ -56,6 +68,13 @@ class Case:
         times = self.inbound_times or (self.opened_at, self.last_inbound_at)
         unanswered = [moment for moment in times if self.responded_at is None or moment > self.responded_at]
         return min(unanswered) if unanswered else self.last_inbound_at
+
+    @property
+    def unread(self) -> bool:
+        """The customer wrote after anyone last looked: their newest message is newer than the
+        newest one seen on the case page, than the brand's latest answer and than resolution."""
+        marks = [moment for moment in (self.seen_inbound_at, self.responded_at, self.resolved_at) if moment]
+        return not marks or self.last_inbound_at > max(marks)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +102,9 @@ class Case:
             "resolved_by": self.resolved_by,
             "sla_breaches": [iso(moment) for moment in self.breaches],
             "history": list(self.history),
+            "assignee": self.assignee,
+            "language": self.language,
+            "unread": self.unread,
         }
 
 

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from chalicelib.models.case import ACTIVE, INBOUND_TIMES_KEPT, BrandReply, Case, CaseStatus
 from chalicelib.models.decision import Intent, Priority, Route
@@ -84,8 +85,14 @@ def platform_of(reply: BrandReply) -> str:
 
 
 def open_case(
-    customer_id: str, interaction: Interaction, intent: Intent, route: Route, sla: Mapping[Priority, int]
+    customer_id: str,
+    interaction: Interaction,
+    intent: Intent,
+    route: Route,
+    sla: Mapping[Priority, int],
+    language: str | None = None,
 ) -> Case:
+    """A new case for the customer's message; `language`, the message's (the inbox filters by it)."""
     opened = interaction.occurred_at
     return Case(
         case_id=new_case_id(customer_id, opened),
@@ -103,18 +110,30 @@ def open_case(
         interactions=(reference(interaction),),
         inbound_times=(opened,),
         history=({"at": iso(opened), "status": "open", "by": f"rule:{route.rule}"},),
+        language=language,
+        latest_inbound=reference(interaction),
     )
 
 
-def join(case: Case, interaction: Interaction, route: Route, sla: Mapping[Priority, int], reopen: bool = True) -> Case:
+def join(
+    case: Case,
+    interaction: Interaction,
+    route: Route,
+    sla: Mapping[Priority, int],
+    reopen: bool = True,
+    language: str | None = None,
+) -> Case:
     """The customer wrote again on a case's conversation. What the message changes depends on when
     it was written, not when it arrived: after the latest answer, an answered case waits for the
     brand again with a fresh deadline when the message needs an answer (`reopen`: a "thanks!" does
     not), and an open case's deadline comes forward if the message has been waiting longer (a late
     arrival) or is more urgent; before the latest answer, it was answered already. A more urgent
-    route raises the case's priority."""
+    route raises the case's priority (and moves it to that route's team; whoever it is assigned
+    to keeps it). The newest message becomes the one the inbox shows; a case without a language
+    takes this message's."""
     priority = route.priority if _URGENCY[route.priority] < _URGENCY[case.priority] else case.priority
     written = interaction.occurred_at
+    newest = written >= case.last_inbound_at
     updated = replace(
         case,
         priority=priority,
@@ -122,6 +141,8 @@ def join(case: Case, interaction: Interaction, route: Route, sla: Mapping[Priori
         last_inbound_at=max(case.last_inbound_at, written),
         inbound_times=_with(_inbound_times(case), written),
         interactions=(*case.interactions, reference(interaction)),
+        latest_inbound=reference(interaction) if newest else case.latest_inbound,
+        language=case.language or language,
     )
     unanswered = case.responded_at is None or written > case.responded_at
     if reopen and case.status is CaseStatus.RESPONDED and unanswered:
@@ -206,6 +227,58 @@ def set_status(case: Case, status: CaseStatus, by: str, at: datetime) -> Case:
         responded_by=case.responded_by or by,
         history=_history(case, at, status.value, by),
     )
+
+
+# What an inbox's assignee filter and `assign` reserve: never a principal's id.
+ASSIGNEE_WORDS = frozenset({"me", "mine", "unassigned", "anyone"})
+
+
+def assign(case: Case, assignee: str | None, team: str | None, by: str, at: datetime) -> Case:
+    """Give the case to `assignee` (None: nobody) and, if `team` is given, to that team; kept in
+    its history. The same assignee and team again change nothing (the case is returned as it
+    was). A resolved case is closed: the customer's next message opens a new one, so it is not
+    assigned any more (it keeps whoever had it when it was resolved)."""
+    if case.status is CaseStatus.RESOLVED:
+        raise InvalidTransition(f"case {case.case_id} is resolved; a new message opens a new case")
+    new_team = team or case.team
+    if assignee == case.assignee and new_team == case.team:
+        return case
+    entry: dict[str, Any] = {
+        "at": iso(at),
+        "status": case.status.value,
+        "by": by,
+        "assignee": assignee,
+        "team": new_team,
+    }
+    return replace(case, assignee=assignee, team=new_team, history=(*case.history, entry)[-HISTORY_LIMIT:])
+
+
+class AssignmentRefused(ValueError):
+    """Who asked may not make this assignment. `conflict`: not because of their role but because
+    of the case as it stands (a colleague holds it), which another look at the case explains."""
+
+    def __init__(self, message: str, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+def check_assignment(case: Case, by: str, supervisor: bool, assignee: str | None, team: str | None) -> None:
+    """May `by` make this assignment? A supervisor may make any. An agent works the queue: they
+    take a case nobody holds (or that they hold), let go of their own, and may pass a case they
+    may take to another team's queue; giving a case to a named colleague, or taking one a
+    colleague holds, is a supervisor's call, as it moves someone else's work (an agent who could
+    would be able to empty a colleague's queue, or take a case from under someone mid-answer).
+    Decided on the case as read for the write, so that of two agents taking the same case at
+    once, the second is refused rather than silently taking it over."""
+    if supervisor:
+        return
+    if assignee is not None and assignee != by:
+        raise AssignmentRefused("assigning a case to someone else needs the supervisor role")
+    changes_team = team is not None and team != case.team
+    if case.assignee not in (None, by) and (assignee != case.assignee or changes_team):
+        raise AssignmentRefused(
+            f"case {case.case_id} is assigned to {case.assignee}; a supervisor can reassign it", conflict=True
+        )
 
 
 def breach(case: Case, now: datetime) -> Case | None:

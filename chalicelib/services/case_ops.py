@@ -1,24 +1,29 @@
-"""The ops API's case and alert operations: listing, reading, changing status, acknowledging."""
+"""The ops API's case and alert operations: listing, reading, changing status, assigning,
+acknowledging."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from chalicelib.models.access import Principal, Role
 from chalicelib.models.alert import AlertStatus
 from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.churn import ChurnState
 from chalicelib.models.decision import Intent
 from chalicelib.ports import CaseRepository
 from chalicelib.rules import cases, churn
+from chalicelib.rules.cases import AssignmentRefused as AssignmentRefused  # raised by assign()
+from chalicelib.rules.inbox import InboxSort
 from chalicelib.rules.routing import RoutingDocument
+from chalicelib.services import audit, inbox
+from chalicelib.services.audit import AuditTrail
 from chalicelib.services.customers import InvalidRequest, page_size
+from chalicelib.services.inbox import CaseNotFound as CaseNotFound  # raised here too
+from chalicelib.services.inbox import InboxRepository
 from chalicelib.services.notify import AlertRepository
-
-
-class CaseNotFound(LookupError):
-    pass
 
 
 def parse_status(raw: str | None, allowed: tuple[str, ...], default: str) -> str:
@@ -28,11 +33,93 @@ def parse_status(raw: str | None, allowed: tuple[str, ...], default: str) -> str
     return value
 
 
-def list_cases(store: CaseRepository, params: dict[str, str]) -> dict[str, Any]:
-    status = CaseStatus(parse_status(params.get("status"), tuple(s.value for s in CaseStatus), "open"))
-    team = (params.get("team") or "").strip() or None
-    found, cursor = store.worklist(status, team, page_size(params.get("limit"), default=50), params.get("cursor"))
-    return {"cases": [case.to_dict() for case in found], "next_cursor": cursor}
+def list_cases(
+    store: InboxRepository, params: Mapping[str, str], me: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """`GET /cases`: a view of the inbox (services/inbox.inbox_query says which parameters), each
+    case whole with its row's fields (customer name, preview, sentiment, overdue now). Ordered by
+    deadline unless `sort` says otherwise, as it always was."""
+    query = inbox.inbox_query(params, me, sort=InboxSort.DUE)
+    page = inbox.inbox(store, query, page_size(params.get("limit"), default=50), params.get("cursor"), now)
+    whole = store.whole([each.case for each in page.rows])
+    listed = [
+        {**whole[each.case.case_id].to_dict(), **each.to_dict()} for each in page.rows if each.case.case_id in whole
+    ]
+    return {"cases": listed, "next_cursor": page.next_cursor}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    assignee: str | None  # a principal id, None: nobody
+    team: str | None  # None: the case keeps its team
+
+
+def assignment(body: Any, me: str) -> Assignment:
+    """Validate `{"assignee": "<principal id>" | "me" | null, "team": "<team>"?}`; `me` is the
+    caller's principal id. Who and when are never taken from the body."""
+    if not isinstance(body, dict) or "assignee" not in body:
+        raise InvalidRequest('body: a JSON object like {"assignee": "me"} or {"assignee": null, "team": "billing"}')
+    _refuse_who_and_when(body)
+    unknown = sorted(set(body) - {"assignee", "team"})
+    if unknown:
+        raise InvalidRequest(f"{unknown[0]}: not accepted: only assignee and team")
+    raw, team = body["assignee"], body.get("team")
+    if raw is not None and not isinstance(raw, str):
+        raise InvalidRequest('assignee: a principal id, "me" or null')
+    if team is not None and (not isinstance(team, str) or not team.strip()):
+        raise InvalidRequest("team: a team name of the routing document")
+    if raw is None:
+        assignee = None
+    elif raw.strip().lower() == "me":
+        assignee = me
+    else:
+        assignee = inbox.principal_id(raw, "assignee")
+    return Assignment(assignee, team.strip() if team is not None else None)
+
+
+class AssignmentStore(Protocol):
+    def amend(self, case_id: str, change: Callable[[Case], Case]) -> Case | None: ...
+
+
+def assign(
+    store: AssignmentStore,
+    trail: AuditTrail,
+    routing: Callable[[], RoutingDocument],
+    case_id: str,
+    request: Assignment,
+    who: Principal,
+    at: datetime,
+) -> Case:
+    """Assign a case (`POST /cases/{id}/assign`, and the console's buttons): to a person or to
+    nobody, and to a team of the routing document (read only when a team is given). Who may do
+    what is rules.cases.check_assignment's, decided on the case as it is written, so that of
+    concurrent assignments the one written last stands and each is in the history, and an agent
+    never takes a case from a colleague who took it a moment before. Audited (`case.assign`)
+    when it changed anything.
+
+    Raises InvalidRequest (an unknown team, a resolved case), AssignmentRefused (`conflict`: a
+    colleague holds it), CaseNotFound; `routing` may raise RoutingError / RoutingUnavailable."""
+    if request.team is not None:
+        teams = sorted({rule.team for rule in routing().rules})
+        if request.team not in teams:
+            raise InvalidRequest(f"team: one of {', '.join(teams)}")
+    supervisor = who.role >= Role.SUPERVISOR
+    before: list[Case] = []
+
+    def change(case: Case) -> Case:
+        before[:] = [case]
+        cases.check_assignment(case, who.id, supervisor, request.assignee, request.team)
+        return cases.assign(case, request.assignee, request.team, who.id, at)
+
+    try:
+        changed = store.amend(case_id, change)
+    except cases.InvalidTransition as exc:
+        raise InvalidRequest(str(exc)) from None
+    if changed is None:
+        raise CaseNotFound(f"no case {case_id}")
+    if before and before[0] != changed:
+        audit.record(trail, who, "case.assign", f"case:{case_id}", {"assignee": changed.assignee, "team": changed.team})
+    return changed
 
 
 def status_change(body: Any) -> CaseStatus:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.models.customer import Customer, Identity, StoredInteraction
+from chalicelib.models.directory import Link
+from chalicelib.rules.linking import combine
 
 LATEST_IN_VIEW = 20
 MAX_PAGE = 100
@@ -22,6 +24,10 @@ class CustomerReader(Protocol):
     def interactions(
         self, customer_id: str, limit: int, cursor: str | None = None
     ) -> tuple[list[StoredInteraction], str | None]: ...
+
+
+class LinkReader(Protocol):
+    def links(self, customer_id: str) -> list[Link]: ...
 
 
 class InvalidRequest(ValueError):
@@ -41,18 +47,30 @@ ReplyStates = Callable[[str], Mapping[str, str]]
 
 
 def customer_view(
-    reader: CustomerReader, customer_id: str, replies: ReplyStates | None = None
+    reader: CustomerReader, customer_id: str, replies: ReplyStates | None = None, links: LinkReader | None = None
 ) -> dict[str, Any] | None:
+    """The 360-degree view. With `links`, also `linked` (the customers linked to this one: ids and
+    names) and `combined` (figures over this customer and those linked to them directly:
+    rules/linking.py)."""
     customer = reader.customer(customer_id)
     if customer is None:
         return None
     latest, cursor = reader.interactions(customer_id, LATEST_IN_VIEW)
-    return {
+    view = {
         **customer.to_dict(),
         "identities": [identity.to_dict() for identity in reader.identities(customer_id)],
         "latest_interactions": _shown(customer_id, latest, replies),
         "more_interactions_cursor": cursor,
     }
+    if links is not None:
+        found = (reader.customer(link.other_id) for link in links.links(customer_id))
+        linked = [other for other in found if other is not None]
+        view["linked"] = [
+            {"customer_id": other.customer_id, "display_name": other.display_name, "handle": other.handle}
+            for other in linked
+        ]
+        view["combined"] = combine([customer, *linked]).to_dict()
+    return view
 
 
 def timeline(

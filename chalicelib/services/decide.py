@@ -74,7 +74,8 @@ class Decider:
                 entity_texts=tuple(entity.text for entity in analysis.entities) if analysis else (),
             )
         )
-        case, is_new = self._case(snapshot, interaction, intent, route)
+        language = analysis.language if analysis else interaction.language_hint
+        case, is_new = self._case(snapshot, interaction, intent, route, language)
         waiting: tuple[BrandReply, ...] | None = None
         if case is not None and snapshot.waiting_replies:
             # A reply that came before this message (SQS has no order) answers it now.
@@ -165,15 +166,21 @@ class Decider:
         return any(pattern.search(folded) for pattern in self._competitors)
 
     def _case(
-        self, snapshot: CustomerSnapshot, interaction: Interaction, intent: IntentResult, route: Route
+        self,
+        snapshot: CustomerSnapshot,
+        interaction: Interaction,
+        intent: IntentResult,
+        route: Route,
+        language: str | None,
     ) -> tuple[Case | None, bool]:
         existing = cases.for_thread(snapshot.active_cases, cases.thread_key(interaction))
         needs_answer = RouteAction.OPEN_CASE in route.actions
+        sla = self._routing.sla_minutes
         if existing is not None:
-            return cases.join(existing, interaction, route, self._routing.sla_minutes, reopen=needs_answer), False
+            return cases.join(existing, interaction, route, sla, reopen=needs_answer, language=language), False
         if not needs_answer:
             return None, False
-        return cases.open_case(snapshot.customer_id, interaction, intent.label, route, self._routing.sla_minutes), True
+        return cases.open_case(snapshot.customer_id, interaction, intent.label, route, sla, language), True
 
 
 def classifiable(interaction: Interaction) -> bool:

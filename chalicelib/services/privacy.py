@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 from chalicelib.models.alert import Alert
 from chalicelib.models.case import Case
+from chalicelib.models.directory import Link, Suggestion
 from chalicelib.models.interaction import iso
+from chalicelib.models.note import Note
 from chalicelib.models.reply import Reply
 from chalicelib.services.customers import MAX_PAGE, CustomerReader
 
@@ -25,6 +27,14 @@ class CustomerRecordKeeper(Protocol):
     def alerts(self, customer_id: str) -> list[Alert]: ...
 
     def replies(self, customer_id: str) -> list[Reply]: ...
+
+    def notes(self, customer_id: str) -> list[Note]: ...
+
+    def links(self, customer_id: str) -> list[Link]: ...
+
+    def suggestions(self, customer_id: str) -> list[Suggestion]: ...
+
+    def search_kinds(self, customer_id: str) -> dict[str, int]: ...
 
     def erase(self, customer_id: str) -> dict[str, int] | None: ...
 
@@ -48,6 +58,13 @@ def export(reader: CustomerReader, records: CustomerRecordKeeper, customer_id: s
         "cases": [case.to_dict() for case in records.cases(customer_id)],
         "alerts": [alert.to_dict() for alert in records.alerts(customer_id)],
         "replies": [reply.to_dict() for reply in records.replies(customer_id)],
+        "notes": [note.to_dict() for note in records.notes(customer_id)],  # agents' notes on their cases
+        # The customers linked to them (ids only), the links suggested for them with the kinds of
+        # their reasons, and how many search index entries of each kind find them (the keyed hashes
+        # stand for values shown above; the values themselves are not kept).
+        "links": [link.other_id for link in records.links(customer_id)],
+        "suggestions": [suggestion.to_dict() for suggestion in records.suggestions(customer_id)],
+        "search_index": records.search_kinds(customer_id),
     }
 
 

@@ -73,6 +73,12 @@ class Prepared:
     status: ReplyStatus | None = None
 
 
+class CustomerIndex(Protocol):
+    """Where customers are indexed for search (services/directory.py)."""
+
+    def index(self, customer_id: str, interaction: Interaction) -> None: ...
+
+
 class ReplyStatusSink(Protocol):
     """Where what the platforms say of the replies socialcrm sent goes (services/replies.py)."""
 
@@ -108,6 +114,7 @@ class InteractionProcessor:
         redact: bool,
         mentions: MentionResolver | None = None,
         replies: ReplyStatusSink | None = None,
+        directory: CustomerIndex | None = None,
     ) -> None:
         self._claims = claims
         self._analyzer = analyzer
@@ -116,6 +123,7 @@ class InteractionProcessor:
         self._redact = redact
         self._mentions = mentions
         self._replies = replies
+        self._directory = directory
 
     def prepare(self, bodies: dict[str, str], remaining_ms: int) -> dict[str, Prepared]:
         """Never raises: whatever goes wrong for one record (a body that is not an interaction, a
@@ -360,6 +368,7 @@ class InteractionProcessor:
                 )
             return decision.events if decision else ()
         customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
+        self._index(customer_id, interaction)
         try:
             decision = self._store.add(
                 customer_id,
@@ -375,6 +384,7 @@ class InteractionProcessor:
             # dropped (detach raises WrittenBeforeErasure).
             self._store.detach(interaction.platform, author.user_id, customer_id, interaction.occurred_at)
             customer_id = self._store.resolve(interaction.platform, author, interaction.occurred_at)
+            self._index(customer_id, interaction)
             decision = self._store.add(
                 customer_id,
                 interaction,
@@ -390,6 +400,14 @@ class InteractionProcessor:
             return ()
         # Another delivery stored it between our look and our write: it publishes the events.
         return ()
+
+    def _index(self, customer_id: str, interaction: Interaction) -> None:
+        """Index the customer for search by this message (who wrote it, the e-mail addresses and
+        phone numbers in its words, hashed before anything is redacted) before it is stored: should
+        storing fail, the redelivery indexes again what is missing; once it is stored, a
+        redelivery stops before this (its pointer is found)."""
+        if self._directory is not None:
+            self._directory.index(customer_id, interaction)
 
     def _answered_customer(self, interaction: Interaction) -> str | None:
         """The customer a brand reply answers: the recipient the platform names (their identity is

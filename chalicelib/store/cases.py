@@ -4,10 +4,12 @@ customer's churn state (a resolved complaint, a missed deadline), written togeth
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -19,7 +21,7 @@ from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import CaseItem, CustomerItem
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json
 from chalicelib.store.timeline import aggregates
-from chalicelib.store.transactions import cancellation_codes
+from chalicelib.store.transactions import cancellation_codes, is_condition_failure
 
 ATTEMPTS = 8
 
@@ -87,6 +89,32 @@ class CaseStore:
         item, profile = read
         figures = aggregates(profile)
         return case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
+
+    def amend(self, case_id: str, change: Callable[[Case], Case]) -> Case | None:
+        """Apply `change` to the case alone (an assignment: nothing of the customer moves), on
+        condition that its version is still the one read, reading it again if it moved. Returns
+        the case as written (as read, if `change` returned it unchanged); None if there is no
+        such case. What `change` raises ends the attempt and reaches the caller."""
+        customer_id = customer_of(case_id)
+        if customer_id is None:
+            return None
+        for _ in range(ATTEMPTS):
+            try:
+                item = CaseItem.get(keys.customer(customer_id), keys.case_sk(case_id), consistent_read=True)
+            except DoesNotExist:
+                return None
+            case = case_from_item(item)
+            updated = change(case)
+            if updated == case:
+                return case
+            try:
+                case_item(updated, self._retention).save()  # on condition that the version is the one read
+            except PutError as exc:
+                if is_condition_failure(exc):
+                    continue
+                raise
+            return replace(updated, version=updated.version + 1)
+        raise RuntimeError(f"case {case_id} kept changing; giving up after {ATTEMPTS} attempts")
 
     def change(self, case_id: str, change: CaseChange) -> Case | None:
         """Apply `change` to the case and its customer's churn state in one transaction, reading

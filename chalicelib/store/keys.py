@@ -12,12 +12,23 @@
     CRISIS#<brand>                   STATE                               negative volume per bucket, episode
     AUDIT#<yyyy-mm-dd>               <at>#<random>                       who did what, to what, when
     ERASED#<sha256 of identity>      ERASED                              when an identity's person was erased
+    CUSTOMER#<id>                    LINK#<other_id>                     one half of a link (the other mirrors it)
+    CUSTOMER#<id>                    SUGGEST#<other_id>                  a suggested link, with its reasons' kinds
+    CUSTOMER#<id>                    SEARCHKEYS                          the customer's search index entries
+    SEARCH#<hmac of kind and value>  CUSTOMER#<id>                       a search index entry (rules/search.py)
+    VIEWING#<case_id>                <principal id>                      who has the case open (TTL, 60 s)
+    SESSION#<sha256 of cookie>       SESSION                             a console session
+    SIGNIN#<sha256 of state>         SIGNIN                              a managed-login attempt (PKCE)
 
 GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
+               NEWEST#<status>#<shard>             / <last_inbound_at>#<case_id>   (cases, newest first)
 GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
+               UNREAD#<shard>                      / <last_inbound_at>#<case_id>   (open cases, unread only)
 
 GSI worklist:  CASES#<status>#<shard>               / <due_at>#<case_id>
                ALERTS#<status>                     / <raised_at>#<alert_id>
+
+GSI inbox:     INBOX#<status>#<shard>              / <waiting_since>#<case_id>
 
 Shards spread one hour's (or one day's) writes over SHARDS partitions by customer, so a viral
 spike does not heat one partition; a reader queries the SHARDS partitions and merges.
@@ -78,6 +89,27 @@ def worklist_cases(status: str, shard_number: int) -> str:
     return f"CASES#{status}#{shard_number}"
 
 
+def inbox_cases(status: str, shard_number: int) -> str:
+    return f"INBOX#{status}#{shard_number}"
+
+
+def newest_cases(status: str, shard_number: int) -> str:
+    return f"NEWEST#{status}#{shard_number}"
+
+
+def unread_cases(shard_number: int) -> str:
+    return f"UNREAD#{shard_number}"
+
+
+def case_order(moment: datetime, case_id: str) -> str:
+    """A case's sort key in the worklist, inbox and newest orders: a time, then the id for ties."""
+    return f"{stamp(moment)}#{case_id}"
+
+
+def viewing(case_id: str) -> str:
+    return f"VIEWING#{case_id}"
+
+
 def worklist_alerts(status: str) -> str:
     return f"ALERTS#{status}"
 
@@ -104,3 +136,27 @@ def erased(platform: str, user_id: str) -> str:
     (Platform names hold no NUL, so no two identities hash the same text.)"""
     digest = hashlib.sha256(f"{platform}\0{user_id}".encode()).hexdigest()
     return f"ERASED#{digest}"
+
+
+def session(cookie_value: str) -> str:
+    """A console session's key: the hash of the browser's cookie, never the cookie itself."""
+    return f"SESSION#{hashlib.sha256(cookie_value.encode()).hexdigest()}"
+
+
+def signin(state: str) -> str:
+    return f"SIGNIN#{hashlib.sha256(state.encode()).hexdigest()}"
+
+
+SEARCH_KEYS = "SEARCHKEYS"  # the sort key of a customer's list of their search index entries
+
+
+def search(digest: str) -> str:
+    return f"SEARCH#{digest}"
+
+
+def link(other_id: str) -> str:
+    return f"LINK#{other_id}"
+
+
+def suggestion(other_id: str) -> str:
+    return f"SUGGEST#{other_id}"

@@ -184,6 +184,64 @@ class WorklistIndex(GlobalSecondaryIndex["Item"]):
     gsi3sk = UnicodeAttribute(range_key=True)
 
 
+# What an inbox row and its filters need (rules.inbox.CaseSummary): a page is read from the index
+# alone, never the cases whole (their history and message lists).
+INBOX_PROJECTION = [
+    "item_type",
+    "case_id",
+    "customer_id",
+    "status",
+    "team",
+    "priority",
+    "intent",
+    "platform",
+    "due_at",
+    "waiting_since",
+    "last_inbound_at",
+    "assignee",
+    "language",
+    "latest_inbound",
+    "unread",
+]
+
+
+class InboxIndex(GlobalSecondaryIndex["CaseItem"]):
+    """Cases by status, the one waiting longest first (`INBOX#<status>#<shard>`)."""
+
+    class Meta:
+        index_name = "inbox"
+        projection = IncludeProjection(INBOX_PROJECTION)
+
+    gsi4pk = UnicodeAttribute(hash_key=True)
+    gsi4sk = UnicodeAttribute(range_key=True)
+
+
+class NewestCasesIndex(GlobalSecondaryIndex["CaseItem"]):
+    """Cases by status and their newest message (`NEWEST#<status>#<shard>`), in the `recent`
+    index, whose other partitions hold interactions by hour (one GSI is all a CloudFormation update
+    may add, and the inbox's took it)."""
+
+    class Meta:
+        index_name = "recent"
+        projection = IncludeProjection(INDEX_PROJECTION)
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class UnreadCasesIndex(GlobalSecondaryIndex["CaseItem"]):
+    """The open cases with a message nobody has seen (`UNREAD#<shard>`), in the `sentiment` index,
+    whose other partitions hold interactions by sentiment and day: only those cases have the key,
+    so counting them reads nothing else."""
+
+    class Meta:
+        index_name = "sentiment"
+        projection = IncludeProjection(INDEX_PROJECTION)
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
 class CaseItem(Item, discriminator="case"):
     case_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
@@ -206,12 +264,28 @@ class CaseItem(Item, discriminator="case"):
     resolved_by = UnicodeAttribute(null=True)
     breaches = ListAttribute(of=UnicodeAttribute, default=list)
     history = JSONAttribute(null=True)
+    assignee = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(null=True)
+    latest_inbound = UnicodeAttribute(null=True)  # "<platform>:<external_id>" of the newest message
+    seen_inbound_at = UTCDateTimeAttribute(null=True)
+    # Derived from the rest at every write, for the indexes: see models.case.Case.
+    waiting_since = UTCDateTimeAttribute(null=True)
+    unread = BooleanAttribute(null=True)
     gsi3pk = UnicodeAttribute()
     gsi3sk = UnicodeAttribute()
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)  # only while open and unread
+    gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     version = VersionAttribute()
 
     worklist = WorklistIndex()
+    inbox = InboxIndex()
+    newest = NewestCasesIndex()
+    unread_cases = UnreadCasesIndex()
 
 
 class AlertItem(Item, discriminator="alert"):
@@ -309,6 +383,14 @@ class ChannelStateItem(Item, discriminator="channel_state"):
     expires_at = TTLAttribute(null=True)
 
 
+class ViewingItem(Item, discriminator="viewing"):
+    """Someone has a case open (pk VIEWING#<case_id>, sk their principal id) until `expires_at`,
+    renewed by each poll of the case page. DynamoDB's TTL deletes it late (within days), so a
+    reader ignores what has expired."""
+
+    expires_at = TTLAttribute()
+
+
 class AuditItem(Item, discriminator="audit"):
     """Who did what, to what, when (models.audit.AuditEntry), in the day's partition."""
 
@@ -319,6 +401,78 @@ class AuditItem(Item, discriminator="audit"):
     detail = JSONAttribute(null=True)
     at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+
+
+class NoteItem(Item, discriminator="note"):
+    """A private note on a case (sk NOTE#<case_id>#<at>#<random>): for colleagues, never sent. In
+    the customer's partition, so their export and erasure reach it with everything else."""
+
+    case_id = UnicodeAttribute()
+    text = UnicodeAttribute()
+    by = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class SessionItem(Item, discriminator="session"):
+    """A console session (pk SESSION#<sha256 of the cookie's value>): the browser holds a random
+    value and we keep only its hash, so reading the table never yields a working cookie. No token
+    of Cognito's is kept: the role is asked of Cognito again by username every few minutes."""
+
+    username = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()
+    csrf = UnicodeAttribute()  # the per-session token every POST must carry
+    created_at = UTCDateTimeAttribute()
+    checked_at = UTCDateTimeAttribute()  # when the role was last confirmed with Cognito
+    expires_at = TTLAttribute()
+
+
+class SigninItem(Item, discriminator="signin"):
+    """A managed-login attempt in flight (pk SIGNIN#<sha256 of its state>): the PKCE verifier and
+    where to go after, used once by the callback and gone within minutes."""
+
+    verifier = UnicodeAttribute()
+    next_path = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class SearchEntryItem(Item, discriminator="search_entry"):
+    """A search index entry (pk SEARCH#<HMAC of kind and normalised value>, sk CUSTOMER#<id>): the
+    value it stands for is not kept, only what kind of value matched (rules/search.py)."""
+
+    customer_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+
+
+class SearchKeysItem(Item, discriminator="search_keys"):
+    """The customer's own list of their search index entries (pk CUSTOMER#<id>, sk SEARCHKEYS), as
+    `<kind>:<hash>`, so that erasure deletes the entries and export says which kinds are indexed;
+    the processor compares with it to write only what is new."""
+
+    entries = UnicodeSetAttribute(null=True)
+
+
+class LinkItem(Item, discriminator="link"):
+    """One half of a link between two customers (pk CUSTOMER#<id>, sk LINK#<other>); the other
+    half mirrors it in the other's partition, both written and deleted in one transaction."""
+
+    customer_id = UnicodeAttribute()
+    other_id = UnicodeAttribute()
+    linked_at = UTCDateTimeAttribute()
+    linked_by = UnicodeAttribute()
+
+
+class SuggestionItem(Item, discriminator="link_suggestion"):
+    """A suggested link (pk CUSTOMER#<id>, sk SUGGEST#<other>), mirrored in the other's partition:
+    when each kind of shared contact was last seen (the value never), and a dismissal."""
+
+    customer_id = UnicodeAttribute()
+    other_id = UnicodeAttribute()
+    email_seen_at = UTCDateTimeAttribute(null=True)
+    phone_seen_at = UTCDateTimeAttribute(null=True)
+    dismissed_at = UTCDateTimeAttribute(null=True)
+    dismissed_by = UnicodeAttribute(null=True)
 
 
 MODELS: tuple[type[Item], ...] = (
@@ -338,6 +492,13 @@ MODELS: tuple[type[Item], ...] = (
     ReplyRequestItem,
     ChannelStateItem,
     AuditItem,
+    ViewingItem,
+    SessionItem,
+    SigninItem,
+    SearchEntryItem,
+    SearchKeysItem,
+    LinkItem,
+    SuggestionItem,
 )
 
 

@@ -1,13 +1,16 @@
 """Everything kept about one customer, found to hand it over or to erase it (LGPD art. 18; GDPR
 arts. 15, 17 and 20: access, erasure, portability).
 
-What belongs to a customer: their partition (profile, identity listings, interactions, cases, and
-references to the alerts that name them), each identity's unique item, each interaction's pointer,
-and the alerts raised about them with their cooldowns; a brand's crisis alert that lists one of
-their interactions as a sample loses that sample. (Crisis states hold counts only.) All of it is
-found from their partition, so both an export and an erasure cost what the customer has, not what
-everyone has. Events already published (EventBridge, SNS, e-mail) are beyond the table; so is the
-audit trail, which holds their random id only.
+What belongs to a customer: their partition (profile, identity listings, interactions, cases,
+references to the alerts that name them, their halves of links and suggested links, and the list of
+their search index entries), each identity's unique item, each interaction's pointer, the alerts
+raised about them with their cooldowns, their search index entries, and the other halves of their
+links and suggestions (in the other customers' partitions: the link goes, the other customer keeps
+everything of their own); a brand's crisis alert that lists one of their interactions as a sample
+loses that sample. (Crisis states hold counts only.) All of it is found from their partition, so
+both an export and an erasure cost what the customer has, not what everyone has. Events already
+published (EventBridge, SNS, e-mail) are beyond the table; so is the audit trail, which holds their
+random id only.
 
 An erasure leaves one thing behind for each identity: a suppression record keyed by a hash of the
 identity, holding when the erasure was requested (store/identities.py `suppress`), so that what the
@@ -25,11 +28,14 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib.config import settings
 from chalicelib.models.alert import Alert
 from chalicelib.models.case import Case
+from chalicelib.models.directory import Link, Suggestion
 from chalicelib.models.events import DetailType
+from chalicelib.models.note import Note
 from chalicelib.models.reply import Reply
 from chalicelib.store import keys
 from chalicelib.store.alerts import ABOUT, ALERT, COOLDOWN, SAMPLE, alert_from_item, without_customer
 from chalicelib.store.identities import release, suppress
+from chalicelib.store.links import LinkStore
 from chalicelib.store.models import (
     AlertItem,
     AlertRefItem,
@@ -39,8 +45,13 @@ from chalicelib.store.models import (
     CustomerItem,
     InteractionItem,
     Item,
+    LinkItem,
     PointerItem,
     ReplyItem,
+    SearchEntryItem,
+    SearchKeysItem,
+    SuggestionItem,
+    ViewingItem,
 )
 from chalicelib.store.serde import case_from_item
 from chalicelib.store.timeline import POINTER
@@ -76,6 +87,31 @@ class CustomerRecords:
         found = [Reply.from_record(dict(item.record)) for item in query]
         return sorted(found, key=lambda reply: reply.created_at)
 
+    def notes(self, customer_id: str) -> list[Note]:
+        """The private notes agents wrote on the customer's cases, oldest first."""
+        from chalicelib.store.notes import NoteStore
+
+        return NoteStore(0).of_customer(customer_id)
+
+    def links(self, customer_id: str) -> list[Link]:
+        return LinkStore().links(customer_id)
+
+    def suggestions(self, customer_id: str) -> list[Suggestion]:
+        """Dismissed ones too: they are kept, so they are handed over."""
+        return LinkStore().suggestions(customer_id, dismissed=True)
+
+    def search_kinds(self, customer_id: str) -> dict[str, int]:
+        """How many search index entries of each kind the customer has (the values are not kept)."""
+        try:
+            item = SearchKeysItem.get(keys.customer(customer_id), keys.SEARCH_KEYS, consistent_read=True)
+        except DoesNotExist:
+            return {}
+        kinds: dict[str, int] = {}
+        for entry in item.entries or ():
+            kind = entry.split(":", 1)[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        return dict(sorted(kinds.items()))
+
     def erase(self, customer_id: str) -> dict[str, int] | None:
         """Delete every item about the customer; None if there is no such customer.
 
@@ -104,6 +140,27 @@ class CustomerRecords:
         refs = [item for item in partition if isinstance(item, AlertRefItem)]
         alerts = [AlertItem(keys.alert(ref.alert_id), ALERT) for ref in refs if ref.relation == ABOUT]
         cooldowns = [CooldownItem(keys.cooldown(customer_id, kind.value), COOLDOWN) for kind in DetailType]
+        # The other halves of their links and suggested links, and their search index entries: found
+        # through the items in their partition, so deleted before those.
+        mirrored = [
+            *(
+                LinkItem(keys.customer(item.other_id), keys.link(customer_id))
+                for item in partition
+                if isinstance(item, LinkItem)
+            ),
+            *(
+                SuggestionItem(keys.customer(item.other_id), keys.suggestion(customer_id))
+                for item in partition
+                if isinstance(item, SuggestionItem)
+            ),
+        ]
+        entries = [
+            SearchEntryItem(keys.search(entry.split(":", 1)[1]), keys.customer(customer_id))
+            for item in partition
+            if isinstance(item, SearchKeysItem)
+            for entry in item.entries or ()
+            if ":" in entry
+        ]
         profile = [item for item in partition if isinstance(item, CustomerItem)]
         for listed in identities:
             suppress(listed.platform, listed.user_id, erasing_at, self._retention)
@@ -111,7 +168,15 @@ class CustomerRecords:
         for ref in refs:  # a brand's crisis alert keeps its other samples
             if ref.relation == SAMPLE:
                 _strip(ref.alert_id, customer_id)
-        _delete([*pointers, *alerts, *cooldowns])
+        # Who had their cases open: keyed by the case id, which names the customer (gone by TTL
+        # anyway, within days; an erasure does not wait for it).
+        viewers = [
+            viewer
+            for item in partition
+            if isinstance(item, CaseItem)
+            for viewer in ViewingItem.query(keys.viewing(item.case_id))
+        ]
+        _delete([*pointers, *alerts, *cooldowns, *mirrored, *entries, *viewers])
         _delete([item for item in partition if item not in profile])  # the references among them
         _delete(profile)
         return {
@@ -119,7 +184,7 @@ class CustomerRecords:
             "interactions": len(pointers),
             "cases": sum(isinstance(item, CaseItem) for item in partition),
             "alerts": len(alerts),
-            "items": len(identities) + len(pointers) + len(alerts) + len(partition),
+            "items": len(identities) + len(pointers) + len(alerts) + len(mirrored) + len(entries) + len(partition),
         }
 
 

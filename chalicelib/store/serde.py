@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.models.case import BrandReply, Case, CaseStatus
 from chalicelib.models.churn import ChurnState, Signal
 from chalicelib.models.decision import Intent, Priority
 from chalicelib.models.interaction import iso
+from chalicelib.rules.inbox import CaseSummary
 from chalicelib.store import keys
 from chalicelib.store.models import CaseItem, CustomerItem
 
@@ -60,6 +61,8 @@ def case_item(case: Case, retention: timedelta | None = None) -> CaseItem:
     """A case is kept as long as the interactions it lists: `retention` after its last activity."""
     last = max(moment for moment in (case.last_inbound_at, case.responded_at, case.resolved_at) if moment)
     expires_at = last + retention if retention is not None else None
+    shard = keys.shard(case.case_id)
+    counted = case.status is CaseStatus.OPEN and case.unread  # in the unread count
     item = CaseItem(
         keys.customer(case.customer_id),
         keys.case_sk(case.case_id),
@@ -84,8 +87,20 @@ def case_item(case: Case, retention: timedelta | None = None) -> CaseItem:
         resolved_by=case.resolved_by,
         breaches=[iso(moment) for moment in case.breaches],
         history=list(case.history),
-        gsi3pk=keys.worklist_cases(case.status.value, keys.shard(case.case_id)),
-        gsi3sk=f"{keys.stamp(case.due_at)}#{case.case_id}",
+        assignee=case.assignee,
+        language=case.language,
+        latest_inbound=case.latest_inbound,
+        seen_inbound_at=case.seen_inbound_at,
+        waiting_since=case.waiting_since,
+        unread=case.unread,
+        gsi3pk=keys.worklist_cases(case.status.value, shard),
+        gsi3sk=keys.case_order(case.due_at, case.case_id),
+        gsi4pk=keys.inbox_cases(case.status.value, shard),
+        gsi4sk=keys.case_order(case.waiting_since, case.case_id),
+        gsi1pk=keys.newest_cases(case.status.value, shard),
+        gsi1sk=keys.case_order(case.last_inbound_at, case.case_id),
+        gsi2pk=keys.unread_cases(shard) if counted else None,
+        gsi2sk=keys.case_order(case.last_inbound_at, case.case_id) if counted else None,
         expires_at=expires_at,
     )
     if case.version:
@@ -117,4 +132,32 @@ def case_from_item(item: CaseItem) -> Case:
         breaches=tuple(parse_time(str(moment)) for moment in item.breaches or ()),
         version=int(item.version or 0),
         history=tuple(item.history or ()),
+        assignee=item.assignee,
+        language=item.language,
+        latest_inbound=item.latest_inbound,
+        seen_inbound_at=item.seen_inbound_at,
+    )
+
+
+def summary_from_item(item: CaseItem) -> CaseSummary:
+    """What the inbox needs of a case, from an item that holds at least the inbox index's
+    projection (a case written before the inbox was kept has no `waiting_since`: read it whole)."""
+    waiting_since = cast(datetime | None, item.waiting_since)  # PynamoDB types it as never None
+    if waiting_since is None:
+        return CaseSummary.of(case_from_item(item))
+    return CaseSummary(
+        case_id=item.case_id,
+        customer_id=item.customer_id,
+        status=CaseStatus(item.status),
+        team=item.team,
+        priority=Priority(item.priority),
+        intent=Intent(item.intent),
+        platform=item.platform,
+        due_at=item.due_at,
+        waiting_since=waiting_since,
+        last_inbound_at=item.last_inbound_at,
+        assignee=item.assignee,
+        language=item.language,
+        latest_inbound=item.latest_inbound,
+        unread=bool(item.unread),
     )

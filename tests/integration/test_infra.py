@@ -808,3 +808,320 @@ def test_api_gateways_logging_role_is_set_once_per_account_and_outlives_its_stac
         assert deploy.api_logs_role(session, "dev") == arn  # prod's stack set it: dev passes it on
         monkeypatch.setattr(deploy, "_stack_owns", lambda _cf, name, logical_id: name == "socialcrm-prod")
         assert deploy.api_logs_role(session, "prod") == ""  # prod keeps the one it owns
+
+
+# The console's sign-in (issue 10): Cognito managed login with the authorization code and PKCE.
+
+_NO_VALUE = object()
+
+
+def _resolve(node: Any, values: dict[str, str], conditions: dict[str, bool]) -> Any:
+    """The value of a template fragment once deployed: `values` gives parameters, pseudo
+    parameters and resources' Ref values; Fn::If, Fn::Sub, Fn::Join and AWS::NoValue as
+    CloudFormation evaluates them."""
+    import re
+
+    if isinstance(node, list):
+        return [item for item in (_resolve(v, values, conditions) for v in node) if item is not _NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if "Ref" in node:
+        return _NO_VALUE if node["Ref"] == "AWS::NoValue" else values[node["Ref"]]
+    if "Fn::If" in node:
+        condition, then, otherwise = node["Fn::If"]
+        return _resolve(then if conditions[condition] else otherwise, values, conditions)
+    if "Fn::Sub" in node:
+        return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: values[m.group(1)], node["Fn::Sub"])
+    if "Fn::Join" in node:
+        separator, parts = node["Fn::Join"]
+        return separator.join(_resolve(parts, values, conditions))
+    return {key: item for key, v in node.items() if (item := _resolve(v, values, conditions)) is not _NO_VALUE}
+
+
+def _deployed_values(api_id: str = "", **parameters: str) -> dict[str, str]:
+    return {
+        "AWS::Region": "eu-west-1",
+        "AWS::URLSuffix": "amazonaws.com",
+        "AWS::AccountId": "123456789012",
+        "Stage": "prod",
+        "RestApiId": api_id,
+        "UserPool": "eu-west-1_Pool1",
+        "UserPoolDomain": "socialcrm-prod-123456789012",
+        "ConsoleClient": "console1client",
+        "CognitoDomain": "",
+        "ConsoleClientId": "",
+        **parameters,
+    }
+
+
+def _conditions(values: dict[str, str]) -> dict[str, bool]:
+    return {"CreatesUserPool": values.get("CognitoUserPoolId", "") == "", "KnowsRestApiId": values["RestApiId"] != ""}
+
+
+def test_the_console_signs_in_with_managed_login_and_a_public_code_flow_client(merged: dict[str, Any]) -> None:
+    """The stack's own pool gets a managed login domain (version 2, the pool on a tier that has it)
+    with Cognito's branding for the console's client: no secret, the authorization code grant only
+    (the app adds PKCE), the pool's own users, tokens for a working day, and exactly the console's
+    callback and sign-out URLs, made from the API's address."""
+    resources = merged["Resources"]
+    assert resources["UserPool"]["Properties"]["UserPoolTier"] in ("ESSENTIALS", "PLUS")  # Lite: classic UI only
+    domain = resources["UserPoolDomain"]
+    assert (domain["Type"], domain["Condition"]) == ("AWS::Cognito::UserPoolDomain", "CreatesUserPool")
+    assert domain["Properties"]["ManagedLoginVersion"] == 2
+    assert domain["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+    # Globally unique in the region: the account is in the prefix (Cognito refuses "aws" and "cognito" in it).
+    assert domain["Properties"]["Domain"] == {"Fn::Sub": "socialcrm-${Stage}-${AWS::AccountId}"}
+    branding = resources["ManagedLoginBranding"]
+    assert (branding["Type"], branding["Condition"]) == ("AWS::Cognito::ManagedLoginBranding", "CreatesUserPool")
+    assert branding["Properties"] == {
+        "UserPoolId": {"Ref": "UserPool"},
+        "ClientId": {"Ref": "ConsoleClient"},
+        "UseCognitoProvidedValues": True,
+    }
+    client = resources["ConsoleClient"]
+    assert (client["Type"], client["Condition"]) == ("AWS::Cognito::UserPoolClient", "CreatesUserPool")
+    assert client["Properties"]["UserPoolId"] == {"Ref": "UserPool"}
+
+    values = _deployed_values("a1b2c3d4e5")
+    deployed = _resolve(client["Properties"], values, _conditions(values))
+    assert deployed["GenerateSecret"] is False  # a public client: the code is redeemed with the PKCE verifier
+    assert deployed["AllowedOAuthFlowsUserPoolClient"] is True
+    assert deployed["AllowedOAuthFlows"] == ["code"]  # no implicit grant, no client credentials
+    assert deployed["SupportedIdentityProviders"] == ["COGNITO"]
+    # GetUser (who signed in, and whether an admin has MFA) needs the aws.cognito.signin.user.admin scope.
+    assert {"openid", "email", "aws.cognito.signin.user.admin"} <= set(deployed["AllowedOAuthScopes"])
+    base = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/api/console"
+    assert deployed["CallbackURLs"] == [f"{base}/auth/callback"]
+    assert deployed["LogoutURLs"] == [f"{base}/signed-out"]
+    assert deployed["EnableTokenRevocation"] is True  # sign-out revokes
+    assert deployed["PreventUserExistenceErrors"] == "ENABLED"
+    units = {"minutes": 60, "hours": 3600, "days": 86400}
+    validity = {
+        token: deployed[f"{token}Validity"] * units[deployed["TokenValidityUnits"][token]]
+        for token in ("AccessToken", "IdToken", "RefreshToken")
+    }
+    assert validity["AccessToken"] <= 3600
+    assert validity["IdToken"] <= 3600
+    assert 8 * 3600 <= validity["RefreshToken"] <= 24 * 3600  # a working day, not a month
+    # While the stack is first created the API has no id yet: no OAuth (Cognito refuses a code
+    # grant without a callback URL) until the deploy's second change set gives it one.
+    values = _deployed_values("")
+    first = _resolve(client["Properties"], values, _conditions(values))
+    assert first["AllowedOAuthFlowsUserPoolClient"] is False
+    assert not {"AllowedOAuthFlows", "CallbackURLs", "LogoutURLs"} & set(first)
+
+
+CONSOLE_VARIABLES = {
+    "SOCIALCRM_CONSOLE_SIGNIN",
+    "SOCIALCRM_COGNITO_DOMAIN",
+    "SOCIALCRM_CONSOLE_CLIENT_ID",
+    "SOCIALCRM_CONSOLE_URL",
+}
+
+
+def test_the_api_function_alone_gets_the_consoles_four_settings(merged: dict[str, Any]) -> None:
+    resources = merged["Resources"]
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert set(variables) >= CONSOLE_VARIABLES
+    values = _deployed_values("a1b2c3d4e5")
+    deployed = _resolve({name: variables[name] for name in CONSOLE_VARIABLES}, values, _conditions(values))
+    assert deployed == {
+        "SOCIALCRM_CONSOLE_SIGNIN": "managed",
+        "SOCIALCRM_COGNITO_DOMAIN": "https://socialcrm-prod-123456789012.auth.eu-west-1.amazoncognito.com",
+        "SOCIALCRM_CONSOLE_CLIENT_ID": "console1client",
+        "SOCIALCRM_CONSOLE_URL": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/api/console",
+    }
+    # The app builds redirect_uri and logout_uri from the console URL: they are the client's URLs.
+    client = _resolve(resources["ConsoleClient"]["Properties"], values, _conditions(values))
+    assert client["CallbackURLs"] == [deployed["SOCIALCRM_CONSOLE_URL"] + "/auth/callback"]
+    assert client["LogoutURLs"] == [deployed["SOCIALCRM_CONSOLE_URL"] + "/signed-out"]
+    # ...and routes of the API (stage `api`), which API Gateway passes on without an authorizer.
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert resources["RestAPI"]["Properties"]["StageName"] == "api"
+    for allowed in (*client["CallbackURLs"], *client["LogoutURLs"]):
+        route = paths[allowed.split(".amazonaws.com/api", 1)[1]]
+        assert "security" not in route["get"], allowed
+        uri = route["get"]["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+        assert uri.endswith("${APIHandler.Arn}/invocations"), allowed
+    # An existing pool: its domain and console client are parameters.
+    values = _deployed_values(
+        "a1b2c3d4e5",
+        CognitoUserPoolId="eu-west-1_Theirs",
+        CognitoDomain="https://auth.example.com",
+        ConsoleClientId="theirclient",
+    )
+    existing = _resolve({name: variables[name] for name in CONSOLE_VARIABLES}, values, _conditions(values))
+    assert (existing["SOCIALCRM_COGNITO_DOMAIN"], existing["SOCIALCRM_CONSOLE_CLIENT_ID"]) == (
+        "https://auth.example.com",
+        "theirclient",
+    )
+    # Not the other functions (the webhook function, open to the internet, least of all); not
+    # Globals, whose outputs the local stack reads (it signs in with a password).
+    assert not CONSOLE_VARIABLES & set(templates.function_environment(merged))
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Serverless::Function" and name != "APIHandler":
+            assert not CONSOLE_VARIABLES & set(resource["Properties"].get("Environment", {}).get("Variables", {})), name
+    for output, value in (("ConsoleUrl", None), ("ManagedLoginDomain", "SOCIALCRM_COGNITO_DOMAIN")):
+        assert output in merged["Outputs"]
+        if value:
+            assert merged["Outputs"][output]["Value"] == variables[value]
+
+
+def _cycle(template: dict[str, Any]) -> list[str] | None:
+    """A circular dependency among the template's resources (Ref, Fn::GetAtt, `${Name}` in Fn::Sub,
+    DependsOn, and SAM's Globals, which reach every function), or None. cfn-lint 1.58 does not
+    report one that runs through a SAM function's environment."""
+    resources = template["Resources"]
+    shared = _named(template.get("Globals", {}))
+    edges: dict[str, set[str]] = {}
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        named = _named(resource.get("Properties", {})) | set([depends] if isinstance(depends, str) else depends)
+        if resource["Type"] == "AWS::Serverless::Function":
+            named |= shared
+        edges[name] = named & set(resources)
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return None
+        for dependency in sorted(edges[name]):
+            if found := visit(dependency, [*path, name]):
+                return found
+        done.add(name)
+        return None
+
+    return next((found for name in resources if (found := visit(name, []))), None)
+
+
+def test_the_consoles_settings_make_no_circular_dependency(merged: dict[str, Any]) -> None:
+    """The API invokes APIHandler, so APIHandler's environment cannot name the API (nor a client
+    whose callback URL names it); the deploy passes the API's id as RestApiId instead."""
+    import copy
+
+    assert _cycle(merged) is None
+    assert "${APIHandler.Arn}" in json.dumps(merged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"])
+    naive = copy.deepcopy(merged)
+    variables = naive["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    variables["SOCIALCRM_CONSOLE_URL"] = {
+        "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
+    }
+    assert set(_cycle(naive) or ()) == {"APIHandler", "RestAPI"}
+    naive = copy.deepcopy(merged)
+    naive["Resources"]["ConsoleClient"]["Properties"]["CallbackURLs"] = [{"Fn::Sub": "https://${RestAPI}.execute-api"}]
+    assert set(_cycle(naive) or ()) == {"APIHandler", "ConsoleClient", "RestAPI"}
+
+
+def _allows(merged: dict[str, Any], role: str, action: str, leading_key: str) -> bool:
+    """Whether the role may take `action` on a table item whose partition key is `leading_key`,
+    given its statements' dynamodb:LeadingKeys conditions, if any."""
+    from fnmatch import fnmatchcase
+
+    for name, statement in _statements(merged):
+        if name != role or action not in statement["Action"] or "Table" not in _named(statement["Resource"]):
+            continue
+        condition = statement.get("Condition", {})
+        patterns = [
+            pattern
+            for operator, tests in condition.items()
+            if operator.endswith(("StringLike", "StringEquals"))
+            for pattern in tests.get("dynamodb:LeadingKeys", [])
+        ]
+        others = {k for tests in condition.values() for k in tests} - {"dynamodb:LeadingKeys"}
+        if not others and (not patterns or any(fnmatchcase(leading_key, p) for p in patterns)):
+            return True
+    return False
+
+
+def test_the_api_role_keeps_console_items_and_reads_only_who_is_in_which_group(merged: dict[str, Any]) -> None:
+    """The console's sessions and sign-in attempts, who is viewing a case, the search index and
+    the customers' links; Cognito's users by name (the role as it is now, an admin's MFA) on the
+    stack's pool only. GetUser and the OAuth endpoints are authorised by the user's token, not IAM."""
+    needs = {
+        "SESSION#0f": ("GetItem", "PutItem", "DeleteItem", "UpdateItem"),
+        "SIGNIN#0f": ("GetItem", "PutItem", "DeleteItem", "UpdateItem"),
+        "VIEWING#CASE#1": ("PutItem", "Query", "DeleteItem"),
+        "SEARCH#ana": ("Query",),
+        "CUSTOMER#c1": ("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"),
+    }
+    for key, actions in needs.items():
+        for action in actions:
+            assert _allows(merged, "ApiHandlerRole", f"dynamodb:{action}", key), (key, action)
+    # The check itself refuses what a LeadingKeys condition leaves out.
+    assert not _allows(merged, "SendRepliesRole", "dynamodb:PutItem", "SESSION#0f")
+    assert _allows(merged, "SendRepliesRole", "dynamodb:PutItem", "CHANNEL#telegram")
+    cognito = {
+        role: (set(s["Action"]), s["Resource"])
+        for role, s in _statements(merged)
+        if "cognito-idp" in json.dumps(s["Action"])
+    }
+    arn = "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${CognitoUserPoolId}"
+    pool = {"Fn::If": ["CreatesUserPool", {"Fn::GetAtt": ["UserPool", "Arn"]}, {"Fn::Sub": arn}]}
+    assert cognito == {
+        "OpsAuthorizerRole": ({"cognito-idp:AdminListGroupsForUser"}, pool),
+        "ApiHandlerRole": ({"cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"}, pool),
+    }
+
+
+def test_a_new_stack_gets_its_apis_id_in_a_second_change_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first deploy creates the stack, learns the API's id from its outputs and updates the
+    stack with it at once; a later deploy passes the id the stack has, in one change set. On moto,
+    which cannot create the API (nor report a change set's outputs): the change sets are real, and
+    the spy adds the RestAPIId output Chalice's template gives."""
+    template = {
+        "Parameters": {
+            name: {"Type": "String", "Default": ""}
+            for name in ("Stage", "SecretsName", "RestApiId", "RetentionDays", "LogRetentionDays", "CognitoDomain")
+        },
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "socialcrm-probe"}}},
+        "Outputs": {"RestAPIId": {"Value": "a1b2c3d4e5"}},
+    }
+    passes: list[str | None] = []
+    real = deploy.deploy_stack
+
+    def spy(*args: Any) -> dict[str, str]:
+        passes.append(args[5]["RestApiId"])
+        return {**real(*args), "RestAPIId": "a1b2c3d4e5"}
+
+    monkeypatch.setattr(deploy, "deploy_stack", spy)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        cloudformation = session.client("cloudformation")
+        secrets = [{"ParameterKey": "SecretsName", "ParameterValue": "socialcrm/dev/app"}]
+        optional: dict[str, str | None] = {"CognitoDomain": None}
+        deploy.deploy_with_console(session, template, "dev", secrets, "unused", optional)
+        assert passes == ["", "a1b2c3d4e5"]
+        stack = cloudformation.describe_stacks(StackName="socialcrm-dev")["Stacks"][0]
+        parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+        assert parameters["RestApiId"] == "a1b2c3d4e5"
+        # A stack that has its API already (created directly, so moto reports its outputs).
+        cloudformation.create_stack(StackName="socialcrm-prod", TemplateBody=json.dumps(template))
+        assert deploy.current_api_id(cloudformation, "socialcrm-prod") == "a1b2c3d4e5"
+        assert deploy.current_api_id(cloudformation, "socialcrm-none") == ""
+        passes.clear()
+        deploy.deploy_with_console(session, template, "prod", secrets, "unused", optional)
+        assert passes == ["a1b2c3d4e5"]
+
+
+def test_the_deploy_says_where_the_console_is_and_what_its_client_must_allow() -> None:
+    base = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/api/console"
+    lines = deploy.console_summary(
+        {
+            "ConsoleUrl": f"{base}/",
+            "ManagedLoginDomain": "https://socialcrm-prod-1.auth.eu-west-1.amazoncognito.com",
+            "ConsoleClientId": "console1client",
+        }
+    )
+    assert lines[0] == f"console: {base}/"
+    assert "https://socialcrm-prod-1.auth.eu-west-1.amazoncognito.com" in lines[1]
+    assert f"{base}/auth/callback" in lines[2]
+    assert f"{base}/signed-out" in lines[2]
+    # An existing pool without COGNITO_DOMAIN / CONSOLE_CLIENT_ID: the console cannot sign in yet.
+    hint = "\n".join(
+        deploy.console_summary({"ConsoleUrl": f"{base}/", "ManagedLoginDomain": "", "ConsoleClientId": ""})
+    )
+    assert "COGNITO_DOMAIN" in hint
+    assert f"{base}/auth/callback" in hint
+    assert deploy.console_summary({}) == []

@@ -122,7 +122,9 @@ def test_the_authorizer_names_who_called(client, aws, secrets) -> None:
 
 
 def test_every_route_but_the_webhooks_and_health_needs_the_ops_authorizer() -> None:
-    """A new ops route without `authorizer=` would be open to the internet: none may slip in."""
+    """A new ops route without `authorizer=` would be open to the internet: none may slip in. The
+    console's pages have no API Gateway authorizer (a browser carries a cookie, not a bearer
+    token): each is a `page` with its least role, checked in the app, except the sign-in pages."""
     from app import app
 
     open_routes = set()
@@ -130,9 +132,23 @@ def test_every_route_but_the_webhooks_and_health_needs_the_ops_authorizer() -> N
         for method, route in methods.items():
             if route.authorizer is None:
                 open_routes.add(f"{method} {path}")
-    assert all(entry.split(" ", 1)[1].startswith(("/webhooks/", "/health")) for entry in open_routes), open_routes
+                if path.startswith("/console") and f"{method} {path}" not in CONSOLE_PUBLIC:
+                    assert getattr(route.view_function, "required_role", None), f"{method} {path} is not a page"
+    allowed = ("/webhooks/", "/health", "/console")
+    assert all(entry.split(" ", 1)[1].startswith(allowed) for entry in open_routes), open_routes
     assert {"GET /customers/{customer_id}/export", "DELETE /customers/{customer_id}"}.isdisjoint(open_routes)
     assert "POST /webhooks/meta" in open_routes  # the platforms sign instead
+
+
+# The console's routes anyone may reach: signing in and out, and its scripts and styles.
+CONSOLE_PUBLIC = {
+    "GET /console/sign-in",
+    "POST /console/sign-in",
+    "GET /console/auth/callback",
+    "POST /console/sign-out",
+    "GET /console/signed-out",
+    "GET /console/static/{name}",
+}
 
 
 # Every ops route and the least role it needs: a new route fails here until it says which.
@@ -140,9 +156,17 @@ ROLES = {
     "GET /identities/{platform}/{user_id}": "agent",
     "GET /customers/{customer_id}": "agent",
     "GET /customers/{customer_id}/interactions": "agent",
+    "GET /customers": "agent",
+    "GET /customers/{customer_id}/links": "agent",
+    "POST /customers/{customer_id}/links": "agent",
+    "DELETE /customers/{customer_id}/links/{other_id}": "agent",
+    "DELETE /customers/{customer_id}/suggestions/{other_id}": "agent",
+    "GET /customers/{customer_id}/history": "agent",
     "GET /cases": "agent",
     "GET /cases/{case_id}": "agent",
     "POST /cases/{case_id}/status": "agent",
+    "POST /cases/{case_id}/assign": "agent",
+    "POST /cases/{case_id}/viewing": "agent",
     "POST /cases/{case_id}/replies": "agent",
     "GET /cases/{case_id}/replies": "agent",
     "GET /cases/{case_id}/reply-options": "agent",
@@ -166,7 +190,7 @@ def ops_routes() -> dict[str, Any]:
         f"{method} {path}": route
         for path, methods in app.routes.items()
         for method, route in methods.items()
-        if not path.startswith(("/webhooks/", "/health"))
+        if not path.startswith(("/webhooks/", "/health", "/console"))  # the console: tests/console
     }
 
 

@@ -1,6 +1,7 @@
 """`make run`: the whole of socialcrm on one machine, against an embedded AWS.
 
-1. moto server on 127.0.0.1:$SOCIALCRM_AWS_PORT (default 5000), its log in build/local/moto.log;
+1. moto server on 127.0.0.1:$SOCIALCRM_AWS_PORT (default 5000), its log in build/local/moto.log
+   (tools/local/fast_moto.py: a query costs what its partition holds, not the whole table);
 2. the dev stack created in it from infra/template.json, secrets read from $SOCIALCRM_LOCAL_SECRETS
    and stored in its Secrets Manager, its Cognito pool with the document's console users;
 3. the platform sandbox on 127.0.0.1:$SOCIALCRM_SANDBOX_PORT (default 8025, tools/sandbox/): the
@@ -136,7 +137,8 @@ class Stack:
             self.children.restart("moto")
         else:
             moto_log = (self.log_dir / "moto.log").open("ab")
-            command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.aws_port)]
+            # moto server, with DynamoDB queries that read their partition rather than the table
+            command = [sys.executable, "-m", "tools.local.fast_moto", "-H", "127.0.0.1", "-p", str(self.aws_port)]
             self.children.start("moto", command, env=env, stdout=moto_log)
         wait_http(f"http://127.0.0.1:{self.aws_port}/moto-api/", self.children, timeout=30)
         log.info("moto server is up on 127.0.0.1:%d (log: %s)", self.aws_port, self.log_dir / "moto.log")

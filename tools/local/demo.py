@@ -53,7 +53,7 @@ def replay(base_url: str, secrets: dict[str, Any], session: Any, app_env: dict[s
         answer_a_case(base_url, secrets, session.client("sqs"), app_env["SOCIALCRM_INGEST_QUEUE_URL"])
 
 
-def _drained(sqs: Any, queue_url: str, timeout: float = 60) -> bool:
+def _drained(sqs: Any, queue_url: str, timeout: float = 180) -> bool:  # a loaded machine: CI's 2 cores
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -141,9 +141,10 @@ def answer_a_case(base_url: str, secrets: dict[str, Any], sqs: Any, queue_url: s
 
 
 def show_sign_ins(base_url: str, secrets: dict[str, Any]) -> None:
-    """Who can sign in to the local stack, and how to act as them on the ops API (their passwords
-    stay in the secrets document, out of this log)."""
+    """The console's URL and who can sign in to the local stack (their passwords stay in the
+    secrets document, out of this log: for the repository's demo users, events/dev-secrets.json)."""
     users = secrets.get("console_users") or {}
+    log.info("console: %s/console/", base_url)
     for email, user in users.items():
         log.info(
             "sign-in %-24s role %-10s (its password: console_users in the local secrets document)", email, user["role"]
