@@ -177,8 +177,8 @@ def _change_status(case_id: str, status: str) -> str | None:
 @page(Role.AGENT)
 def case_status(case_id: str) -> Response:
     wanted = form().get("status", "")
-    if wanted not in ("resolved", "responded"):
-        return error(400, "Choose resolved or responded.")
+    if wanted not in ("resolved", "responded", "open"):
+        return error(400, "Choose resolved, responded or open (reopen).")
     problem = _change_status(case_id, wanted)
     context = _case_context(case_id)
     if context is None:

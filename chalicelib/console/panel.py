@@ -16,21 +16,21 @@ def customer_panel(customer_id: str, exclude_case: str | None = None) -> dict[st
     from chalicelib.dependencies import customer_records, customer_store, link_store
     from chalicelib.services.customers import customer_view
 
-    view = customer_view(customer_store(), customer_id, reply_states, links=link_store())
+    # The panel's chart and languages come from the same page of the timeline the view reads.
+    view = customer_view(customer_store(), customer_id, reply_states, links=link_store(), latest=queries.CHART_POINTS)
     if view is None:
         return None
     records = customer_records()
     cases = sorted(records.cases(customer_id), key=lambda case: case.opened_at, reverse=True)
     alerts = sorted(records.alerts(customer_id), key=lambda alert: alert.raised_at, reverse=True)
-    latest, _ = customer_store().interactions(customer_id, queries.CHART_POINTS)
     lead = next((alert for alert in alerts if alert.detail_type == "Lead Qualified"), None)
     return {
         **view,
         "cases": [case.to_dict() for case in cases if case.case_id != exclude_case][:10],
         "alerts": [alert.to_dict() for alert in alerts][:10],
-        "chart": queries.sentiment_points(latest),
+        "chart": queries.sentiment_points(view["latest_interactions"]),
         "lead": lead.detail if lead else None,
-        "languages": sorted({str(item.analysis.get("language")) for item in latest if item.analysis.get("language")}),
+        "languages": sorted({str(item["language"]) for item in view["latest_interactions"] if item.get("language")}),
     }
 
 

@@ -4,7 +4,7 @@ shaped for templates: a case's conversation, a customer's panel, a sentiment cha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.models.case import Case
@@ -12,9 +12,8 @@ from chalicelib.models.customer import StoredInteraction
 from chalicelib.models.note import Note
 from chalicelib.models.reply import Reply
 
-PAGE = 100
-MAX_PAGES = 10  # a case's conversation is read back at most this far (1,000 interactions)
-CHART_POINTS = 60
+MAX_SHOWN = 200  # a case's newest messages shown (its whole list is on the customer page)
+CHART_POINTS = 30
 
 
 @dataclass(frozen=True)
@@ -81,54 +80,39 @@ def note_bubble(note: Note) -> Bubble:
     return Bubble(at=note.at, direction="note", platform="", kind="private note", text=note.text, by=note.by)
 
 
-def interactions_since(customer_id: str, since: datetime) -> list[StoredInteraction]:
-    """The customer's interactions written since `since`, newest first, a page at a time."""
+def conversation(case: Case, replies: list[Reply]) -> list[Bubble]:
+    """The case in order: the customer's messages on it and the brand's answers (the case lists
+    both), each once: a reply sent from socialcrm with its state (before its echo lands, from the
+    reply itself), and what the brand answered elsewhere (the page's own inbox) as the platform
+    told us. Read by the case's own list, MAX_SHOWN newest at most: a long-standing customer's
+    whole timeline is the customer page's, not the case's."""
     from chalicelib.dependencies import customer_store
 
-    store = customer_store()
-    found: list[StoredInteraction] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        page, cursor = store.interactions(customer_id, PAGE, cursor)
-        found.extend(item for item in page if item.occurred_at >= since)
-        if not cursor or not page or page[-1].occurred_at < since:
-            break
-    return found
-
-
-def conversation(case: Case, replies: list[Reply]) -> list[Bubble]:
-    """The case in order: the customer's messages on it, and the brand's answers, each once: a
-    reply sent from socialcrm with its state (before its echo lands, from the reply itself), and
-    what the brand answered elsewhere (the page's own inbox) as the platform told us."""
-    refs = set(case.interactions)
     by_id = {reply.reply_id: reply for reply in replies}
     shown: list[Bubble] = []
     seen_replies: set[str] = set()
-    for item in interactions_since(case.customer_id, case.opened_at - timedelta(seconds=1)):
-        ref = f"{item.platform}:{item.external_id}"
-        if item.direction == "inbound" and ref in refs:
-            shown.append(_bubble(item))
-        elif item.direction == "outbound" and (item.case_id == case.case_id or (item.reply_id in by_id)):
-            reply = by_id.get(item.reply_id or "")
-            if reply is not None:
-                seen_replies.add(reply.reply_id)
-            shown.append(_bubble(item, reply))
+    for item in customer_store().interactions_of(case.customer_id, case.interactions[-MAX_SHOWN:]):
+        reply = by_id.get(item.reply_id or "") if item.direction == "outbound" else None
+        if reply is not None:
+            seen_replies.add(reply.reply_id)
+        shown.append(_bubble(item, reply))
     shown.extend(_reply_bubble(reply) for reply in replies if reply.reply_id not in seen_replies)
     return sorted(shown, key=lambda bubble: bubble.at)
 
 
-def sentiment_points(items: list[StoredInteraction], width: int = 300, height: int = 60) -> dict[str, Any]:
+def sentiment_points(items: list[dict[str, Any]], width: int = 300, height: int = 60) -> dict[str, Any]:
     """An SVG polyline of the customer's message polarity over time (oldest left), drawn on the
-    server: no chart library, no inline script or style for the CSP to allow."""
+    server from their timeline as the API shows it (newest first): no chart library, no inline
+    script or style for the CSP to allow."""
     samples = []
     for item in reversed(items):
-        sentiment = item.analysis.get("sentiment")
-        if item.direction != "inbound" or not isinstance(sentiment, dict):
+        sentiment = item.get("sentiment")
+        if item.get("direction") != "inbound" or not isinstance(sentiment, dict):
             continue
         scores = sentiment.get("scores")
         if isinstance(scores, dict) and scores:
             lowered = {str(key).lower(): float(value) for key, value in scores.items()}
-            samples.append((item.occurred_at, lowered.get("positive", 0.0) - lowered.get("negative", 0.0)))
+            samples.append((item["occurred_at"], lowered.get("positive", 0.0) - lowered.get("negative", 0.0)))
     samples = samples[-CHART_POINTS:]
     if not samples:
         return {"points": "", "dots": [], "count": 0, "width": width, "height": height}

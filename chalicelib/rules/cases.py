@@ -206,10 +206,27 @@ def answer_waiting(
     return case, tuple(left)
 
 
+def reopen(case: Case, by: str, at: datetime, sla: Mapping[Priority, int]) -> Case:
+    """A person reopens a resolved case (resolved too early, or the answer did not hold): open
+    again with a fresh deadline for its priority from now, as a new case would have. Its first
+    response stays what it was; its breaches stay reported."""
+    if case.status is not CaseStatus.RESOLVED:
+        raise InvalidTransition(f"case {case.case_id} is {case.status.value}, not resolved: there is nothing to reopen")
+    return replace(
+        case,
+        status=CaseStatus.OPEN,
+        resolved_at=None,
+        resolved_by=None,
+        due_at=at + timedelta(minutes=sla[case.priority]),
+        history=_history(case, at, "reopened", by),
+    )
+
+
 def set_status(case: Case, status: CaseStatus, by: str, at: datetime) -> Case:
-    """An agent marks a case responded (answered outside the platforms) or resolved."""
+    """An agent marks a case responded (answered outside the platforms) or resolved (`reopen`
+    opens a resolved one again)."""
     if status is CaseStatus.OPEN:
-        raise InvalidTransition("status: a case is reopened by the customer writing again, not by hand")
+        raise InvalidTransition("status: open reopens a resolved case (rules.cases.reopen)")
     if case.status is CaseStatus.RESOLVED:
         raise InvalidTransition(f"case {case.case_id} is resolved; a new message opens a new case")
     if status is CaseStatus.RESPONDED:

@@ -123,12 +123,13 @@ def assign(
 
 
 def status_change(body: Any) -> CaseStatus:
-    """Validate `{"status": "responded" | "resolved"}`. Who and when are the signed-in principal and
-    the server's clock: a `by` or `at` in the body is refused, never believed."""
+    """Validate `{"status": "responded" | "resolved" | "open"}` (open: reopen a resolved case). Who
+    and when are the signed-in principal and the server's clock: a `by` or `at` in the body is
+    refused, never believed."""
     if not isinstance(body, dict):
         raise InvalidRequest('body: a JSON object like {"status": "resolved"}')
     _refuse_who_and_when(body)
-    return CaseStatus(parse_status(body.get("status"), ("responded", "resolved"), ""))
+    return CaseStatus(parse_status(body.get("status"), ("responded", "resolved", "open"), ""))
 
 
 def _refuse_who_and_when(body: dict[str, Any]) -> None:
@@ -150,18 +151,25 @@ def ack_request(body: Any) -> None:
 def change_status(
     store: CaseRepository, routing: RoutingDocument, case_id: str, status: CaseStatus, by: str, at: datetime
 ) -> Case:
-    """Set a case responded or resolved; a resolved complaint no longer counts towards churn risk."""
+    """Set a case responded or resolved, or reopen a resolved one; a resolved complaint no longer
+    counts towards churn risk, and a reopened one counts again."""
     problem: list[Exception] = []
 
     def change(case: Case, state: ChurnState, trend: float | None, samples: int) -> tuple[Case, ChurnState] | None:
         try:
-            updated = cases.set_status(case, status, by, at)
+            if status is CaseStatus.OPEN:
+                updated = cases.reopen(case, by, at, routing.sla_minutes)
+            else:
+                updated = cases.set_status(case, status, by, at)
         except cases.InvalidTransition as exc:
             problem[:] = [exc]
             return None
         if status is CaseStatus.RESOLVED and case.intent is Intent.COMPLAINT:
             state = replace(state, open_complaints=max(0, state.open_complaints - 1))
-        # The risk is only lowered here, and no alert raised: a standing alert may re-arm.
+        if status is CaseStatus.OPEN and case.intent is Intent.COMPLAINT:
+            state = replace(state, open_complaints=state.open_complaints + 1)
+        # No alert is raised here (a reopened complaint raises the risk for the next message to
+        # judge); a standing alert may re-arm.
         assessment = churn.assess(state, trend, samples, at)
         alerting = state.alerting and assessment.score >= routing.churn.rearm_below
         return updated, replace(state, score=assessment.score, reasons=assessment.reasons, alerting=alerting)

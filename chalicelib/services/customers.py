@@ -47,7 +47,11 @@ ReplyStates = Callable[[str], Mapping[str, str]]
 
 
 def customer_view(
-    reader: CustomerReader, customer_id: str, replies: ReplyStates | None = None, links: LinkReader | None = None
+    reader: CustomerReader,
+    customer_id: str,
+    replies: ReplyStates | None = None,
+    links: LinkReader | None = None,
+    latest: int = LATEST_IN_VIEW,
 ) -> dict[str, Any] | None:
     """The 360-degree view. With `links`, also `linked` (the customers linked to this one: ids and
     names) and `combined` (figures over this customer and those linked to them directly:
@@ -55,11 +59,11 @@ def customer_view(
     customer = reader.customer(customer_id)
     if customer is None:
         return None
-    latest, cursor = reader.interactions(customer_id, LATEST_IN_VIEW)
+    page, cursor = reader.interactions(customer_id, latest)
     view = {
         **customer.to_dict(),
         "identities": [identity.to_dict() for identity in reader.identities(customer_id)],
-        "latest_interactions": _shown(customer_id, latest, replies),
+        "latest_interactions": _shown(customer_id, page, replies),
         "more_interactions_cursor": cursor,
     }
     if links is not None:

@@ -106,3 +106,6 @@ class CustomerStore:
 
     def recent(self, since: datetime, until: datetime, sentiment: str | None = None) -> list[RecentInteraction]:
         return self._views.recent(since, until, sentiment)
+
+    def interactions_of(self, customer_id: str, refs: Sequence[str]) -> list[StoredInteraction]:
+        return self._views.interactions_of(customer_id, refs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,9 +15,9 @@ from chalicelib.models.customer import Customer, RecentInteraction, StoredIntera
 from chalicelib.models.interaction import Attachment
 from chalicelib.ports import BadCursor
 from chalicelib.store import keys
-from chalicelib.store.models import CustomerItem, InteractionItem
+from chalicelib.store.models import CustomerItem, InteractionItem, PointerItem
 from chalicelib.store.serde import churn_from_json, segments_of
-from chalicelib.store.timeline import aggregates
+from chalicelib.store.timeline import POINTER, aggregates
 
 
 class CustomerViews:
@@ -52,6 +53,21 @@ class CustomerViews:
         )
         page = [_stored(item) for item in results]
         return page, encode_cursor(results.last_evaluated_key)
+
+    def interactions_of(self, customer_id: str, refs: Sequence[str]) -> list[StoredInteraction]:
+        """The customer's interactions named by `refs` ("<platform>:<external_id>", as a case lists
+        them), oldest first: their pointers, then the items, each read in batches, so that a case's
+        conversation costs what the case holds, however long the customer's timeline is. A ref
+        whose pointer leads elsewhere (another customer, nothing yet) is left out."""
+        wanted = list(dict.fromkeys(refs))
+        pointers = PointerItem.batch_get([(keys.pointer(*ref.split(":", 1)), POINTER) for ref in wanted if ":" in ref])
+        where = [
+            (keys.customer(customer_id), pointer.interaction_sk)
+            for pointer in pointers
+            if pointer.customer_id == customer_id and pointer.interaction_sk
+        ]
+        found = [_stored(item) for item in InteractionItem.batch_get(where)] if where else []
+        return sorted(found, key=lambda interaction: interaction.occurred_at)
 
     def recent(self, since: datetime, until: datetime, sentiment: str | None = None) -> list[RecentInteraction]:
         """Interactions of every customer in [since, until), newest first, from the sharded indexes."""

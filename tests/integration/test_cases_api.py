@@ -192,6 +192,27 @@ def test_ops_resolve_a_case_and_the_api_refuses_bad_requests(client, sqs, pipeli
     assert fresh["interactions"] == ["messenger:mid.c3"]
 
 
+def test_a_resolved_case_reopened_by_hand_counts_again(client, sqs, pipeline, secrets) -> None:
+    deliver(client, sqs, pipeline, secrets, messenger(PSID, "mid.c1", COMPLAINT, start()))
+    customer = customer_id(client)
+    (listed,) = cases_with(client, "open")
+    path = f"/cases/{listed['case_id']}/status"
+    assert call(client, "post", path, {"status": "resolved"}, role="agent")[0] == 200
+    _, resolved = call(client, "get", f"/customers/{customer}")
+    before = datetime.now(UTC)
+    status, reopened = call(client, "post", path, {"status": "open"}, role="agent")
+    assert status == 200, reopened
+    assert reopened["status"] == "open"
+    assert reopened["resolved_at"] is None
+    assert reopened["due_at"] > iso(before)  # a fresh deadline from now
+    assert reopened["history"][-1]["status"] == "reopened"
+    assert [c["case_id"] for c in cases_with(client, "open")] == [listed["case_id"]]
+    _, after = call(client, "get", f"/customers/{customer}")
+    assert any("unresolved complaint" in reason for reason in after["churn"]["reasons"])
+    assert after["churn"]["score"] > resolved["churn"]["score"]
+    assert call(client, "post", path, {"status": "open"}, role="agent")[0] == 400  # open already
+
+
 def test_a_vip_segment_routes_the_next_message_by_the_vip_rule(client, sqs, pipeline, secrets) -> None:
     events = tap_all_events(pipeline)
     opened = start()

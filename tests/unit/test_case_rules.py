@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.decision import Intent, Priority, Route, RouteAction
-from chalicelib.models.interaction import Author, Direction, Interaction, Kind
+from chalicelib.models.interaction import Author, Direction, Interaction, Kind, iso
 from chalicelib.rules import cases
 from chalicelib.rules.cases import InvalidTransition
 from chalicelib.rules.routing import DEFAULT_PATH, RoutingFacts, load_default
@@ -345,8 +345,8 @@ def test_resolving_an_unanswered_case_counts_as_its_answer() -> None:
 @pytest.mark.parametrize(
     ("before", "status", "message"),
     [
-        (CaseStatus.OPEN, CaseStatus.OPEN, "reopened by the customer writing again"),
-        (CaseStatus.RESPONDED, CaseStatus.OPEN, "reopened by the customer writing again"),
+        (CaseStatus.OPEN, CaseStatus.OPEN, "open reopens a resolved case"),
+        (CaseStatus.RESPONDED, CaseStatus.OPEN, "open reopens a resolved case"),
         (CaseStatus.RESPONDED, CaseStatus.RESPONDED, "already responded"),
         (CaseStatus.RESOLVED, CaseStatus.RESPONDED, "is resolved"),
         (CaseStatus.RESOLVED, CaseStatus.RESOLVED, "is resolved"),
@@ -357,6 +357,21 @@ def test_invalid_transitions_are_refused(before: CaseStatus, status: CaseStatus,
     with pytest.raises(InvalidTransition, match=message):
         cases.set_status(case, status, "ana@ops", T0 + timedelta(minutes=1))
     assert issubclass(InvalidTransition, ValueError)
+
+
+def test_a_resolved_case_reopened_by_hand_is_open_with_a_fresh_deadline() -> None:
+    sla = {Priority.P1: 30, Priority.P2: 120, Priority.P3: 480, Priority.P4: 1440}
+    resolved = cases.set_status(opened(), CaseStatus.RESOLVED, "ana@ops", T0 + timedelta(minutes=15))
+    at = T0 + timedelta(days=2)
+    reopened = cases.reopen(resolved, "bo@ops", at, sla)
+    assert reopened.status is CaseStatus.OPEN
+    assert (reopened.resolved_at, reopened.resolved_by) == (None, None)
+    assert reopened.due_at == at + timedelta(minutes=sla[reopened.priority])
+    assert reopened.first_response_at == resolved.first_response_at
+    assert reopened.history[-1] == {"at": iso(at), "status": "reopened", "by": "bo@ops"}
+    for status in (CaseStatus.OPEN, CaseStatus.RESPONDED):
+        with pytest.raises(InvalidTransition, match="not resolved"):
+            cases.reopen(replace(resolved, status=status), "bo@ops", at, sla)
 
 
 # SLA breaches --------------------------------------------------------------------------------------

@@ -145,11 +145,19 @@ def uninstall() -> None:
 
 
 def _candidates(table: Any, hash_key: Any, index_name: str | None, conditions: Sequence[Any]) -> list[Any] | None:
-    """The items a query's partition can hold, or None to let moto look at them all."""
+    """The items a query's partition can hold, or None to let moto look at them all. On the table,
+    already in sort key order (Python's string order, which is moto's for strings): moto's own sort
+    of them, comparing its key objects, then costs a pass rather than n log n comparisons, and a
+    customer's partition of a thousand interactions is read in milliseconds. Items the sort key
+    condition drops are still handed over: moto decides from them whether a page that filled its
+    limit says there may be more (a LastEvaluatedKey), and its answers stay its own."""
     if not index_name:
         if hash_key is None or not table.range_key_attr:
             return None
-        return list(table.items.get(hash_key, {}).values())
+        items = list(table.items.get(hash_key, {}).values())
+        if all(item.range_key is not None and item.range_key.type == "S" for item in items):
+            items.sort(key=lambda item: item.range_key.value)  # moto sorts again, an already sorted list
+        return items
     if len(conditions) != 1:
         return None
     attribute, wanted = conditions[0]
