@@ -44,9 +44,9 @@ class Browser:
     def _keep(self, response: Any) -> Page:
         headers = {key.lower(): value for key, value in response.headers.items()}
         raw = headers.get("set-cookie")
-        if raw:
+        for each in [raw] if isinstance(raw, str) else raw or []:
             jar: SimpleCookie = SimpleCookie()
-            jar.load(raw)
+            jar.load(each)
             for name, morsel in jar.items():
                 if morsel["max-age"] == "0":
                     self.cookies.pop(name, None)

@@ -74,7 +74,8 @@ def _start_session(access_token: str, next_path: str) -> Response:
     logger.info("console sign-in", extra={"principal": session.principal.id, "role": session.role.label})
     max_age = settings().console_session_hours * 3600
     response = redirect(f"{url('')}{safe_next(next_path).removeprefix('/console')}")
-    response.headers["Set-Cookie"] = cookie(SESSION_COOKIE, cookie_value, max_age)
+    # The session's cookie, and the sign-in's own (its token or state) used up.
+    response.headers["Set-Cookie"] = [cookie(SESSION_COOKIE, cookie_value, max_age), cookie(SIGNIN_COOKIE, "", 0)]
     return response
 
 

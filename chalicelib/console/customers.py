@@ -31,6 +31,12 @@ def customers_page() -> Response:
         except SearchUnavailable:
             problem = "Search is unavailable just now; try again in a minute."
     link_from = query().get("link_from", "").strip()
+    if link_from:
+        from chalicelib.dependencies import customer_store
+
+        # Only a customer that exists, so the page's link forms can only name a customer (a
+        # crafted value would otherwise steer them at another console action).
+        link_from = link_from if customer_store().customer(link_from) is not None else ""
     results = [result for result in results if result["customer_id"] != link_from]
     template = "customer_results.html" if is_htmx() else "customers.html"
     return render(

@@ -17,6 +17,7 @@ from chalicelib.models.access import Role
 @page(Role.SUPERVISOR)
 def supervisor() -> Response:
     from chalicelib.dependencies import audit_trail
+    from chalicelib.ports import BadCursor
     from chalicelib.services import audit
     from chalicelib.services.customers import InvalidRequest
 
@@ -24,7 +25,7 @@ def supervisor() -> Response:
     problem = None
     try:
         trail = audit.listing(audit_trail(), params, now().date())
-    except InvalidRequest as exc:
+    except (InvalidRequest, BadCursor) as exc:
         problem, trail = str(exc), {"entries": [], "next_cursor": None}
     return render(
         "supervisor.html", active="supervisor", trail=trail, params=params, problem=problem, routing=_routing_table()

@@ -137,12 +137,19 @@ def case_reply(case_id: str) -> Response:
         problem = "The reply could not be queued just now. Send it again: it will go once."
     if problem is None and refusal is None and fields.get("resolve") == "1":
         _change_status(case_id, "resolved")
+    kept = fields.get("text", "") if problem is not None or refusal is not None else ""  # the draft, not lost
+    return _case_main(case_id, 422, problem, refusal=refusal, draft=kept)
+
+
+def _case_main(case_id: str, refused_status: int, problem: str | None, **extra: Any) -> Response:
+    """The case's main column again after an action (what htmx swaps in), saying why the action
+    did not happen if it did not: `refused_status` then, else 200."""
     context = _case_context(case_id)
     if context is None:
         return error(404, "There is no such case.")
-    status = 200 if problem is None and refusal is None else 422
-    context.update(problem=problem, refusal=refusal, draft=fields.get("text", "") if status != 200 else "")
-    return render("case_main.html", status=status, **context)
+    context.update(problem=problem, **extra)
+    refused = problem is not None or extra.get("refusal") is not None
+    return render("case_main.html", status=refused_status if refused else 200, **context)
 
 
 def _teams() -> tuple[str, ...]:
@@ -180,22 +187,23 @@ def case_status(case_id: str) -> Response:
     if wanted not in ("resolved", "responded", "open"):
         return error(400, "Choose resolved, responded or open (reopen).")
     problem = _change_status(case_id, wanted)
-    context = _case_context(case_id)
-    if context is None:
-        return error(404, "There is no such case.")
     if not is_htmx():
-        return redirect(url(f"/cases/{case_id}"))
-    context["problem"] = problem
-    return render("case_main.html", status=200 if problem is None else 409, **context)
+        return redirect(url(f"/cases/{case_id}")) if problem is None else error(409, problem)
+    return _case_main(case_id, 409, problem)
 
 
 @console.route("/console/alerts", methods=["GET"])
 @page(Role.AGENT)
 def alerts_page() -> Response:
     from chalicelib.console import panel
+    from chalicelib.ports import BadCursor
+    from chalicelib.services.customers import InvalidRequest
 
     params = _params()
-    view = panel.alerts(params)
+    try:
+        view = panel.alerts(params)
+    except (InvalidRequest, BadCursor) as exc:
+        return error(400, str(exc))
     from chalicelib.models.alert import AlertStatus
 
     statuses = [status.value for status in AlertStatus]
@@ -248,11 +256,7 @@ def case_assign(case_id: str) -> Response:
         problem = "The routing document is unavailable; try again in a minute."
     if not is_htmx() and problem is None:
         return redirect(url(f"/cases/{case_id}"))
-    context = _case_context(case_id)
-    if context is None:
-        return error(404, "There is no such case.")
-    context["problem"] = problem
-    return render("case_main.html", status=200 if problem is None else 409, **context)
+    return _case_main(case_id, 409, problem)
 
 
 @console.route("/console/cases/{case_id}/viewing", methods=["POST"], content_types=FORM)
@@ -290,8 +294,4 @@ def case_note(case_id: str) -> Response:
         who = signed_in().principal
         note_store().add(Note(case_id, case.customer_id, text, who.id, now()))
         audit.record(audit_trail(), who, "case.note", f"case:{case_id}")
-    context = _case_context(case_id)
-    if context is None:
-        return error(404, "There is no such case.")
-    context["problem"] = problem
-    return render("case_main.html", status=200 if problem is None else 422, **context)
+    return _case_main(case_id, 422, problem)

@@ -135,6 +135,15 @@ def reads(table: str) -> list[Any]:
         below = {":p": partition[":p"], ":b": {"S": "PROFILE"}}
         answers.append(pages(KeyConditionExpression="pk = :p AND sk < :b", ExpressionAttributeValues=below, Limit=2))
         answers.append(pages(KeyConditionExpression="pk = :p AND sk >= :b", ExpressionAttributeValues=below))
+        for forward in (True, False):  # pages that end exactly where the matching run ends
+            answers.append(
+                pages(
+                    KeyConditionExpression="pk = :p AND begins_with(sk, :case)",
+                    ExpressionAttributeValues=partition,
+                    ScanIndexForward=forward,
+                    Limit=1,
+                )
+            )
     wanted = [{"pk": {"S": keys.customer(f"cust{n}")}, "sk": {"S": keys.PROFILE}} for n in range(13)]
     batch = client.batch_get_item(RequestItems={table: {"Keys": wanted, "ProjectionExpression": "pk, customer_id"}})
     answers.append(sorted(str(item) for item in batch["Responses"][table]))

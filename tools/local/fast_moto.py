@@ -98,7 +98,9 @@ def install() -> None:
     def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         conditions = kwargs.get("hash_key_conditions") or []
-        candidates = _candidates(self, hash_key, index_name, conditions)
+        comparison = args[0] if args else kwargs.get("range_comparison")
+        bounds = (args[1] if len(args) > 1 else kwargs.get("range_objs")) or []
+        candidates = _candidates(self, hash_key, index_name, conditions, comparison, bounds)
         if candidates is None:
             return query(self, hash_key, *args, **kwargs)
         _state.handed = (self, candidates)
@@ -144,19 +146,32 @@ def uninstall() -> None:
         _generation[0] += 1
 
 
-def _candidates(table: Any, hash_key: Any, index_name: str | None, conditions: Sequence[Any]) -> list[Any] | None:
-    """The items a query's partition can hold, or None to let moto look at them all. On the table,
-    already in sort key order (Python's string order, which is moto's for strings): moto's own sort
-    of them, comparing its key objects, then costs a pass rather than n log n comparisons, and a
-    customer's partition of a thousand interactions is read in milliseconds. Items the sort key
-    condition drops are still handed over: moto decides from them whether a page that filled its
-    limit says there may be more (a LastEvaluatedKey), and its answers stay its own."""
+def _candidates(
+    table: Any,
+    hash_key: Any,
+    index_name: str | None,
+    conditions: Sequence[Any],
+    comparison: str | None = None,
+    bounds: Sequence[Any] = (),
+) -> list[Any] | None:
+    """The items a query's partition can hold, or None to let moto look at them all.
+
+    On the table, in sort key order (Python's string order, moto's for strings), and only the run
+    its sort key condition keeps (a run: every key condition is a range of sorted keys) with one
+    neighbour on each side: moto sizes up every item it walks past, so a customer's partition of a
+    thousand interactions would cost a query for their three cases a thousand sizings. The
+    neighbours keep moto's own answer: after a page that filled its limit, the next item (matching
+    or not) is what makes it say there may be more (a LastEvaluatedKey), in either direction."""
     if not index_name:
         if hash_key is None or not table.range_key_attr:
             return None
         items = list(table.items.get(hash_key, {}).values())
-        if all(item.range_key is not None and item.range_key.type == "S" for item in items):
-            items.sort(key=lambda item: item.range_key.value)  # moto sorts again, an already sorted list
+        if not all(item.range_key is not None and item.range_key.type == "S" for item in items):
+            return items
+        items.sort(key=lambda item: item.range_key.value)  # moto sorts again, an already sorted list
+        if comparison:
+            kept = [index for index, item in enumerate(items) if item.range_key.compare(comparison, bounds)]
+            items = items[max(0, kept[0] - 1) : kept[-1] + 2] if kept else []
         return items
     if len(conditions) != 1:
         return None
