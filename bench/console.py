@@ -365,6 +365,16 @@ def _write(items: list[Any], workers: int = 4) -> None:
 class Browser:
     send: Callable[[str, str, dict[str, str], bytes | None], tuple[int, list[tuple[str, str]], str]]
     cookies: dict[str, str] = dataclasses.field(default_factory=dict)
+    csrf: str = ""
+
+    def call(self, path: str, headers: dict[str, str] | None, form: dict[str, str] | None) -> Any:
+        """GET the path, or POST the form to it (with the session's CSRF token, as the page would)."""
+        if form is None:
+            return self.request("GET", path, headers)
+        body = urllib.parse.urlencode({**form, "csrf_token": self.csrf}).encode()
+        return self.request(
+            "POST", path, {**(headers or {}), "Content-Type": "application/x-www-form-urlencoded"}, body
+        )
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> Any:
         sent = dict(headers or {})
@@ -393,6 +403,10 @@ class Browser:
         status, page = self.request("POST", "/console/sign-in", form, body)
         assert status == 303, (status, page[:500])
         assert "scrm_session" in self.cookies, self.cookies
+        _, page = self.request("GET", "/console/customers")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token, page[:500]
+        self.csrf = token.group(1)
 
 
 def _http(port: int) -> Callable[[str, str, dict[str, str], bytes | None], tuple[int, list[tuple[str, str]], str]]:
@@ -442,27 +456,32 @@ def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> No
     raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
 
 
-def _measure(browser: Browser, path: str, headers: dict[str, str] | None = None) -> list[float]:
+def _measure(
+    browser: Browser, path: str, headers: dict[str, str] | None = None, form: dict[str, str] | None = None
+) -> list[float]:
     for _ in range(WARMUP):
-        status, page = browser.request("GET", path, headers)
+        status, page = browser.call(path, headers, form)
         assert status == 200, (path, status, page[:300])
+        assert form is None or "/console/customers/" in page, "the search found nobody"
     timings = []
     for _ in range(REQUESTS):
         started = time.perf_counter()
-        status, _ = browser.request("GET", path, headers)
+        status, _ = browser.call(path, headers, form)
         timings.append((time.perf_counter() - started) * 1000)
         assert status == 200
     return timings
 
 
-def _profile(browser: Browser, path: str, headers: dict[str, str] | None, top: int = 14) -> list[list[object]]:
+def _profile(
+    browser: Browser, path: str, headers: dict[str, str] | None, form: dict[str, str] | None, top: int = 14
+) -> list[list[object]]:
     """One request through the app in this process, profiled: its top cumulative chalicelib calls
     (and the HTTP round trips to moto, which is where the store's time goes)."""
-    browser.request("GET", path, headers)  # warm
+    browser.call(path, headers, form)  # warm
     profiler = cProfile.Profile()
     profiler.enable()
     started = time.perf_counter()
-    browser.request("GET", path, headers)
+    browser.call(path, headers, form)
     total = (time.perf_counter() - started) * 1000
     profiler.disable()
     stats = pstats.Stats(profiler, stream=io.StringIO())
@@ -550,35 +569,36 @@ def run() -> str:
             None,
         )
         handle = next(h for p in people for _, _, h in p.identities if h)
-        checks = [
-            ("inbox (default view)", "/console/", None),
-            ("inbox rows fragment", "/console/?fragment=rows", {"HX-Request": "true"}),
-            ("case page (first inbox row)", f"/console/cases/{first_case.group(1)}", None),
+        Check = tuple[str, str, dict[str, str] | None, dict[str, str] | None]  # label, path, headers, form
+        checks: list[Check] = [
+            ("inbox (default view)", "/console/", None, None),
+            ("inbox rows fragment", "/console/?fragment=rows", {"HX-Request": "true"}, None),
+            ("case page (first inbox row)", f"/console/cases/{first_case.group(1)}", None, None),
         ]
         if heavy_case:
             checks.append((f"case page (customer with {len(heaviest.times)} interactions)",
-                           f"/console/cases/{heavy_case}", None))  # fmt: skip
-        checks += [
-            ("customer search by handle", "/console/customers?" + urllib.parse.urlencode({"q": "@" + handle}), None),
-            ("customer search by name prefix 'mar'", "/console/customers?q=mar", None),
+                           f"/console/cases/{heavy_case}", None, None))  # fmt: skip
+        checks += [  # the search form POSTs its query (it is in no URL), its results a fragment
+            ("customer search by handle", "/console/customers", {"HX-Request": "true"}, {"q": "@" + handle}),
+            ("customer search by name prefix 'mar'", "/console/customers", {"HX-Request": "true"}, {"q": "mar"}),
         ]
         rows = []
-        over: list[tuple[str, str, dict[str, str] | None]] = []
-        for label, path, headers in checks:
-            timings = _measure(browser, path, headers)
+        over: list[Check] = []
+        for label, path, headers, form in checks:
+            timings = _measure(browser, path, headers, form)
             p50, p95 = percentile(timings, 0.5), percentile(timings, 0.95)
             rows.append([label, p50, p95, TARGET_MS, "ok" if p95 <= TARGET_MS else "MISSED"])
             if p95 > TARGET_MS:
-                over.append((label, path, headers))
+                over.append((label, path, headers, form))
         profiles = ""
-        for label, path, headers in over:
+        for label, path, headers, form in over:
             dependencies.reset()
             local = Browser(_in_process())
             local.sign_in(email, users[email]["password"])
             profiles += "\n" + render(
                 f"Profile of one request, {label} (in process, chalice.test.Client against the same moto server)",
                 ["top cumulative calls", "calls", "ms"],
-                _profile(local, path, headers),
+                _profile(local, path, headers, form),
             )
         size = [
             [CUSTOMERS, sum(len(p.times) for p in people), facts["replies"], facts["identities"], facts["open"],

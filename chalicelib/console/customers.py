@@ -1,7 +1,7 @@
 """The customers' pages: search, the customer's 360 view across every platform and every customer
 linked to them, and linking, unlinking and dismissing suggested links (a person always confirms:
-nothing merges by itself). A search query is customer data: it is never logged, and the search
-form posts nothing (GET keeps the query out of any body, and no log line repeats it)."""
+nothing merges by itself). A search query is customer data (a name, an address, a number): the
+search form POSTs it, so it is in no URL, no browser history and no request log line."""
 
 from __future__ import annotations
 
@@ -16,11 +16,23 @@ from chalicelib.models.access import Role
 @console.route("/console/customers", methods=["GET"])
 @page(Role.AGENT)
 def customers_page() -> Response:
+    """The search form (`?link_from=<customer id>`: to pick a customer to link to that one)."""
+    return _search("", query().get("link_from", ""))
+
+
+@console.route("/console/customers", methods=["POST"], content_types=FORM)
+@page(Role.AGENT)
+def search_customers() -> Response:
+    fields = form()
+    return _search(fields.get("q", ""), fields.get("link_from", ""))
+
+
+def _search(q: str, link_from: str) -> Response:
     from chalicelib.dependencies import customer_directory
     from chalicelib.services.customers import InvalidRequest
     from chalicelib.services.directory import SearchUnavailable
 
-    q = query().get("q", "").strip()
+    q = q.strip()
     results: list[dict[str, Any]] = []
     problem = None
     if q:
@@ -30,7 +42,7 @@ def customers_page() -> Response:
             problem = str(exc).removeprefix("q: ").capitalize() + "."
         except SearchUnavailable:
             problem = "Search is unavailable just now; try again in a minute."
-    link_from = query().get("link_from", "").strip()
+    link_from = link_from.strip()
     if link_from:
         from chalicelib.dependencies import customer_store
 

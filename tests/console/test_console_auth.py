@@ -111,6 +111,7 @@ PAGES = {
     "GET /console/alerts": "agent",
     "POST /console/alerts/{alert_id}/ack": "agent",
     "GET /console/customers": "agent",
+    "POST /console/customers": "agent",
     "GET /console/customers/{customer_id}": "agent",
     "POST /console/customers/{customer_id}/links": "agent",
     "POST /console/customers/{customer_id}/links/{other_id}/unlink": "agent",

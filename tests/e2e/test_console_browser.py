@@ -266,7 +266,7 @@ def find_customer(page: Page, query: str, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
     expect(page).to_have_url(re.compile(r"/console/customers"))
     box = page.locator("main input[name='q']")
-    expect(box, "the Customers page has a search box (GET /console/customers?q=)").to_be_visible()
+    expect(box, "the Customers page has a search box (POST /console/customers)").to_be_visible()
     found = page.locator("main").get_by_role("link", name=re.compile(re.escape(name)))
 
     def listed() -> bool:
