@@ -157,3 +157,27 @@ def test_csrf_tokens_compare_exactly() -> None:
     assert not csrf_ok(session, "token-2")
     assert not csrf_ok(session, "")
     assert not csrf_ok(session, None)
+
+
+def test_the_sentiment_chart_puts_positive_up_and_oldest_left() -> None:
+    from chalicelib.console.queries import sentiment_points
+
+    def said(at: str, positive: float, negative: float, direction: str = "inbound") -> dict[str, object]:
+        scores = {"POSITIVE": positive, "NEGATIVE": negative, "NEUTRAL": 0.0, "MIXED": 0.0}
+        return {"occurred_at": at, "direction": direction, "sentiment": {"label": "X", "scores": scores}}
+
+    newest_first = [
+        said("2026-12-06T12:00:00Z", 0.0, 1.0),
+        said("2026-12-06T11:30:00Z", 0.9, 0.0, direction="outbound"),  # the brand's: not the customer's mood
+        said("2026-12-06T11:00:00Z", 1.0, 0.0),
+    ]
+    chart = sentiment_points(newest_first, width=300, height=60)
+    assert chart["count"] == 2
+    assert chart["dots"] == [
+        (0.0, 0.0),
+        (300.0, 60.0),
+    ]  # the older, positive, top left; the newer, negative, bottom right
+    assert chart["points"] == "0.0,0.0 300.0,60.0"
+    alone = sentiment_points([said("2026-12-06T12:00:00Z", 0.5, 0.5)], width=300, height=60)
+    assert alone["dots"] == [(150.0, 30.0)]  # one sample sits in the middle
+    assert sentiment_points([], width=300, height=60)["count"] == 0
