@@ -4,8 +4,6 @@ is delivered, suppressed, digested or acknowledged, and the worklist the ops API
 from __future__ import annotations
 
 import heapq
-import random
-import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -21,7 +19,11 @@ from chalicelib.models.alert import Alert, AlertStatus
 from chalicelib.models.events import Severity
 from chalicelib.store import keys, sort_cursor
 from chalicelib.store.models import AlertItem, AlertRefItem, CooldownItem, CustomerItem
-from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
+from chalicelib.store.transactions import (
+    condition_failed_at,
+    is_condition_failure,
+    retry_on_conflict,
+)
 
 ALERT = "ALERT"
 COOLDOWN = "COOLDOWN"
@@ -30,7 +32,6 @@ SAMPLE = "sample"  # the alert lists one of the customer's interactions (a brand
 RECORD_ATTEMPTS = 5
 # Before trying a transaction again that only collided with another (TransactionConflict): up to
 # this, doubled each time and jittered, so that two notifiers writing the same items part ways.
-CONFLICT_BACKOFF_SECONDS = 0.05
 
 
 class AlertStore:
@@ -86,11 +87,9 @@ class AlertStore:
                 if alert.customer_id in gone:
                     return None
                 if not gone:
-                    if "TransactionConflict" not in cancellation_codes(exc):
-                        raise
                     # Another transaction was writing one of these items (a profile the processor
                     # updates): nothing is wrong with this one, so it is sent again as it is.
-                    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
+                    retry_on_conflict(exc, attempt)
                     continue
                 alert = replace(alert, detail=_without(alert.detail, gone))  # their samples go
                 continue

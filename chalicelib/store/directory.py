@@ -10,8 +10,6 @@ whatever was indexed before is in the list the erasure reads (store/privacy.py).
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import cast
@@ -23,10 +21,9 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.models.directory import CustomerMatch
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, SearchEntryItem, SearchKeysItem
-from chalicelib.store.transactions import cancellation_codes, condition_failed_at
+from chalicelib.store.transactions import condition_failed_at, retry_on_conflict
 
 ATTEMPTS = 8
-CONFLICT_BACKOFF_SECONDS = 0.05
 # One transaction holds at most 100 items: the customer's check, their list, and the entries.
 ENTRIES_PER_TRANSACTION = 98
 _PROFILE_CHECK = 0  # PynamoDB sends condition checks first
@@ -90,10 +87,8 @@ class DirectoryStore:
             except TransactWriteError as exc:
                 if condition_failed_at(exc, _PROFILE_CHECK):
                     return False
-                if "TransactionConflict" not in cancellation_codes(exc):
-                    raise
                 # The processor was writing the profile for another message: try again shortly.
-                time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
+                retry_on_conflict(exc, attempt)
                 continue
             return True
         raise RuntimeError(f"customer {customer_id}: indexing kept colliding; giving up after {ATTEMPTS} attempts")

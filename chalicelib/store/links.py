@@ -18,8 +18,6 @@ what makes these conditions enough.
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime
 from typing import cast
 
@@ -39,11 +37,10 @@ from chalicelib.models.directory import (
 from chalicelib.rules.search import EMAIL, PHONE
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, InteractionItem, LinkItem, SuggestionItem
-from chalicelib.store.transactions import cancellation_codes
+from chalicelib.store.transactions import cancellation_codes, retry_on_conflict
 from chalicelib.store.views import _stored as stored  # the timeline's one reading of an item
 
 ATTEMPTS = 8
-CONFLICT_BACKOFF_SECONDS = 0.05
 CONDITION_FAILED = "ConditionalCheckFailed"
 TIMELINE = "INTERACTION#"
 # link(): PynamoDB sends condition checks first (the two profiles), then deletes, then puts.
@@ -82,9 +79,7 @@ class LinkStore:
                     if mine is not None and theirs is not None:
                         return mine, False
                     continue  # an unlink was taking it away meanwhile: try again
-                if "TransactionConflict" not in codes:
-                    raise
-                _pause(attempt)
+                retry_on_conflict(exc, attempt)
                 continue
             return _link(halves[0]), True
         raise RuntimeError(f"customers {customer_id} and {other_id} kept changing; gave up after {ATTEMPTS} attempts")
@@ -104,9 +99,7 @@ class LinkStore:
                     if mine is not None and theirs is not None:
                         continue  # linked again meanwhile: try again
                     return False
-                if "TransactionConflict" not in codes:
-                    raise
-                _pause(attempt)
+                retry_on_conflict(exc, attempt)
                 continue
             return True
         raise RuntimeError(f"customers {customer_id} and {other_id} kept changing; gave up after {ATTEMPTS} attempts")
@@ -160,9 +153,7 @@ class LinkStore:
                 codes = cancellation_codes(exc)
                 if CONDITION_FAILED in codes:
                     return False
-                if "TransactionConflict" not in codes:
-                    raise
-                _pause(attempt)
+                retry_on_conflict(exc, attempt)
                 continue
             return True
         raise RuntimeError(f"customers {customer_id} and {other_id} kept changing; gave up after {ATTEMPTS} attempts")
@@ -183,9 +174,7 @@ class LinkStore:
                 codes = cancellation_codes(exc)
                 if CONDITION_FAILED in codes:
                     return False
-                if "TransactionConflict" not in codes:
-                    raise
-                _pause(attempt)
+                retry_on_conflict(exc, attempt)
                 continue
             return True
         raise RuntimeError(f"customers {customer_id} and {other_id} kept changing; gave up after {ATTEMPTS} attempts")
@@ -228,11 +217,6 @@ class LinkStore:
 def _writable() -> Condition:
     condition: Condition = CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist()
     return condition
-
-
-def _pause(attempt: int) -> None:
-    """Another transaction held one of these items (TransactionConflict): part ways, then again."""
-    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
 
 
 def _link(item: LinkItem) -> Link:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 from pynamodb.exceptions import TransactWriteError
+
+CONFLICT_BACKOFF_SECONDS = 0.05
 
 
 def cancellation_codes(exc: TransactWriteError) -> list[str]:
@@ -19,3 +24,12 @@ def condition_failed_at(exc: TransactWriteError, position: int) -> bool:
 
 def is_condition_failure(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def retry_on_conflict(exc: TransactWriteError, attempt: int) -> None:
+    """After a transaction no condition of which failed: another transaction held one of its items
+    (TransactionConflict), so wait a jittered, growing while before it is sent again as it is; any
+    other cancellation is raised."""
+    if "TransactionConflict" not in cancellation_codes(exc):
+        raise exc
+    time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter

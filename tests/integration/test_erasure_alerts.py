@@ -138,7 +138,7 @@ def test_an_alert_whose_transaction_only_collided_is_recorded_in_place(aws, monk
         return write(*args, **kwargs)
 
     monkeypatch.setattr(connection, "transact_write_items", collides_twice)
-    monkeypatch.setattr("chalicelib.store.alerts.time.sleep", pauses.append)
+    monkeypatch.setattr("chalicelib.store.transactions.time.sleep", pauses.append)
     alert = retention_alert(ana, "alert-ana")
     assert store.record(alert) == alert
     assert len(calls) == 3
@@ -158,6 +158,6 @@ def test_an_alert_whose_transaction_failed_otherwise_still_fails(aws, monkeypatc
         raise conflict(None, "ThrottlingError", None)
 
     monkeypatch.setattr(store._connection, "transact_write_items", throttled)
-    monkeypatch.setattr("chalicelib.store.alerts.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("chalicelib.store.transactions.time.sleep", lambda seconds: None)
     with pytest.raises(TransactWriteError):
         store.record(retention_alert(ana, "alert-ana"))
