@@ -54,6 +54,6 @@ def teams() -> tuple[str, ...]:
     from chalicelib.rules.routing import RoutingError
 
     try:
-        return tuple(sorted({rule.team for rule in routing().rules}))
+        return routing().teams
     except (RoutingError, RoutingUnavailable):
         return ()

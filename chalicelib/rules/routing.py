@@ -118,6 +118,11 @@ class RoutingDocument:
     crisis: CrisisSettings = field(default_factory=CrisisSettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
 
+    @property
+    def teams(self) -> tuple[str, ...]:
+        """The teams the rules route to, sorted: what a case may be assigned to."""
+        return tuple(sorted({rule.team for rule in self.rules}))
+
     def route(self, facts: RoutingFacts) -> Route:
         folded = fold(facts.text)
         entities = [fold(text) for text in facts.entity_texts]

@@ -100,7 +100,7 @@ def assign(
     Raises InvalidRequest (an unknown team, a resolved case), AssignmentRefused (`conflict`: a
     colleague holds it), CaseNotFound; `routing` may raise RoutingError / RoutingUnavailable."""
     if request.team is not None:
-        teams = sorted({rule.team for rule in routing().rules})
+        teams = routing().teams
         if request.team not in teams:
             raise InvalidRequest(f"team: one of {', '.join(teams)}")
     supervisor = who.role >= Role.SUPERVISOR
