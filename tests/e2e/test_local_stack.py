@@ -371,8 +371,7 @@ def test_a_dead_worker_is_started_again_and_the_stack_keeps_working(stack: dict[
     signed = sign("telegram", json.dumps(update).encode(), secrets)
     assert post(stack["api"], signed.path, signed.headers, signed.body)[0] == 200
     auth = {"Authorization": f"Bearer {secrets['ops_api_token']}"}
-    # The new worker loads the offline analyzer's models first: on CI's two loaded cores, minutes.
-    wait_for(lambda: request(stack["api"], "/identities/telegram/990002", auth)[0] == 200, timeout=240)
+    wait_for(lambda: request(stack["api"], "/identities/telegram/990002", auth)[0] == 200, timeout=120)
 
 
 def test_no_secret_and_no_customer_text_reach_any_log(stack: dict[str, Any]) -> None:

@@ -34,7 +34,7 @@ from types import FrameType
 from typing import Any
 
 from tools import sandbox
-from tools.local import LOCAL_SETTINGS, demo, logs
+from tools.local import LOCAL_SETTINGS, demo, logs, worker
 from tools.local import state as saved
 from tools.local.processes import ChildDied, Children, wait_for, wait_http
 from tools.provision import provision
@@ -202,6 +202,9 @@ class Stack:
         ready_file.unlink(missing_ok=True)
         env = {**self.env, "SOCIALCRM_WORKER_READY_FILE": str(ready_file)}
         if self.children.has("worker"):
+            # The dead worker's last receive may still be open in moto, and would take a message
+            # just sent to nobody for the queue's visibility timeout (30 min on ingest).
+            time.sleep(worker.LONG_POLL_SECONDS + 0.5)
             self.children.restart("worker", env)
         else:
             self.children.start("worker", [sys.executable, "-m", "tools.local.worker"], env=env, cwd=ROOT)

@@ -27,6 +27,10 @@ log = logging.getLogger("local.worker")
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+# How long an idle receive waits for a message. A receive still open when its worker dies goes on
+# in moto and takes the next message to nobody (invisible for the queue's visibility timeout), so
+# a new worker starts only after this long: see Stack.start_worker.
+LONG_POLL_SECONDS = 1
 
 
 @dataclass
@@ -126,7 +130,7 @@ def sqs_event(consumer: SqsConsumer, messages: list[dict[str, Any]], region: str
     }
 
 
-def poll_once(consumer: SqsConsumer, sqs: Any, region: str, wait_seconds: int = 1) -> int:
+def poll_once(consumer: SqsConsumer, sqs: Any, region: str, wait_seconds: int = LONG_POLL_SECONDS) -> int:
     """Receive up to one batch, invoke the handler, delete what succeeded. Returns records handled."""
     batch: dict[str, dict[str, Any]] = {}  # by MessageId: one record per message, as Lambda gives
     deadline = time.monotonic() + consumer.window_seconds
@@ -225,7 +229,7 @@ def main() -> int:
     while running:
         # Long-poll only when every queue was empty last round: one busy queue must not wait
         # a second on each idle one (Lambda polls each queue on its own).
-        wait = 0 if handled else 1
+        wait = 0 if handled else LONG_POLL_SECONDS
         handled = sum(poll_once(consumer, sqs, region, wait) for consumer in consumers)
         run_due(schedules)
         if not consumers and running:
