@@ -8,6 +8,9 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
+
+from moto.dynamodb import models as moto_dynamodb
 
 from chalicelib import dependencies
 from chalicelib.models.access import Principal, Role
@@ -264,11 +267,22 @@ def race(case_id: str, requests: list[tuple[Principal, case_ops.Assignment]]) ->
         except Exception as exc:
             results[index] = exc
 
+    # DynamoDB checks a write's condition and writes atomically; moto, called from two threads,
+    # can check both conditions before either writes. One write at a time, as DynamoDB does.
+    backend = moto_dynamodb.DynamoDBBackend
+    original = backend.put_item
+    lock = threading.Lock()
+
+    def atomic_put(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
     threads = [threading.Thread(target=run, args=(i, who, wanted)) for i, (who, wanted) in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with patch.object(backend, "put_item", atomic_put):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
     return results
 
 
