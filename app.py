@@ -16,6 +16,7 @@ from chalicelib.api.unread import kept
 from chalicelib.api.webhooks import webhook_routes
 from chalicelib.config import alerts_queue_name, ingest_queue_name, outbound_queue_name
 from chalicelib.console import console
+from chalicelib.insight.api import insights
 from chalicelib.observability import publish_metrics
 
 app = Chalice(app_name="socialcrm")
@@ -31,6 +32,7 @@ app.register_blueprint(alerts)
 app.register_blueprint(kept)
 app.register_blueprint(trail)
 app.register_blueprint(console)
+app.register_blueprint(insights)
 
 
 @app.on_sqs_message(
@@ -78,3 +80,10 @@ def send_alert_digest(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import alerts as handlers
 
     return handlers.send_digest(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def roll_up_figures(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import insight
+
+    return insight.roll_up(event.to_dict(), event.context)

@@ -11,7 +11,7 @@ import contextlib
 import io
 import sys
 
-from bench import acting, cold_import, console, package_size, processing, replying, webhook_latency
+from bench import acting, cold_import, console, insight, package_size, processing, replying, webhook_latency
 
 
 def main() -> None:
@@ -23,6 +23,7 @@ def main() -> None:
         acting.run,
         replying.run,
         console.run,
+        insight.run,
     )
     for benchmark in benchmarks:
         with contextlib.redirect_stdout(io.StringIO()):

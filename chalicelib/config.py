@@ -81,6 +81,11 @@ class Settings:
     console_client_id: str = ""  # the app client the console signs in with
     console_url: str = ""  # the console's own base URL (redirect_uri); empty: from the request's host
     console_session_hours: int = DEFAULT_CONSOLE_SESSION_HOURS
+    # What social care is worth (insight/report.py Assumptions): each case resolved on social is
+    # taken to replace this many e-mails or calls, each costing cost_per_contact (None: not set).
+    contacts_avoided_per_resolution: float = 1.0
+    cost_per_contact: float | None = None
+    cost_currency: str = "USD"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -140,6 +145,9 @@ class Settings:
             console_client_id=source.get("SOCIALCRM_CONSOLE_CLIENT_ID", "").strip(),
             console_url=source.get("SOCIALCRM_CONSOLE_URL", "").strip().rstrip("/"),
             console_session_hours=_integer(source, "SOCIALCRM_CONSOLE_SESSION_HOURS", DEFAULT_CONSOLE_SESSION_HOURS),
+            contacts_avoided_per_resolution=_number(source, "SOCIALCRM_CONTACTS_AVOIDED_PER_RESOLUTION") or 1.0,
+            cost_per_contact=_number(source, "SOCIALCRM_COST_PER_CONTACT"),
+            cost_currency=source.get("SOCIALCRM_COST_CURRENCY", "").strip() or "USD",
         )
 
     def require(self, name: str) -> str:
@@ -206,6 +214,19 @@ def _integer(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"environment variable {name} must be an integer, got {raw!r}") from None
     if value < 0:
         raise ConfigError(f"environment variable {name} must not be negative")
+    return value
+
+
+def _number(env: dict[str, str], name: str) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0 or value != value:
+        raise ConfigError(f"{name} must be zero or more")
     return value
 
 

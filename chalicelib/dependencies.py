@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.adapters.outbound import OutboundQueue
     from chalicelib.adapters.platforms import PlatformHttp
     from chalicelib.adapters.routing_source import RoutingSource
+    from chalicelib.insight.service import Insights
     from chalicelib.nlp.pipeline import Analyzer
     from chalicelib.rules.routing import RoutingDocument
     from chalicelib.services.access import OpsAccess
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.store.audit import AuditStore
     from chalicelib.store.cases import CaseStore
     from chalicelib.store.customers import CustomerStore
+    from chalicelib.store.figures import FigureStore
     from chalicelib.store.inbox import InboxStore
     from chalicelib.store.links import LinkStore
     from chalicelib.store.notes import NoteStore
@@ -214,6 +216,24 @@ def case_store() -> CaseStore:
 
     customer_store()  # binds the models to the stage's table
     return CaseStore(Connection(), settings().retention_days)
+
+
+@cache
+def figure_store() -> FigureStore:
+    from chalicelib.store.figures import FigureStore
+
+    customer_store()  # binds the models to the stage's table
+    return FigureStore()
+
+
+def insights() -> Insights:
+    """Not cached: it carries the routing document's competitors, which change with it."""
+    from chalicelib.insight.report import Assumptions
+    from chalicelib.insight.service import Insights
+
+    config = settings()
+    assumptions = Assumptions(config.contacts_avoided_per_resolution, config.cost_per_contact, config.cost_currency)
+    return Insights(figure_store(), routing().competitors, assumptions)
 
 
 @cache
@@ -435,6 +455,7 @@ def reset() -> None:
         event_bus,
         case_store,
         inbox_store,
+        figure_store,
         alert_store,
         audit_trail,
         customer_records,

@@ -61,6 +61,8 @@ class Case:
     latest_inbound: str | None = None
     # The newest message someone has seen on the case page (its `last_inbound_at` then).
     seen_inbound_at: datetime | None = None
+    # The brand's account the customer wrote to (its page, number, bot): the figures count per account.
+    account_id: str | None = None
 
     @property
     def waiting_since(self) -> datetime:

@@ -37,3 +37,6 @@ class Decision:
     case_is_new: bool = False
     events: tuple[DomainEvent, ...] = field(default=())
     waiting_replies: tuple[BrandReply, ...] | None = None  # None: unchanged
+    # The competitors the message names (as configured, folded), each with the sentiment towards
+    # it where the analysis says (else None): the figures count them.
+    competitors: tuple[tuple[str, str | None], ...] = ()

@@ -112,6 +112,7 @@ def open_case(
         history=({"at": iso(opened), "status": "open", "by": f"rule:{route.rule}"},),
         language=language,
         latest_inbound=reference(interaction),
+        account_id=interaction.account_id,
     )
 
 

@@ -56,7 +56,8 @@ class Decider:
             state = churn.record(state, churn.COMPLAINT, now)
         elif intent.label is Intent.PURCHASE_INTENT:
             state = churn.record(state, PURCHASE, now)
-        if self.mentions_competitor(interaction.text):
+        named = self.competitors_named(interaction.text, analysis)
+        if named:
             state = churn.record(state, churn.COMPETITOR, now)
         provisional = churn.assess(state, aggregates.sentiment_score, aggregates.sentiment_samples, now)
         route = self._routing.route(
@@ -131,7 +132,7 @@ class Decider:
             events.append(
                 catalogue.lead_qualified(snapshot.customer_id, interaction, lead.score, lead.reasons, route.team)
             )
-        return Decision(aggregates, state, intent, route, case, is_new, tuple(events), waiting)
+        return Decision(aggregates, state, intent, route, case, is_new, tuple(events), waiting, named)
 
     def outbound(self, snapshot: CustomerSnapshot, reply: Interaction) -> Decision:
         """The brand answered: the case on that conversation (or, failing that, the customer's
@@ -164,6 +165,17 @@ class Decider:
     def mentions_competitor(self, text: str) -> bool:
         folded = fold(text)
         return any(pattern.search(folded) for pattern in self._competitors)
+
+    def competitors_named(self, text: str, analysis: Analysis | None) -> tuple[tuple[str, str | None], ...]:
+        """The configured competitors the words name, each with the sentiment towards it where the
+        analysis has one for an entity of that name (Comprehend's targeted sentiment), else None."""
+        folded = fold(text)
+        targeted = {fold(t.text): t.label for t in analysis.targeted_sentiment} if analysis else {}
+        return tuple(
+            (name, targeted.get(name))
+            for name, pattern in zip(self._routing.competitors, self._competitors, strict=True)
+            if pattern.search(folded)
+        )
 
     def _case(
         self,

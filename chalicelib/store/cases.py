@@ -13,11 +13,13 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.insight import counts
 from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.churn import ChurnState
 from chalicelib.ports import CaseChange
 from chalicelib.rules.cases import customer_of
 from chalicelib.store import keys, sort_cursor
+from chalicelib.store.figures import add_counts
 from chalicelib.store.models import CaseItem, CustomerItem
 from chalicelib.store.serde import apply_churn, case_from_item, case_item, churn_from_json
 from chalicelib.store.timeline import aggregates
@@ -132,10 +134,14 @@ class CaseStore:
                 return None
             case, state = result
             apply_churn(profile, state)
+            before = case_from_item(item)
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(case_item(case, self._retention))
                     transaction.save(profile)
+                    # What the change did to the case (resolved, answered, a deadline missed) is
+                    # counted with it: once, since a change that lost a race is decided again.
+                    add_counts(transaction, counts.for_case(before, case), f"{case.case_id}#{before.version}")
             except TransactWriteError as exc:
                 codes = cancellation_codes(exc)
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:

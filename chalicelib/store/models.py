@@ -268,6 +268,7 @@ class CaseItem(Item, discriminator="case"):
     language = UnicodeAttribute(null=True)
     latest_inbound = UnicodeAttribute(null=True)  # "<platform>:<external_id>" of the newest message
     seen_inbound_at = UTCDateTimeAttribute(null=True)
+    account_id = UnicodeAttribute(null=True)
     # Derived from the rest at every write, for the indexes: see models.case.Case.
     waiting_since = UTCDateTimeAttribute(null=True)
     unread = BooleanAttribute(null=True)
@@ -475,6 +476,15 @@ class SuggestionItem(Item, discriminator="link_suggestion"):
     dismissed_by = UnicodeAttribute(null=True)
 
 
+class FigureItem(Item, discriminator="figures"):
+    """Counters of one hour, channel and channel account (chalicelib/insight/counts.py names them):
+    one shard of what was written (pk FIGURES#<day>#<shard>), or the rolled-up total of a day
+    (FIGURES#DAY#<month>) or hour (FIGURES#HOUR#<day>). The counters are the item's own
+    attributes, added to by name (store/figures.py), so they are not declared here."""
+
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Item], ...] = (
     Item,
     CustomerItem,
@@ -499,6 +509,7 @@ MODELS: tuple[type[Item], ...] = (
     SearchKeysItem,
     LinkItem,
     SuggestionItem,
+    FigureItem,
 )
 
 

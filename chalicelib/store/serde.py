@@ -91,6 +91,7 @@ def case_item(case: Case, retention: timedelta | None = None) -> CaseItem:
         language=case.language,
         latest_inbound=case.latest_inbound,
         seen_inbound_at=case.seen_inbound_at,
+        account_id=case.account_id,
         waiting_since=case.waiting_since,
         unread=case.unread,
         gsi3pk=keys.worklist_cases(case.status.value, shard),
@@ -136,6 +137,7 @@ def case_from_item(item: CaseItem) -> Case:
         language=item.language,
         latest_inbound=item.latest_inbound,
         seen_inbound_at=item.seen_inbound_at,
+        account_id=item.account_id,
     )
 
 

@@ -9,6 +9,7 @@ tombstone so that the original, arriving later, is never stored with the text it
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -19,6 +20,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.insight import counts
+from chalicelib.insight.counts import Where
 from chalicelib.models.aggregates import Aggregates
 from chalicelib.models.case import ACTIVE, Case
 from chalicelib.models.customer import StoredText
@@ -32,6 +35,7 @@ from chalicelib.ports import CustomerErased
 from chalicelib.rules.aggregates import current_name
 from chalicelib.rules.cases import reply_of
 from chalicelib.store import keys
+from chalicelib.store.figures import add_counts
 from chalicelib.store.models import CaseItem, CustomerItem, InteractionItem, PointerItem
 from chalicelib.store.serde import (
     apply_churn,
@@ -106,9 +110,11 @@ class TimelineWriter:
                     profile.handle = current_name(interaction.author.handle, profile.handle, newer)
             if decision.waiting_replies is not None:
                 profile.waiting_replies = [reply.to_dict() for reply in decision.waiting_replies] or None
+            added = _figures(interaction, analysis, decision, snapshot, [reply for reply, _ in answers])
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(pointer, condition=_free(early))
+                    add_counts(transaction, added, interaction.idempotency_key)
                     transaction.save(item)
                     if inbound or decision.waiting_replies is not None:
                         transaction.save(profile)  # conditional on the version read above
@@ -423,6 +429,27 @@ class TimelineWriter:
             gsi2sk=timeline if sentiment else None,
             expires_at=interaction.occurred_at + self._retention,
         )
+
+
+def _figures(
+    interaction: Interaction,
+    analysis: Analysis | None,
+    decision: Decision,
+    snapshot: CustomerSnapshot,
+    joining: Sequence[Interaction],
+) -> dict[Where, Counter[str]]:
+    """What storing this interaction adds to the figures: itself, the brand replies that waited
+    for it and join the timeline with it, and what its decision did to a case."""
+    sentiment = analysis.sentiment.label if analysis and analysis.sentiment else None
+    language = analysis.language if analysis else None
+    intent = decision.intent.label.value if decision.intent else None
+    parts = [counts.for_interaction(interaction, sentiment, language, intent, dict(decision.competitors))]
+    parts += [counts.for_interaction(reply, None, None, None) for reply in joining]
+    if decision.case is not None:
+        before = [case for case in snapshot.active_cases if case.case_id == decision.case.case_id]
+        if decision.case_is_new or before:
+            parts.append(counts.for_case(before[0] if before else None, decision.case))
+    return counts.merge(*parts)
 
 
 def aggregates(profile: CustomerItem) -> Aggregates:
