@@ -33,12 +33,17 @@ def _times(counts: Mapping[str, int], prefix: str) -> dict[str, float | None]:
     return {"p50_s": percentile(found, 0.5), "p90_s": percentile(found, 0.9), "count": int(sum(found.values()))}
 
 
-def overview(rows: Sequence[Row], channel: str | None = None) -> list[dict[str, Any]]:
-    """One row per day and channel (its accounts summed), oldest first."""
+ALL_CHANNELS = "all"
+
+
+def overview(rows: Sequence[Row], channel: str | None = None, per_channel: bool = True) -> list[dict[str, Any]]:
+    """One row per day and channel (its accounts summed), oldest first; or, not `per_channel`, one
+    per day with every channel summed (`channel` "all"), its percentiles read from the summed
+    histograms rather than averaged."""
     grouped: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
         if channel is None or row.platform == channel:
-            grouped.setdefault((row.period, row.platform), []).append(row)
+            grouped.setdefault((row.period, row.platform if per_channel else ALL_CHANNELS), []).append(row)
     result = []
     for (day, platform), group in sorted(grouped.items()):
         counts = _sum(group)

@@ -62,6 +62,19 @@ class Insights:
         channel = params.get("channel") or None
         return {**self._span(first, last), "rows": report.overview(rows, channel)}
 
+    def dashboard(self, params: dict[str, str], today: date) -> dict[str, Any]:
+        """What the console's insight page shows: the days with every channel summed, the
+        per-channel rows, the reputation and what answering is worth, read from one set of rows."""
+        first, last = day_range(params, today)
+        rows = self._rows(first, last, params)
+        return {
+            **self._span(first, last),
+            "days": report.overview(rows, per_channel=False),
+            "rows": report.overview(rows),
+            "reputation": report.reputation(rows, self._competitors),
+            "roi": report.roi(rows, self._assumptions),
+        }
+
     def reputation(self, params: dict[str, str], today: date) -> dict[str, Any]:
         first, last = day_range(params, today)
         rows = self._rows(first, last, params)

@@ -117,6 +117,7 @@ PAGES = {
     "POST /console/customers/{customer_id}/links/{other_id}/unlink": "agent",
     "POST /console/customers/{customer_id}/suggestions/{other_id}/dismiss": "agent",
     "GET /console/supervisor": "supervisor",
+    "GET /console/insight": "supervisor",
     "GET /console/customers/{customer_id}/privacy": "admin",
     "POST /console/customers/{customer_id}/export": "admin",
     "POST /console/customers/{customer_id}/erase": "admin",
