@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.adapters.platforms import PlatformHttp
     from chalicelib.adapters.routing_source import RoutingSource
     from chalicelib.insight.service import Insights
+    from chalicelib.insight.topic_service import Topics
     from chalicelib.nlp.pipeline import Analyzer
     from chalicelib.rules.routing import RoutingDocument
     from chalicelib.services.access import OpsAccess
@@ -237,6 +238,24 @@ def insights() -> Insights:
 
 
 @cache
+def topics() -> Topics:
+    """Topics are merged across languages by what the stage's analyzer offers: the offline
+    engine's multilingual embeddings, or Amazon Translate where Comprehend is used."""
+    from chalicelib.insight.merge import EmbeddingMerger, TranslationMerger
+    from chalicelib.insight.topic_service import Topics
+    from chalicelib.store.topics import TopicStore
+
+    customer_store()  # binds the models to the stage's table
+    if settings().nlp == "local":
+        from chalicelib.nlp.local import LocalEngine
+
+        return Topics(TopicStore(), EmbeddingMerger(LocalEngine(settings().local_languages).embed))
+    from chalicelib.nlp.comprehend import ComprehendEngine
+
+    return Topics(TopicStore(), TranslationMerger(ComprehendEngine().translate))
+
+
+@cache
 def inbox_store() -> InboxStore:
     from chalicelib.store.inbox import InboxStore
 
@@ -302,7 +321,12 @@ def crisis_watch() -> CrisisWatch:
 
     document = routing()
     customer_store()
-    return _for_document("crisis_watch", document, lambda: CrisisWatch(CrisisStore(), event_bus(), document))
+
+    def about(found: list[Any]) -> str | None:
+        today = found[0].occurred_at.date()
+        return topics().about([(f.customer_id, f"{f.platform}:{f.external_id}", f.occurred_at) for f in found], today)
+
+    return _for_document("crisis_watch", document, lambda: CrisisWatch(CrisisStore(), event_bus(), document, about))
 
 
 @cache
@@ -456,6 +480,7 @@ def reset() -> None:
         case_store,
         inbox_store,
         figure_store,
+        topics,
         alert_store,
         audit_trail,
         customer_records,

@@ -1,16 +1,20 @@
-"""Insight's schedule: the rollup of the written counters into the rows the reports read."""
+"""Insight's schedule: the rollup of the written counters into the rows the reports read, and
+the count of the last hours' topics."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.dependencies import figure_store
+from chalicelib.dependencies import figure_store, topics
 from chalicelib.insight.service import rollup
 from chalicelib.observability import logger
 
 
 def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    rolled = rollup(figure_store(), datetime.now(UTC))
+    now = datetime.now(UTC)
+    rolled = rollup(figure_store(), now)
     logger.info("figures rolled up", extra={"days": len(rolled), "rows": sum(rolled.values())})
-    return {"rows": rolled}
+    counted = topics().count(now)
+    logger.info("topics counted", extra={"hours": len(counted), "topics": sum(counted.values())})
+    return {"rows": rolled, "topics": counted}

@@ -85,3 +85,14 @@ def roi() -> Any:
         return rows
 
     return _answer(lambda s, p, t: s.roi(p, t), table)
+
+
+@insights.route("/insights/topics", methods=["GET"], authorizer=ops_authorizer)
+@requires(Role.SUPERVISOR)
+def topics() -> Any:
+    from chalicelib.dependencies import topics as service
+
+    def table(body: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{**row, "examples": [example["console"] for example in row["examples"]]} for row in body["rows"]]
+
+    return _answer(lambda _, p, t: service().report(p, t), table)

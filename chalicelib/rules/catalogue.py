@@ -151,7 +151,9 @@ def crisis_alert(
     baseline_stdev: float,
     z_score: float,
     samples: list[dict[str, Any]],
+    topic: str | None = None,
 ) -> DomainEvent:
+    about = f", about {topic!r}" if topic else ""
     return _event(
         DetailType.CRISIS_ALERT,
         # By the brand's episode number, which a run that published but failed to save repeats:
@@ -159,7 +161,7 @@ def crisis_alert(
         f"crisis:{brand}:{episode}",
         Severity.CRITICAL,
         [
-            f"{negative_count} negative interactions in {iso(bucket_start)} .. {iso(bucket_end)}",
+            f"{negative_count} negative interactions in {iso(bucket_start)} .. {iso(bucket_end)}{about}",
             f"usual: {baseline_mean:.1f} +/- {baseline_stdev:.1f} per bucket (z = {z_score:.1f})",
         ],
         brand=brand,
@@ -170,6 +172,7 @@ def crisis_alert(
         baseline={"mean": round(baseline_mean, 3), "stdev": round(baseline_stdev, 3)},
         z_score=round(z_score, 2),
         sample_interactions=samples,
+        topic=topic,
     )
 
 

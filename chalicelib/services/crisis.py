@@ -5,6 +5,7 @@ alert whose publishing fails leaves the state unsaved, so the next run raises it
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from chalicelib.rules.crisis import CrisisState
 from chalicelib.rules.routing import RoutingDocument
 
 SAMPLES = 5
+TOPIC_SAMPLE = 200  # the burst's newest messages read for what it is about
 NO_BRAND = "unknown"
 
 
@@ -48,10 +50,17 @@ class CrisisReport:
 
 
 class CrisisWatch:
-    def __init__(self, store: CrisisRepository, bus: EventPublisher, routing: RoutingDocument) -> None:
+    def __init__(
+        self,
+        store: CrisisRepository,
+        bus: EventPublisher,
+        routing: RoutingDocument,
+        about: Callable[[list[RecentInteraction]], str | None] | None = None,
+    ) -> None:
         self._store = store
         self._bus = bus
         self._settings = routing.crisis
+        self._about = about  # what the burst's messages talk about (insight/topic_service.py)
 
     def run(self, now: datetime) -> CrisisReport:
         report = CrisisReport()
@@ -108,4 +117,16 @@ class CrisisWatch:
             samples=[
                 {"customer_id": f.customer_id, "platform": f.platform, "external_id": f.external_id} for f in latest
             ],
+            topic=self._topic(current),
         )
+
+    def _topic(self, current: list[RecentInteraction]) -> str | None:
+        """The topic most of the burst's messages name, if one is named enough; a failure to tell
+        leaves the alert without it rather than holding the alert back."""
+        if self._about is None or not current:
+            return None
+        try:
+            return self._about(sorted(current, key=lambda found: found.occurred_at, reverse=True)[:TOPIC_SAMPLE])
+        except Exception as exc:
+            logger.warning("crisis topic not found", extra={"error": type(exc).__name__})
+            return None

@@ -19,6 +19,8 @@
     FIGURES#<yyyy-mm-dd>#<shard>     <hh>#<platform>#<account>           counters as written (insight/counts.py)
     FIGURES#DAY#<yyyy-mm>            <dd>#<platform>#<account>           a day's counters, rolled up
     FIGURES#HOUR#<yyyy-mm-dd>        <hh>#<platform>#<account>           an hour's counters, rolled up (TTL)
+    TOPICS#<yyyy-mm-dd>              H<hh>                               an hour's topics (insight/topics.py)
+    TOPICS#DAY#<yyyy-mm>             <dd>                                a day's topics
     VIEWING#<case_id>                <principal id>                      who has the case open (TTL, 60 s)
     SESSION#<sha256 of cookie>       SESSION                             a console session
     SIGNIN#<sha256 of state>         SIGNIN                              a managed-login attempt (PKCE)
@@ -182,3 +184,11 @@ def figures_day(month: str) -> str:
 
 def figures_hour(day: str) -> str:
     return f"FIGURES#HOUR#{day}"
+
+
+def topics_hour(day: str) -> str:
+    return f"TOPICS#{day}"
+
+
+def topics_day(month: str) -> str:
+    return f"TOPICS#DAY#{month}"

@@ -485,6 +485,15 @@ class FigureItem(Item, discriminator="figures"):
     expires_at = TTLAttribute(null=True)
 
 
+class TopicItem(Item, discriminator="topics"):
+    """The topics of an hour (pk TOPICS#<day>, sk H<hh>) or a day (pk TOPICS#DAY#<month>, sk <dd>):
+    topic -> {n, s (by sentiment), l (by language), ex (references to example interactions)}."""
+
+    topics = JSONAttribute(default=dict)
+    counted_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Item], ...] = (
     Item,
     CustomerItem,
@@ -510,6 +519,7 @@ MODELS: tuple[type[Item], ...] = (
     LinkItem,
     SuggestionItem,
     FigureItem,
+    TopicItem,
 )
 
 

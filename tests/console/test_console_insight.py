@@ -35,8 +35,13 @@ def test_a_supervisor_sees_volume_sentiment_response_times_and_worth(client: Any
     assert "Net sentiment <strong>+0.0</strong>" in page.body
     assert "no cost per contact configured" in page.body
     assert f"<td>{now.date().isoformat()}</td><td>messenger</td><td>2</td>" in page.body
-    # Customer text never reaches the page: only counts.
-    assert "order is lost" not in page.body
+    assert "order is lost" not in page.body  # the figures hold counts, not words
+    # Topics, counted by the schedule, with links to their examples' cases.
+    dependencies.topics().count(now)
+    page = browser.get("/console/insight")
+    assert re.search(r"<tr><td>order</td><td>1</td>", page.body), page.body
+    # An example's words, as stored, only in its link's title (escaped like any customer text).
+    assert 'title="This is terrible, my order is lost">1</a>' in page.body
     assert browser.get("/console/insight?from=2026-02-30").body.count('role="alert"') == 1
 
 

@@ -178,6 +178,7 @@ ROLES = {
     "GET /insights/overview": "supervisor",
     "GET /insights/reputation": "supervisor",
     "GET /insights/roi": "supervisor",
+    "GET /insights/topics": "supervisor",
     "GET /customers/{customer_id}/export": "admin",
     "DELETE /customers/{customer_id}": "admin",
     "GET /unread": "admin",

@@ -1,0 +1,128 @@
+"""Counting topics (a schedule) and reading them: rising topics first, with their sentiment,
+languages and examples; and naming what a crisis is about, for the crisis watch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.insight.service import day_range
+from chalicelib.insight.topics import Mention, Merger, Tally, combine, tally, top, trend
+
+HOURS_RECOUNTED = 3  # this hour and the two before: late messages land in them
+KNOWN_DAYS = 7  # the names a new term may join: the topics of the last week
+BASELINE_DAYS = 28
+DEFAULT_DAYS = 7
+SHOWN = 50
+CRISIS_SHARE = 0.3  # a crisis is about a topic when at least this share of its messages name it
+CRISIS_MIN = 3
+
+
+class TopicRepository(Protocol):
+    def mentions(self, hour: datetime) -> list[Mention]: ...
+
+    def mentions_of(self, found: Any) -> list[Mention]: ...
+
+    def save_hour(self, hour: datetime, topics: dict[str, Tally], now: datetime) -> None: ...
+
+    def hours(self, day: str) -> list[dict[str, Tally]]: ...
+
+    def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None: ...
+
+    def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]: ...
+
+    def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]: ...
+
+
+class Topics:
+    def __init__(self, store: TopicRepository, merger: Merger) -> None:
+        self._store = store
+        self._merger = merger
+
+    def count(self, now: datetime) -> dict[str, int]:
+        """Count the last hours again from what is stored (written over what was counted before),
+        then the days they belong to from their hours. Returns topics per hour counted."""
+        known = self.known(now.date())
+        counted: dict[str, int] = {}
+        days: set[str] = set()
+        for back in range(HOURS_RECOUNTED):
+            hour = (now - timedelta(hours=back)).replace(minute=0, second=0, microsecond=0)
+            topics = tally(self._store.mentions(hour), self._merger, known)
+            self._store.save_hour(hour, topics, now)
+            counted[hour.strftime("%Y-%m-%dT%H")] = len(topics)
+            days.add(hour.strftime("%Y-%m-%d"))
+        for day in sorted(days):
+            self._store.save_day(day, top(combine(self._store.hours(day))), now)
+        return counted
+
+    def known(self, today: date) -> list[str]:
+        first = (today - timedelta(days=KNOWN_DAYS)).isoformat()
+        totals: Counter[str] = Counter()
+        for topics in self._store.days(first, today.isoformat()).values():
+            totals.update({name: figures.n for name, figures in topics.items()})
+        return [name for name, _ in totals.most_common()]
+
+    def about(self, found: Any, today: date) -> str | None:
+        """What a burst of messages is about: the topic most of them name, if enough do."""
+        mentions = self._store.mentions_of(found)
+        if not mentions:
+            return None
+        topics = tally(mentions, self._merger, self.known(today))
+        if not topics:
+            return None
+        name, figures = next(iter(topics.items()))
+        return name if figures.n >= max(CRISIS_MIN, CRISIS_SHARE * len(mentions)) else None
+
+    def report(self, params: dict[str, str], today: date) -> dict[str, Any]:
+        """Topics over `from`..`to` (by default the last 7 days), rising first: each with its count,
+        its trend against its own daily mean over the 28 days before, its sentiment, languages and
+        a few examples (their words as stored, redacted where personal data was found)."""
+        if not params.get("from"):
+            params = {
+                **params,
+                "from": (
+                    date.fromisoformat(params.get("to") or today.isoformat()) - timedelta(days=DEFAULT_DAYS - 1)
+                ).isoformat(),
+            }
+        first, last = day_range(params, today)
+        days = (date.fromisoformat(last) - date.fromisoformat(first)).days + 1
+        base_first = (date.fromisoformat(first) - timedelta(days=BASELINE_DAYS)).isoformat()
+        stored = self._store.days(base_first, last)
+        current = combine(topics for day, topics in stored.items() if day >= first)
+        past = combine(topics for day, topics in stored.items() if day < first)
+        rows = []
+        for name, figures in current.items():
+            baseline = past[name].n / BASELINE_DAYS if name in past else 0.0
+            rows.append((trend(figures.n, baseline, days), name, figures))
+        rows.sort(key=lambda row: (-row[0], -row[2].n, row[1]))
+        shown = rows[:SHOWN]
+        texts = self._store.texts([example for _, _, figures in shown for example in figures.examples])
+        return {
+            "from": first,
+            "to": last,
+            "baseline_days": BASELINE_DAYS,
+            "rows": [
+                {
+                    "topic": name,
+                    "count": figures.n,
+                    "trend": score,
+                    "sentiment": dict(figures.sentiment),
+                    "languages": sorted(figures.languages, key=lambda code: -figures.languages[code]),
+                    "examples": [_example(example, texts) for example in figures.examples if example.get("k") in texts],
+                }
+                for score, name, figures in shown
+            ],
+        }
+
+
+def _example(example: dict[str, str], texts: dict[str, str | None]) -> dict[str, Any]:
+    case_id = example.get("case")
+    return {
+        "customer_id": example["c"],
+        "platform": example.get("p"),
+        "case_id": case_id,
+        "console": f"/console/cases/{case_id}" if case_id else f"/console/customers/{example['c']}",
+        "text": texts.get(example["k"]),
+    }

@@ -1,0 +1,105 @@
+"""The topics' tallies in the table, and what they are counted from: an hour's analysed messages,
+found through the `recent` index (one partition per hour and shard) and read with BatchGet for
+their analysis. Only references to example interactions are kept, never their words."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.insight.topics import Mention, Tally, terms
+from chalicelib.store import keys
+from chalicelib.store.models import InteractionItem, TopicItem
+
+HOUR_KEPT = timedelta(days=3)
+_READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
+         "platform", "external_id", "case_id", "redacted", "occurred_at"]  # fmt: skip
+
+
+class TopicStore:
+    def mentions(self, hour: datetime) -> list[Mention]:
+        """The customers' analysed messages written in this hour (UTC), with their terms."""
+        refs: list[tuple[str, str]] = []
+        for shard in range(keys.SHARDS):
+            for found in InteractionItem.recent.query(keys.recent(hour, shard)):
+                refs.append((found.pk, found.sk))
+        return [mention for item in self._read(refs) for mention in [_mention(item)] if mention is not None]
+
+    def mentions_of(self, found: Iterable[tuple[str, str, datetime]]) -> list[Mention]:
+        """The same for given interactions: (customer id, platform and external id joined by ':', written at)."""
+        refs = []
+        for customer_id, reference, occurred_at in found:
+            platform, external_id = reference.split(":", 1)
+            refs.append((keys.customer(customer_id), keys.interaction_sk(occurred_at, platform, external_id)))
+        return [mention for item in self._read(refs) for mention in [_mention(item)] if mention is not None]
+
+    def save_hour(self, hour: datetime, topics: dict[str, Tally], now: datetime) -> None:
+        TopicItem(
+            keys.topics_hour(hour.strftime("%Y-%m-%d")),
+            f"H{hour:%H}",
+            topics={name: figures.to_dict() for name, figures in topics.items()},
+            counted_at=now,
+            expires_at=now + HOUR_KEPT,
+        ).save()
+
+    def hours(self, day: str) -> list[dict[str, Tally]]:
+        return [_tallies(item) for item in TopicItem.query(keys.topics_hour(day))]
+
+    def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None:
+        TopicItem(
+            keys.topics_day(day[:7]),
+            day[8:10],
+            topics={name: figures.to_dict() for name, figures in topics.items()},
+            counted_at=now,
+        ).save()
+
+    def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]:
+        found: dict[str, dict[str, Tally]] = {}
+        month = first[:7]
+        while month <= last[:7]:
+            for item in TopicItem.query(keys.topics_day(month)):
+                day = f"{month}-{item.sk}"
+                if first <= day <= last:
+                    found[day] = _tallies(item)
+            year, number = int(month[:4]), int(month[5:7])
+            month = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+        return found
+
+    def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]:
+        """The examples' words as stored (redacted where personal data was found), by reference;
+        an example whose interaction is gone (erased, expired) is left out."""
+        refs = [(keys.customer(e["c"]), e["k"]) for e in examples if e.get("c") and e.get("k")]
+        shown: dict[str, str | None] = {}
+        for item in self._read(refs, ["pk", "sk", "item_type", "text", "title"]):
+            shown[item.sk] = item.text or item.title
+        return shown
+
+    def _read(self, refs: Sequence[tuple[str, str]], attributes: list[str] | None = None) -> list[InteractionItem]:
+        unique = list(dict.fromkeys(refs))
+        items: list[InteractionItem] = []
+        for start in range(0, len(unique), 100):
+            try:
+                items += list(
+                    InteractionItem.batch_get(unique[start : start + 100], attributes_to_get=attributes or _READ)
+                )
+            except DoesNotExist:  # pragma: no cover - batch_get leaves missing keys out
+                continue
+        return items
+
+
+def _mention(item: InteractionItem) -> Mention | None:
+    if item.direction != "inbound" or not item.analysis:
+        return None
+    found = terms(item.analysis)
+    if not found:
+        return None
+    example = {"c": item.customer_id, "k": item.sk, "p": item.platform}
+    if item.case_id:
+        example["case"] = item.case_id
+    return Mention(tuple(found), item.sentiment_label, item.language, example)
+
+
+def _tallies(item: TopicItem) -> dict[str, Tally]:
+    return {str(name): Tally.from_dict(figures) for name, figures in dict(item.topics or {}).items()}

@@ -1,0 +1,77 @@
+"""Topics' rules: the terms of an analysis, their grouping, the tally and the trend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chalicelib.insight import topics
+from chalicelib.insight.merge import EmbeddingMerger, TranslationMerger
+from chalicelib.insight.topics import Mention, SameWord
+
+
+def test_terms_are_subject_words_and_subject_entities_never_opinions_numbers_or_people() -> None:
+    analysis = {
+        "key_phrases": [{"text": "terrible battery", "score": 0.5}, {"text": "Order 12345 from @ana", "score": 0.9}],
+        "entities": [
+            {"type": "COMMERCIAL_ITEM", "text": "Galaxy S24", "score": 0.9},
+            {"type": "PERSON", "text": "Ana Souza", "score": 0.9},
+        ],
+    }
+    assert topics.terms(analysis) == ["galaxy s24", "order", "battery"]
+    assert topics.terms({"key_phrases": [{"text": "não está muito", "score": 1}]}) == []
+    assert topics.terms(None) == []
+
+
+def test_a_message_counts_once_per_topic_with_its_sentiment_language_and_a_few_examples() -> None:
+    mentions = [Mention(("bateria", "telefone"), "NEGATIVE", "pt", {"c": f"u{n}", "k": f"k{n}"}) for n in range(4)] + [
+        Mention(("battery",), "NEGATIVE", "en", {"c": "u9", "k": "k9"})
+    ]
+
+    class Battery:
+        def topics(self, terms: Sequence[str], languages: object, known: Sequence[str]) -> dict[str, str]:
+            return {term: "battery" if term.startswith("bat") else term for term in terms}
+
+    counted = topics.tally(mentions, Battery(), [])
+    assert list(counted) == ["battery", "telefone"]
+    assert (counted["battery"].n, dict(counted["battery"].languages)) == (5, {"pt": 4, "en": 1})
+    assert len(counted["battery"].examples) == topics.EXAMPLES
+    again = topics.Tally.from_dict(counted["battery"].to_dict())
+    assert again == counted["battery"]
+    assert topics.tally(mentions, SameWord(), [])["bateria"].n == 4
+
+
+def test_trend_is_a_poisson_score_against_the_topics_own_past() -> None:
+    assert topics.trend(10, 10.0, 1) == 0.0
+    assert topics.trend(30, 10.0, 1) > 3
+    assert topics.trend(5, 0.0, 1) == 5 / 1
+    assert topics.trend(0, 2.0, 7) < 0
+
+
+def test_embeddings_join_a_term_to_the_closest_name_and_keep_known_names() -> None:
+    vectors = {"battery": [1.0, 0.0], "bateria": [0.99, 0.05], "delivery": [0.0, 1.0], "entrega": [0.3, 0.95]}
+    merger = EmbeddingMerger(lambda texts: [vectors[text] for text in texts], similar=0.94)
+    # entrega is 0.954 from delivery (a known name): joined; bateria names its topic, battery joins it.
+    assert merger.topics(["bateria", "battery", "entrega"], {}, ["delivery"]) == {
+        "bateria": "bateria",
+        "battery": "bateria",
+        "entrega": "delivery",
+    }
+    assert merger.topics(["bateria"], {}, ["battery"]) == {"bateria": "battery"}  # a known name wins
+    strict = EmbeddingMerger(lambda texts: [vectors[text] for text in texts], similar=0.96)
+    assert strict.topics(["entrega"], {}, ["delivery"]) == {"entrega": "entrega"}
+
+
+def test_translation_names_a_topic_in_english_and_keeps_what_cannot_be_translated() -> None:
+    asked: list[tuple[tuple[str, ...], str]] = []
+
+    def translate(texts: Sequence[str], source: str, target: str) -> list[str | Exception]:
+        asked.append((tuple(texts), source))
+        return [{"bateria": "Battery", "baterie": "battery."}.get(text, ValueError("no")) for text in texts]
+
+    merger = TranslationMerger(translate)
+    languages = {"bateria": "pt", "baterie": "cs", "battery": "en", "xyz": "pt"}
+    assert merger.topics(["bateria", "baterie", "battery", "xyz"], languages, []) == {
+        "bateria": "battery", "baterie": "battery", "battery": "battery", "xyz": "xyz",
+    }  # fmt: skip
+    merger.topics(["bateria"], languages, [])
+    assert len(asked) == 2  # one call per language, and a term translated once
