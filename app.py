@@ -87,3 +87,10 @@ def roll_up_figures(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import insight
 
     return insight.roll_up(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS))
+def assign_segments(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import insight
+
+    return insight.assign_segments(event.to_dict(), event.context)

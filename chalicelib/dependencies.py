@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.adapters.outbound import OutboundQueue
     from chalicelib.adapters.platforms import PlatformHttp
     from chalicelib.adapters.routing_source import RoutingSource
+    from chalicelib.insight.segment_service import Segments
     from chalicelib.insight.service import Insights
     from chalicelib.insight.topic_service import Topics
     from chalicelib.nlp.pipeline import Analyzer
@@ -253,6 +254,15 @@ def topics() -> Topics:
     from chalicelib.nlp.comprehend import ComprehendEngine
 
     return Topics(TopicStore(), TranslationMerger(ComprehendEngine().translate))
+
+
+def segments() -> Segments:
+    from chalicelib.insight.segment_service import Segments
+    from chalicelib.insight.segments import default_document
+    from chalicelib.store.segments import SegmentStore
+
+    customer_store()  # binds the models to the stage's table
+    return Segments(SegmentStore(), default_document())
 
 
 @cache

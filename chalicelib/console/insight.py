@@ -4,6 +4,8 @@ what answering is worth, drawn on the server (console/charts.py) from the same r
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Response
 
 from chalicelib.console import charts
@@ -16,13 +18,15 @@ TOPICS_SHOWN = 15
 @console.route("/console/insight", methods=["GET"])
 @page(Role.SUPERVISOR)
 def insight() -> Response:
-    from chalicelib.dependencies import insights, topics
+    from chalicelib.dependencies import insights, segments, topics
     from chalicelib.insight.service import InvalidRange
 
     params = {key: value for key, value in query().items() if value and key in ("from", "to", "channel")}
     try:
         figures = insights().dashboard(params, now().date())
-        rising = topics().report({key: params[key] for key in ("from", "to") if key in params}, now().date())
+        span: dict[str, str] = {key: params[key] for key in ("from", "to") if key in params}
+        rising = topics().report(span, now().date())
+        groups = segments().report(span, now().date())
     except InvalidRange as exc:
         return render("insight.html", active="insight", params=params, problem=str(exc), figures=None)
     days = figures["days"]
@@ -33,7 +37,19 @@ def insight() -> Response:
         problem=None,
         figures=figures,
         topics=rising["rows"][:TOPICS_SHOWN],
+        segments=_latest_sizes(groups),
         volume=charts.volume_bars(days),
         first_response=charts.line([day["first_response_p50_s"] for day in days]),
         legend=charts.STACK,
     )
+
+
+def _latest_sizes(report: dict[str, Any]) -> dict[str, Any]:
+    """The segments' sizes on the latest day counted, with the rules' and clusters' words."""
+    latest = max((row["date"] for row in report["rows"]), default=None)
+    sizes = {row["segment"]: row["size"] for row in report["rows"] if row["date"] == latest}
+    return {
+        "date": latest,
+        "rules": [{**rule, "size": sizes.get(rule["segment"], 0)} for rule in report["segments"]],
+        "clusters": report["clusters"],
+    }

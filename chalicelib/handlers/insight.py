@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.dependencies import figure_store, topics
+from chalicelib.dependencies import figure_store, segments, topics
 from chalicelib.insight.service import rollup
 from chalicelib.observability import logger
 
@@ -18,3 +18,9 @@ def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
     counted = topics().count(now)
     logger.info("topics counted", extra={"hours": len(counted), "topics": sum(counted.values())})
     return {"rows": rolled, "topics": counted}
+
+
+def assign_segments(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    done = segments().run(datetime.now(UTC))
+    logger.info("segments assigned", extra={"customers": done["customers"], "changed": done["changed"]})
+    return done

@@ -96,3 +96,11 @@ def topics() -> Any:
         return [{**row, "examples": [example["console"] for example in row["examples"]]} for row in body["rows"]]
 
     return _answer(lambda _, p, t: service().report(p, t), table)
+
+
+@insights.route("/insights/segments", methods=["GET"], authorizer=ops_authorizer)
+@requires(Role.SUPERVISOR)
+def segments() -> Any:
+    from chalicelib.dependencies import segments as service
+
+    return _answer(lambda _, p, t: service().report(p, t), lambda body: body["rows"])

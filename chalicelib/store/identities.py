@@ -150,7 +150,13 @@ class IdentityStore:
         identity = IdentityItem(keys.identity(platform, author.user_id), IDENTITY, **fields)
         listed = CustomerIdentityItem(keys.customer(customer_id), f"IDENTITY#{platform}#{author.user_id}", **fields)
         profile = CustomerItem(
-            keys.customer(customer_id), keys.PROFILE, customer_id=customer_id, created_at=datetime.now(UTC), **names
+            keys.customer(customer_id),
+            keys.PROFILE,
+            customer_id=customer_id,
+            created_at=datetime.now(UTC),
+            gsi1pk=keys.profiles(keys.shard(customer_id)),
+            gsi1sk=customer_id,
+            **names,
         )
         try:
             with TransactWrite(connection=self._connection) as transaction:

@@ -21,12 +21,14 @@
     FIGURES#HOUR#<yyyy-mm-dd>        <hh>#<platform>#<account>           an hour's counters, rolled up (TTL)
     TOPICS#<yyyy-mm-dd>              H<hh>                               an hour's topics (insight/topics.py)
     TOPICS#DAY#<yyyy-mm>             <dd>                                a day's topics
+    SEGMENTS#<yyyy-mm>               <dd>                                the segments' sizes and clusters of a day
     VIEWING#<case_id>                <principal id>                      who has the case open (TTL, 60 s)
     SESSION#<sha256 of cookie>       SESSION                             a console session
     SIGNIN#<sha256 of state>         SIGNIN                              a managed-login attempt (PKCE)
 
 GSI recent:    RECENT#<yyyy-mm-ddThh>#<shard>      / <occurred_at>#<platform>#<external_id>
                NEWEST#<status>#<shard>             / <last_inbound_at>#<case_id>   (cases, newest first)
+               PROFILES#<shard>                    / <customer_id>                 (every customer's profile)
 GSI sentiment: SENTIMENT#<label>#<yyyy-mm-dd>#<shard> / <occurred_at>#<platform>#<external_id>
                UNREAD#<shard>                      / <last_inbound_at>#<case_id>   (open cases, unread only)
 
@@ -192,3 +194,11 @@ def topics_hour(day: str) -> str:
 
 def topics_day(month: str) -> str:
     return f"TOPICS#DAY#{month}"
+
+
+def profiles(shard_number: int) -> str:
+    return f"PROFILES#{shard_number}"
+
+
+def segments(month: str) -> str:
+    return f"SEGMENTS#{month}"

@@ -52,6 +52,18 @@ class SentimentIndex(GlobalSecondaryIndex["InteractionItem"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class ProfileIndex(GlobalSecondaryIndex["CustomerItem"]):
+    """The `recent` index also lists every customer's profile, by shard (PROFILES#<shard>), so the
+    daily segment job reads the customers without scanning their timelines."""
+
+    class Meta:
+        index_name = "recent"
+        projection = IncludeProjection(INDEX_PROJECTION)
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
 class Item(Model):
     class Meta:
         table_name = "socialcrm-dev"  # replaced by bind() from SOCIALCRM_TABLE
@@ -73,13 +85,18 @@ class CustomerItem(Item, discriminator="customer"):
     platform_counts: MapAttribute[str, Any] = MapAttribute(default=dict)
     sentiment_score = NumberAttribute(null=True)
     sentiment_samples = NumberAttribute(default=0)
-    segments = UnicodeSetAttribute(null=True)
+    segments = UnicodeSetAttribute(null=True)  # given by people (PUT /customers/{id}/segments)
+    auto_segments = UnicodeSetAttribute(null=True)  # given by the daily segment job (insight/segments.py)
     churn = JSONAttribute(null=True)  # chalicelib.models.churn.ChurnState, see store/serde.py
     churn_risk = NumberAttribute(null=True)
     # The brand's replies that answered no case yet (models.case.BrandReply), until their message lands.
     waiting_replies = JSONAttribute(null=True)
     erasing_at = UTCDateTimeAttribute(null=True)  # an erasure has begun: nothing more may be written
+    gsi1pk = UnicodeAttribute(null=True)  # PROFILES#<shard>: the profile listed for the segment job
+    gsi1sk = UnicodeAttribute(null=True)
     version = VersionAttribute()
+
+    by_shard = ProfileIndex()
 
 
 class IdentityItem(Item, discriminator="identity"):
@@ -494,6 +511,16 @@ class TopicItem(Item, discriminator="topics"):
     expires_at = TTLAttribute(null=True)
 
 
+class SegmentSizesItem(Item, discriminator="segment_sizes"):
+    """A day's segments (pk SEGMENTS#<month>, sk <dd>): each one's size, the clusters found with
+    their centres and descriptions, and the segments document's version."""
+
+    sizes = JSONAttribute(default=dict)
+    clusters = JSONAttribute(default=list)
+    version = UnicodeAttribute(null=True)
+    counted_at = UTCDateTimeAttribute(null=True)
+
+
 MODELS: tuple[type[Item], ...] = (
     Item,
     CustomerItem,
@@ -520,6 +547,7 @@ MODELS: tuple[type[Item], ...] = (
     SuggestionItem,
     FigureItem,
     TopicItem,
+    SegmentSizesItem,
 )
 
 

@@ -54,7 +54,9 @@ def waiting_replies_of(profile: CustomerItem) -> tuple[BrandReply, ...]:
 
 
 def segments_of(profile: CustomerItem) -> frozenset[str]:
-    return frozenset(str(segment) for segment in (profile.segments or ()))
+    """The segments people gave the customer and those the daily job found: routing reads both."""
+    given = {str(segment) for segment in (profile.segments or ())}
+    return frozenset(given | {str(segment) for segment in (profile.auto_segments or ())})
 
 
 def case_item(case: Case, retention: timedelta | None = None) -> CaseItem:

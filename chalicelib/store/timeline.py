@@ -101,6 +101,8 @@ class TimelineWriter:
             )
             inbound = interaction.direction is Direction.INBOUND
             if inbound:
+                if cast(str | None, profile.gsi1pk) is None:  # a profile from before the segment job: listed now
+                    profile.gsi1pk, profile.gsi1sk = keys.profiles(keys.shard(customer_id)), customer_id
                 _apply(profile, decision.aggregates)
                 apply_churn(profile, decision.churn)
                 if interaction.author is not None:

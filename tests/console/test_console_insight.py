@@ -42,6 +42,13 @@ def test_a_supervisor_sees_volume_sentiment_response_times_and_worth(client: Any
     assert re.search(r"<tr><td>order</td><td>1</td>", page.body), page.body
     # An example's words, as stored, only in its link's title (escaped like any customer text).
     assert 'title="This is terrible, my order is lost">1</a>' in page.body
+    # Segments, once the daily job has run.
+    assert "The daily segment job has not run" in page.body
+    dependencies.segments().run(now)
+    page = browser.get("/console/insight")
+    assert "The daily segment job has not run" not in page.body
+    # Two customers are too few to cluster: the rules' rows only.
+    assert "<tr><td>dormant</td><td>0</td><td>Nothing heard for two months.</td></tr>" in page.body
     assert browser.get("/console/insight?from=2026-02-30").body.count('role="alert"') == 1
 
 

@@ -179,6 +179,7 @@ ROLES = {
     "GET /insights/reputation": "supervisor",
     "GET /insights/roi": "supervisor",
     "GET /insights/topics": "supervisor",
+    "GET /insights/segments": "supervisor",
     "GET /customers/{customer_id}/export": "admin",
     "DELETE /customers/{customer_id}": "admin",
     "GET /unread": "admin",
