@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## make deploy STAGE=prod [SECRETS_FILE=path] [COGNITO_USER_POOL_ID=id COGNITO_DOMAIN=url CONSOLE_CLIENT_ID=id] [URGENT_ALERT_EMAIL=a@b ALERT_EMAIL= DIGEST_EMAIL=]: package, merge infra/, deploy
+## make deploy STAGE=prod [SECRETS_FILE=path] [COGNITO_USER_POOL_ID=id COGNITO_DOMAIN=url CONSOLE_CLIENT_ID=id] [URGENT_ALERT_EMAIL=a@b ALERT_EMAIL= DIGEST_EMAIL= SUPERVISOR_EMAIL=]: package, merge infra/, deploy
 deploy: $(STAMP)
 	$(BIN)/python -m tools.deploy --stage $(STAGE) $(if $(SECRETS_FILE),--secrets-file $(SECRETS_FILE)) \
 		$(if $(COGNITO_USER_POOL_ID),--cognito-user-pool-id $(COGNITO_USER_POOL_ID)) \
@@ -36,7 +36,8 @@ deploy: $(STAMP)
 		$(if $(CONSOLE_CLIENT_ID),--console-client-id $(CONSOLE_CLIENT_ID)) \
 		$(if $(URGENT_ALERT_EMAIL),--urgent-alert-email $(URGENT_ALERT_EMAIL)) \
 		$(if $(ALERT_EMAIL),--alert-email $(ALERT_EMAIL)) \
-		$(if $(DIGEST_EMAIL),--digest-email $(DIGEST_EMAIL))
+		$(if $(DIGEST_EMAIL),--digest-email $(DIGEST_EMAIL)) \
+		$(if $(SUPERVISOR_EMAIL),--supervisor-email $(SUPERVISOR_EMAIL))
 
 ## make bench: prints the benchmark tables
 bench: $(STAMP)

@@ -94,3 +94,10 @@ def assign_segments(event: CloudWatchEvent) -> dict[str, Any]:
     from chalicelib.handlers import insight
 
     return insight.assign_segments(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(7, unit=Rate.DAYS))
+def send_weekly_summary(event: CloudWatchEvent) -> dict[str, Any]:
+    from chalicelib.handlers import insight
+
+    return insight.send_weekly_summary(event.to_dict(), event.context)

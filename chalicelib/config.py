@@ -51,6 +51,7 @@ class Settings:
     urgent_topic: str = ""
     alerts_topic: str = ""
     digest_topic: str = ""
+    summary_topic: str = ""  # the weekly summary's SNS topic: the supervisors' address
     unread_bucket: str = ""
     graph_url: str = DEFAULT_GRAPH_URL
     telegram_url: str = DEFAULT_TELEGRAM_URL
@@ -110,6 +111,7 @@ class Settings:
             urgent_topic=source.get("SOCIALCRM_URGENT_TOPIC", "").strip(),
             alerts_topic=source.get("SOCIALCRM_ALERTS_TOPIC", "").strip(),
             digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),
+            summary_topic=source.get("SOCIALCRM_SUMMARY_TOPIC", "").strip(),
             unread_bucket=source.get("SOCIALCRM_UNREAD_BUCKET", "").strip(),
             graph_url=source.get("SOCIALCRM_GRAPH_URL", "").strip() or DEFAULT_GRAPH_URL,
             telegram_url=source.get("SOCIALCRM_TELEGRAM_URL", "").strip() or DEFAULT_TELEGRAM_URL,

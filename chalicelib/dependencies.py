@@ -307,6 +307,7 @@ def notification_channels() -> NotificationChannels:
         Channel.URGENT: config.urgent_topic,
         Channel.ALERTS: config.alerts_topic,
         Channel.DIGEST: config.digest_topic,
+        Channel.SUMMARY: config.summary_topic,
     }
     return NotificationChannels(topics, secret_store(), echo=config.echo_alerts)
 

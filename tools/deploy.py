@@ -454,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(
             f"--{flag}", help=f"subscribe this address to the {channel} alerts topic (default: unchanged)"
         )
+    parser.add_argument("--supervisor-email", help="subscribe this address to the weekly summary (default: unchanged)")
     args = parser.parse_args(argv)
 
     import boto3
@@ -479,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
             "UrgentAlertEmail": args.urgent_alert_email,
             "AlertEmail": args.alert_email,
             "DigestEmail": args.digest_email,
+            "SupervisorEmail": args.supervisor_email,
             "ApiGatewayLogsRoleArn": api_logs_role(session, args.stage),
         }
         outputs = deploy_with_console(session, template, args.stage, secrets, bucket, optional)

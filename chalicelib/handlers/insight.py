@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.dependencies import figure_store, segments, topics
+from chalicelib.dependencies import figure_store, insights, notification_channels, segments, topics
 from chalicelib.insight.service import rollup
 from chalicelib.observability import logger
 
@@ -24,3 +24,13 @@ def assign_segments(event: dict[str, Any], context: Any) -> dict[str, Any]:
     done = segments().run(datetime.now(UTC))
     logger.info("segments assigned", extra={"customers": done["customers"], "changed": done["changed"]})
     return done
+
+
+def send_weekly_summary(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.insight.summary import weekly
+    from chalicelib.rules.hygiene import Channel
+
+    subject, body = weekly(insights(), topics(), datetime.now(UTC).date())
+    delivered = notification_channels().send(Channel.SUMMARY, subject, body, None)
+    logger.info("weekly summary sent", extra={"to": list(delivered)})
+    return {"delivered": list(delivered)}

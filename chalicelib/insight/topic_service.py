@@ -75,7 +75,7 @@ class Topics:
         name, figures = next(iter(topics.items()))
         return name if figures.n >= max(CRISIS_MIN, CRISIS_SHARE * len(mentions)) else None
 
-    def report(self, params: dict[str, str], today: date) -> dict[str, Any]:
+    def report(self, params: dict[str, str], today: date, examples: bool = True) -> dict[str, Any]:
         """Topics over `from`..`to` (by default the last 7 days), rising first: each with its count,
         its trend against its own daily mean over the 28 days before, its sentiment, languages and
         a few examples (their words as stored, redacted where personal data was found)."""
@@ -98,7 +98,7 @@ class Topics:
             rows.append((trend(figures.n, baseline, days), name, figures))
         rows.sort(key=lambda row: (-row[0], -row[2].n, row[1]))
         shown = rows[:SHOWN]
-        texts = self._store.texts([example for _, _, figures in shown for example in figures.examples])
+        texts = self._store.texts([e for _, _, figures in shown for e in figures.examples]) if examples else {}
         return {
             "from": first,
             "to": last,

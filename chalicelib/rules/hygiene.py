@@ -25,6 +25,7 @@ class Channel(StrEnum):
     URGENT = "urgent"  # SNS urgent topic + chat webhook
     ALERTS = "alerts"  # SNS alerts topic
     DIGEST = "digest"  # collected, sent by the digest schedule
+    SUMMARY = "summary"  # the weekly summary to the supervisors' address (insight/summary.py)
 
 
 def channel_for(severity: Severity) -> Channel:
