@@ -55,6 +55,7 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.serde import case_from_item
 from chalicelib.store.timeline import POINTER
+from chalicelib.store.topics import TopicStore
 from chalicelib.store.transactions import is_condition_failure
 
 MARK_ATTEMPTS = 5
@@ -176,9 +177,13 @@ class CustomerRecords:
             if isinstance(item, CaseItem)
             for viewer in ViewingItem.query(keys.viewing(item.case_id))
         ]
+        # Their messages among the topics' examples (references that name them): where they wrote.
+        written = [item.occurred_at for item in partition if isinstance(item, InteractionItem)]
+        TopicStore().forget(customer_id, written)
         _delete([*pointers, *alerts, *cooldowns, *mirrored, *entries, *viewers])
         _delete([item for item in partition if item not in profile])  # the references among them
         _delete(profile)
+        TopicStore().forget(customer_id, written)  # again: a count that read them before they went
         return {
             "identities": len(identities),
             "interactions": len(pointers),

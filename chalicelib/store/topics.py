@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.insight.topics import Mention, Tally, terms
 from chalicelib.store import keys
 from chalicelib.store.models import InteractionItem, TopicItem
+from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
 _READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
@@ -75,6 +76,37 @@ class TopicStore:
         for item in self._read(refs, ["pk", "sk", "item_type", "text", "title"]):
             shown[item.sk] = item.text or item.title
         return shown
+
+    def forget(self, customer_id: str, moments: Iterable[datetime]) -> int:
+        """Take the customer's messages out of the topics' examples (an erasure): they can only be
+        in the hours and days their messages were written in. Returns the items changed."""
+        places: set[tuple[str, str]] = set()
+        for moment in moments:
+            places.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))
+            places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d")))
+        changed = 0
+        for pk, sk in sorted(places):
+            for _ in range(3):
+                try:
+                    item = TopicItem.get(pk, sk, consistent_read=True)
+                except DoesNotExist:
+                    break
+                topics = dict(item.topics or {})
+                kept = {
+                    name: {**figures, "ex": [e for e in figures.get("ex", ()) if e.get("c") != customer_id]}
+                    for name, figures in topics.items()
+                }
+                if kept == topics:
+                    break
+                try:  # on condition that no count rewrote it meanwhile (a count writes it whole)
+                    item.update(actions=[TopicItem.topics.set(kept)], condition=TopicItem.counted_at == item.counted_at)
+                except UpdateError as exc:
+                    if is_condition_failure(exc):
+                        continue
+                    raise
+                changed += 1
+                break
+        return changed
 
     def _read(self, refs: Sequence[tuple[str, str]], attributes: list[str] | None = None) -> list[InteractionItem]:
         unique = list(dict.fromkeys(refs))

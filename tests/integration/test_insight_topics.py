@@ -9,9 +9,10 @@ from typing import Any
 
 from chalicelib import dependencies
 from chalicelib.rules.crisis import bucket_start
-from tests.helpers import call, drain, meta_message
+from tests.helpers import call, drain, meta_message, process_queue
 from tests.integration.test_alerts_flow import deliver, pin_clock, schedule
 from tests.integration.test_alerts_flow import tap as tap  # a fixture
+from tools.webhook_client import sign
 
 PAGE = "104000000000088"
 # One subject, the phone's battery, said in Portuguese, English and Czech, with other words around
@@ -103,3 +104,26 @@ def _token() -> str:
     from tests.helpers import role_token
 
     return role_token("supervisor")
+
+
+def test_erasure_takes_the_customer_out_of_the_topics_examples(client, sqs, pipeline, secrets) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    bodies = [
+        meta_message(PAGE, f"PSID-E{n}", f"mid.e{n}", "Terrible battery, I hate this phone", now - timedelta(minutes=n))
+        for n in range(2)
+    ]
+    for body in bodies:
+        request = sign("meta", body, secrets)
+        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    dependencies.topics().count(now)
+    customers = {
+        e["customer_id"] for e in call(client, "get", "/insights/topics", role="supervisor")[1]["rows"][0]["examples"]
+    }
+    assert len(customers) == 2
+    gone = sorted(customers)[0]
+    assert call(client, "delete", f"/customers/{gone}", role="admin")[0] == 200
+    stored = json.dumps([item.topics for item in _topic_items()])
+    assert gone not in stored
+    assert sorted(customers)[1] in stored
+    assert call(client, "get", "/insights/topics", role="supervisor")[1]["rows"][0]["count"] == 2  # still counted
