@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,7 +77,7 @@ class FigureStore:
     def days(self, first: str, last: str) -> list[Row]:
         """Rolled-up day rows from `first` to `last` (yyyy-mm-dd, both included), oldest first."""
         found: list[Row] = []
-        for month in _months(first, last):
+        for month in keys.months(first, last):
             for item in self._query(
                 keys.figures_day(month),
                 f"{max(first, month + '-01')[8:10]}",
@@ -155,11 +155,3 @@ def _counts(item: Mapping[str, Any]) -> dict[str, int]:
         for name, value in item.items()
         if name not in _KEY_ATTRIBUTES and isinstance(value, dict) and "N" in value
     }
-
-
-def _months(first: str, last: str) -> Iterable[str]:
-    month = first[:7]
-    while month <= last[:7]:
-        yield month
-        year, number = int(month[:4]), int(month[5:7])
-        month = f"{year + number // 12:04d}-{number % 12 + 1:02d}"

@@ -44,6 +44,7 @@ spike does not heat one partition; a reader queries the SHARDS partitions and me
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime
 
 SHARDS = 8
@@ -202,3 +203,13 @@ def profiles(shard_number: int) -> str:
 
 def segments(month: str) -> str:
     return f"SEGMENTS#{month}"
+
+
+def months(first: str, last: str) -> Iterator[str]:
+    """The months (yyyy-mm) from the day `first` to the day `last`: the partitions a range of days
+    kept by month (FIGURES#DAY, TOPICS#DAY, SEGMENTS) spans."""
+    month = first[:7]
+    while month <= last[:7]:
+        yield month
+        year, number = int(month[:4]), int(month[5:7])
+        month = f"{year + number // 12:04d}-{number % 12 + 1:02d}"

@@ -58,15 +58,12 @@ class SegmentStore:
 
     def days(self, first: str, last: str) -> list[dict[str, Any]]:
         found = []
-        month = first[:7]
-        while month <= last[:7]:
+        for month in keys.months(first, last):
             for item in SegmentSizesItem.query(keys.segments(month)):
                 day = f"{month}-{item.sk}"
                 if first <= day <= last:
                     found.append({"date": day, "sizes": dict(item.sizes or {}), "clusters": list(item.clusters or []),
                                   "version": item.version})  # fmt: skip
-            year, number = int(month[:4]), int(month[5:7])
-            month = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
         return found
 
 

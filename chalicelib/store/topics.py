@@ -58,14 +58,11 @@ class TopicStore:
 
     def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]:
         found: dict[str, dict[str, Tally]] = {}
-        month = first[:7]
-        while month <= last[:7]:
+        for month in keys.months(first, last):
             for item in TopicItem.query(keys.topics_day(month)):
                 day = f"{month}-{item.sk}"
                 if first <= day <= last:
                     found[day] = _tallies(item)
-            year, number = int(month[:4]), int(month[5:7])
-            month = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
         return found
 
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]:

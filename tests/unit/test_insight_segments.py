@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -43,3 +44,18 @@ def test_clusters_are_the_same_whatever_order_the_customers_come_in_and_read_in_
     assert any("long quiet" in w and "negative" in w for w in words)
     assert segments.describe({"recency": 0.1, "sentiment": -0.2}) == "typical"
     assert segments.clusters(people[:1], NOW, k=2) == ([], {})
+
+
+def test_the_segments_tool_checks_a_document_as_the_job_reads_it(tmp_path: Any, capsys: Any) -> None:
+    from tools import segments as tool
+
+    assert tool.main(["show"]) == 0
+    assert "promoters: min_sentiment 0.4, min_interactions 3" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"version": "2", "segments": [{"name": "x", "when": {"min_mood": 1}}]}')
+    assert tool.main(["check", str(bad)]) == 1
+    assert "when.min_mood: not a condition" in capsys.readouterr().err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    assert tool.main(["check", str(broken)]) == 1
+    assert capsys.readouterr().err.startswith("unreadable:")
