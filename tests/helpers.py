@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -134,3 +137,30 @@ def tap_all_events(env: dict[str, str]) -> str:
     events.put_rule(Name="test-tap", EventBusName=bus, EventPattern=json.dumps({"source": ["socialcrm"]}))
     events.put_targets(Rule="test-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
     return str(url)
+
+
+@contextlib.contextmanager
+def dynamodb_requests_atomic() -> Iterator[None]:
+    """Make moto's DynamoDB answer one request at a time, as DynamoDB applies each atomically.
+    Called from several threads (the race tests), moto can check a condition in one thread while
+    another writes, or iterate a table another thread grows, which DynamoDB never shows."""
+    from unittest.mock import patch
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    names = ("get_item", "put_item", "update_item", "delete_item", "query", "scan", "transact_write_items",
+             "transact_get_items", "batch_get_item")  # fmt: skip
+    patches = []
+    for name in names:
+        original = getattr(DynamoDBBackend, name)
+
+        def one_at_a_time(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        patches.append(patch.object(DynamoDBBackend, name, one_at_a_time))
+    with contextlib.ExitStack() as stack:
+        for each in patches:
+            stack.enter_context(each)
+        yield

@@ -8,9 +8,6 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from unittest.mock import patch
-
-from moto.dynamodb import models as moto_dynamodb
 
 from chalicelib import dependencies
 from chalicelib.models.access import Principal, Role
@@ -23,7 +20,7 @@ from chalicelib.services import case_ops, inbox
 from chalicelib.store import keys
 from chalicelib.store.models import ViewingItem
 from chalicelib.store.serde import case_item
-from tests.helpers import call, meta_message, process_queue
+from tests.helpers import call, dynamodb_requests_atomic, meta_message, process_queue
 from tools.webhook_client import sign
 
 PAGE = "104000000000077"
@@ -267,18 +264,8 @@ def race(case_id: str, requests: list[tuple[Principal, case_ops.Assignment]]) ->
         except Exception as exc:
             results[index] = exc
 
-    # DynamoDB checks a write's condition and writes atomically; moto, called from two threads,
-    # can check both conditions before either writes. One write at a time, as DynamoDB does.
-    backend = moto_dynamodb.DynamoDBBackend
-    original = backend.put_item
-    lock = threading.Lock()
-
-    def atomic_put(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with lock:
-            return original(self, *args, **kwargs)
-
     threads = [threading.Thread(target=run, args=(i, who, wanted)) for i, (who, wanted) in enumerate(requests)]
-    with patch.object(backend, "put_item", atomic_put):
+    with dynamodb_requests_atomic():  # moto, called from two threads, could let both versions pass
         for thread in threads:
             thread.start()
         for thread in threads:
