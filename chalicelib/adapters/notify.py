@@ -34,8 +34,10 @@ class NotificationChannels:
     def send(self, channel: Channel, subject: str, body: str, alert: Alert | None) -> tuple[str, ...]:
         delivered: list[str] = []
         if self._echo:
-            # The local stack's `make run` log: what an e-mail would say.
-            indented = "".join(f"\n    {line}" for line in body.splitlines())
+            # The local stack's `make run` log: what an e-mail would say. The weekly summary's body
+            # names topics, which are customers' words: its subject (counts) only.
+            shown = "" if channel is Channel.SUMMARY else body
+            indented = "".join(f"\n    {line}" for line in shown.splitlines())
             print(f"ALERT [{channel.value}] {subject}{indented}", file=sys.stderr, flush=True)
             delivered.append("log")
         topic = self._topics.get(channel)

@@ -94,3 +94,14 @@ class Unreadable:
 def test_a_secret_that_cannot_be_read_is_not_mistaken_for_no_chat_webhook() -> None:
     with pytest.raises(SecretUnavailable, match="AccessDenied"):
         NotificationChannels({}, Unreadable()).send(Channel.URGENT, "s", "b", None)
+
+
+def test_the_local_echo_shows_the_weekly_summarys_subject_not_its_topics(capsys: Any) -> None:
+    """Topic names are customers' words: the local stack's log gets the summary's counts only."""
+    channels = NotificationChannels({}, Secrets({}), echo=True)
+    assert channels.send(Channel.SUMMARY, "socialcrm weekly: 6 messages", "Rising topics:\n- battery", None) == ("log",)
+    assert channels.send(Channel.ALERTS, "an alert", "its reasons", None) == ("log",)
+    logged = capsys.readouterr().err
+    assert "socialcrm weekly: 6 messages" in logged
+    assert "its reasons" in logged
+    assert "battery" not in logged
