@@ -10,11 +10,7 @@ TOPICS_LISTED = 5
 
 
 class Reports(Protocol):
-    def overview(self, params: dict[str, str], today: date) -> dict[str, Any]: ...
-
-    def reputation(self, params: dict[str, str], today: date) -> dict[str, Any]: ...
-
-    def roi(self, params: dict[str, str], today: date) -> dict[str, Any]: ...
+    def dashboard(self, params: dict[str, str], today: date) -> dict[str, Any]: ...
 
 
 class TopicReports(Protocol):
@@ -55,9 +51,8 @@ def weekly(reports: Reports, topics: TopicReports, today: date) -> tuple[str, st
 
 
 def _headline(reports: Reports, span: dict[str, str], today: date) -> dict[str, Any]:
-    rows = reports.overview(dict(span), today)["rows"]
-    roi = reports.roi(dict(span), today)
-    total = reports.reputation(dict(span), today)["total"]
+    figures = reports.dashboard(dict(span), today)  # the week's rows, read once for all three
+    rows, roi, total = figures["days"], figures["roi"], figures["reputation"]["total"]
     minutes = {key: (value / 60 if value is not None else None) for key, value in roi["first_response"].items()}
     return {
         "inbound": sum(row["inbound"] for row in rows),
