@@ -127,14 +127,12 @@ class CaseStore:
                 return None
             item, profile = read
             figures = aggregates(profile)
-            result = change(
-                case_from_item(item), churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples
-            )
+            before = case_from_item(item)
+            result = change(before, churn_from_json(profile.churn), figures.sentiment_score, figures.sentiment_samples)
             if result is None:
                 return None
             case, state = result
             apply_churn(profile, state)
-            before = case_from_item(item)
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(case_item(case, self._retention))
