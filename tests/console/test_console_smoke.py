@@ -26,7 +26,6 @@ def test_agent_signs_in_and_sees_the_complaint(
     browser.sign_in("agent")
     inbox = browser.get("/console/")
     assert inbox.status == 200, inbox.body
-    print(inbox.body[:3000])
     case = next(line for line in inbox.body.splitlines() if "/console/cases/" in line)
     case_id = case.split("/console/cases/")[1].split('"')[0]
     page = browser.get(f"/console/cases/{case_id}")
