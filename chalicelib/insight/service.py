@@ -24,6 +24,8 @@ class Figures(Protocol):
 
     def days(self, first: str, last: str) -> list[Row]: ...
 
+    def hours(self, day: str) -> list[Row]: ...
+
     def rolled_at(self, day: str) -> str | None: ...
 
 
@@ -57,9 +59,16 @@ class Insights:
         self._assumptions = assumptions
 
     def overview(self, params: dict[str, str], today: date) -> dict[str, Any]:
+        """Per day; with `by=hour`, per hour of yesterday and today (the hour rows kept 3 days)."""
+        channel = params.get("channel") or None
+        if params.get("by") == "hour":
+            first, last = (today - timedelta(days=1)).isoformat(), today.isoformat()
+            rows = self._figures.hours(first) + self._figures.hours(last)
+            return {**self._span(first, last), "rows": report.overview(rows, channel)}
+        if params.get("by") not in (None, "", "day"):
+            raise InvalidRange("by: day or hour")
         first, last = day_range(params, today)
         rows = self._figures.days(first, last)
-        channel = params.get("channel") or None
         return {**self._span(first, last), "rows": report.overview(rows, channel)}
 
     def dashboard(self, params: dict[str, str], today: date) -> dict[str, Any]:

@@ -170,6 +170,16 @@ def test_figures_equal_a_recount_after_a_mixed_redelivered_stream(client, sqs, p
     for words in ("order never arrived", "cancelar", "wonderful"):
         assert words not in text
 
+    # The last 48 hours by hour: the same counts, each in the hour it happened.
+    hourly = call(client, "get", "/insights/overview?by=hour", role="supervisor")[1]["rows"]
+    assert {row["date"][:10] for row in hourly} <= {
+        (now - timedelta(days=1)).date().isoformat(),
+        now.date().isoformat(),
+    }
+    assert sum(row["inbound"] for row in hourly) == sum(row["inbound"] for row in body["rows"])
+    assert all(len(row["date"]) == 13 for row in hourly)  # yyyy-mm-ddThh
+    assert call(client, "get", "/insights/overview?by=week", role="supervisor")[0] == 400
+
     # Rolling up again changes nothing; a second run of the rollup is harmless.
     rollup(dependencies.figure_store(), now)
     assert (
