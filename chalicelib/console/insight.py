@@ -25,7 +25,7 @@ def insight() -> Response:
     try:
         figures = insights().dashboard(params, now().date())
         span: dict[str, str] = {key: params[key] for key in ("from", "to") if key in params}
-        rising = topics().report(span, now().date())
+        rising = topics().report(span, now().date(), shown=TOPICS_SHOWN)
         groups = segments().report(span, now().date())
     except InvalidRange as exc:
         return render("insight.html", active="insight", params=params, problem=str(exc), figures=None)
@@ -36,7 +36,7 @@ def insight() -> Response:
         params=params,
         problem=None,
         figures=figures,
-        topics=rising["rows"][:TOPICS_SHOWN],
+        topics=rising["rows"],
         segments=_latest_sizes(groups),
         volume=charts.volume_bars(days),
         first_response=charts.line([day["first_response_p50_s"] for day in days]),

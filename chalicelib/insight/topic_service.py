@@ -75,7 +75,7 @@ class Topics:
         name, figures = next(iter(topics.items()))
         return name if figures.n >= max(CRISIS_MIN, CRISIS_SHARE * len(mentions)) else None
 
-    def report(self, params: dict[str, str], today: date, examples: bool = True) -> dict[str, Any]:
+    def report(self, params: dict[str, str], today: date, examples: bool = True, shown: int = SHOWN) -> dict[str, Any]:
         """Topics over `from`..`to` (by default the last 7 days), rising first: each with its count,
         its trend against its own daily mean over the 28 days before, its sentiment, languages and
         a few examples (their words as stored, redacted where personal data was found)."""
@@ -97,8 +97,8 @@ class Topics:
             baseline = past[name].n / BASELINE_DAYS if name in past else 0.0
             rows.append((trend(figures.n, baseline, days), name, figures))
         rows.sort(key=lambda row: (-row[0], -row[2].n, row[1]))
-        shown = rows[:SHOWN]
-        texts = self._store.texts([e for _, _, figures in shown for e in figures.examples]) if examples else {}
+        listed = rows[:shown]  # examples are read for these alone
+        texts = self._store.texts([e for _, _, figures in listed for e in figures.examples]) if examples else {}
         return {
             "from": first,
             "to": last,
@@ -112,7 +112,7 @@ class Topics:
                     "languages": sorted(figures.languages, key=lambda code: -figures.languages[code]),
                     "examples": [_example(example, texts) for example in figures.examples if example.get("k") in texts],
                 }
-                for score, name, figures in shown
+                for score, name, figures in listed
             ],
         }
 
