@@ -22,13 +22,13 @@ ATTEMPTS = 3
 
 class SegmentStore:
     def customers(self, now: datetime) -> Iterator[tuple[CustomerItem, Customer]]:
-        """Every listed customer's profile (read a hundred at a time) and what the segments read of it."""
+        """Every listed customer's profile (batch_get reads a hundred a request) and what the segments
+        read of it."""
         for shard in range(keys.SHARDS):
             ids = [(found.pk, found.sk) for found in CustomerItem.by_shard.query(keys.profiles(shard))]
-            for start in range(0, len(ids), 100):
-                for profile in CustomerItem.batch_get(ids[start : start + 100]):
-                    if cast(datetime | None, profile.erasing_at) is None:  # not being erased
-                        yield profile, customer_of(profile, now)
+            for profile in CustomerItem.batch_get(ids) if ids else ():
+                if cast(datetime | None, profile.erasing_at) is None:  # not being erased
+                    yield profile, customer_of(profile, now)
 
     def give(self, profile: CustomerItem, segments: frozenset[str]) -> bool:
         """Set the job's segments on the profile if they changed (versioned: a profile the processor

@@ -106,16 +106,9 @@ class TopicStore:
         return changed
 
     def _read(self, refs: Sequence[tuple[str, str]], attributes: list[str] | None = None) -> list[InteractionItem]:
+        """PynamoDB's batch_get asks 100 keys a request and leaves out what is not there."""
         unique = list(dict.fromkeys(refs))
-        items: list[InteractionItem] = []
-        for start in range(0, len(unique), 100):
-            try:
-                items += list(
-                    InteractionItem.batch_get(unique[start : start + 100], attributes_to_get=attributes or _READ)
-                )
-            except DoesNotExist:  # pragma: no cover - batch_get leaves missing keys out
-                continue
-        return items
+        return list(InteractionItem.batch_get(unique, attributes_to_get=attributes or _READ)) if unique else []
 
 
 def _mention(item: InteractionItem) -> Mention | None:
