@@ -18,6 +18,7 @@ class DetailType(StrEnum):
     CRISIS_ALERT = "Crisis Alert"
     LEAD_QUALIFIED = "Lead Qualified"
     CHANNEL_NEEDS_REAUTHORIZATION = "Channel Needs Reauthorization"
+    INTERACTION_STORED = "Interaction Stored"
 
 
 class Severity(StrEnum):

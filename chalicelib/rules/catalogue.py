@@ -66,6 +66,43 @@ def interaction_routed(
     )
 
 
+def interaction_stored(
+    customer_id: str,
+    interaction: Interaction,
+    sentiment: str | None,
+    language: str | None,
+    intent: IntentResult | None,
+    route: Route | None,
+    case: Case | None,
+    competitors: tuple[str, ...],
+    first_response_seconds: float | None,
+) -> DomainEvent:
+    """Every interaction stored for a customer, in either direction: its facts without its words,
+    for the data lake (chalicelib/lake) and any other reader of the whole stream. A reply carries
+    how long its case waited when it was the case's first answer."""
+    return _event(
+        DetailType.INTERACTION_STORED,
+        f"stored:{interaction.idempotency_key}",
+        Severity.INFO,
+        [f"{interaction.direction.value} {interaction.kind.value} on {interaction.platform}"],
+        customer_id=customer_id,
+        interaction=reference(interaction),
+        direction=interaction.direction.value,
+        action=interaction.action.value,
+        sentiment=sentiment,
+        language=language,
+        intent={"label": intent.label.value, "confidence": round(intent.confidence, 4)} if intent else None,
+        case_id=case.case_id if case else None,
+        team=case.team if case else route.team if route else None,
+        priority=case.priority.value if case else route.priority.value if route else None,
+        rating=interaction.rating,
+        reaction=interaction.reaction,
+        competitors=list(competitors),
+        sent_by=interaction.sent_by,
+        first_response_seconds=first_response_seconds,
+    )
+
+
 def case_opened(case: Case, interaction: Interaction, intent: IntentResult) -> DomainEvent:
     return _event(
         DetailType.CASE_OPENED,

@@ -37,6 +37,23 @@ class Decider:
         return self._routing
 
     def inbound(self, snapshot: CustomerSnapshot, interaction: Interaction, analysis: Analysis | None) -> Decision:
+        """What a customer's message changes, with its `Interaction Stored` event last."""
+        decision = self._inbound(snapshot, interaction, analysis)
+        sentiment = analysis.sentiment.label if analysis and analysis.sentiment else None
+        stored = catalogue.interaction_stored(
+            snapshot.customer_id,
+            interaction,
+            sentiment,
+            analysis.language if analysis else interaction.language_hint,
+            decision.intent,
+            decision.route,
+            decision.case,
+            tuple(name for name, _ in decision.competitors),
+            None,
+        )
+        return replace(decision, events=(*decision.events, stored))
+
+    def _inbound(self, snapshot: CustomerSnapshot, interaction: Interaction, analysis: Analysis | None) -> Decision:
         sentiment = analysis.sentiment if analysis else None
         aggregates = add_interaction(
             snapshot.aggregates,
@@ -143,10 +160,15 @@ class Decider:
         answer = cases.reply_of(reply)
         case = cases.meant_for(snapshot.active_cases, answer)
         answered = cases.respond(case, answer, self._routing.sla_minutes) if case is not None else None
+        waited: float | None = None
+        first = answered.first_response_at if answered is not None else None
+        if case is not None and case.first_response_at is None and answered is not None and first is not None:
+            waited = round((first - answered.opened_at).total_seconds(), 3)
+        stored = catalogue.interaction_stored(snapshot.customer_id, reply, None, None, None, None, answered, (), waited)
         if answered is None:
             waiting = cases.keep_waiting((*snapshot.waiting_replies, answer), reply.occurred_at)
-            return Decision(snapshot.aggregates, snapshot.churn, waiting_replies=waiting)
-        return Decision(snapshot.aggregates, snapshot.churn, case=answered)
+            return Decision(snapshot.aggregates, snapshot.churn, waiting_replies=waiting, events=(stored,))
+        return Decision(snapshot.aggregates, snapshot.churn, case=answered, events=(stored,))
 
     def classify(self, interaction: Interaction, analysis: Analysis | None) -> IntentResult:
         sentiment = analysis.sentiment if analysis else None

@@ -69,7 +69,7 @@ def test_events_the_bus_refused_are_published_when_sqs_delivers_the_record_again
     # SQS delivers the failed record again once its (shortened) visibility timeout is over.
     sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     assert process_queue(sqs, queue) == 1
-    assert published(sqs, tap) == Counter({"Interaction Routed": 1, "Case Opened": 1})
+    assert published(sqs, tap) == Counter({"Interaction Routed": 1, "Case Opened": 1, "Interaction Stored": 1})
     (again,) = timeline(client, "telegram", "5151")
     assert again["case_id"] == stored["case_id"]
     status, listing = call(client, "get", "/cases?status=open")
@@ -85,5 +85,5 @@ def test_a_duplicate_webhook_delivery_raises_its_events_once(
     post(client, secrets, body)
     post(client, secrets, body)
     assert process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"]) == 2
-    assert published(sqs, tap) == Counter({"Interaction Routed": 1, "Case Opened": 1})
+    assert published(sqs, tap) == Counter({"Interaction Routed": 1, "Case Opened": 1, "Interaction Stored": 1})
     assert len(timeline(client, "telegram", "6161")) == 1

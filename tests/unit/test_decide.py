@@ -96,7 +96,12 @@ class Customer:
 
 
 def kinds(decision: Decision) -> list[DetailType]:
-    return [event.detail_type for event in decision.events]
+    """What the decision raises besides its own record: every decision, whatever else it does,
+    ends with the one `Interaction Stored` of the interaction it decided on."""
+    stored = [event for event in decision.events if event.detail_type is DetailType.INTERACTION_STORED]
+    assert len(stored) == 1, [e.detail_type for e in decision.events]
+    assert decision.events[-1] is stored[0]
+    return [event.detail_type for event in decision.events[:-1]]
 
 
 def event(decision: Decision, detail_type: DetailType) -> dict[str, Any]:
@@ -195,7 +200,7 @@ def test_praise_and_chatter_open_no_case() -> None:
 def test_a_reaction_is_counted_but_not_read() -> None:
     customer = Customer()
     decision = customer.writes(message("r1", "", kind=Kind.REACTION, reaction="angry"), None)
-    assert decision.events == ()
+    assert kinds(decision) == []
     assert decision.intent is None
     assert decision.case is None
     assert decision.aggregates.interaction_count == 1
@@ -211,7 +216,7 @@ def test_the_brands_reply_answers_the_case_and_moves_nothing_else() -> None:
     before = (customer.aggregates, customer.churn)
     at = T0 + timedelta(minutes=25)
     answered = customer.is_answered(brand_reply("b1", at))
-    assert answered.events == ()
+    assert kinds(answered) == []
     assert answered.intent is None
     assert answered.route is None
     assert (answered.aggregates, answered.churn) == before  # not counted, not analysed
@@ -262,7 +267,7 @@ def test_a_reply_with_nothing_to_answer_changes_nothing() -> None:
     customer.writes(message("m1", "thank you so much!"), analysed(POSITIVE))
     answered = customer.is_answered(brand_reply("b1", T0 + timedelta(minutes=1)))
     assert answered.case is None
-    assert answered.events == ()
+    assert kinds(answered) == []
 
 
 def test_writing_again_after_the_answer_reopens_the_case_without_a_new_one() -> None:
@@ -419,6 +424,7 @@ def test_the_scenario_raises_every_kind_of_customer_event() -> None:
         DetailType.CASE_OPENED,
         DetailType.RETENTION_ALERT,
         DetailType.LEAD_QUALIFIED,
+        DetailType.INTERACTION_STORED,
     }
 
 

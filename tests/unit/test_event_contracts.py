@@ -30,7 +30,7 @@ from chalicelib.models.churn import ChurnState
 from chalicelib.models.customer import RecentInteraction
 from chalicelib.models.decision import Intent, IntentResult, Priority, Route, RouteAction
 from chalicelib.models.events import SCHEMA_VERSION, SOURCE, DetailType, DomainEvent
-from chalicelib.models.interaction import Author, Interaction, Kind
+from chalicelib.models.interaction import Author, Direction, Interaction, Kind
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis, Entity, Sentiment
 from chalicelib.ports import CaseChange
@@ -310,6 +310,18 @@ def built_by_catalogue() -> list[DomainEvent]:
         catalogue.retention_alert("c-1", 1, 0.7, 0.7, ("cancel intent x1.0 (+0.55)",), item, None),
         catalogue.lead_qualified("c-1", item, 0.75, ("purchase intent (0.90) (+0.32)",), "sales"),
         catalogue.lead_qualified("c-1", item, 0.5, ("purchase intent (0.90) (+0.32)",), "sales"),
+        catalogue.interaction_stored("c-1", item, None, None, None, None, None, (), None),
+        catalogue.interaction_stored(
+            "c-1",
+            replace(item, direction=Direction.OUTBOUND, sent_by="agent-7"),
+            None,
+            None,
+            None,
+            None,
+            case_for(item, Priority.P1, Intent.COMPLAINT),
+            (),
+            0.0,
+        ),
     ]
     for priority in Priority:
         case = case_for(item, priority, Intent.QUESTION)
@@ -365,9 +377,14 @@ def test_the_scenarios_raise_every_detail_type() -> None:
         DetailType.INTERACTION_ROUTED,
         DetailType.CASE_OPENED,
         DetailType.RETENTION_ALERT,
+        DetailType.INTERACTION_STORED,
     ]
-    assert by_name["complaint again, same thread"] == [DetailType.INTERACTION_ROUTED]
-    assert by_name["purchase by a VIP"] == [DetailType.INTERACTION_ROUTED, DetailType.LEAD_QUALIFIED]
+    assert by_name["complaint again, same thread"] == [DetailType.INTERACTION_ROUTED, DetailType.INTERACTION_STORED]
+    assert by_name["purchase by a VIP"] == [
+        DetailType.INTERACTION_ROUTED,
+        DetailType.LEAD_QUALIFIED,
+        DetailType.INTERACTION_STORED,
+    ]
 
 
 def test_every_published_detail_validates_against_its_schema() -> None:
@@ -377,7 +394,7 @@ def test_every_published_detail_validates_against_its_schema() -> None:
         if (problems := errors(event.detail_type, event.detail))
     }
     assert failures == {}
-    assert len(published().events) == 26
+    assert len(published().events) == 35
 
 
 @pytest.mark.parametrize("event", built_by_catalogue(), ids=lambda e: f"{e.detail_type}-{e.detail['severity']}")
@@ -397,9 +414,13 @@ def test_details_survive_the_outbox() -> None:
 def test_the_emitted_values_are_the_ones_expected() -> None:
     """Spot checks that the valid details also say the right thing."""
     cancel = next(s for s in decisions() if s.name == "cancel with a competitor")
-    routed, opened, retention = (event.detail for event in cancel.decision.events)
+    routed, opened, retention, stored = (event.detail for event in cancel.decision.events)
     customer = cancel.snapshot.customer_id
     assert routed["customer_id"] == opened["customer_id"] == retention["customer_id"] == customer
+    assert stored["customer_id"] == customer
+    assert stored["case_id"] == opened["case_id"]
+    assert stored["intent"]["label"] == routed["intent"]["label"]
+    assert stored["direction"] == "inbound"
     assert routed["route"] == {
         "team": "retention",
         "priority": "P1",
@@ -446,9 +467,9 @@ def test_every_entry_is_a_well_formed_put_events_entry() -> None:
         assert detail["schema_version"] == SCHEMA_VERSION
         assert entry_size(entry) <= MAX_BYTES
         assert len(entry["Detail"].encode()) < 8 * 1024, "details carry ids, not what customers wrote"
-    # the batch's 17 events in two calls (ten at most each), the SLA watch's 7 in one, the crisis
-    # in one, the re-authorisation alert in one
-    assert published().calls == 5
+    # the batch's 26 events (9 of them Interaction Stored) in three calls (ten at most each), the
+    # SLA watch's 7 in one, the crisis in one, the re-authorisation alert in one
+    assert published().calls == 6
 
 
 def test_details_never_carry_what_customers_wrote() -> None:

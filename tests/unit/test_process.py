@@ -431,7 +431,11 @@ def test_a_complaint_raises_its_events_and_the_claim_waits_for_them_to_be_publis
     processor, claims, _, _ = parts
     prepared = processor.prepare({"m1": message("1", "O pedido chegou quebrado, um absurdo")}, 60_000)
     events = processor.complete(prepared["m1"])
-    assert [event.detail_type for event in events] == [DetailType.INTERACTION_ROUTED, DetailType.CASE_OPENED]
+    assert [event.detail_type for event in events] == [
+        DetailType.INTERACTION_ROUTED,
+        DetailType.CASE_OPENED,
+        DetailType.INTERACTION_STORED,
+    ]
     assert claims.states["telegram:1"] == "busy"  # stored, but not done until its events are out
     processor.finish(prepared["m1"], published=False)
     assert "telegram:1" not in claims.states  # released: the redelivery publishes them
