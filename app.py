@@ -14,7 +14,7 @@ from chalicelib.api.ops import ops
 from chalicelib.api.replies import replies
 from chalicelib.api.unread import kept
 from chalicelib.api.webhooks import webhook_routes
-from chalicelib.config import alerts_queue_name, ingest_queue_name, outbound_queue_name
+from chalicelib.config import alerts_queue_name, ingest_queue_name, lake_queue_name, outbound_queue_name
 from chalicelib.console import console
 from chalicelib.insight.api import insights
 from chalicelib.observability import publish_metrics
@@ -59,6 +59,17 @@ def send_replies(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import sender
 
     return sender.handle(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(
+    queue=lake_queue_name(),
+    batch_size=100,  # every event on the bus: a hundred to a Firehose call, not one
+    maximum_batching_window_in_seconds=30,
+)
+def archive_to_lake(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import lake
+
+    return lake.handle(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))

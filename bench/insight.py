@@ -38,7 +38,18 @@ PRICES = {
     "dynamodb_read_unit": 0.125 / 1e6,
     "sqs_request": 0.40 / 1e6,
     "eventbridge_event": 1.00 / 1e6,
+    # Firehose Direct PUT: per GB ingested, each record counted in 5 KB increments; dynamic
+    # partitioning: per GB processed and per 1,000 objects delivered. S3 Standard: per GB-month.
+    "firehose_gb": 0.029,
+    "firehose_record_kb": 5,
+    "partitioning_gb": 0.020,
+    "partitioning_objects": 0.005 / 1000,
+    "s3_gb_month": 0.023,
 }
+# Deployed, the lake is gzipped; JSON lines of this kind shrink about eightfold (an estimate).
+GZIP_RATIO = 8
+# Objects a day Firehose delivers: 3 tables, one flush per 5 minutes each, at a steady stream.
+LAKE_OBJECTS_A_DAY = 3 * 24 * 12
 
 
 class Meter:
@@ -115,11 +126,16 @@ def counting(size: int = 1000) -> tuple[str, dict[str, float]]:
         per_update = 2 * max(1, math.ceil(largest / 1024))
         extra = meter.figure_updates * per_update / size
         rollup(dependencies.figure_store(), datetime.now(UTC))
+        lake = _archive_lake(env, meter)
     figures_per = {
         "extra_units": extra,
         "write_units": meter.write_units / size + extra,
         "events": meter.events / size,
         "cpu_seconds": cpu / size,
+        "lake_records": lake["records"] / size,
+        "lake_bytes": lake["bytes"] / size,
+        "lake_cpu_seconds": lake["cpu"] / size,
+        "lake_key_writes": lake["salts"] / size,
     }
     table = render(
         f"Figures counted as {size} interactions are stored (offline analyzer, moto in process)",
@@ -129,9 +145,48 @@ def counting(size: int = 1000) -> tuple[str, dict[str, float]]:
             ["largest counter item (bytes)", largest, "<= 1024"],
             ["extra write units per interaction", extra, f"<= {TARGET_EXTRA_UNITS:.0f}"],
             ["counter items written (hour x channel x account x shard)", len(figures), ""],
+            ["lake records per interaction (every event archived)", lake["records"] / size, ""],
+            ["lake bytes per interaction (JSON lines, before gzip)", lake["bytes"] / size, ""],
+            ["lake salts made (one per customer, once)", lake["salts"], ""],
         ],
     )
     return table, figures_per
+
+
+def _archive_lake(env: dict[str, str], meter: Meter) -> dict[str, float]:
+    """Drain the lake queue through the archiver, as Lambda would in batches of 100, and weigh
+    what reached the lake bucket (moto's Firehose writes each call's records as they came)."""
+    import boto3
+
+    from chalicelib.config import lake_queue_name
+    from chalicelib.handlers import lake
+
+    sqs, s3 = boto3.client("sqs"), boto3.client("s3")
+    url = sqs.get_queue_url(QueueName=lake_queue_name())["QueueUrl"]
+    salts_before = meter.transactions
+    started = time.process_time()
+    while True:
+        batch: list[Any] = []
+        while len(batch) < 100:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                break
+            batch += got
+        if not batch:
+            break
+        records = [{"messageId": m["MessageId"], "body": m["Body"], "receiptHandle": m["ReceiptHandle"]} for m in batch]
+        failed = {f["itemIdentifier"] for f in lake.handle({"Records": records}, None)["batchItemFailures"]}
+        assert not failed, f"{len(failed)} lake records failed"
+        for message in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    cpu = time.process_time() - started
+    bucket = env["SOCIALCRM_LAKE_BUCKET"]
+    lines = size = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            lines, size = lines + body.count(b"\n"), size + len(body)
+    return {"records": lines, "bytes": size, "cpu": cpu, "salts": meter.transactions - salts_before}
 
 
 def api_latency(runs: int = 30) -> str:
@@ -217,7 +272,19 @@ def cost(measured: dict[str, float]) -> str:
         ["DynamoDB rollup reads (every 15 min, 8 days x 32 shards)", 96 * 8 * 32 * PRICES["dynamodb_read_unit"]],
         ["SQS (send, receive and delete in batches)", million * (1 + 2 / 10) * PRICES["sqs_request"]],
         ["EventBridge (events measured per interaction)", per["events"] * PRICES["eventbridge_event"]],
-        ["Firehose and S3 (the data lake)", "not built yet"],
+        ["Lake: the lake queue (one message an event, received and deleted 100 at a time)",
+         per["lake_records"] * (1 + 2 / 100) * PRICES["sqs_request"]],
+        ["Lake: archiver Lambda (a request per 100 events, CPU measured here, at 1 GB)",
+         per["lake_records"] / 100 * PRICES["lambda_request"] + per["lake_cpu_seconds"] * PRICES["lambda_gb_second"]],
+        ["Lake: salts (a batch read an event, 2 transactional writes a new customer)",
+         per["lake_records"] * 0.5 * PRICES["dynamodb_read_unit"]
+         + per["lake_key_writes"] * 4 * PRICES["dynamodb_write_unit"]],
+        ["Firehose ingestion (each record billed as 5 KB)",
+         per["lake_records"] * PRICES["firehose_record_kb"] / 1e6 * PRICES["firehose_gb"]],
+        ["Firehose dynamic partitioning (GB processed, objects of a day)",
+         per["lake_bytes"] / 1e9 * PRICES["partitioning_gb"] + LAKE_OBJECTS_A_DAY * PRICES["partitioning_objects"]],
+        ["S3 storage of the lake, a month (gzip about 1:8)",
+         per["lake_bytes"] / GZIP_RATIO / 1e9 * PRICES["s3_gb_month"]],
     ]  # fmt: skip
     return render("Cost model per million interactions (USD, us-east-1 on-demand list prices)", ["part", "USD"], rows)
 

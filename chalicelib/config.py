@@ -52,6 +52,7 @@ class Settings:
     alerts_topic: str = ""
     digest_topic: str = ""
     summary_topic: str = ""  # the weekly summary's SNS topic: the supervisors' address
+    lake_stream: str = ""  # the data lake's Firehose delivery stream (chalicelib/lake); empty: no lake
     unread_bucket: str = ""
     graph_url: str = DEFAULT_GRAPH_URL
     telegram_url: str = DEFAULT_TELEGRAM_URL
@@ -112,6 +113,7 @@ class Settings:
             alerts_topic=source.get("SOCIALCRM_ALERTS_TOPIC", "").strip(),
             digest_topic=source.get("SOCIALCRM_DIGEST_TOPIC", "").strip(),
             summary_topic=source.get("SOCIALCRM_SUMMARY_TOPIC", "").strip(),
+            lake_stream=source.get("SOCIALCRM_LAKE_STREAM", "").strip(),
             unread_bucket=source.get("SOCIALCRM_UNREAD_BUCKET", "").strip(),
             graph_url=source.get("SOCIALCRM_GRAPH_URL", "").strip() or DEFAULT_GRAPH_URL,
             telegram_url=source.get("SOCIALCRM_TELEGRAM_URL", "").strip() or DEFAULT_TELEGRAM_URL,
@@ -173,6 +175,11 @@ def ingest_queue_name() -> str:
 def alerts_queue_name() -> str:
     """Read at import by app.py, like the ingest queue's name."""
     return os.environ.get("SOCIALCRM_ALERTS_QUEUE_NAME", "socialcrm-dev-alerts")
+
+
+def lake_queue_name() -> str:
+    """Read at import by app.py: the queue the lake's rule fills with every event on the bus."""
+    return os.environ.get("SOCIALCRM_LAKE_QUEUE_NAME", "socialcrm-dev-lake")
 
 
 def outbound_queue_name() -> str:

@@ -15,7 +15,7 @@ from chalicelib.adapters.archive import S3DeliveryArchive
 from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
 from chalicelib.adapters.queue import DeadLetters, InteractionQueue, RetryScheduler
 from chalicelib.adapters.secrets import SecretStore
-from chalicelib.config import settings
+from chalicelib.config import ConfigError, settings
 from chalicelib.services.readiness import Readiness
 
 if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.insight.segment_service import Segments
     from chalicelib.insight.service import Insights
     from chalicelib.insight.topic_service import Topics
+    from chalicelib.lake.archive import Archiver
     from chalicelib.nlp.pipeline import Analyzer
+    from chalicelib.ports import LakeSink
     from chalicelib.rules.routing import RoutingDocument
     from chalicelib.services.access import OpsAccess
     from chalicelib.services.console_sessions import ConsoleSignin
@@ -250,10 +252,32 @@ def topics() -> Topics:
     if settings().nlp == "local":
         from chalicelib.nlp.local import LocalEngine
 
-        return Topics(TopicStore(), EmbeddingMerger(LocalEngine(settings().local_languages).embed))
+        return Topics(TopicStore(), EmbeddingMerger(LocalEngine(settings().local_languages).embed), lake_sink())
     from chalicelib.nlp.comprehend import ComprehendEngine
 
-    return Topics(TopicStore(), TranslationMerger(ComprehendEngine().translate))
+    return Topics(TopicStore(), TranslationMerger(ComprehendEngine().translate), lake_sink())
+
+
+@cache
+def lake_sink() -> LakeSink | None:
+    """The lake's Firehose stream; None where the stage has none (SOCIALCRM_LAKE_STREAM unset)."""
+    from chalicelib.adapters.lake import FirehoseSink
+
+    stream = settings().lake_stream
+    return FirehoseSink(stream) if stream else None
+
+
+def archiver() -> Archiver:
+    """The lake queue's use case. Without a stream, or without `lake_key` in the app's secrets,
+    it raises: the events wait on the queue (then its dead-letter queue) until the stage has both."""
+    from chalicelib.lake.archive import Archiver
+    from chalicelib.store.lake_keys import LakeKeyStore
+
+    sink = lake_sink()
+    if sink is None:
+        raise ConfigError("environment variable SOCIALCRM_LAKE_STREAM is not set")
+    customer_store()  # binds the models to the stage's table
+    return Archiver(LakeKeyStore(), sink, lambda: secret_store().get("lake_key").encode())
 
 
 def segments() -> Segments:
@@ -492,6 +516,7 @@ def reset() -> None:
         inbox_store,
         figure_store,
         topics,
+        lake_sink,
         alert_store,
         audit_trail,
         customer_records,

@@ -206,3 +206,17 @@ class CaseRepository(Protocol):
     def with_customer(self, case_id: str) -> tuple[Case, ChurnState, float | None, int] | None: ...
 
     def change(self, case_id: str, change: CaseChange) -> Case | None: ...
+
+
+class LakeKeys(Protocol):
+    """Customers' lake salts (chalicelib/lake): created on first use, deleted by erasure."""
+
+    def salts(self, customer_ids: set[str]) -> dict[str, str | None]:
+        """Each customer's salt; None for one with no profile (never existed, or erased)."""
+        ...
+
+
+class LakeSink(Protocol):
+    """Where lake records go (Kinesis Data Firehose): one flag per record, True once accepted."""
+
+    def put(self, records: Sequence[dict[str, Any]]) -> list[bool]: ...

@@ -46,7 +46,43 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     secret_docs.store(secretsmanager, secrets_name, app_values)
     env = environment(cloudformation, name, templates.local_subset(template), stage)
     env.update(local_cognito(session.client("cognito-idp"), stage, secret_values.get("console_users") or {}))
+    env.update(local_lake_stream(session, cloudformation, name, template, stage))
     return env
+
+
+# Where the local lake stream writes in the lake bucket. moto's Firehose ignores dynamic partitioning,
+# buffering and compression: each PutRecordBatch becomes one uncompressed object (the records as sent,
+# one after the other) under lake/YYYY/MM/DD/HH/, rather than <table>/dt=<day>/ gzipped.
+LOCAL_LAKE_PREFIX = "lake/"
+
+
+def local_lake_stream(
+    session: Any, cloudformation: Any, name: str, template: dict[str, Any], stage: str
+) -> dict[str, str]:
+    """The lake's delivery stream, which moto's CloudFormation cannot create: made through moto's
+    Firehose API under the template's name, into the stack's lake bucket (a reused stack's stream is
+    kept). Returns SOCIALCRM_LAKE_STREAM, as the deployed functions get it, and SOCIALCRM_LAKE_BUCKET
+    (for tests and tools; no function reads the bucket)."""
+    bucket = cloudformation.describe_stack_resource(StackName=name, LogicalResourceId="LakeBucket")[
+        "StackResourceDetail"
+    ]["PhysicalResourceId"]
+    stream = templates.resource_names(template, stage)["LakeStream"]
+    firehose = session.client("firehose")
+    try:
+        firehose.describe_delivery_stream(DeliveryStreamName=stream)
+    except firehose.exceptions.ResourceNotFoundException:
+        account = session.client("sts").get_caller_identity()["Account"]
+        firehose.create_delivery_stream(
+            DeliveryStreamName=stream,
+            DeliveryStreamType="DirectPut",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": f"arn:aws:iam::{account}:role/{stream}-local",  # moto assumes no role
+                "BucketARN": f"arn:aws:s3:::{bucket}",
+                "Prefix": LOCAL_LAKE_PREFIX,
+                "CompressionFormat": "UNCOMPRESSED",
+            },
+        )
+    return {"SOCIALCRM_LAKE_STREAM": stream, "SOCIALCRM_LAKE_BUCKET": bucket}
 
 
 def local_cognito(idp: Any, stage: str, users: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -115,7 +151,12 @@ def _apply_bucket_settings(
                 if isinstance(days, dict):
                     days = values.get(days["Ref"]) or defaults[days["Ref"]]
                 rules.append(
-                    {"ID": rule["Id"], "Status": rule["Status"], "Filter": {}, "Expiration": {"Days": int(days)}}
+                    {
+                        "ID": rule["Id"],
+                        "Status": rule["Status"],
+                        "Filter": {"Prefix": rule["Prefix"]} if "Prefix" in rule else {},
+                        "Expiration": {"Days": int(days)},
+                    }
                 )
             s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
         if "PublicAccessBlockConfiguration" in properties:

@@ -26,8 +26,11 @@ KEYS = (
 # `ops_api_token`, the shared ops token, which only the local stack accepts (SOCIALCRM_OPS_TOKEN_ROLE);
 # `telegram_bot_token`, the bot's token replies are sent with (`sendMessage`); `search_key`, the key of
 # the keyed hashes customer search matches through (without it nothing is indexed and search answers
-# 503; changing it leaves what was indexed unfindable until the customer writes again).
-OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token", "telegram_bot_token", "search_key")
+# 503; changing it leaves what was indexed unfindable until the customer writes again); `lake_key`,
+# the stage's key of the data lake's pseudonyms (at least 16 characters; without it the lake's
+# events wait on its queue, then its dead-letter queue; changing it starts new references, so rows
+# before and after no longer join).
+OPTIONAL_KEYS = ("generic_secret", "chat_webhook_url", "ops_api_token", "telegram_bot_token", "search_key", "lake_key")
 URL_KEYS = ("chat_webhook_url",)
 # Optional maps of name -> non-empty string: `generic_secrets` by generic source; `meta_page_tokens`
 # by Facebook Page or Instagram account id, the page access token the Graph API is asked with (to

@@ -21,7 +21,10 @@ ENV_PREFIX = "SOCIALCRM_"
 # Functions, roles and permissions need a real Lambda; e-mail subscriptions need a real inbox;
 # moto's CloudFormation cannot create secrets (the local stack stores the secrets document itself,
 # under the same name, which is what the deployed functions read) nor alarms (and moto publishes
-# no SQS metrics to alarm on), nor Cognito (the local stack creates the pool itself, see provision).
+# no SQS metrics to alarm on), nor Cognito (the local stack creates the pool itself, see provision),
+# nor a Firehose delivery stream (the local stack creates the lake's through moto's Firehose API, see
+# provision) or Glue's catalog (Athena's view of the lake bucket; nothing local reads it). Outputs
+# that name a resource left out are left out with it.
 _AWS_ONLY_PREFIXES = (
     "AWS::CloudWatch::Alarm",
     "AWS::SecretsManager::",
@@ -34,6 +37,8 @@ _AWS_ONLY_PREFIXES = (
     "AWS::Cognito::",
     "AWS::Logs::",
     "AWS::ApiGateway::",
+    "AWS::KinesisFirehose::",
+    "AWS::Glue::",
 )
 
 
@@ -98,7 +103,7 @@ def resource_names(
     names = {}
     for logical_id, resource in template["Resources"].items():
         properties = resource.get("Properties", {})
-        for key in ("QueueName", "TableName", "Name", "TopicName", "BucketName"):
+        for key in ("QueueName", "TableName", "Name", "TopicName", "BucketName", "DeliveryStreamName"):
             value = properties.get(key)
             if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
                 names[logical_id] = (

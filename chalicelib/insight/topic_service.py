@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from chalicelib.insight.service import day_range
 from chalicelib.insight.topics import Mention, Merger, Tally, combine, tally, top, trend
+from chalicelib.lake.records import topic_records
+from chalicelib.ports import LakeSink
 
 HOURS_RECOUNTED = 3  # this hour and the two before: late messages land in them
 KNOWN_DAYS = 7  # the names a new term may join: the topics of the last week
@@ -36,10 +38,16 @@ class TopicRepository(Protocol):
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]: ...
 
 
+class LakeUnavailable(RuntimeError):
+    """The topics' counts did not all reach the data lake: the run fails, so Lambda runs it again
+    (and the next run counts the same hours again in any case)."""
+
+
 class Topics:
-    def __init__(self, store: TopicRepository, merger: Merger) -> None:
+    def __init__(self, store: TopicRepository, merger: Merger, lake: LakeSink | None = None) -> None:
         self._store = store
         self._merger = merger
+        self._lake = lake
 
     def count(self, now: datetime) -> dict[str, int]:
         """Count the last hours again from what is stored (written over what was counted before),
@@ -47,14 +55,18 @@ class Topics:
         known = self.known(now.date())
         counted: dict[str, int] = {}
         days: set[str] = set()
+        records: list[dict[str, Any]] = []
         for back in range(HOURS_RECOUNTED):
             hour = (now - timedelta(hours=back)).replace(minute=0, second=0, microsecond=0)
             topics = tally(self._store.mentions(hour), self._merger, known)
             self._store.save_hour(hour, topics, now)
             counted[hour.strftime("%Y-%m-%dT%H")] = len(topics)
             days.add(hour.strftime("%Y-%m-%d"))
+            records += topic_records(hour, {name: (t.n, t.sentiment["NEGATIVE"]) for name, t in topics.items()}, now)
         for day in sorted(days):
             self._store.save_day(day, top(combine(self._store.hours(day))), now)
+        if self._lake is not None and records and not all(self._lake.put(records)):
+            raise LakeUnavailable("the topics' counts did not all reach the lake")
         return counted
 
     def known(self, today: date) -> list[str]:

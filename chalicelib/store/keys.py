@@ -15,6 +15,7 @@
     CUSTOMER#<id>                    LINK#<other_id>                     one half of a link (the other mirrors it)
     CUSTOMER#<id>                    SUGGEST#<other_id>                  a suggested link, with its reasons' kinds
     CUSTOMER#<id>                    SEARCHKEYS                          the customer's search index entries
+    CUSTOMER#<id>                    LAKEKEY                             the customer's data lake salt (chalicelib/lake)
     SEARCH#<hmac of kind and value>  CUSTOMER#<id>                       a search index entry (rules/search.py)
     FIGURES#<yyyy-mm-dd>#<shard>     <hh>#<platform>#<account>           counters as written (insight/counts.py)
     FIGURES#DAY#<yyyy-mm>            <dd>#<platform>#<account>           a day's counters, rolled up
@@ -53,6 +54,7 @@ SHARDS = 8
 FIGURE_SHARDS = 32
 PROFILE = "PROFILE"  # the sort key of a customer's profile item
 ERASED = "ERASED"  # the sort key of an erased identity's suppression record
+LAKEKEY = "LAKEKEY"  # the sort key of a customer's data lake salt
 
 
 def customer(customer_id: str) -> str:

@@ -99,6 +99,14 @@ class CustomerItem(Item, discriminator="customer"):
     by_shard = ProfileIndex()
 
 
+class LakeKeyItem(Item, discriminator="lake_key"):
+    """A customer's lake salt (pk CUSTOMER#<id>, sk LAKEKEY): their pseudonym in the data lake is
+    made from it (chalicelib/lake/records.py), so erasing it leaves their lake rows naming no one."""
+
+    salt = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
 class IdentityItem(Item, discriminator="identity"):
     """The unique identity -> customer mapping (pk IDENTITY#...)."""
 

@@ -132,6 +132,9 @@ def _created_in_moto() -> dict[str, set[str]]:
             topic["TopicArn"].rsplit(":", 1)[1] for topic in boto3.client("sns").list_topics()["Topics"]
         },
         "AWS::S3::Bucket": {bucket["Name"] for bucket in boto3.client("s3").list_buckets()["Buckets"]},
+        "AWS::KinesisFirehose::DeliveryStream": set(
+            boto3.client("firehose").list_delivery_streams()["DeliveryStreamNames"]
+        ),
     }
 
 
@@ -150,6 +153,7 @@ def test_local_stack_creates_every_resource_the_deployed_template_has(merged: di
         "AWS::Logs::",  # no Lambda or API Gateway locally to log
         "AWS::ApiGateway::",
         "AWS::SNS::Subscription",
+        "AWS::Glue::",  # Athena's catalog of the lake bucket; nothing local reads it
     )
     names = templates.resource_names(merged, "dev")
     plain = {
@@ -226,7 +230,12 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
         for resource in resources.values()
         if resource["Type"] == "AWS::SQS::Queue" and "RedrivePolicy" in resource["Properties"]
     }
-    assert dead_letter_queues == {"IngestDeadLetterQueue", "AlertsDeadLetterQueue", "OutboundDeadLetterQueue"}
+    assert dead_letter_queues == {
+        "IngestDeadLetterQueue",
+        "AlertsDeadLetterQueue",
+        "OutboundDeadLetterQueue",
+        "LakeDeadLetterQueue",
+    }
     for queue in dead_letter_queues:
         alarm = alarms[queue]
         assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
@@ -288,6 +297,7 @@ def test_the_stack_owns_the_secrets_it_is_given(prod_secrets: Path, merged: dict
         "ProcessInteractionsRole",
         "NotifyAlertsRole",
         "SendRepliesRole",
+        "ArchiveToLakeRole",
     }
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
@@ -692,6 +702,7 @@ def test_every_queue_consumer_reports_its_failed_records_and_outlasts_its_timeou
         "ProcessInteractions": "IngestQueue",
         "NotifyAlerts": "AlertsQueue",
         "SendReplies": "OutboundQueue",
+        "ArchiveToLake": "LakeQueue",
     }
 
 
