@@ -45,6 +45,7 @@ class Settings:
     idempotency_table: str = ""
     event_bus: str = ""
     routing_parameter: str = ""
+    segments_parameter: str = ""  # the segments document's SSM override (insight/segments.py)
     routing_max_age: int = DEFAULT_ROUTING_MAX_AGE
     ingest_dlq_url: str = ""
     alerts_queue_url: str = ""
@@ -106,6 +107,7 @@ class Settings:
             idempotency_table=source.get("SOCIALCRM_IDEMPOTENCY_TABLE", "").strip(),
             event_bus=source.get("SOCIALCRM_EVENT_BUS", "").strip(),
             routing_parameter=source.get("SOCIALCRM_ROUTING_PARAMETER", "").strip(),
+            segments_parameter=source.get("SOCIALCRM_SEGMENTS_PARAMETER", "").strip(),
             routing_max_age=_integer(source, "SOCIALCRM_ROUTING_MAX_AGE", DEFAULT_ROUTING_MAX_AGE),
             ingest_dlq_url=source.get("SOCIALCRM_INGEST_DLQ_URL", "").strip(),
             alerts_queue_url=source.get("SOCIALCRM_ALERTS_QUEUE_URL", "").strip(),

@@ -280,13 +280,26 @@ def archiver() -> Archiver:
     return Archiver(LakeKeyStore(), sink, lambda: secret_store().get("lake_key").encode())
 
 
-def segments() -> Segments:
+def segments(strict: bool = True) -> Segments:
+    """Segments with the stage's document (its SSM override, else the default). The daily job is
+    strict: an invalid override raises SegmentError and nothing is assigned. Reports are not: they
+    show the default's rules beside the sizes the job last kept, and log why."""
+    from chalicelib.adapters.segments_source import read_segments
     from chalicelib.insight.segment_service import Segments
-    from chalicelib.insight.segments import default_document
+    from chalicelib.insight.segments import SegmentError, default_document
     from chalicelib.store.segments import SegmentStore
 
     customer_store()  # binds the models to the stage's table
-    return Segments(SegmentStore(), default_document())
+    try:
+        document = read_segments(settings().segments_parameter)
+    except SegmentError as exc:
+        if strict:
+            raise
+        from chalicelib.observability import logger
+
+        logger.warning("segments override invalid: the report shows the default", extra={"reason": str(exc)[:300]})
+        document = default_document()
+    return Segments(SegmentStore(), document)
 
 
 @cache

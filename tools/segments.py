@@ -1,10 +1,14 @@
-"""Check a segments document with the very parser the daily job uses, and show what it says.
+"""Check a segments document with the very parser the daily job uses, or make it a stage's
+override in SSM Parameter Store, as routing's is.
 
     python -m tools.segments check my-segments.json
-    python -m tools.segments show                   # the document the job reads
+    python -m tools.segments show                        # the default in the repository
+    python -m tools.segments publish my-segments.json --stage prod
+    python -m tools.segments show --stage prod           # the stage's override
+    python -m tools.segments remove --stage prod         # back to the default
 
-The job reads chalicelib/insight/segments.default.json: a change is a reviewed commit with a new
-`version`, and reaches the job at the next deploy (unlike routing, there is no SSM override yet).
+The document is validated before anything is stored, so an override the job would refuse never
+reaches SSM. The next daily run assigns by it; the insights report shows its rules at once.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from chalicelib.insight.segments import DEFAULT_PATH, SegmentDocument, SegmentError, parse
+from tools import template as templates
+from tools.routing import STANDARD_TIER_BYTES
 
 
 def describe(document: SegmentDocument) -> str:
@@ -25,21 +32,54 @@ def describe(document: SegmentDocument) -> str:
     return "\n".join(lines)
 
 
+def parameter_name(stage: str) -> str:
+    """The name the functions read, from the template's SOCIALCRM_SEGMENTS_PARAMETER."""
+    value = templates.function_environment(templates.load())["SOCIALCRM_SEGMENTS_PARAMETER"]
+    return str(value["Fn::Sub"]).replace("${Stage}", stage)
+
+
+def check(path: Path) -> SegmentDocument:
+    return parse(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+def publish(ssm: Any, path: Path, stage: str) -> str:
+    check(path)
+    text = path.read_text(encoding="utf-8")
+    name = parameter_name(stage)
+    tier = "Standard" if len(text.encode()) <= STANDARD_TIER_BYTES else "Advanced"
+    ssm.put_parameter(Name=name, Value=text, Type="String", Overwrite=True, Tier=tier)
+    return name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.segments", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate a document")
-    check.add_argument("path", type=Path)
-    commands.add_parser("show", help="the document the job reads")
+    commands.add_parser("check", help="validate a document").add_argument("path", type=Path)
+    publishing = commands.add_parser("publish", help="validate a document and make it the stage's override")
+    publishing.add_argument("path", type=Path)
+    publishing.add_argument("--stage", required=True)
+    commands.add_parser("show", help="the default, or a stage's override").add_argument("--stage")
+    commands.add_parser("remove", help="back to the default").add_argument("--stage", required=True)
     args = parser.parse_args(argv)
-    path = args.path if args.command == "check" else DEFAULT_PATH
     try:
-        document = parse(json.loads(path.read_text(encoding="utf-8")), str(path))
+        if args.command == "check" or (args.command == "show" and not args.stage):
+            print(describe(check(args.path if args.command == "check" else DEFAULT_PATH)))
+            return 0
+        import boto3
+
+        ssm = boto3.client("ssm")
+        if args.command == "publish":
+            print(f"stored {args.path} as {publish(ssm, args.path, args.stage)}")
+        elif args.command == "show":
+            raw = ssm.get_parameter(Name=parameter_name(args.stage))["Parameter"]["Value"]
+            print(describe(parse(json.loads(raw), parameter_name(args.stage))))
+        else:
+            ssm.delete_parameter(Name=parameter_name(args.stage))
+            print(f"removed {parameter_name(args.stage)}: the default segments apply")
     except (OSError, ValueError) as exc:  # SegmentError and JSONDecodeError are ValueErrors
         kind = "invalid" if isinstance(exc, SegmentError) else "unreadable"
         print(f"{kind}: {exc}", file=sys.stderr)
         return 1
-    print(describe(document))
     return 0
 
 

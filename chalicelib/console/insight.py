@@ -26,7 +26,7 @@ def insight() -> Response:
         figures = insights().dashboard(params, now().date())
         span: dict[str, str] = {key: params[key] for key in ("from", "to") if key in params}
         rising = topics().report(span, now().date(), shown=TOPICS_SHOWN)
-        groups = segments().report(span, now().date())
+        groups = segments(strict=False).report(span, now().date())
     except InvalidRange as exc:
         return render("insight.html", active="insight", params=params, problem=str(exc), figures=None)
     days = figures["days"]

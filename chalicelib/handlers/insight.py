@@ -8,7 +8,7 @@ from typing import Any
 
 from chalicelib.dependencies import figure_store, insights, notification_channels, segments, topics
 from chalicelib.insight.service import rollup
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 
 
 def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -21,7 +21,16 @@ def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def assign_segments(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    done = segments().run(datetime.now(UTC))
+    from chalicelib.insight.segments import SegmentError
+
+    try:
+        job = segments()
+    except SegmentError as exc:
+        # An override that is not valid changes nothing: the run fails, customers keep theirs.
+        logger.error("segments override invalid: nothing assigned", extra={"reason": str(exc)[:500]})
+        count("SegmentsInvalid")
+        raise
+    done = job.run(datetime.now(UTC))
     logger.info("segments assigned", extra={"customers": done["customers"], "changed": done["changed"]})
     return done
 

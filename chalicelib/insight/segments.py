@@ -13,8 +13,8 @@ Features (what the profile keeps; a customer's messages are not read again):
     complaints   how strongly complaints, cancel threats and competitor mentions weigh now
     purchase     how strongly purchase intent weighs now
     channels     how many platforms they wrote on
-Not used yet: the response experience of each customer (the cases' response times are counted per
-team and agent, not kept per customer).
+    waiting      their response experience: how strongly first responses that missed their deadline
+                 weigh now (the churn signal an SLA breach records, decaying as it does)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_PATH = Path(__file__).with_name("segments.default.json")
-FEATURES = ("recency", "frequency", "sentiment", "churn", "complaints", "purchase", "channels")
+FEATURES = ("recency", "frequency", "sentiment", "churn", "complaints", "purchase", "channels", "waiting")
 CLUSTERS = 5
 SAMPLE = 20_000  # customers the centres are fitted on (all are assigned); a deterministic sample
 ITERATIONS = 25
@@ -46,6 +46,7 @@ _CONDITIONS = {
     "max_days_quiet": ("days_quiet", -1),
     "min_purchase": ("purchase", 1),
     "min_channels": ("channels", 1),
+    "min_waiting": ("waiting", 1),
 }
 _WORDS = {  # how a cluster centre far from the average reads (high, low)
     "recency": ("long quiet", "recently in touch"),
@@ -55,6 +56,7 @@ _WORDS = {  # how a cluster centre far from the average reads (high, low)
     "complaints": ("complaining", "rarely complaining"),
     "purchase": ("ready to buy", "not buying"),
     "channels": ("on several platforms", "on one platform"),
+    "waiting": ("kept waiting", "answered in time"),
 }
 
 
@@ -129,6 +131,7 @@ class Customer:
     complaints: float
     purchase: float
     channels: int
+    waiting: float = 0.0
 
     def facts(self, now: datetime) -> dict[str, float]:
         quiet = (now - self.last_contact_at).total_seconds() / 86400 if self.last_contact_at else 3650.0
@@ -140,6 +143,7 @@ class Customer:
             "purchase": self.purchase,
             "channels": float(self.channels),
             "complaints": self.complaints,
+            "waiting": self.waiting,
         }
 
     def vector(self, now: datetime) -> list[float]:
@@ -152,6 +156,7 @@ class Customer:
             facts["complaints"],
             facts["purchase"],
             facts["channels"],
+            facts["waiting"],
         ]
 
 

@@ -82,4 +82,5 @@ def customer_of(profile: CustomerItem, now: datetime) -> Customer:
         complaints=weight(churn.COMPLAINT, churn.CANCEL_INTENT, churn.COMPETITOR),
         purchase=weight(PURCHASE),
         channels=len(profile.platform_counts.as_dict() or {}) if profile.platform_counts is not None else 0,
+        waiting=weight(churn.SLA_BREACH),
     )

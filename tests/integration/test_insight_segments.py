@@ -123,3 +123,41 @@ def test_segments_found_by_the_job_route_the_next_message(client, sqs, pipeline,
     process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
     cases = call(client, "get", "/cases")[1]["cases"]
     assert [(case["team"], case["rule"]) for case in cases] == [("vip-care", "vip-unhappy")]
+
+
+def test_a_published_override_segments_by_its_rules_and_an_invalid_one_changes_nothing(
+    client, pipeline, tmp_path
+) -> None:
+    import boto3
+    import pytest
+
+    from chalicelib.handlers.insight import assign_segments
+    from tools import segments as tool
+
+    population()
+    profile("waited-0", 3, -0.2, 1, churn=churn_to_json(ChurnState(signals={"sla_breach": Signal(1.0, NOW)})))
+    document = tmp_path / "segments.json"
+    document.write_text(
+        '{"version": "ops-2", "segments": [{"name": "kept-waiting", "description": "missed deadlines",'
+        ' "when": {"min_waiting": 0.5}}, {"name": "promoters", "when": {"min_sentiment": 0.4}}]}'
+    )
+    ssm = boto3.client("ssm")
+    assert tool.publish(ssm, document, "dev") == pipeline["SOCIALCRM_SEGMENTS_PARAMETER"]
+    done = assign_segments({}, None)
+    assert done["customers"] == 22
+    assert auto("waited-0") >= {"kept-waiting"}
+    assert "promoters" in auto("prom-0")
+    assert "detractors" not in auto("detr-0")
+    body = call(client, "get", "/insights/segments", role="supervisor")[1]
+    assert [s["segment"] for s in body["segments"]] == ["kept-waiting", "promoters"]
+    assert body["version"] == "ops-2"
+
+    # Invalid (edited by hand in the console): the run fails before writing, nothing changes.
+    ssm.put_parameter(Name=pipeline["SOCIALCRM_SEGMENTS_PARAMETER"], Value='{"version": "3"}', Overwrite=True)
+    dependencies.reset()
+    from chalicelib.insight.segments import SegmentError
+
+    with pytest.raises(SegmentError, match="at least one segment"):
+        assign_segments({}, None)
+    assert auto("waited-0") >= {"kept-waiting"}
+    assert call(client, "get", "/insights/segments", role="supervisor")[0] == 200  # shows the default's rules
