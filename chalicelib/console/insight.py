@@ -4,6 +4,7 @@ what answering is worth, drawn on the server (console/charts.py) from the same r
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from chalice.app import Response
@@ -29,7 +30,7 @@ def insight() -> Response:
         groups = segments(strict=False).report(span, now().date())
     except InvalidRange as exc:
         return render("insight.html", active="insight", params=params, problem=str(exc), figures=None)
-    days = figures["days"]
+    days = every_day(figures["days"], figures["from"], figures["to"])
     return render(
         "insight.html",
         active="insight",
@@ -42,6 +43,19 @@ def insight() -> Response:
         first_response=charts.line([day["first_response_p50_s"] for day in days]),
         legend=charts.STACK,
     )
+
+
+def every_day(days: list[dict[str, Any]], first: str, last: str) -> list[dict[str, Any]]:
+    """A slot for each day of the period, quiet ones empty, so that a bar is a day wide and the
+    time axis is even (the table below lists the days that had figures)."""
+    found = {day["date"]: day for day in days}
+    empty = {"inbound": 0, "outbound": 0, **{label: 0 for label, _ in charts.STACK}, "first_response_p50_s": None}
+    span, end = date.fromisoformat(first), date.fromisoformat(last)
+    slots = []
+    while span <= end:
+        slots.append(found.get(span.isoformat(), {"date": span.isoformat(), **empty}))
+        span += timedelta(days=1)
+    return slots
 
 
 def _latest_sizes(report: dict[str, Any]) -> dict[str, Any]:

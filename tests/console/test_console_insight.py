@@ -70,3 +70,17 @@ def test_volume_bars_stack_by_sentiment_and_scale_to_the_busiest_day() -> None:
     assert drawn["outbound"] == "50.0,75.0 150.0,100.0"
     assert charts.line([None, 60.0, 120.0], width=300, height=100)["dots"] == [(150.0, 50.0), (250.0, 2.0)]
     assert charts.line([None, None])["points"] == ""
+
+
+def test_the_chart_has_a_slot_for_every_day_of_the_period() -> None:
+    from chalicelib.console.insight import every_day
+
+    busy = {"date": "2026-11-02", "inbound": 4, "outbound": 1, "negative": 4, "mixed": 0, "neutral": 0,
+            "positive": 0, "first_response_p50_s": 60}  # fmt: skip
+    slots = every_day([busy], "2026-11-01", "2026-11-03")
+    assert [slot["date"] for slot in slots] == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert slots[1] is busy
+    assert (slots[0]["inbound"], slots[2]["first_response_p50_s"]) == (0, None)
+    bars = charts.volume_bars(slots)["bars"]
+    assert len(bars) == 1
+    assert bars[0].width < 640 / 3  # a day wide, not the whole chart

@@ -46,6 +46,7 @@ WIDE: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 SECRETS = load_file(DEV_SECRETS_PATH)
 AGENT = next(email for email, user in SECRETS["console_users"].items() if user["role"] == "agent")
+SUPERVISOR = next(email for email, user in SECRETS["console_users"].items() if user["role"] == "supervisor")
 
 # The customers of this module, each writing in once (the stack is this module's own).
 PAGE_ID = "104000000000001"  # a Messenger page of the dev secrets
@@ -160,19 +161,24 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def agent(stack: launch.LocalStack, browser: Browser) -> Iterator[BrowserContext]:
-    """A browser signed in as the demo agent, through the sign-in form as a person signs in."""
+def signed_in(stack: launch.LocalStack, browser: Browser, email: str) -> BrowserContext:
+    """A browser signed in as a demo user, through the sign-in form as a person signs in."""
     context = browser.new_context(base_url=stack.api, viewport=WIDE)
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.goto("/console/")
     expect(page).to_have_url(re.compile(r"/console/sign-in"))
-    page.get_by_label("E-mail").fill(AGENT)
-    page.get_by_label("Password").fill(SECRETS["console_users"][AGENT]["password"])
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(SECRETS["console_users"][email]["password"])
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
     page.close()
+    return context
+
+
+@pytest.fixture(scope="module")
+def agent(stack: launch.LocalStack, browser: Browser) -> Iterator[BrowserContext]:
+    context = signed_in(stack, browser, AGENT)
     yield context
     context.close()
 
@@ -375,3 +381,24 @@ def test_the_inbox_title_counts_unread_and_the_case_fits_the_screen(page: Page, 
     within_width(page, page.locator("#reply-text"))
     within_width(page, page.get_by_role("button", name="Send", exact=True))
     no_sideways_scroll(page)
+
+
+def test_a_supervisor_reads_the_insight_page_once_the_figures_are_rolled_up(
+    stack: launch.LocalStack, browser: Browser
+) -> None:
+    """The local stack rolls the figures up a minute after it starts (every 15 minutes after)."""
+    context = signed_in(stack, browser, SUPERVISOR)
+    try:
+        page = context.new_page()
+
+        def rolled_up() -> bool:
+            page.goto("/console/insight")
+            return page.locator("svg.chart rect").count() > 0
+
+        wait_for(rolled_up, "the demo's figures on the Insight page", timeout=150, every=5)
+        expect(page.get_by_role("heading", name="Insight", exact=True)).to_be_visible()
+        expect(page.get_by_role("img", name="Volume and sentiment")).to_be_visible()
+        expect(page.locator("#days-h")).to_be_visible()
+        screenshot(page, "console-insight.png")
+    finally:
+        context.close()
