@@ -52,12 +52,17 @@ class Analyzer:
         return self.engine.name
 
     def analyze(self, documents: Sequence[Document], redact: bool) -> list[Analysis | AnalysisFailed]:
-        work = [_Work(document) for document in documents]
+        """One result per document. Identical documents (a broadcast reply, a copy-paste campaign,
+        a redelivery in the same batch) are analysed once and share the result: the same text and
+        hint give the same analysis, and the engine bills each text once."""
+        unique = list(dict.fromkeys(documents))
+        work = [_Work(document) for document in unique]
         self._languages(work)
         self._personal_data(work, redact)
         self._translate(work)
         self._insights(work)
-        return [self._result(item, redact) for item in work]
+        results = {document: self._result(item, redact) for document, item in zip(unique, work, strict=True)}
+        return [results[document] for document in documents]
 
     def _languages(self, work: list[_Work]) -> None:
         unknown = []

@@ -327,3 +327,20 @@ def test_names_found_as_people_are_redacted_in_languages_without_pii_detection(s
     assert result.pii_types == ["NAME"]
     assert [e.text for e in result.entities] == ["Lumina"]
     assert [k.text for k in result.key_phrases] == ["duas vezes"]
+
+
+def test_identical_texts_in_a_batch_are_analysed_and_billed_once(stubs) -> None:
+    """A broadcast reply or a copy-paste campaign: the stubs expect each distinct text once (a
+    second call would find no response and fail), and every copy gets the same analysis."""
+    analyzer, comprehend, _ = stubs
+    campaign = "Quero cancelar o meu plano, o serviço é péssimo"
+    expect_insights(comprehend, [campaign, "Onde está a minha encomenda?"], "pt")
+    documents = [Document(campaign, "pt")] * 5 + [
+        Document("Onde está a minha encomenda?", "pt"),
+        Document(campaign, "pt"),
+    ]
+    results = analyzer.analyze(documents, redact=False)
+    assert len(results) == 7
+    assert all(isinstance(result, Analysis) for result in results)
+    assert len({id(result) for result in results}) == 2
+    assert results[0] is results[6]
