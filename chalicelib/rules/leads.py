@@ -8,9 +8,21 @@ repeated interest. Lowered when the customer is at high churn risk (an upset cus
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib.models.decision import Intent, IntentResult
+from chalicelib.nlp.text import fold
+
+# Asking for a quote, in the languages socialcrm reads (folded: no accents, lower case): a customer
+# who asks for an offer is further along than one who asks about prices in general ("pricing for
+# teams" stays interest, not yet a lead).
+_QUOTE = re.compile(
+    r"\b(quote|quotation|orcamento|cotacao|presupuesto|cotizacion|preventivo|quotazione"
+    r"|cenov\w* nabid\w*|wycen\w*|ofert\w* cenow\w*)\b"
+)
+# A number of things ("40 licences", "25 licencias"): a quantity, where the analysis found none.
+_QUANTITY = re.compile(r"(?<![\d.,:/-])(?<!\d\s)\d{1,6}\s+(?!%)[^\W\d_]{3,}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +34,7 @@ class LeadFacts:
     interaction_count: int  # the customer's, this one included
     purchase_signals: int  # earlier purchase intents still remembered
     churn_risk: float
+    text: str = ""  # the message's words, for the cues the analysis does not give
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,11 @@ def score(facts: LeadFacts) -> LeadScore | None:
     ]
     if facts.entity_types & {"COMMERCIAL_ITEM", "TITLE"}:
         points.append((0.15, "names a product"))
-    if facts.entity_types & {"QUANTITY", "DATE"}:
+    words = fold(facts.text)
+    if facts.entity_types & {"QUANTITY", "DATE"} or _QUANTITY.search(words):
         points.append((0.1, "gives a quantity or date"))
+    if _QUOTE.search(words):
+        points.append((0.25, "asks for a quote"))
     if facts.sentiment == "POSITIVE":
         points.append((0.15, "positive tone"))
     elif facts.sentiment == "NEGATIVE":

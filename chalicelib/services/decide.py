@@ -143,6 +143,7 @@ class Decider:
                 if PURCHASE in snapshot.churn.signals
                 else 0,
                 churn_risk=state.score,
+                text=" ".join(part for part in (interaction.title, interaction.text) if part),
             )
         )
         if lead is not None and lead.score >= self._routing.leads.min_score:

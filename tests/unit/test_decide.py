@@ -477,3 +477,12 @@ def test_competitors_are_found_as_whole_words(text: str, mentioned: bool) -> Non
     document["competitors"] = ["O2", "Nimbus Mobile"]
     decider = Decider(parse(document), default_classifier())
     assert decider.mentions_competitor(text) is mentioned
+
+
+def test_a_request_for_a_quote_naming_a_quantity_alerts_sales_at_once() -> None:
+    text = "We'd like to buy 40 licences for our team, could you send a quote?"
+    decision = Customer().writes(message("m1", text), analysed(NEUTRAL))
+    lead = event(decision, DetailType.LEAD_QUALIFIED)
+    assert lead["severity"] == "medium"  # an alert now (hygiene: medium), not the hourly digest
+    assert lead["lead_score"] >= 0.75
+    assert lead["team"] == "sales"

@@ -163,3 +163,32 @@ def test_the_score_stays_between_0_and_1() -> None:
     worst = scored(facts(0.0, sentiment="NEGATIVE", churn_risk=1.0))
     assert best.score == 1.0
     assert worst.score == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We'd like to buy 40 licences for our team, could you send a quote?",
+        "Gostaríamos de comprar 40 licenças para a equipe, podem enviar um orçamento?",
+        "Queremos comprar 25 licencias, ¿nos pueden enviar una cotización?",
+        "Vorremmo acquistare 30 licenze, potete mandarci un preventivo?",
+        "Chtěli bychom koupit 40 licencí, můžete nám poslat cenovou nabídku?",
+        "Chcielibyśmy kupić 40 licencji, czy możecie przesłać wycenę?",
+    ],
+)
+def test_a_quantity_and_a_quote_asked_make_a_lead_sales_hear_of_at_once(text: str) -> None:
+    """The offline classifier gives these purchase intent at 0.72 to 0.93: with the quantity and
+    the quote asked, the score reaches medium severity (an alert now, not the hourly digest)."""
+    result = scored(facts(0.72, text=text))
+    assert result.score >= 0.75
+    assert any("asks for a quote" in reason for reason in result.reasons)
+    assert any("quantity" in reason for reason in result.reasons)
+    plain = scored(facts(0.72, text="I like your product, maybe I'll buy one someday"))
+    assert plain.score < 0.75
+    assert not any("quote" in reason or "quantity" in reason for reason in plain.reasons)
+
+
+def test_numbers_that_are_not_quantities_and_percentages_are_not_counted() -> None:
+    for text in ("call me at 555 0101 tomorrow", "prices rose 10 % this year", "version 2.5 please"):
+        reasons = scored(facts(0.7, text=text)).reasons
+        assert not any("quantity" in reason for reason in reasons), text
