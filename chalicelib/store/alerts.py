@@ -18,9 +18,10 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.models.alert import Alert, AlertStatus
 from chalicelib.models.events import Severity
 from chalicelib.store import keys, sort_cursor
-from chalicelib.store.models import AlertItem, AlertRefItem, CooldownItem, CustomerItem
+from chalicelib.store.models import AlertItem, AlertRefItem, CooldownItem
 from chalicelib.store.transactions import (
     condition_failed_at,
+    customer_writable,
     is_condition_failure,
     retry_on_conflict,
 )
@@ -64,12 +65,7 @@ class AlertStore:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(item, condition=AlertItem.pk.does_not_exist())
                     for customer_id, relation in named:
-                        transaction.condition_check(
-                            CustomerItem,
-                            keys.customer(customer_id),
-                            keys.PROFILE,
-                            condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                        )
+                        customer_writable(transaction, customer_id)
                         transaction.save(
                             AlertRefItem(
                                 keys.customer(customer_id),

@@ -21,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.models.directory import CustomerMatch
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, SearchEntryItem, SearchKeysItem
-from chalicelib.store.transactions import condition_failed_at, retry_on_conflict
+from chalicelib.store.transactions import condition_failed_at, customer_writable, retry_on_conflict
 
 ATTEMPTS = 8
 # One transaction holds at most 100 items: the customer's check, their list, and the entries.
@@ -68,12 +68,7 @@ class DirectoryStore:
         for attempt in range(ATTEMPTS):
             try:
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.condition_check(
-                        CustomerItem,
-                        keys.customer(customer_id),
-                        keys.PROFILE,
-                        condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                    )
+                    customer_writable(transaction, customer_id)
                     transaction.update(
                         SearchKeysItem(keys.customer(customer_id), keys.SEARCH_KEYS),
                         actions=[SearchKeysItem.entries.add(listed), SearchKeysItem.item_type.set(SearchKeysItem)],

@@ -16,8 +16,8 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.store import keys
-from chalicelib.store.models import CustomerItem, LakeKeyItem
-from chalicelib.store.transactions import condition_failed_at, retry_on_conflict
+from chalicelib.store.models import LakeKeyItem
+from chalicelib.store.transactions import condition_failed_at, customer_writable, retry_on_conflict
 
 _PROFILE, _SALT = 0, 1
 ATTEMPTS = 3
@@ -43,12 +43,7 @@ class LakeKeyStore:
         for attempt in range(ATTEMPTS):
             try:
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.condition_check(
-                        CustomerItem,
-                        keys.customer(customer_id),
-                        keys.PROFILE,
-                        condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                    )
+                    customer_writable(transaction, customer_id)
                     transaction.save(item, condition=LakeKeyItem.pk.does_not_exist())
                 return salt
             except TransactWriteError as exc:

@@ -23,7 +23,6 @@ from typing import cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.customer import StoredInteraction
@@ -37,7 +36,7 @@ from chalicelib.models.directory import (
 from chalicelib.rules.search import EMAIL, PHONE
 from chalicelib.store import keys
 from chalicelib.store.models import CustomerItem, InteractionItem, LinkItem, SuggestionItem
-from chalicelib.store.transactions import cancellation_codes, retry_on_conflict
+from chalicelib.store.transactions import cancellation_codes, customer_writable, retry_on_conflict
 from chalicelib.store.views import _stored as stored  # the timeline's one reading of an item
 
 ATTEMPTS = 8
@@ -62,9 +61,7 @@ class LinkStore:
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     for one in (customer_id, other_id):
-                        transaction.condition_check(
-                            CustomerItem, keys.customer(one), keys.PROFILE, condition=_writable()
-                        )
+                        customer_writable(transaction, one)
                     for one, two in ((customer_id, other_id), (other_id, customer_id)):
                         transaction.delete(SuggestionItem(keys.customer(one), keys.suggestion(two)))
                     for half in halves:
@@ -130,9 +127,7 @@ class LinkStore:
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     for one in (customer_id, other_id):
-                        transaction.condition_check(
-                            CustomerItem, keys.customer(one), keys.PROFILE, condition=_writable()
-                        )
+                        customer_writable(transaction, one)
                     transaction.condition_check(
                         LinkItem,
                         keys.customer(customer_id),
@@ -212,11 +207,6 @@ class LinkStore:
                 raise UnknownCustomer(f"no customer {one}") from None
             if cast(datetime | None, profile.erasing_at) is not None:
                 raise CustomerBeingErased(f"customer {one} is being erased")
-
-
-def _writable() -> Condition:
-    condition: Condition = CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist()
-    return condition
 
 
 def _link(item: LinkItem) -> Link:

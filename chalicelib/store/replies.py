@@ -21,8 +21,13 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.models.reply import Reply, ReplyState
 from chalicelib.store import keys
-from chalicelib.store.models import ChannelStateItem, CustomerItem, ReplyItem, ReplyRequestItem
-from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
+from chalicelib.store.models import ChannelStateItem, ReplyItem, ReplyRequestItem
+from chalicelib.store.transactions import (
+    cancellation_codes,
+    condition_failed_at,
+    customer_writable,
+    is_condition_failure,
+)
 
 REPLY = "REPLY#"
 ATTEMPTS = 8
@@ -59,12 +64,7 @@ class ReplyStore:
         for _ in range(ATTEMPTS):
             try:
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.condition_check(
-                        CustomerItem,
-                        keys.customer(reply.customer_id),
-                        keys.PROFILE,
-                        condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                    )
+                    customer_writable(transaction, reply.customer_id)
                     if reply.client_reply_id:
                         transaction.save(
                             ReplyRequestItem(
@@ -130,12 +130,7 @@ class ReplyStore:
                 # Only while the customer is not being erased: an erasure under way deletes the
                 # reply, and nothing may be sent in their name meanwhile.
                 with TransactWrite(connection=self._connection) as transaction:
-                    transaction.condition_check(
-                        CustomerItem,
-                        keys.customer(customer_id),
-                        keys.PROFILE,
-                        condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                    )
+                    customer_writable(transaction, customer_id)
                     transaction.update(
                         item,
                         actions=[ReplyItem.sending_since.set(now)],

@@ -45,7 +45,12 @@ from chalicelib.store.serde import (
     segments_of,
     waiting_replies_of,
 )
-from chalicelib.store.transactions import cancellation_codes, condition_failed_at, is_condition_failure
+from chalicelib.store.transactions import (
+    cancellation_codes,
+    condition_failed_at,
+    customer_writable,
+    is_condition_failure,
+)
 
 POINTER = "POINTER"
 AGGREGATE_ATTEMPTS = 8
@@ -121,12 +126,7 @@ class TimelineWriter:
                     if inbound or decision.waiting_replies is not None:
                         transaction.save(profile)  # conditional on the version read above
                     else:  # a brand reply that changes nothing of the profile must not land in an erasure
-                        transaction.condition_check(
-                            CustomerItem,
-                            keys.customer(customer_id),
-                            keys.PROFILE,
-                            condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
-                        )
+                        customer_writable(transaction, customer_id)
                     if decision.case is not None:
                         transaction.save(case_item(decision.case, self._retention))  # new, or unchanged since read
                     for reply, text in answers:  # the replies that waited on it join the timeline

@@ -6,6 +6,10 @@ import random
 import time
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import keys
+from chalicelib.store.models import CustomerItem
 
 CONFLICT_BACKOFF_SECONDS = 0.05
 
@@ -33,3 +37,15 @@ def retry_on_conflict(exc: TransactWriteError, attempt: int) -> None:
     if "TransactionConflict" not in cancellation_codes(exc):
         raise exc
     time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))  # noqa: S311 - jitter
+
+
+def customer_writable(transaction: TransactWrite, customer_id: str) -> None:
+    """Make the transaction conditional on the customer existing and not being erased: what it
+    writes for them lands only while they may be written for (an erasure marks the profile first,
+    so nothing started after the mark lands in what it deletes)."""
+    transaction.condition_check(
+        CustomerItem,
+        keys.customer(customer_id),
+        keys.PROFILE,
+        condition=CustomerItem.pk.exists() & CustomerItem.erasing_at.does_not_exist(),
+    )
