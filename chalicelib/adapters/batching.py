@@ -3,6 +3,7 @@ ten entries and a byte budget per call."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -25,3 +26,27 @@ def pack(items: Sequence[T], size: Callable[[T], int], max_entries: int, max_byt
     if current:
         packed.append(current)
     return packed
+
+
+def put_with_retries(
+    pending: list[int],
+    size: Callable[[int], int],
+    max_entries: int,
+    max_bytes: int,
+    put: Callable[[list[int]], list[int]],
+    attempts: int,
+    backoff_seconds: float,
+) -> list[int]:
+    """Send entries (by index) in packed calls, `put` answering the indexes worth another try
+    (entries an AWS batch API refused while answering 200), which are sent again after a growing
+    wait. Returns what was still not taken after `attempts` rounds."""
+    for attempt in range(attempts):
+        if not pending:
+            break
+        if attempt:
+            time.sleep(backoff_seconds * 2 ** (attempt - 1))
+        retry: list[int] = []
+        for group in pack(pending, size, max_entries, max_bytes):
+            retry += put(group)
+        pending = retry
+    return pending

@@ -9,12 +9,11 @@ failed entries (`FailedEntryCount`) is retried here for those entries alone, sin
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.aws import WORKER_PROFILE, client
-from chalicelib.adapters.batching import pack
+from chalicelib.adapters.batching import pack, put_with_retries
 from chalicelib.models.events import SOURCE, DomainEvent
 from chalicelib.observability import logger
 
@@ -54,17 +53,15 @@ class EventBus:
         too_big = [i for i, entry in enumerate(entries) if entry_size(entry) > MAX_BYTES]
         for index in too_big:
             logger.error("event too large for EventBridge", extra={"detail_type": entries[index]["DetailType"]})
-        pending = [i for i in range(len(entries)) if i not in too_big]
-        for attempt in range(ATTEMPTS):
-            if not pending:
-                break
-            if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-            retry: list[int] = []
-            for group in batches([entries[i] for i in pending]):
-                indexes = [pending[i] for i in group]
-                retry += self._put(indexes, entries, accepted)
-            pending = retry
+        pending = put_with_retries(
+            [i for i in range(len(entries)) if i not in too_big],
+            lambda i: entry_size(entries[i]),
+            MAX_ENTRIES,
+            MAX_BYTES,
+            lambda indexes: self._put(indexes, entries, accepted),
+            ATTEMPTS,
+            self._backoff,
+        )
         if pending:
             logger.warning("events not accepted by EventBridge", extra={"count": len(pending)})
         return accepted

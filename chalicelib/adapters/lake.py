@@ -10,12 +10,11 @@ reported per record, so the caller fails only the messages that raised it.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.aws import WORKER_PROFILE, client
-from chalicelib.adapters.batching import pack
+from chalicelib.adapters.batching import put_with_retries
 from chalicelib.observability import logger
 
 MAX_RECORDS = 500
@@ -43,16 +42,15 @@ class FirehoseSink:
         too_big = {i for i, blob in enumerate(data) if len(blob) > MAX_RECORD_BYTES}
         if too_big:
             logger.error("lake records too large for Firehose", extra={"count": len(too_big)})
-        pending = [i for i in range(len(data)) if i not in too_big]
-        for attempt in range(ATTEMPTS):
-            if not pending:
-                break
-            if attempt:
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-            retry: list[int] = []
-            for group in pack(pending, lambda i: len(data[i]), MAX_RECORDS, MAX_BYTES):
-                retry += self._put(group, data, accepted)
-            pending = retry
+        pending = put_with_retries(
+            [i for i in range(len(data)) if i not in too_big],
+            lambda i: len(data[i]),
+            MAX_RECORDS,
+            MAX_BYTES,
+            lambda indexes: self._put(indexes, data, accepted),
+            ATTEMPTS,
+            self._backoff,
+        )
         if pending:
             logger.warning("lake records not accepted by Firehose", extra={"count": len(pending)})
         return accepted

@@ -84,7 +84,7 @@ def stubbed() -> Iterator[tuple[Any, Stubber]]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The adapter's backoff between attempts, recorded instead of slept."""
     recorded: list[float] = []
-    monkeypatch.setattr("chalicelib.adapters.events.time.sleep", recorded.append)
+    monkeypatch.setattr("chalicelib.adapters.batching.time.sleep", recorded.append)  # the shared retry loop
     return recorded
 
 
