@@ -19,15 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.rules.routing import RoutingDocument, RoutingError, parse
-from tools import template as templates
-
-STANDARD_TIER_BYTES = 4096  # bigger values need the Advanced tier (up to 8 KB), which is billed
+from tools import parameters
 
 
 def parameter_name(stage: str) -> str:
     """The name the functions read, from the template's SOCIALCRM_ROUTING_PARAMETER."""
-    value = templates.function_environment(templates.load())["SOCIALCRM_ROUTING_PARAMETER"]
-    return str(value["Fn::Sub"]).replace("${Stage}", stage)
+    return parameters.parameter_name("SOCIALCRM_ROUTING_PARAMETER", stage)
 
 
 def check(path: Path) -> RoutingDocument:
@@ -36,11 +33,7 @@ def check(path: Path) -> RoutingDocument:
 
 def publish(ssm: Any, path: Path, stage: str) -> str:
     check(path)
-    text = path.read_text(encoding="utf-8")
-    name = parameter_name(stage)
-    tier = "Standard" if len(text.encode()) <= STANDARD_TIER_BYTES else "Advanced"
-    ssm.put_parameter(Name=name, Value=text, Type="String", Overwrite=True, Tier=tier)
-    return name
+    return parameters.store(ssm, parameter_name(stage), path.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.insight.segments import DEFAULT_PATH, SegmentDocument, SegmentError, parse
-from tools import template as templates
-from tools.routing import STANDARD_TIER_BYTES
+from tools import parameters
 
 
 def describe(document: SegmentDocument) -> str:
@@ -34,8 +33,7 @@ def describe(document: SegmentDocument) -> str:
 
 def parameter_name(stage: str) -> str:
     """The name the functions read, from the template's SOCIALCRM_SEGMENTS_PARAMETER."""
-    value = templates.function_environment(templates.load())["SOCIALCRM_SEGMENTS_PARAMETER"]
-    return str(value["Fn::Sub"]).replace("${Stage}", stage)
+    return parameters.parameter_name("SOCIALCRM_SEGMENTS_PARAMETER", stage)
 
 
 def check(path: Path) -> SegmentDocument:
@@ -44,11 +42,7 @@ def check(path: Path) -> SegmentDocument:
 
 def publish(ssm: Any, path: Path, stage: str) -> str:
     check(path)
-    text = path.read_text(encoding="utf-8")
-    name = parameter_name(stage)
-    tier = "Standard" if len(text.encode()) <= STANDARD_TIER_BYTES else "Advanced"
-    ssm.put_parameter(Name=name, Value=text, Type="String", Overwrite=True, Tier=tier)
-    return name
+    return parameters.store(ssm, parameter_name(stage), path.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
