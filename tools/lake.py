@@ -95,6 +95,7 @@ def main() -> int:
     import boto3
 
     from tools.local.__main__ import REGION, aws_environment
+    from tools.provision import stack_name
 
     parser = argparse.ArgumentParser(description="Run a lake query on the local stack's lake with DuckDB.")
     parser.add_argument("query", type=Path, help="a .sql file, e.g. infra/lake/rising_topics.sql")
@@ -102,7 +103,9 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.update(aws_environment(args.aws_port))
     s3 = boto3.client("s3", region_name=REGION)
-    bucket = next(b["Name"] for b in s3.list_buckets()["Buckets"] if "lake" in b["Name"])
+    bucket = boto3.client("cloudformation", region_name=REGION).describe_stack_resource(
+        StackName=stack_name("dev"), LogicalResourceId="LakeBucket"
+    )["StackResourceDetail"]["PhysicalResourceId"]
     with tempfile.TemporaryDirectory() as folder:
         download(s3, bucket, Path(folder))
         rows = run(args.query.read_text(), connect(Path(folder)))

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.models.events import DetailType
+from chalicelib.models.interaction import iso, parse_iso
 
 INTERACTIONS, EVENTS, TOPICS = "interactions", "events", "topics"
 # A topic is one word customers wrote: an hour's topic goes to the lake only once this many
@@ -71,12 +72,8 @@ def record(envelope: Mapping[str, Any], salt: str | None, pseudonyms: Pseudonyms
 
 
 def _when(moment: str) -> dict[str, Any]:
-    at = parse(moment)
+    at = parse_iso(moment)
     return {"day": at.strftime("%Y-%m-%d"), "hour": at.hour}
-
-
-def parse(moment: str) -> datetime:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 def _interaction(detail: Mapping[str, Any], pseudonyms: Pseudonyms) -> dict[str, Any]:
@@ -139,7 +136,7 @@ def topic_records(hour: datetime, counts: Mapping[str, tuple[int, int]], counted
     """One record per topic of an hour named by at least TOPIC_MIN_MENTIONS messages: `counts`
     maps each topic to (mentions, negative ones). The hour is counted again every run while it is
     recent; the latest `counted_at` is its count."""
-    stamp = counted_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    stamp = iso(counted_at)
     day = hour.strftime("%Y-%m-%d")
     return [
         {

@@ -157,8 +157,8 @@ def test_records_have_exactly_the_columns_of_their_glue_tables() -> None:
     assert len(hour) == 1  # a word fewer than three messages name stays out of the lake
     assert set(hour[0]) == columns["topics"]
     assert (hour[0]["topic"], hour[0]["mentions"], hour[0]["negative"], hour[0]["hour"]) == ("battery", 7, 5, 9)
-    for name, found in lake.tables().items():
-        assert all(lake.engine_type(kind) for _, kind in found), name  # every type maps to DuckDB's
+    engine_types = {lake.engine_type(kind) for found in lake.tables().values() for _, kind in found}
+    assert engine_types == {"VARCHAR", "INTEGER", "DOUBLE", "VARCHAR[]"}  # each Glue type has DuckDB's
 
 
 class Keys:
