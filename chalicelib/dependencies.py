@@ -267,6 +267,7 @@ def lake_sink() -> LakeSink | None:
     return FirehoseSink(stream) if stream else None
 
 
+@cache
 def archiver() -> Archiver:
     """The lake queue's use case. Without a stream, or without `lake_key` in the app's secrets,
     it raises: the events wait on the queue (then its dead-letter queue) until the stage has both."""
@@ -530,6 +531,7 @@ def reset() -> None:
         figure_store,
         topics,
         lake_sink,
+        archiver,
         alert_store,
         audit_trail,
         customer_records,

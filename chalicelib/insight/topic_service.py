@@ -62,7 +62,8 @@ class Topics:
             self._store.save_hour(hour, topics, now)
             counted[hour.strftime("%Y-%m-%dT%H")] = len(topics)
             days.add(hour.strftime("%Y-%m-%d"))
-            records += topic_records(hour, {name: (t.n, t.sentiment["NEGATIVE"]) for name, t in topics.items()}, now)
+            if self._lake is not None:
+                records += topic_records(hour, {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}, now)
         for day in sorted(days):
             self._store.save_day(day, top(combine(self._store.hours(day))), now)
         if self._lake is not None and records and not all(self._lake.put(records)):
