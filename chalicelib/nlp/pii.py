@@ -129,7 +129,7 @@ def _nip(match: str) -> bool:
 
 
 def _polish_id_card(match: str) -> bool:
-    code = match.upper()
+    code = "".join(match.split()).upper()  # the pattern allows "ABC 123456"
     values = [ord(char) - 55 for char in code[:3]] + [int(char) for char in code[3:]]
     return sum(v * w for v, w in zip(values, (7, 3, 1, 9, 7, 3, 1, 7, 3), strict=True)) % 10 == 0
 

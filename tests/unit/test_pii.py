@@ -124,3 +124,10 @@ def test_labelled_posts_personal_data_is_found_exactly() -> None:
         extra += [(row["id"], *item) for item in got - want]
     assert (missed, extra) == ([], [])
     assert sum(len(row["pii"]) for row in rows) >= 50
+
+
+def test_three_letters_a_space_and_six_digits_are_checked_not_crashed_on() -> None:
+    """The Polish ID card pattern allows a space after the letters; its check digit used to read
+    that space as a digit and raise, failing the whole analysis of a text such as this."""
+    assert pii.find("how many dollars can i exchange for 100000 yen") == []
+    assert [span.type for span in pii.find("dowód ABA 300000")] == ["ID_CARD"]
