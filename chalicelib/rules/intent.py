@@ -27,6 +27,13 @@ REPEAT_DECAY = 0.5
 MAX_REASONS = 4
 # Points the learned word counts can give, times their probability for the intent.
 LEARNED_WEIGHT = 1.5
+# Points the counts of the public (English) data can give, times their probability for the intent.
+PUBLIC_WEIGHT = 2.0
+# A learned probability below this is no evidence, and no reason worth showing.
+NEGLIGIBLE = 0.01
+# The public model speaks only when it is at least this sure: less, and it is mostly its prior (half
+# its rows are complaints) speaking about words it never saw, as in a post about opening hours.
+PUBLIC_FLOOR = 0.5
 # Cancel intent outranks the complaint that usually comes with it: leaving is what ops must see.
 CANCEL_BONUS = 0.8
 
@@ -65,11 +72,20 @@ class _Tally:
 
 
 class IntentClassifier:
-    """The cue lexicon plus, when given, the learned word counts weighted by `learned_weight`."""
+    """The cue lexicon plus, when given, the learned word counts weighted by `learned_weight`, and
+    the counts of the public English data weighted by `public_weight` (English posts only)."""
 
-    def __init__(self, words: WordModel | None, learned_weight: float = LEARNED_WEIGHT) -> None:
+    def __init__(
+        self,
+        words: WordModel | None,
+        learned_weight: float = LEARNED_WEIGHT,
+        public: WordModel | None = None,
+        public_weight: float = PUBLIC_WEIGHT,
+    ) -> None:
         self._words = words
         self._learned_weight = learned_weight
+        self._public = public
+        self._public_weight = public_weight
 
     def classify(self, facts: IntentInput) -> IntentResult:
         text = facts.text.strip()
@@ -91,22 +107,46 @@ class IntentClassifier:
         if "COMMERCIAL_ITEM" in facts.entity_types and tallies[Intent.PURCHASE_INTENT].hits:
             tallies[Intent.PURCHASE_INTENT].add(0.4, "entity COMMERCIAL_ITEM", repeatable=True)
         if self._words is not None and self._learned_weight:
-            self._learned(folded, tallies)
+            _learned(self._words, self._learned_weight, NEGLIGIBLE, folded, "learned words", tallies)
+        english = _english(facts, folded)
+        if self._public is not None and self._public_weight and english:
+            _learned(self._public, self._public_weight, PUBLIC_FLOOR, english, "words of public posts", tallies)
         tallies[Intent.OTHER].add(OTHER_FLOOR, "nothing stronger", repeatable=True)
         return _decide(tallies)
 
-    def _learned(self, folded: str, tallies: dict[Intent, _Tally]) -> None:
-        assert self._words is not None
-        posterior, evidence = self._words.posterior(folded)
-        for label, probability in posterior.items():
-            words = ", ".join(repr(word) for word in evidence.get(label, ()))
-            reason = f"learned words {words} ({probability:.2f})" if words else f"learned words ({probability:.2f})"
-            tallies[Intent(label)].add(self._learned_weight * probability, reason, repeatable=True)
+
+def _english(facts: IntentInput, folded: str) -> str | None:
+    """The post's English words, if it has any: its text or the translation the analysis made."""
+    if facts.language == "en":
+        return folded
+    if facts.translated_text and facts.language not in LANGUAGES:
+        return fold(facts.translated_text)
+    return None
+
+
+def _learned(
+    model: WordModel, weight: float, floor: float, folded: str, what: str, tallies: dict[Intent, _Tally]
+) -> None:
+    posterior, evidence = model.posterior(folded)
+    for label, probability in posterior.items():
+        if label not in _INTENTS or probability < floor:  # "none": posts that are none of the scored intents
+            continue
+        words = ", ".join(repr(word) for word in evidence.get(label, ()) if _quotable(word, model))
+        reason = f"{what} {words} ({probability:.2f})" if words else f"{what} ({probability:.2f})"
+        tallies[Intent(label)].add(weight * probability, reason, repeatable=True)
+
+
+def _quotable(token: str, model: WordModel) -> bool:
+    """Only words of the hand-written posts are quoted (never a name the public data taught)."""
+    return all(word in model.quotable for word in token.split())
+
+
+_INTENTS = frozenset(intent.value for intent in Intent)
 
 
 @cache
 def default_classifier() -> IntentClassifier:
-    return IntentClassifier(intent_words.model())
+    return IntentClassifier(intent_words.model(), public=intent_words.public_model())
 
 
 def classify(facts: IntentInput) -> IntentResult:
@@ -161,7 +201,7 @@ def _quote(snippet: str) -> str:
 @cache
 def _vocabulary() -> frozenset[str]:
     learned = intent_words.model()
-    return frozenset(token for token in learned.log_likelihood if " " not in token) if learned else frozenset()
+    return learned.quotable if learned else frozenset()
 
 
 def _question_defers(tallies: dict[Intent, _Tally]) -> None:

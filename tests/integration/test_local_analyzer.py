@@ -1,5 +1,7 @@
 """The offline analyzer against the labelled posts in tests/data/nlp (written independently of
-its training phrases): accuracy floors per language, so a change that makes it worse fails."""
+its training data): accuracy floors per language, so a change that makes it worse fails. They are
+short, plain posts, easier than real ones: the accuracy that counts is measured on the held-out
+real posts (`make bench`, bench/understanding.py; tests/integration/test_local_sentiment.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import pytest
 
 from chalicelib.nlp.local import WEIGHTS_PATH
 from tools.nlp import evaluate
-from tools.nlp.train_sentiment import seed_digest
+from tools.nlp.train_sentiment import data_digest
 
 LANGUAGES = ("en", "pt", "es", "it", "cs", "pl")
-# Measured 0.96 (language) and 0.81 (sentiment, four labels) overall; floors leave room for noise.
+# Measured 0.96 (language) and 0.77 (sentiment: three labels, the MIXED posts left out; cs 0.69,
+# pl 0.73, the others 0.77-0.83) overall; floors leave room for noise.
 LANGUAGE_FLOOR = 0.9
 SENTIMENT_FLOOR = 0.7
 SENTIMENT_FLOOR_PER_LANGUAGE = 0.6
@@ -43,9 +46,10 @@ def test_sentiment_is_above_its_floor_overall_and_in_every_language(scores: dict
     assert all(scores[language]["sentiment"] >= SENTIMENT_FLOOR_PER_LANGUAGE for language in LANGUAGES), scores
 
 
-def test_the_weights_were_trained_from_the_seed_phrases_in_the_repository() -> None:
-    """Change a seed file and forget `python -m tools.nlp.train_sentiment`, and this fails."""
-    assert json.loads(WEIGHTS_PATH.read_text())["seed_sha256"] == seed_digest()
+def test_the_weights_were_trained_from_the_training_data_in_the_repository() -> None:
+    """Rebuild the data (tools/nlp/corpora.py) and forget `python -m tools.nlp.train_sentiment`,
+    and this fails."""
+    assert json.loads(WEIGHTS_PATH.read_text())["data_sha256"] == data_digest()
 
 
 # Intent macro-F1 on the held-out posts: measured 0.80 overall, 0.75 to 0.88 per language (the

