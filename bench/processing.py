@@ -1,12 +1,17 @@
 """Processing benchmarks on a fixed 1,000-interaction mixed-language set (bench/corpus.py):
 
 1. AWS calls per interaction with the Comprehend engine: Comprehend calls per API and Translate
-   calls beside their floor (ceil(n / 25) per API per language for the batch APIs; one per document
-   for the APIs with no batch form), billed Comprehend units, estimated DynamoDB write units, and
-   the calls a redelivery of all 1,000 costs (target: zero). Target: <= 1.1x the floor. Also how
-   the batch calls grow when the same interactions arrive in smaller SQS batches.
-2. Processor throughput (interactions per second) with the offline analyzer, on moto.
-3. Offline analyzer accuracy per language on the labelled posts.
+   calls beside their floor (ceil(n / 25) per API per language for the batch APIs, n being the
+   documents the call plan sends to it; one per document for the APIs with no batch form), billed
+   Comprehend units, estimated DynamoDB write units, and the calls a redelivery of all 1,000 costs
+   (target: zero). Target: <= 1.1x the floor. Also how the batch calls grow when the same
+   interactions arrive in smaller SQS batches.
+2. What each engine bills (issue 12): Comprehend units and dollars per million interactions for
+   `comprehend`, `hybrid` and `local`, on the same 1,000 interactions and on the labelled posts
+   (real-world text, where far more documents name someone); and the share of documents the hybrid
+   sends to Comprehend by confidence threshold.
+3. Processor throughput (interactions per second) with the offline analyzer, on moto.
+4. Offline analyzer accuracy per language on the labelled posts.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from bench.corpus import corpus, language_of
@@ -22,7 +28,13 @@ from bench.moto_speedups import no_transaction_snapshots
 from bench.table import render
 
 TARGET = 1.1
-BATCH_APIS = ("BatchDetectSentiment", "BatchDetectEntities", "BatchDetectKeyPhrases")
+# Comprehend's price per unit (100 characters, at least 3 a document) for sentiment, entities, key
+# phrases, language, targeted sentiment and personal data, in its first tier (to 10 million units
+# a month); Translate's per character (standard real-time translation, list price).
+COMPREHEND_UNIT_PRICE = 0.0001
+TRANSLATE_CHARACTER_PRICE = 15 / 1_000_000
+ENGINES = ("comprehend", "hybrid", "local")
+HYBRID_THRESHOLDS = (0.45, 0.5, 0.55, 0.65, 0.75)  # the default (nlp/hybrid.py) among them
 
 
 def _environment() -> None:
@@ -62,20 +74,48 @@ def _run_batches(bodies: list[str], batch_size: int) -> None:
 
 
 def floors(interactions: list[Any]) -> dict[str, int]:
-    """The fewest calls the work could take, given the APIs' batch sizes and languages."""
-    from chalicelib.nlp.comprehend import ANALYSIS_LANGUAGES, PII_LANGUAGES
+    """The fewest calls the Comprehend engine's call plan (nlp/comprehend.py) could take, given the
+    APIs' batch sizes and languages: every document's sentiment, in its language or, translated, in
+    English; entities, targeted sentiment and personal data detection for the documents the plan's
+    checks (nlp/gates.py) send, read on the original text; language detection for the untagged
+    documents the offline detector is unsure of; key phrases never (the offline rules give them)."""
+    from chalicelib.nlp import gates
+    from chalicelib.nlp.comprehend import ANALYSIS_LANGUAGES, LANGUAGE_CONFIDENCE, PII_LANGUAGES, TARGETED_LANGUAGES
+    from chalicelib.nlp.engine import LanguageGuess
+    from chalicelib.nlp.local import LocalEngine
+    from chalicelib.rules.routing import load_default
 
-    languages = Counter(language_of(i.text) for i in interactions)
+    competitors = load_default().competitors
     analysed: Counter[str] = Counter()
-    for language, count in languages.items():
-        analysed[language if language in ANALYSIS_LANGUAGES else "en"] += count
-    undetected = sum(1 for i in interactions if i.platform not in ("x", "trustpilot"))
-    floor = {api: sum(math.ceil(n / 25) for n in analysed.values()) for api in BATCH_APIS}
-    floor["BatchDetectDominantLanguage"] = math.ceil(undetected / 25)
-    floor["BatchDetectTargetedSentiment"] = math.ceil(analysed["en"] / 25)
-    floor["DetectPiiEntities"] = sum(n for language, n in languages.items() if language in PII_LANGUAGES)
-    floor["TranslateText"] = sum(n for language, n in languages.items() if language not in ANALYSIS_LANGUAGES)
-    return floor
+    entities: Counter[str] = Counter()
+    targeted = personal_data = translated = 0
+    for interaction in interactions:
+        language = language_of(interaction.text)
+        into = language if language in ANALYSIS_LANGUAGES else "en"
+        analysed[into] += 1
+        translated += into != language
+        entities[into] += gates.may_name(interaction.text)
+        targeted += into in TARGETED_LANGUAGES and gates.names_any(interaction.text, competitors)
+        personal_data += language in PII_LANGUAGES and gates.may_hold_personal_data(interaction.text)
+    untagged = [i.text for i in interactions if i.platform not in ("x", "trustpilot")]
+    unsure = sum(
+        1
+        for guess in LocalEngine().detect_languages(untagged)
+        if not isinstance(guess, LanguageGuess) or guess.score < LANGUAGE_CONFIDENCE
+    )
+
+    def batches(counts: Counter[str]) -> int:
+        return sum(math.ceil(n / 25) for n in counts.values())
+
+    return {
+        "BatchDetectDominantLanguage": math.ceil(unsure / 25),
+        "BatchDetectSentiment": batches(analysed),
+        "BatchDetectEntities": batches(entities),
+        "BatchDetectKeyPhrases": 0,
+        "BatchDetectTargetedSentiment": math.ceil(targeted / 25),
+        "DetectPiiEntities": personal_data,
+        "TranslateText": translated,
+    }
 
 
 def aws_calls(size: int = 1000) -> str:
@@ -115,7 +155,7 @@ def aws_calls(size: int = 1000) -> str:
     rows = []
     for api, minimum in floor.items():
         calls = first_calls[api]
-        ratio = calls / minimum if minimum else 0.0
+        ratio = calls / minimum if minimum else (0.0 if not calls else math.inf)
         batched = api.startswith("Batch")
         rows.append(
             [api, calls, minimum, ratio, "ok" if not batched or ratio <= TARGET else "MISSED", first_units[api]]
@@ -174,6 +214,132 @@ def batching(size: int = 1000, batch_sizes: tuple[int, ...] = (100, 250, 1000)) 
     )
 
 
+def _labelled_posts() -> list[dict[str, Any]]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tests" / "data" / "nlp" / "labelled_posts.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def engine_costs(size: int = 1000) -> str:
+    """What each engine bills, built as dependencies.analyzer builds it (the offline detector
+    first, the default routing document's competitors), analysing what the processor hands it: the
+    corpus' 1,000 interactions in one batch with their trusted tags, and the 410 labelled posts
+    untagged. Comprehend and Translate are answered and counted by tools/fake_comprehend.py; the
+    hybrid's share depends on the offline model's confidence, so it is measured, not computed (at
+    each threshold; its row is the default's). The offline model runs once per set: its
+    sentiments are remembered by text."""
+    _environment()
+    from moto import mock_aws
+
+    from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
+    from chalicelib.nlp.analysis import Document, Sentiment
+    from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
+    from chalicelib.nlp.engine import Engine
+    from chalicelib.nlp.gates import names_any
+    from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
+    from chalicelib.nlp.local import LocalEngine
+    from chalicelib.nlp.pipeline import Analyzer
+    from chalicelib.rules.routing import load_default
+    from chalicelib.services.process import trusted_language_hint
+    from tools.fake_comprehend import FakeComprehend
+
+    class Remembered(LocalEngine):
+        def __init__(self) -> None:
+            super().__init__()
+            self._seen: dict[tuple[str, str | None], Sentiment] = {}
+
+        def sentiments(self, texts: Sequence[str], language: str | None = None) -> list[Sentiment]:
+            missing = [text for text in dict.fromkeys(texts) if (text, language) not in self._seen]
+            if missing:
+                answers = super().sentiments(missing, language)
+                self._seen.update(((text, language), answer) for text, answer in zip(missing, answers, strict=True))
+            return [self._seen[text, language] for text in texts]
+
+    interactions = corpus(size)
+    posts = _labelled_posts()
+    post_language = {post["text"]: post["language"] for post in posts}
+    sets = {
+        f"{size} interactions (bench/corpus.py)": (
+            [Document(i.text, trusted_language_hint(i)) for i in interactions],
+            language_of,
+        ),
+        f"{len(posts)} labelled posts, untagged (tests/data/nlp)": (
+            [Document(post["text"]) for post in posts],
+            lambda text: post_language.get(text, "en"),
+        ),
+    }
+    plan = CallPlan(targeted=lambda text: names_any(text, load_default().competitors))
+    rows = []
+    shares = []
+    with mock_aws(config={"core": {"passthrough": {"services": ["comprehend", "translate"]}}}):
+        for label, (documents, languages) in sets.items():
+            local = Remembered()
+            # Built now, used one at a time: each takes its clients on its first call, after the
+            # fake is installed on them.
+            engines: list[tuple[str, float | None, Engine]] = [
+                ("local", None, local),
+                ("comprehend", None, ComprehendEngine(plan=plan, detector=local.detect_languages)),
+            ]
+            engines += [
+                ("hybrid", t, HybridEngine(local, ComprehendEngine(plan=plan, detector=local.detect_languages), t))
+                for t in HYBRID_THRESHOLDS
+            ]
+            for name, threshold, engine in engines:
+                reset_clients()
+                fake = FakeComprehend(languages).install(
+                    client("comprehend", WORKER_PROFILE), client("translate", WORKER_PROFILE)
+                )
+                Analyzer(engine).analyze(documents, redact=True)
+                count = len(documents)
+                if threshold is not None:
+                    shares.append([label, threshold, fake.documents["BatchDetectSentiment"] / count])
+                    if threshold != CONFIDENCE_THRESHOLD:
+                        continue
+                paid = {api: n for api, n in fake.units.items() if api != "TranslateText" and n}
+                units = sum(paid.values()) / count
+                characters = fake.characters["TranslateText"] / count
+                rows.append(
+                    [
+                        label,
+                        name,
+                        sum(n for api, n in fake.calls.items() if api != "TranslateText") / count,
+                        units,
+                        units * COMPREHEND_UNIT_PRICE * 1e6,
+                        characters,
+                        characters * TRANSLATE_CHARACTER_PRICE * 1e6,
+                        ", ".join(f"{api.removeprefix('Batch')} {n / count:.2f}" for api, n in sorted(paid.items())),
+                    ]
+                )
+    reset_clients()
+    order = {name: index for index, name in enumerate(ENGINES)}
+    rows.sort(key=lambda row: (str(row[0]) != next(iter(sets)), order[str(row[1])]))
+    return (
+        render(
+            f"Billed per interaction by engine (Comprehend ${COMPREHEND_UNIT_PRICE} a unit; "
+            f"Translate ${TRANSLATE_CHARACTER_PRICE * 1e6:.0f} per million characters)",
+            [
+                "documents",
+                "engine",
+                "Comprehend calls",
+                "Comprehend units",
+                "Comprehend $/M interactions",
+                "Translate characters",
+                "Translate $/M",
+                "units by API",
+            ],
+            rows,
+        )
+        + "\n"
+        + render(
+            "Hybrid: share of documents whose sentiment Comprehend gives, by confidence threshold",
+            ["documents", "threshold", "share"],
+            shares,
+        )
+    )
+
+
 def throughput(size: int = 1000) -> str:
     _environment()
     import boto3
@@ -225,7 +391,7 @@ def accuracy() -> str:
 
 
 def run() -> str:
-    return "\n".join((aws_calls(), batching(), throughput(), accuracy()))
+    return "\n".join((aws_calls(), engine_costs(), batching(), throughput(), accuracy()))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ DEFAULT_RETENTION_DAYS = 365
 DEFAULT_AUDIT_RETENTION_DAYS = 1825
 # WhatsApp redelivers for up to 7 days: remember processed interactions a day longer.
 DEFAULT_DEDUPE_DAYS = 8
-NLP_ENGINES = ("comprehend", "local")
+NLP_ENGINES = ("comprehend", "hybrid", "local")
 CONSOLE_SIGNIN = ("password", "managed")
 DEFAULT_CONSOLE_SESSION_HOURS = 12  # a working day; the role is checked again every few minutes
 

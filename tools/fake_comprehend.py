@@ -1,7 +1,9 @@
 """A stand-in for Amazon Comprehend and Amazon Translate at botocore's HTTP layer, for tests
 and benchmarks that need whole batches answered (moto's Comprehend is canned, its Translate
 missing). It answers every operation the ComprehendEngine uses with the response shapes of the
-API references, below botocore's retry and parsing, and counts calls and billed units.
+API references, below botocore's retry and parsing, and counts calls, documents, characters and
+billed units (Comprehend's: per document, 100 characters a unit, at least 3; `units` of
+TranslateText are counted the same way but Translate bills `characters`).
 
 Its "analysis" is deliberately simple and deterministic: the language is taken from a marker
 the caller supplies (or `en`), sentiment from a few words. It is for counting and plumbing, not
@@ -43,6 +45,7 @@ class FakeComprehend:
         self.calls: Counter[str] = Counter()
         self.units: Counter[str] = Counter()
         self.documents: Counter[str] = Counter()
+        self.characters: Counter[str] = Counter()  # what Translate bills (per character, no minimum)
         self.throttled_languages: set[str] = set()  # calls for these languages answer ThrottlingException
         self._lock = threading.Lock()
 
@@ -59,6 +62,7 @@ class FakeComprehend:
             self.calls[operation] += 1
             self.documents[operation] += len(texts)
             self.units[operation] += sum(max(MINIMUM_UNITS, math.ceil(len(t) / UNIT_CHARACTERS)) for t in texts)
+            self.characters[operation] += sum(len(t) for t in texts)
         if body.get("LanguageCode") in self.throttled_languages:
             throttled = {"__type": "ThrottlingException", "Message": "Rate exceeded"}
             return AWSResponse(request.url, 400, HTTPHeaders(), RawBody(json.dumps(throttled).encode()))

@@ -1,5 +1,6 @@
-"""The pipeline with the Comprehend engine: batched calls for a whole SQS batch, translation for
-languages Comprehend lacks, and not one paid call for a redelivered record. Comprehend and
+"""The pipeline with the Comprehend engine as dependencies builds it (the offline language detector
+first, the cost-aware call plan): batched calls for a whole SQS batch, translation for languages
+Comprehend lacks, and not one paid call for a redelivered record. Comprehend and
 Translate are answered at botocore's HTTP layer (tools/fake_comprehend.py); the rest is moto."""
 
 from __future__ import annotations
@@ -63,16 +64,25 @@ TEXTS = (
 
 
 def test_one_batch_is_analysed_in_batched_calls_per_language(client, sqs, aws, secrets, fake) -> None:
+    """The call plan on a whole batch (nlp/comprehend.py): no tag is trusted, so the offline
+    detector reads every text and Comprehend detects only the four short Czech texts it is unsure
+    of; sentiment for all 50, batched per language; nothing names anyone, a competitor or personal
+    data the patterns cannot find, so no entity, key phrase, targeted sentiment or PII call."""
     deliver(client, secrets, generic_events(TEXTS))
     assert process_queue(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"]) == len(TEXTS)
-    # Detection for all 50 (2 calls of 25); pt 30 -> 2 calls, es 10 -> 1, en 6 + 4 translated cs -> 1.
-    assert fake.calls["BatchDetectDominantLanguage"] == 2
+    assert fake.calls["BatchDetectDominantLanguage"] == 1
+    assert fake.documents["BatchDetectDominantLanguage"] == 4
+    # pt 30 -> 2 calls, es 10 -> 1, en 6 + 4 translated cs -> 1.
     assert fake.calls["BatchDetectSentiment"] == 4
-    assert fake.calls["BatchDetectEntities"] == 4
-    assert fake.calls["BatchDetectKeyPhrases"] == 4
-    assert fake.calls["BatchDetectTargetedSentiment"] == 1
+    assert fake.documents["BatchDetectSentiment"] == len(TEXTS)
     assert fake.calls["TranslateText"] == 4
-    assert fake.calls["DetectPiiEntities"] == 16  # one per English and Spanish document: no batch API
+    for dropped in (
+        "BatchDetectEntities",
+        "BatchDetectKeyPhrases",
+        "BatchDetectTargetedSentiment",
+        "DetectPiiEntities",
+    ):
+        assert fake.calls[dropped] == 0, dropped
 
     store = dependencies.customer_store()
     customer_id = store.customer_for("forum", "u0")
@@ -99,17 +109,16 @@ def test_throttling_that_outlasts_the_retries_fails_only_its_records(
     texts = [f"Olá, o pedido {i} chegou atrasado" for i in range(3)] + [f"Hola, gracias por todo {i}" for i in range(2)]
     deliver(client, secrets, generic_events(texts))
     assert one_pass(sqs, queue_url) == 5
-    # Spanish fails at its first step, personal data (one call per document), on every attempt.
-    assert fake.calls["DetectPiiEntities"] == 2 * WORKER_ATTEMPTS
-    assert fake.calls["BatchDetectSentiment"] == 1  # Portuguese only
+    # Spanish fails at sentiment (its one batch call, retried by botocore), on every attempt.
+    assert fake.calls["BatchDetectSentiment"] == 1 + WORKER_ATTEMPTS  # Portuguese once, Spanish throttled
+    assert fake.calls["DetectPiiEntities"] == 0  # nothing here the patterns cannot decide
     store = dependencies.customer_store()
     stored = {author: store.customer_for("forum", author) is not None for author in ("u0", "u1", "u2", "u3", "u4")}
     assert stored == {"u0": True, "u1": True, "u2": True, "u3": False, "u4": False}
 
     fake.throttled_languages = set()
     assert one_pass(sqs, queue_url) == 2  # only the Spanish records come back
-    assert fake.calls["DetectPiiEntities"] == 2 * WORKER_ATTEMPTS + 2
-    assert fake.calls["BatchDetectSentiment"] == 2  # the two analysed together, once
+    assert fake.calls["BatchDetectSentiment"] == 2 + WORKER_ATTEMPTS  # the two analysed together, once
     assert store.customer_for("forum", "u3") is not None
     assert store.customer_for("forum", "u4") is not None
     assert one_pass(sqs, queue_url) == 0
@@ -142,3 +151,16 @@ def test_recent_interactions_across_customers_by_time_and_sentiment(client, sqs,
     assert sorted(r.external_id for r in negative) == sorted(f"post-{i}" for i in range(12))
     assert all(r.sentiment_label == "NEGATIVE" and r.polarity is not None and r.polarity < 0 for r in negative)
     assert store.recent(until, until + timedelta(hours=1)) == []
+
+
+def test_a_named_competitor_and_a_name_are_worth_their_calls(client, sqs, aws, secrets, fake) -> None:
+    """dependencies wires the routing document's competitors into the plan: the English message
+    naming one (and capitalised names) gets entities and targeted sentiment; the one beside it,
+    naming nothing, gets neither."""
+    texts = ["Hello, I am moving to Nimbus Mobile next month", "Hello, my router 7 is broken"]
+    deliver(client, secrets, generic_events(texts))
+    assert process_queue(sqs, aws["SOCIALCRM_INGEST_QUEUE_URL"]) == 2
+    assert fake.documents["BatchDetectSentiment"] == 2
+    assert fake.documents["BatchDetectEntities"] == 1
+    assert fake.documents["BatchDetectTargetedSentiment"] == 1
+    assert fake.calls["BatchDetectKeyPhrases"] == 0

@@ -1,6 +1,10 @@
 """The Comprehend engine through the analysis pipeline, against botocore's Stubber with responses
 shaped as the Comprehend and Translate API references document them (moto's Comprehend is canned
-and lacks the batch APIs; moto has no Translate)."""
+and lacks the batch APIs; moto has no Translate).
+
+A Stubber fails any call it has no response queued for, and the fixture fails a queued response
+left unused: each test states exactly which paid calls its documents are worth (the call plan,
+nlp/comprehend.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
-from chalicelib.nlp.comprehend import BATCH_DOCUMENT_BYTES, ComprehendEngine
+from chalicelib.nlp.comprehend import BATCH_DOCUMENT_BYTES, EVERY_CALL, CallPlan, ComprehendEngine
+from chalicelib.nlp.engine import LanguageGuess
 from chalicelib.nlp.pipeline import Analyzer
 
 
@@ -65,33 +70,54 @@ def targeted_response(count: int) -> dict[str, Any]:
     }
 
 
+class Stubs:
+    def __init__(self, comprehend: Stubber, translate: Stubber, clients: tuple[Any, Any]) -> None:
+        self.comprehend, self.translate, self._clients = comprehend, translate, clients
+
+    def analyzer(self, plan: CallPlan | None = None, detector: Any = None) -> Analyzer:
+        return Analyzer(ComprehendEngine(*self._clients, concurrency=1, plan=plan, detector=detector))
+
+
 @pytest.fixture
-def stubs() -> Iterator[tuple[Analyzer, Stubber, Stubber]]:
+def stubbed() -> Iterator[Stubs]:
     comprehend = boto3.client("comprehend", region_name="us-east-1")
     translate = boto3.client("translate", region_name="us-east-1")
     with Stubber(comprehend) as comprehend_stub, Stubber(translate) as translate_stub:
-        yield Analyzer(ComprehendEngine(comprehend, translate, concurrency=1)), comprehend_stub, translate_stub
+        yield Stubs(comprehend_stub, translate_stub, (comprehend, translate))
         comprehend_stub.assert_no_pending_responses()
         translate_stub.assert_no_pending_responses()
 
 
-def expect_insights(stub: Stubber, texts: list[str], language: str) -> None:
+@pytest.fixture
+def stubs(stubbed: Stubs) -> tuple[Analyzer, Stubber, Stubber]:
+    """Every call for every document (EVERY_CALL): the engine's mechanics, whatever the plan."""
+    return stubbed.analyzer(EVERY_CALL), stubbed.comprehend, stubbed.translate
+
+
+def expect_insights(
+    stub: Stubber,
+    texts: list[str],
+    language: str,
+    entities: bool = True,
+    key_phrases: bool = True,
+    targeted: bool = True,
+) -> None:
     """The batch calls for one language, in the order the engine makes them with concurrency 1."""
     for start in range(0, len(texts), 25):
         chunk = texts[start : start + 25]
         params = {"TextList": chunk, "LanguageCode": language}
         stub.add_response("batch_detect_sentiment", sentiment_response(len(chunk)), params)
-    for start in range(0, len(texts), 25):
+    for start in range(0, len(texts), 25) if entities else ():
         chunk = texts[start : start + 25]
         stub.add_response(
             "batch_detect_entities", entities_response(len(chunk)), {"TextList": chunk, "LanguageCode": language}
         )
-    for start in range(0, len(texts), 25):
+    for start in range(0, len(texts), 25) if key_phrases else ():
         chunk = texts[start : start + 25]
         stub.add_response(
             "batch_detect_key_phrases", key_phrases_response(len(chunk)), {"TextList": chunk, "LanguageCode": language}
         )
-    if language == "en":
+    if language == "en" and targeted:
         for start in range(0, len(texts), 25):
             chunk = texts[start : start + 25]
             stub.add_response(
@@ -344,3 +370,143 @@ def test_identical_texts_in_a_batch_are_analysed_and_billed_once(stubs) -> None:
     assert all(isinstance(result, Analysis) for result in results)
     assert len({id(result) for result in results}) == 2
     assert results[0] is results[6]
+
+
+# --- The call plan: which documents each paid call is worth (issue 12) ---------------------------
+
+
+def test_documents_that_name_nothing_cost_one_sentiment_call_and_no_more(stubbed: Stubs) -> None:
+    """Hinted, nothing capitalised but stop words, no competitor, no personal data: sentiment is the
+    only call (a Stubber fails any other); entities and key phrases come from the offline rules."""
+    texts = ["O pedido 123456 chegou atrasado, #demora", "Olá, a caixa veio amassada"]
+    stubbed.comprehend.add_response(
+        "batch_detect_sentiment", sentiment_response(2), {"TextList": texts, "LanguageCode": "pt"}
+    )
+    first, second = stubbed.analyzer().analyze([Document(text, "pt") for text in texts], redact=True)
+    assert isinstance(first, Analysis)
+    assert isinstance(second, Analysis)
+    assert first.sentiment is not None
+    assert first.sentiment.label == "NEGATIVE"
+    assert {(e.type, e.text) for e in first.entities} == {("OTHER", "123456"), ("OTHER", "#demora")}
+    assert [k.text for k in second.key_phrases] == ["caixa veio amassada"]
+
+
+def test_the_offline_detector_answers_and_comprehend_detects_only_what_it_is_unsure_of(stubbed: Stubs) -> None:
+    """Hinted documents are detected by nobody; of the untagged, only the one the offline detector
+    scores under LANGUAGE_CONFIDENCE goes to BatchDetectDominantLanguage."""
+    sure, unsure, hinted = "Onde está o meu pedido, já faz duas semanas", "ok ok", "Il pacco è arrivato rotto"
+    asked: list[list[str]] = []
+
+    def detector(texts: Any) -> list[LanguageGuess | Exception]:
+        asked.append(list(texts))
+        return [LanguageGuess("pt", 0.97) if text == sure else LanguageGuess("en", 0.2) for text in texts]
+
+    stubbed.comprehend.add_response(
+        "batch_detect_dominant_language",
+        {"ResultList": [{"Index": 0, "Languages": [{"LanguageCode": "es", "Score": 0.8}]}], "ErrorList": []},
+        {"TextList": [unsure]},
+    )
+    for text, language in ((sure, "pt"), (unsure, "es"), (hinted, "it")):
+        stubbed.comprehend.add_response(
+            "batch_detect_sentiment", sentiment_response(1), {"TextList": [text], "LanguageCode": language}
+        )
+    results = stubbed.analyzer(detector=detector).analyze(
+        [Document(sure), Document(unsure), Document(hinted, "it")], redact=False
+    )
+    assert asked == [[sure, unsure]]
+    assert [(r.language, r.language_score) for r in results if isinstance(r, Analysis)] == [
+        ("pt", 0.97),
+        ("es", 0.8),
+        ("it", 1.0),
+    ]
+
+
+def test_names_are_found_and_redacted_where_the_text_could_name_someone(stubbed: Stubs) -> None:
+    """The privacy guarantee under the cost-aware plan: a capitalised name opens entity detection,
+    and the PERSON it finds is redacted from the stored text; the document next to it, which names
+    nobody, is not sent for entities."""
+    named = "Falei com o Rafael Costa duas vezes e o Rafael Costa não resolveu"
+    plain = "o pedido chegou atrasado"
+    stubbed.comprehend.add_response(
+        "batch_detect_sentiment", sentiment_response(2), {"TextList": [named, plain], "LanguageCode": "pt"}
+    )
+    person = {"Score": 0.99, "Type": "PERSON", "Text": "Rafael Costa", "BeginOffset": 12, "EndOffset": 24}
+    stubbed.comprehend.add_response(
+        "batch_detect_entities",
+        {"ResultList": [{"Index": 0, "Entities": [person]}], "ErrorList": []},
+        {"TextList": [named], "LanguageCode": "pt"},
+    )
+    first, second = stubbed.analyzer().analyze([Document(named, "pt"), Document(plain, "pt")], redact=True)
+    assert isinstance(first, Analysis)
+    assert first.redacted_text == "Falei com o [NAME] duas vezes e o [NAME] não resolveu"
+    assert first.pii_types == ["NAME"]
+    assert all("Rafael" not in k.text for k in first.key_phrases)
+    assert isinstance(second, Analysis)
+    assert second.redacted_text == plain
+
+
+def test_a_lower_case_name_after_an_introduction_is_sent_for_entities(stubbed: Stubs) -> None:
+    text = "falei com rafael e ninguém resolveu"
+    sent = {"TextList": [text], "LanguageCode": "pt"}
+    stubbed.comprehend.add_response("batch_detect_sentiment", sentiment_response(1), sent)
+    person = {"Score": 0.9, "Type": "PERSON", "Text": "rafael", "BeginOffset": 10, "EndOffset": 16}
+    stubbed.comprehend.add_response(
+        "batch_detect_entities", {"ResultList": [{"Index": 0, "Entities": [person]}], "ErrorList": []}, sent
+    )
+    (result,) = stubbed.analyzer().analyze([Document(text, "pt")], redact=True)
+    assert isinstance(result, Analysis)
+    assert result.redacted_text == "falei com [NAME] e ninguém resolveu"
+
+
+def test_targeted_sentiment_only_where_a_competitor_is_named(stubbed: Stubs) -> None:
+    from chalicelib.nlp.gates import names_any
+
+    plan = CallPlan(targeted=lambda text: names_any(text, ("nimbus mobile",)))
+    leaving = "thinking of moving to nimbus mobile, they are cheaper"
+    late = "my parcel is late again"
+    stubbed.comprehend.add_response(
+        "batch_detect_sentiment", sentiment_response(2), {"TextList": [leaving, late], "LanguageCode": "en"}
+    )
+    stubbed.comprehend.add_response(
+        "batch_detect_targeted_sentiment", targeted_response(1), {"TextList": [leaving], "LanguageCode": "en"}
+    )
+    first, second = stubbed.analyzer(plan).analyze([Document(leaving, "en"), Document(late, "en")], redact=False)
+    assert isinstance(first, Analysis)
+    assert [(t.text, t.label) for t in first.targeted_sentiment] == [("router", "NEGATIVE")]
+    assert isinstance(second, Analysis)
+    assert second.targeted_sentiment == ()
+
+
+def test_personal_data_detection_only_where_the_patterns_cannot_decide(stubbed: Stubs) -> None:
+    """An e-mail address is the patterns' to find: no DetectPiiEntities. An address announced in
+    words is not: that one document is sent, and what it finds is redacted."""
+    email = "write to ana@example.com please"
+    address = "send it to my address: 12 baker street, flat 3"
+    stubbed.comprehend.add_response(
+        "detect_pii_entities",
+        {"Entities": [{"Score": 0.95, "Type": "ADDRESS", "BeginOffset": 23, "EndOffset": 46}]},
+        {"Text": address, "LanguageCode": "en"},
+    )
+    redacted = ["write to [EMAIL] please", "send it to my address: [ADDRESS]"]
+    stubbed.comprehend.add_response(
+        "batch_detect_sentiment", sentiment_response(2), {"TextList": redacted, "LanguageCode": "en"}
+    )
+    first, second = stubbed.analyzer().analyze([Document(email, "en"), Document(address, "en")], redact=True)
+    assert isinstance(first, Analysis)
+    assert isinstance(second, Analysis)
+    assert (first.redacted_text, second.redacted_text) == tuple(redacted)
+    assert second.pii_types == ["ADDRESS"]
+
+
+def test_every_call_plan_asks_everything_of_every_document(stubbed: Stubs) -> None:
+    """EVERY_CALL is the plan before issue 12 (what the limits tests exercise): a document that
+    names nothing still gets every call."""
+    assert EVERY_CALL.entities("nothing here")
+    assert EVERY_CALL.targeted("nothing here")
+    assert EVERY_CALL.personal_data("nothing here")
+    text = "nothing to see here"
+    stubbed.comprehend.add_response("detect_pii_entities", {"Entities": []}, {"Text": text, "LanguageCode": "en"})
+    expect_insights(stubbed.comprehend, [text], "en")
+    (result,) = stubbed.analyzer(EVERY_CALL).analyze([Document(text, "en")], redact=True)
+    assert isinstance(result, Analysis)
+    assert [k.text for k in result.key_phrases] == ["the router"]

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from chalicelib.nlp.analysis import Analysis, Document, Entity, KeyPhrase, Sentiment, TargetedSentiment
 from chalicelib.nlp.comprehend import (
     BATCH_DOCUMENT_BYTES,
+    EVERY_CALL,
     PII_DOCUMENT_BYTES,
     TRANSLATE_DOCUMENT_BYTES,
     ComprehendEngine,
@@ -199,7 +200,10 @@ def fake() -> FakeAws:
 
 
 def analyzer(fake: FakeAws, concurrency: int = 1) -> Analyzer:
-    return Analyzer(ComprehendEngine(fake.comprehend, fake.translate, concurrency=concurrency))
+    """Every call for every document (EVERY_CALL): these tests are about how each API is batched
+    and cut, which holds for whatever documents the call plan sends it (test_comprehend_engine.py
+    tests the plan)."""
+    return Analyzer(ComprehendEngine(fake.comprehend, fake.translate, concurrency=concurrency, plan=EVERY_CALL))
 
 
 # --- 1. Batching by language across the whole batch, not per run of neighbours -------------------
