@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STAGE  ?= dev
 
-.PHONY: run test lint unit deploy bench clean
+.PHONY: run test lint unit deploy nlp-layer bench clean
 
 $(STAMP): requirements.txt requirements-vendor.txt requirements-local.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "socialcrm needs Python 3.11 (the Lambda runtime); set PYTHON=/path/to/python3.11")'
@@ -38,6 +38,11 @@ deploy: $(STAMP)
 		$(if $(ALERT_EMAIL),--alert-email $(ALERT_EMAIL)) \
 		$(if $(DIGEST_EMAIL),--digest-email $(DIGEST_EMAIL)) \
 		$(if $(SUPERVISOR_EMAIL),--supervisor-email $(SUPERVISOR_EMAIL))
+
+## make nlp-layer: build/nlp-layer.zip, the offline analyzer's Lambda layer (make deploy builds it itself for a
+## stage whose SOCIALCRM_NLP is local or hybrid); FORCE=1 builds it again even if nothing changed
+nlp-layer: $(STAMP)
+	$(BIN)/python -m tools.nlp_layer $(if $(FORCE),--force)
 
 ## make bench: prints the benchmark tables
 bench: $(STAMP)

@@ -11,7 +11,18 @@ import contextlib
 import io
 import sys
 
-from bench import acting, cold_import, console, insight, package_size, processing, replying, webhook_latency
+from bench import (
+    acting,
+    cold_import,
+    console,
+    insight,
+    local_stack,
+    nlp_layer,
+    package_size,
+    processing,
+    replying,
+    webhook_latency,
+)
 
 
 def main() -> None:
@@ -19,7 +30,9 @@ def main() -> None:
         webhook_latency.run,
         cold_import.run,
         package_size.run,
+        nlp_layer.run,
         processing.run,
+        local_stack.run,
         acting.run,
         replying.run,
         console.run,

