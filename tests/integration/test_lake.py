@@ -137,7 +137,7 @@ def test_the_lake_answers_the_readme_queries_as_a_recount_of_the_store(client, s
         assert top["topic"] == "battery"
         assert top["last_7_days"] >= 3
         assert top["weekly_before"] == 0
-        counted = call(client, "get", f"/insights/topics?from={now.date()}&to={now.date()}", role="supervisor")[1]
+        counted = call(client, "get", f"/insights/topics?from={burst.date()}&to={now.date()}", role="supervisor")[1]
         assert top["last_7_days"] == next(r["count"] for r in counted["rows"] if r["topic"] == "battery")
 
         # Nothing in the lake names anyone: no customer id, platform user id, handle or words.
