@@ -179,3 +179,74 @@ def test_the_local_stacks_moto_answers_as_moto_does(aws: dict[str, str]) -> None
     finally:
         fast_moto.uninstall()
     assert reads(table) == moved
+
+
+def transactions(table: str) -> list[Any]:
+    """Transactions that succeed, that a condition cancels half-way (after a put, an update and a
+    delete of their own) and that name an item twice, and the table after each."""
+    client = boto3.client("dynamodb")
+    customer = keys.customer("tx")
+
+    def key(sk: str) -> dict[str, Any]:
+        return {"pk": {"S": customer}, "sk": {"S": sk}}
+
+    def put(sk: str, value: str, **extra: Any) -> dict[str, Any]:
+        return {"Put": {"TableName": table, "Item": {**key(sk), "v": {"S": value}}, **extra}}
+
+    def update(sk: str, value: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": table,
+                "Key": key(sk),
+                "UpdateExpression": "SET v = :v",
+                "ExpressionAttributeValues": {":v": {"S": value}},
+            }
+        }
+
+    def outcome(items: Any) -> str:
+        try:
+            client.transact_write_items(TransactItems=items)
+        except client.exceptions.TransactionCanceledException as exc:
+            return str(exc.response["CancellationReasons"])
+        except Exception as exc:
+            return type(exc).__name__
+        return "ok"
+
+    def state() -> list[Any]:
+        found = client.query(
+            TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": customer}}
+        )
+        other = client.get_item(TableName=table, Key={"pk": {"S": "tx-new"}, "sk": {"S": "X"}}).get("Item")
+        return [found["Items"], other]
+
+    answers: list[Any] = [outcome([put("A", "1"), put("B", "1")]), state()]
+    refused = {"ConditionExpression": "attribute_not_exists(pk)"}
+    cancelled = [
+        put("C", "new"),
+        {"Put": {"TableName": table, "Item": {"pk": {"S": "tx-new"}, "sk": {"S": "X"}}}},
+        update("A", "2"),
+        {"Delete": {"TableName": table, "Key": key("B")}},
+        put("B", "again", **refused),  # B exists: the whole transaction is cancelled
+    ]
+    answers += [outcome(cancelled), state()]
+    answers += [outcome([update("A", "3"), {"Delete": {"TableName": table, "Key": key("A")}}]), state()]
+    answers += [outcome([update("A", "4"), {"Delete": {"TableName": table, "Key": key("B")}}]), state()]
+    return answers
+
+
+def test_the_local_stacks_moto_rolls_transactions_back_as_moto_does(aws: dict[str, str]) -> None:
+    """moto copies the whole table before each transaction; the local stack's keeps only the items
+    the transaction names, with the same outcome."""
+    table = aws["SOCIALCRM_TABLE"]
+    stock = transactions(table)
+    boto3.client("dynamodb").delete_item(TableName=table, Key={"pk": {"S": keys.customer("tx")}, "sk": {"S": "A"}})
+    fast_moto.install()
+    try:
+        fast = transactions(table)
+    finally:
+        fast_moto.uninstall()
+    assert fast == stock
+    assert stock[1][0], "the first transaction wrote"
+    assert stock[3] == stock[1], "the cancelled transaction changed nothing"
+    assert stock[4] != "ok", "an item named twice is refused"
+    assert stock[6] == "ok"

@@ -158,6 +158,9 @@ class Stack:
         self.env.setdefault("SOCIALCRM_NLP", "local")  # no Comprehend in moto: the offline analyzer
         self.env.setdefault("SOCIALCRM_ECHO_ALERTS", "true")  # the notifier also prints alerts in this log
         self.env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read them
+        # The offline analyzer's OpenMP threads wait passively: spinning, they would take the cores
+        # moto, the API and the other pollers need (set before any library reads it).
+        self.env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         for key, value in LOCAL_SETTINGS.items():
             self.env.setdefault(key, value)
         # Set, not defaulted: a platform URL left in the developer's shell must not make the local

@@ -9,6 +9,20 @@ first query after a write; moto then sorts, filters, pages and projects them exa
 so answers are the same (the items handed over are a superset of those moto keeps). Writes
 (anything but reads) invalidate the maps after they complete.
 
+moto's SQS reads the clock once per message for each of a queue's three message counts, and
+works out every attribute (so those counts) on each SendMessage, on each message a receive hands
+over (for its retention period) and several times per attribute asked for: with a few hundred
+messages waiting, a send or a receive cost milliseconds and moto's CPU went to `utcnow`. Here a
+count, or the visible messages, read the clock once; the answers are moto's. EventBridge's input
+paths are parsed once each, not again for every event and target (jsonpath builds a parser per call).
+
+moto's TransactWriteItems deep-copies the whole table once per item of the transaction, to roll a
+failed one back: with a few thousand items, each transaction the processor writes costs a second
+and the server's memory grows by gigabytes (the local stack slowed to a few interactions a second
+after some hundreds). Here it keeps a copy of only the items the transaction names, as they were,
+and puts them back (or removes those it created) when moto cancels the transaction: the same
+outcome, all or nothing, for the cost of the transaction's own items.
+
 `python -m tools.local.fast_moto [moto.server arguments]` is what the local stack runs;
 `install()` patches moto in this process (a benchmark under `mock_aws`).
 """
@@ -47,17 +61,21 @@ _state = threading.local()  # the items the current thread's query may look at
 _lock = threading.Lock()
 _generation = [0]  # moved on by every write: maps built before it are stale
 _patched: list[tuple[Any, str, Any]] = []  # (class, name, moto's own), while installed
+_transaction = threading.local()  # set while this thread runs a TransactWriteItems
 
 
 def install() -> None:
     """Patch moto's DynamoDB in this process (once; `uninstall` puts moto's own back)."""
     if _patched:
         return
+    import moto.dynamodb.models as models
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
     from moto.dynamodb.models.table import SecondaryIndex, Table
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
     all_items, query, call_action = Table.all_items, Table.query, DynamoHandler.call_action
+    transact_write_items = DynamoDBBackend.transact_write_items
     index_project, item_project, execute_result = SecondaryIndex.project, Item.project, DynamoResult.execute_result
 
     def with_attributes(item: Any, attributes: dict[str, Any]) -> Any:
@@ -125,7 +143,28 @@ def install() -> None:
         body = json.dumps({key: value for key, value in self.result.items() if value is not None}, default=_blob)
         return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        """moto's copy of a whole table before a transaction: the table itself, the transaction's
+        items being kept by `transact_items_kept` instead."""
+        if isinstance(value, Table) and getattr(_transaction, "running", False):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def transact_items_kept(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        kept = _kept_items(self, transact_items)
+        _transaction.running = True
+        try:
+            transact_write_items(self, transact_items)
+        except BaseException:
+            _put_back(kept)  # moto "restored" the tables it did not copy: put the items back
+            raise
+        finally:
+            _transaction.running = False
+
     for owner, name, replacement in (
+        *_sqs_patches(),
+        (models, "copy", _Namespace(deepcopy=deepcopy, copy=copy.copy)),
+        (DynamoDBBackend, "transact_write_items", transact_items_kept),
         (SecondaryIndex, "project", project_keys),
         (Item, "project", project_names),
         (Table, "all_items", partition_items),
@@ -144,6 +183,99 @@ def uninstall() -> None:
         setattr(owner, name, original)
     with _lock:
         _generation[0] += 1
+
+
+def _sqs_patches() -> list[tuple[Any, str, Any]]:
+    """Queue counts and visible messages with one reading of moto's clock per call, not one per
+    message and count (Message.visible: now > visible_at; Message.delayed: now < delayed_until);
+    the retention check reads the one attribute it needs; jsonpath parses each path once."""
+    import functools
+
+    import jsonpath_ng.ext
+    import moto.sqs.models
+
+    sqs: Any = moto.sqs.models  # its clock, as moto's own code reads it (a frozen one too)
+    jsonpath: Any = jsonpath_ng.ext
+
+    def visible_messages(self: Any) -> list[Any]:
+        now = sqs.unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed(self: Any) -> int:
+        now = sqs.unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible(self: Any) -> int:
+        now = sqs.unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def waiting(self: Any) -> int:
+        return len(self.messages)
+
+    def within_retention(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = self.get_queue(queue_name).message_retention_period
+        return bool(retention_period + message.sent_timestamp / 1000 > sqs.unix_time())
+
+    return [
+        (sqs.Queue, "messages", property(visible_messages)),
+        (sqs.Queue, "approximate_number_of_messages_delayed", property(delayed)),
+        (sqs.Queue, "approximate_number_of_messages_not_visible", property(not_visible)),
+        (sqs.Queue, "approximate_number_of_messages", property(waiting)),
+        (sqs.SQSBackend, "is_message_valid_based_on_retention_period", within_retention),
+        (jsonpath, "parse", functools.lru_cache(maxsize=256)(jsonpath.parse)),
+    ]
+
+
+class _Namespace:
+    """Stands in for the `copy` module in moto's DynamoDB models."""
+
+    def __init__(self, **functions: Any) -> None:
+        self.__dict__.update(functions)
+
+
+def _kept_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, bool, Any]]:
+    """Each item a transaction names, as it is now: (table, hash key, range key, whether its
+    partition exists, a deep copy of the item or None). Ops moto will refuse are skipped."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    kept = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue
+        op_type, op = next(iter(entry.items()))
+        table: Any = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        key = (op.get("Item") if op_type == "Put" else op.get("Key")) if table is not None else None
+        if not isinstance(key, dict) or table.hash_key_attr not in key:
+            continue
+        if table.range_key_attr and table.range_key_attr not in key:
+            continue
+        try:
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            had_partition = hash_key in table.items  # before get_item, which adds an empty one
+            current = table.get_item(hash_key, range_key)
+        except Exception:  # noqa: S112 - a key moto will reject: it changes nothing
+            continue
+        kept.append((table, hash_key, range_key, had_partition, copy.deepcopy(current)))
+    return kept
+
+
+def _put_back(kept: list[tuple[Any, Any, Any, bool, Any]]) -> None:
+    """The kept items as they were, the last change undone first (an item named twice gets the
+    copy taken first)."""
+    for table, hash_key, range_key, had_partition, item in reversed(kept):
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+            continue
+        if item is None:
+            table.items.get(hash_key, {}).pop(range_key, None)
+            if not had_partition and not table.items.get(hash_key, True):
+                table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key][range_key] = item
 
 
 def _candidates(
@@ -221,7 +353,11 @@ def _raw(value: Any) -> tuple[int, str]:
 
 def main(argv: list[str] | None = None) -> None:
     install()
-    from moto import server
+    from moto import backends, server
+
+    # Asked on every request (which service a host names): moto lists its package folder each time.
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
 
     server.main(argv)
 

@@ -5,6 +5,12 @@ functions Lambda would, with the event shapes Lambda builds: SQS batches up to t
 batch size, honouring partial batch responses (`batchItemFailures`), and `rate(...)` schedules.
 Messages a handler fails are left on the queue, so SQS redelivers them and, after the queue's
 maxReceiveCount, moves them to the dead-letter queue, as in AWS.
+
+Each queue is polled by its own process, as each Lambda instance is separate, and a consumer whose
+function sets a maximum concurrency runs that many batches side by side (at most
+$SOCIALCRM_LOCAL_CONCURRENCY, default 2): one batch is analysed while another is being written.
+The schedules run in the worker's main process, which stops (for the stack to start it again)
+when a poller dies.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 # in moto and takes the next message to nobody (invisible for the queue's visibility timeout), so
 # a new worker starts only after this long: see Stack.start_worker.
 LONG_POLL_SECONDS = 1
+# Batches of one consumer run side by side, at most (and at most the function's maximum concurrency).
+DEFAULT_CONCURRENCY = 2
+# How often a batch that is not yet full looks for more messages while its window lasts.
+WINDOW_POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -55,6 +65,7 @@ class SqsConsumer:
     queue_arn: str
     batch_size: int
     window_seconds: int
+    maximum_concurrency: int | None = None
 
 
 @dataclass
@@ -96,6 +107,7 @@ def discover(
                     source.maximum_batching_window_in_seconds
                     if max_window is None
                     else min(max_window, source.maximum_batching_window_in_seconds),
+                    getattr(source, "maximum_concurrency", None),
                 )
             )
         elif isinstance(source, ScheduledEventConfig):
@@ -137,7 +149,11 @@ def sqs_event(consumer: SqsConsumer, messages: list[dict[str, Any]], region: str
 
 
 def poll_once(consumer: SqsConsumer, sqs: Any, region: str, wait_seconds: int = LONG_POLL_SECONDS) -> int:
-    """Receive up to one batch, invoke the handler, delete what succeeded. Returns records handled."""
+    """Receive up to one batch, invoke the handler, delete what succeeded. Returns records handled.
+
+    As Lambda's event source gathers a batch: from the first message, until the batch is full or
+    the batching window has passed, whichever comes first (more messages arriving does not keep
+    the batch open past the window)."""
     batch: dict[str, dict[str, Any]] = {}  # by MessageId: one record per message, as Lambda gives
     deadline = time.monotonic() + consumer.window_seconds
     while len(batch) < consumer.batch_size:
@@ -151,8 +167,11 @@ def poll_once(consumer: SqsConsumer, sqs: Any, region: str, wait_seconds: int = 
         received = response.get("Messages", [])
         new = [message for message in received if message["MessageId"] not in batch]
         batch.update((message["MessageId"], message) for message in received)
-        if not new and (not batch or time.monotonic() >= deadline):
+        left = deadline - time.monotonic()
+        if not batch or (left <= 0 and (consumer.window_seconds or not new)):
             break
+        if not new:  # nothing waiting yet: look again shortly, not in a tight loop against moto
+            time.sleep(min(WINDOW_POLL_SECONDS, left))
     messages = list(batch.values())
     if not messages:
         return 0
@@ -198,7 +217,37 @@ def run_due(schedules: list[Schedule]) -> None:
                 log.exception("schedule %s failed", schedule.name)
 
 
+def pollers(consumer: SqsConsumer, most: int) -> int:
+    """How many batches of a consumer run at once: as many as its function's maximum concurrency
+    allows (Lambda scales the others up to hundreds; locally one), at most `most`."""
+    return max(1, min(consumer.maximum_concurrency or 1, most))
+
+
+def _poll_forever(consumer: SqsConsumer, region: str) -> None:
+    """One poller, in a process of its own as each Lambda instance is: receives a batch, invokes
+    the handler, deletes what succeeded; long-polls while the queue is empty. SIGTERM lets the
+    batch in hand finish."""
+    import boto3
+
+    running = True
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    sqs = boto3.client("sqs", region_name=region)  # its own: clients do not cross a fork
+    while running:
+        try:
+            poll_once(consumer, sqs, region)
+        except Exception:  # moto restarting, a receive refused: the stack mends, this polls again
+            log.exception("%s: polling failed", consumer.name)
+            time.sleep(1)
+
+
 def main() -> int:
+    import multiprocessing
     import os
 
     import boto3
@@ -220,29 +269,46 @@ def main() -> int:
     scale = float(os.environ.get("SOCIALCRM_LOCAL_SCHEDULE_SCALE", "1"))
     # Locally nobody wants to wait ten seconds for a batch to fill: one second at most by default.
     window = int(os.environ.get("SOCIALCRM_LOCAL_BATCH_WINDOW", "1"))
+    most = int(os.environ.get("SOCIALCRM_LOCAL_CONCURRENCY", str(DEFAULT_CONCURRENCY)))
     consumers, schedules = discover(module, app, sqs, scale, window)
+    # Each queue is polled on its own, as Lambda's event sources poll, and a consumer whose function
+    # allows it runs batches side by side: one batch's analysis uses the cores while another's
+    # writes wait for DynamoDB. Processes, not threads: like Lambda instances they share nothing.
+    # Forked once the app is imported (nothing in it has started a thread or opened a connection).
+    context = multiprocessing.get_context("fork")
+    workers = [
+        context.Process(target=_poll_forever, args=(consumer, region), name=f"{consumer.name}-{n}", daemon=True)
+        for consumer in consumers
+        for n in range(pollers(consumer, most))
+    ]
+    for process in workers:
+        process.start()
     log.info(
-        "worker running %d queue consumer(s) %s and %d schedule(s) %s",
+        "worker running %d queue consumer(s) %s in %d poller(s) and %d schedule(s) %s",
         len(consumers),
         [c.name for c in consumers],
+        len(workers),
         len(schedules),
         [s.name for s in schedules],
     )
     ready_file = os.environ.get("SOCIALCRM_WORKER_READY_FILE")
     if ready_file:
         Path(ready_file).write_text(str(os.getpid()))
-    handled = 0
+    code = 0
     while running:
-        # Long-poll only when every queue was empty last round: one busy queue must not wait
-        # a second on each idle one (Lambda polls each queue on its own).
-        wait = 0 if handled else LONG_POLL_SECONDS
-        handled = sum(poll_once(consumer, sqs, region, wait) for consumer in consumers)
         run_due(schedules)
-        if not consumers and running:
-            time.sleep(0.5)
-        elif not handled:
-            time.sleep(0.05)
-    return 0
+        dead = [process.name for process in workers if not process.is_alive()]
+        if dead:  # the stack starts the worker again, every poller with it
+            log.error("poller %s died; the worker stops", dead[0])
+            code = 1
+            break
+        time.sleep(0.2)
+    for process in workers:
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)
+    for process in workers:
+        process.join(timeout=30)
+    return code
 
 
 if __name__ == "__main__":
