@@ -60,6 +60,8 @@ def _routing_table() -> dict[str, Any]:
         ]
         if when.min_confidence:
             conditions.append(("confidence at least", f"{when.min_confidence:g}"))
+        if when.min_sentiment_confidence:
+            conditions.append(("sentiment confidence at least", f"{when.min_sentiment_confidence:g}"))
         if when.min_churn_risk is not None:
             conditions.append(("churn risk at least", f"{when.min_churn_risk:g}"))
         if when.keywords:

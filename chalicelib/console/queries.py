@@ -29,6 +29,7 @@ class Bubble:
     deleted: bool = False
     edited: bool = False
     sentiment: str | None = None
+    sentiment_confidence: float | None = None  # the analysis' score for its label
     intent: str | None = None
     state: str | None = None  # a reply sent from socialcrm: queued, sending, sent, delivered, read, failed…
     by: str | None = None
@@ -42,6 +43,8 @@ class Bubble:
 def _bubble(item: StoredInteraction, reply: Reply | None = None) -> Bubble:
     sentiment = item.analysis.get("sentiment")
     label = sentiment.get("label") if isinstance(sentiment, dict) else None
+    scores = sentiment.get("scores") if isinstance(sentiment, dict) else None
+    score = scores.get(label) if isinstance(scores, dict) and label else None
     return Bubble(
         at=item.occurred_at,
         direction=item.direction,
@@ -52,6 +55,7 @@ def _bubble(item: StoredInteraction, reply: Reply | None = None) -> Bubble:
         deleted=item.deleted_at is not None,
         edited=item.edited_at is not None,
         sentiment=str(label).lower() if label else None,
+        sentiment_confidence=float(score) if isinstance(score, int | float) else None,
         intent=str(item.intent.get("intent")) if item.intent and item.intent.get("intent") else None,
         state=reply.state.value if reply else None,
         by=reply.by if reply else None,

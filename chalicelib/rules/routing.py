@@ -29,6 +29,7 @@ _CONDITIONS = {
     "intent",
     "min_confidence",
     "sentiment",
+    "min_sentiment_confidence",
     "language",
     "segment",
     "min_churn_risk",
@@ -74,6 +75,9 @@ class Conditions:
     intent: frozenset[Intent] = frozenset()
     min_confidence: float = 0.0
     sentiment: frozenset[str] = frozenset()
+    # How sure the analysis must be of its sentiment label (its score for the label it gave): the
+    # offline engine's scores are calibrated, so 0.8 means right about eight times in ten.
+    min_sentiment_confidence: float = 0.0
     language: frozenset[str] = frozenset()
     segment: frozenset[str] = frozenset()
     min_churn_risk: float | None = None
@@ -101,6 +105,7 @@ class RoutingFacts:
     confidence: float
     text: str = ""
     sentiment: str | None = None
+    sentiment_confidence: float = 0.0
     language: str | None = None
     segments: frozenset[str] = frozenset()
     churn_risk: float = 0.0
@@ -139,6 +144,7 @@ def _holds(when: Conditions, facts: RoutingFacts, folded: str, entities: list[st
         not when.intent or facts.intent in when.intent,
         facts.confidence >= when.min_confidence,
         not when.sentiment or facts.sentiment in when.sentiment,
+        facts.sentiment_confidence >= when.min_sentiment_confidence,
         not when.language or facts.language in when.language,
         not when.segment or bool(when.segment & facts.segments),
         when.min_churn_risk is None or facts.churn_risk >= when.min_churn_risk,
@@ -235,6 +241,7 @@ def _conditions(raw: Any, where: str) -> Conditions:
         intent=frozenset(intents),
         min_confidence=_fraction(raw, "min_confidence", path, 0.0),
         sentiment=frozenset(sentiments),
+        min_sentiment_confidence=_fraction(raw, "min_sentiment_confidence", path, 0.0),
         language=frozenset(value.lower() for value in _strings(raw, "language", path)),
         segment=frozenset(_strings(raw, "segment", path)),
         min_churn_risk=_fraction(raw, "min_churn_risk", path, None),

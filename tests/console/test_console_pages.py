@@ -73,6 +73,8 @@ def test_the_inbox_lists_the_cases_and_customer_text_stays_text(client: Any, two
     page = browser.get(f"/console/cases/{anas}")
     assert page.status == 200
     assert "&lt;script&gt;window.__xss=2&lt;/script&gt;" in page.body  # her markup, shown as text
+    # each message's sentiment with how sure the analysis is of it (calibrated: 80% is right 4 in 5)
+    assert re.search(r'class="sentiment s-(negative|neutral|positive)" title="[^"]+">\w+ \d{1,3}%</span>', page.body)
     for case_id in case_ids(inbox.body):
         body = browser.get(f"/console/cases/{case_id}").body
         assert "<script>window" not in body

@@ -132,6 +132,28 @@ def test_segments_churn_risk_platform_and_entities_are_conditions() -> None:
     assert routing.route(about).rule == "about-acme"
 
 
+def test_a_rule_can_ask_how_sure_the_sentiment_is() -> None:
+    """The offline engine's sentiment scores are calibrated: a rule may act only on a label the
+    analysis is sure of, and an unsure NEGATIVE falls through to the next rule."""
+    doc = document()
+    doc["rules"][0:0] = [
+        {
+            "name": "surely-angry",
+            "when": {"sentiment": ["NEGATIVE"], "min_sentiment_confidence": 0.8},
+            "team": "care",
+            "priority": "P2",
+        }
+    ]
+    routing = parse(doc)
+    sure = facts(Intent.OTHER, sentiment="NEGATIVE", sentiment_confidence=0.85)
+    unsure = facts(Intent.OTHER, sentiment="NEGATIVE", sentiment_confidence=0.55)
+    assert routing.route(sure).rule == "surely-angry"
+    assert routing.route(unsure).rule != "surely-angry"
+    doc["rules"][0]["when"]["min_sentiment_confidence"] = 1.5
+    with pytest.raises(RoutingError, match="min_sentiment_confidence"):
+        parse(doc)
+
+
 def test_the_document_is_not_changed_by_parsing() -> None:
     doc = document()
     before = copy.deepcopy(doc)
