@@ -21,6 +21,7 @@ from bench import (
     package_size,
     processing,
     replying,
+    understanding,
     webhook_latency,
 )
 
@@ -32,6 +33,7 @@ def main() -> None:
         package_size.run,
         nlp_layer.run,
         processing.run,
+        understanding.run,
         local_stack.run,
         acting.run,
         replying.run,

@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any
 
 from bench.corpus import corpus
-from bench.moto_speedups import no_transaction_snapshots
+from bench.moto_speedups import fast_moto
 from bench.processing import _batch_size, _environment, _run_batches
 from bench.table import render
 
@@ -50,7 +50,7 @@ def put_events(size: int = 1000) -> str:
     bodies = [encode(i) for i in corpus(size, seed=21)]
     batch_size = _batch_size()
     published: Counter[str] = Counter()
-    with mock_aws(), no_transaction_snapshots():
+    with mock_aws(), fast_moto():
         os.environ.update(provision(boto3.Session(), "dev", load_file(DEV_SECRETS_PATH)))
         os.environ["SOCIALCRM_NLP"] = "local"
         dependencies.reset()

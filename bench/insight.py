@@ -22,7 +22,7 @@ from typing import Any
 from botocore.handlers import BUILTIN_HANDLERS
 
 from bench.corpus import corpus
-from bench.moto_speedups import no_transaction_snapshots
+from bench.moto_speedups import fast_moto
 from bench.processing import _batch_size, _environment, _run_batches
 from bench.table import percentile, render
 
@@ -112,7 +112,7 @@ def counting(size: int = 1000) -> tuple[str, dict[str, float]]:
 
     bodies = [encode(i) for i in corpus(size, seed=11)]
     meter = Meter().install()
-    with mock_aws(), no_transaction_snapshots():
+    with mock_aws(), fast_moto():
         env = provision(boto3.Session(), "dev", load_file(DEV_SECRETS_PATH))
         os.environ.update(env)
         os.environ["SOCIALCRM_NLP"] = "local"

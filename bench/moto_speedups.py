@@ -1,35 +1,25 @@
 """Keeps moto from dominating what the processing benchmarks measure.
 
-moto's TransactWriteItems deep-copies the whole table once per item of the transaction, so that
-it can roll back a failed one: with a few thousand items in the table each transaction costs
-tens of milliseconds and the peak memory reaches gigabytes, which DynamoDB itself never spends.
-The benchmarks' transactions do not fail (they count on it: a cancelled transaction raises), so
-here the copy is skipped. Tests keep moto's full behaviour.
+moto answers every DynamoDB Query by sorting the whole table, deep-copies the whole table for each
+item of a transaction (to roll a failed one back), and its SQS reads the clock per waiting message:
+costs DynamoDB and SQS never have, which grow with the table and would be most of what a benchmark
+times. The benchmarks run moto with the local stack's patches (tools/local/fast_moto.py: the same
+answers, all-or-nothing transactions kept, at the cost of what each call touches). Tests keep
+moto's own behaviour.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 
 @contextmanager
-def no_transaction_snapshots() -> Iterator[None]:
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
+def fast_moto() -> Iterator[None]:
+    from tools.local import fast_moto as patches
 
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    setattr(models, "copy", _Namespace(deepcopy=deepcopy, copy=copy.copy))  # noqa: B010 - moto's module global
+    patches.install()
     try:
         yield
     finally:
-        setattr(models, "copy", copy)  # noqa: B010
-
-
-class _Namespace:
-    def __init__(self, **functions: Any) -> None:
-        self.__dict__.update(functions)
+        patches.uninstall()

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.moto_speedups import no_transaction_snapshots
+from bench.moto_speedups import fast_moto
 from bench.processing import _environment, _run_batches
 from bench.table import render
 
@@ -95,7 +95,7 @@ def run(per_platform: int = 100) -> str:
     secrets = load_file(DEV_SECRETS_PATH)
     server = start(secrets)
     try:
-        with mock_aws(), no_transaction_snapshots():
+        with mock_aws(), fast_moto():
             env = provision(boto3.Session(), "dev", secrets)
             os.environ.update(env)
             os.environ.update(sandbox.environment(server.server_address[1]))
