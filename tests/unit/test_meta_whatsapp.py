@@ -215,3 +215,20 @@ def test_problem_details_never_quote_what_was_written() -> None:
     assert dict(result.ignored) == {"malformed": 2}
     assert len(result.problems) == 2
     assert not any("4111" in problem for problem in result.problems)
+
+
+def test_a_failed_status_whose_error_code_is_not_a_number_is_read_not_crashed_on() -> None:
+    """Found by the signed-garbage fuzz test: `"code": []` made the code a list, which the
+    classification looked up in a set and raised (counted as unreadable, our bug)."""
+
+    def failed(code: Any) -> dict[str, Any]:
+        status = {"id": "wamid.F", "status": "failed", "timestamp": "1763812800", "recipient_id": "5511999990000"}
+        status["errors"] = [{"code": code, "title": "Re-engagement message"}]
+        return {"field": "messages", "value": {"metadata": METADATA, "statuses": [status]}}
+
+    for code, named in (([], "failed"), ({"x": 1}, "failed"), ("131047", "131047"), (131047, "131047")):
+        result = deliver(failed(code))
+        assert "unreadable" not in result.ignored, code
+        (status,) = result.statuses
+        assert status.error is not None
+        assert status.error.code == named

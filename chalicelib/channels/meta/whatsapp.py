@@ -391,7 +391,11 @@ def _status_error(status: dict[str, Any], path: str) -> ReplyError:
     """The failure as WhatsApp states it: its code and its own words (never the message's text)."""
     errors = p.items(status, "errors", path)
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
-    code = first.get("code")
+    raw = first.get("code")
+    # A number (or its digits); anything else (a list, an object) names no known failure.
+    code = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if isinstance(raw, str) and raw.strip().isdigit():
+        code = int(raw)
     details = first.get("error_data") if isinstance(first.get("error_data"), dict) else {}
     words = (details or {}).get("details") or first.get("message") or first.get("title") or "failed"
     permanent_codes = {131026, 131047, 131051, 131052, 131053, 130472, 131021, 131008, 131009, 132000, 132001}
