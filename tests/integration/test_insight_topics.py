@@ -75,7 +75,8 @@ def test_a_burst_in_three_languages_rises_as_one_topic_and_names_the_crisis(
     assert first["count"] == len(BURST)
     assert set(first["languages"]) >= {"pt", "en", "cs"}  # short Portuguese is sometimes taken for Spanish
     assert first["trend"] > 3
-    assert first["sentiment"]["NEGATIVE"] == 10
+    assert sum(first["sentiment"].values()) == len(BURST)  # every message counted by its sentiment
+    assert first["sentiment"]["NEGATIVE"] >= 10  # and the burst reads as what it is
     assert 1 <= len(first["examples"]) <= 3
     example = first["examples"][0]
     assert example["console"].startswith("/console/")
