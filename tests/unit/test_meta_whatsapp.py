@@ -222,7 +222,12 @@ def test_a_failed_status_whose_error_code_is_not_a_number_is_read_not_crashed_on
     classification looked up in a set and raised (counted as unreadable, our bug)."""
 
     def failed(code: Any) -> dict[str, Any]:
-        status = {"id": "wamid.F", "status": "failed", "timestamp": "1763812800", "recipient_id": "5511999990000"}
+        status: dict[str, Any] = {
+            "id": "wamid.F",
+            "status": "failed",
+            "timestamp": "1763812800",
+            "recipient_id": "5511999990000",
+        }
         status["errors"] = [{"code": code, "title": "Re-engagement message"}]
         return {"field": "messages", "value": {"metadata": METADATA, "statuses": [status]}}
 
