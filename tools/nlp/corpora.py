@@ -69,14 +69,16 @@ class MirrorMissing(Exception):
     """A source repository is not on this machine."""
 
 
-def _show(mirror: Path, source: tuple[str, str], path: str) -> bytes:
+def show(mirror: Path, source: tuple[str, str], path: str) -> bytes:
+    """A file of a pinned commit of a mirrored repository (the intent data reads its sources so too)."""
     repo, commit = source
     git_dir = mirror / repo.replace("/", "+") / "repo"
     if not git_dir.exists():
-        raise MirrorMissing(f"{repo} is not in {mirror}: fetch github:{repo} first")
-    return subprocess.run(
-        ["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], check=True, capture_output=True
-    ).stdout
+        raise MirrorMissing(f"{repo} is not in {mirror}: fetch github:{repo} first (commit {commit})")
+    found = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True)
+    if found.returncode:
+        raise MirrorMissing(f"{repo}@{commit[:8]}:{path}: {found.stderr.decode(errors='replace').strip()}")
+    return found.stdout
 
 
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -93,8 +95,8 @@ def _tweet(line: str) -> str:
 def xlmt(mirror: Path, language: str, split: str) -> Iterator[Row]:
     """The UMSAB train or validation split of one language (0 negative, 1 neutral, 2 positive)."""
     folder = f"data/sentiment/{XLMT_FOLDERS[language]}"
-    texts = _show(mirror, XLMT, f"{folder}/{split}_text.txt").decode("utf-8").splitlines()
-    labels = _show(mirror, XLMT, f"{folder}/{split}_labels.txt").decode("utf-8").split()
+    texts = show(mirror, XLMT, f"{folder}/{split}_text.txt").decode("utf-8").splitlines()
+    labels = show(mirror, XLMT, f"{folder}/{split}_labels.txt").decode("utf-8").split()
     if len(texts) != len(labels):
         raise ValueError(f"{folder}/{split}: {len(texts)} texts, {len(labels)} labels")
     for text, label in zip(texts, labels, strict=True):
@@ -107,7 +109,7 @@ def _stars(rating: float) -> str:
 
 def allegro(mirror: Path, split: str) -> Iterator[Row]:
     """KLEJ Allegro Reviews: ratings 1-2 negative, 3 neutral, 4-5 positive."""
-    archive = zipfile.ZipFile(io.BytesIO(_show(mirror, KLEJ, "static/data/klej_ar.zip")))
+    archive = zipfile.ZipFile(io.BytesIO(show(mirror, KLEJ, "static/data/klej_ar.zip")))
     with archive.open(f"{split}.tsv") as handle:
         reader = csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8"), delimiter="\t")
         for record in reader:
@@ -121,7 +123,7 @@ def csfd(mirror: Path) -> Iterator[Row]:
 
     detector = LangDetector(LangDetectConfig(max_input_length=400, model="lite"))
     for stars in range(6):
-        for line in _show(mirror, CSFD, f"data/corpora/{stars}.txt").decode("utf-8").splitlines():
+        for line in show(mirror, CSFD, f"data/corpora/{stars}.txt").decode("utf-8").splitlines():
             _, _, text = line.partition(",")
             text = " ".join(text.split())
             if not text:
@@ -197,7 +199,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     args = parser.parse_args()
-    train, evaluation = build(args.mirror)
+    try:
+        train, evaluation = build(args.mirror)
+    except MirrorMissing as missing:
+        raise SystemExit(f"corpora: {missing}") from None
     write(TRAIN_PATH, train)
     write(EVAL_PATH, evaluation)
     for name, rows in (("train", train), ("eval", evaluation)):

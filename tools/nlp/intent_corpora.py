@@ -25,11 +25,12 @@ import gzip
 import io
 import json
 import random
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tools.nlp.corpora import MirrorMissing, show
 
 DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PATH = DATA_DIR / "intent-train.jsonl.gz"
@@ -162,19 +163,8 @@ class Row:
         )
 
 
-class MirrorMissing(Exception):
-    """A source repository is not on this machine."""
-
-
 def _show(mirror: Path, source: tuple[str, str], path: str) -> str:
-    repo, commit = source
-    git_dir = mirror / repo.replace("/", "+") / "repo"
-    if not git_dir.exists():
-        raise MirrorMissing(f"{repo} is not in {mirror}: fetch github:{repo} first (commit {commit})")
-    found = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{path}"], capture_output=True)
-    if found.returncode:
-        raise MirrorMissing(f"{repo}@{commit[:8]}:{path}: {found.stderr.decode(errors='replace').strip()}")
-    return found.stdout.decode("utf-8-sig")
+    return show(mirror, source, path).decode("utf-8-sig")
 
 
 def _clean(text: str) -> str:
