@@ -28,13 +28,15 @@ import re
 import subprocess
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PATH = DATA_DIR / "sentiment-train.jsonl.gz"
 EVAL_PATH = DATA_DIR / "sentiment-eval.jsonl.gz"
+R = TypeVar("R")
 LANGUAGES = ("en", "pt", "es", "it", "cs", "pl")
 LABELS = ("NEGATIVE", "NEUTRAL", "POSITIVE")
 SEED = 12
@@ -57,12 +59,6 @@ class Row:
     label: str
     text: str
     source: str
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"language": self.language, "label": self.label, "text": self.text, "source": self.source},
-            ensure_ascii=False,
-        )
 
 
 class MirrorMissing(Exception):
@@ -182,17 +178,22 @@ def build(mirror: Path) -> tuple[list[Row], list[Row]]:
     return train, evaluation
 
 
-def write(path: Path, rows: list[Row]) -> None:
-    """Gzip without a timestamp, so the same rows give the same bytes (their digest is checked)."""
+def write_rows(path: Path, rows: Sequence[Any]) -> None:
+    """Dataclass rows as JSON lines (their fields in order), gzipped without a timestamp, so the
+    same rows give the same bytes (their digest is checked). The intent data is written so too."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = "".join(row.to_json() + "\n" for row in rows).encode("utf-8")
+    body = "".join(json.dumps(asdict(row), ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
     with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped:
         zipped.write(body)
 
 
-def read(path: Path) -> list[Row]:
+def read_rows(path: Path, kind: Callable[..., R]) -> list[R]:
     with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [Row(**json.loads(line)) for line in handle if line.strip()]
+        return [kind(**json.loads(line)) for line in handle if line.strip()]
+
+
+def read(path: Path) -> list[Row]:
+    return read_rows(path, Row)
 
 
 def main() -> None:
@@ -203,8 +204,8 @@ def main() -> None:
         train, evaluation = build(args.mirror)
     except MirrorMissing as missing:
         raise SystemExit(f"corpora: {missing}") from None
-    write(TRAIN_PATH, train)
-    write(EVAL_PATH, evaluation)
+    write_rows(TRAIN_PATH, train)
+    write_rows(EVAL_PATH, evaluation)
     for name, rows in (("train", train), ("eval", evaluation)):
         counts = Counter((row.language, row.label) for row in rows)
         summary = ", ".join(

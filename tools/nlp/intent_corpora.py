@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import io
 import json
 import random
@@ -30,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.nlp.corpora import MirrorMissing, show
+from tools.nlp.corpora import MirrorMissing, read_rows, show, write_rows
 
 DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PATH = DATA_DIR / "intent-train.jsonl.gz"
@@ -156,12 +155,6 @@ class Row:
     language: str
     source: str
 
-    def to_json(self) -> str:
-        return json.dumps(
-            {"text": self.text, "intent": self.intent, "language": self.language, "source": self.source},
-            ensure_ascii=False,
-        )
-
 
 def _show(mirror: Path, source: tuple[str, str], path: str) -> str:
     return show(mirror, source, path).decode("utf-8-sig")
@@ -271,17 +264,8 @@ def build(mirror: Path) -> tuple[list[Row], list[Row]]:
     return train, evaluation
 
 
-def write(path: Path, rows: list[Row]) -> None:
-    """Gzip without a timestamp, so the same rows give the same bytes (their digest is checked)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "".join(row.to_json() + "\n" for row in rows).encode("utf-8")
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as zipped:
-        zipped.write(body)
-
-
 def read(path: Path) -> list[Row]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [Row(**json.loads(line)) for line in handle if line.strip()]
+    return read_rows(path, Row)
 
 
 def summary(rows: list[Row]) -> str:
@@ -301,8 +285,8 @@ def main() -> None:
         train, evaluation = build(args.mirror)
     except MirrorMissing as missing:
         raise SystemExit(f"intent_corpora: {missing}") from None
-    write(TRAIN_PATH, train)
-    write(EVAL_PATH, evaluation)
+    write_rows(TRAIN_PATH, train)
+    write_rows(EVAL_PATH, evaluation)
     for name, rows in (("train", train), ("eval", evaluation)):
         print(f"{name}: {len(rows)} rows: {summary(rows)}")
 
