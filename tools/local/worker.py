@@ -21,6 +21,7 @@ import logging
 import re
 import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -223,22 +224,27 @@ def pollers(consumer: SqsConsumer, most: int) -> int:
     return max(1, min(consumer.maximum_concurrency or 1, most))
 
 
+def _stop_on_signals() -> threading.Event:
+    """Set by SIGTERM or SIGINT: the loop in hand finishes its round (a poller its batch) and ends."""
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return stopping
+
+
 def _poll_forever(consumer: SqsConsumer, region: str) -> None:
     """One poller, in a process of its own as each Lambda instance is: receives a batch, invokes
     the handler, deletes what succeeded; long-polls while the queue is empty. SIGTERM lets the
     batch in hand finish."""
     import boto3
 
-    running = True
-
-    def stop(signum: int, frame: Any) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = _stop_on_signals()
     sqs = boto3.client("sqs", region_name=region)  # its own: clients do not cross a fork
-    while running:
+    while not stopping.is_set():
         try:
             poll_once(consumer, sqs, region)
         except Exception:  # moto restarting, a receive refused: the stack mends, this polls again
@@ -255,14 +261,7 @@ def main() -> int:
     from tools.local import logs
 
     logs.configure()
-    running = True
-
-    def stop(signum: int, frame: Any) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = _stop_on_signals()
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     sqs = boto3.client("sqs")
     module, app = load_app()
@@ -295,7 +294,7 @@ def main() -> int:
     if ready_file:
         Path(ready_file).write_text(str(os.getpid()))
     code = 0
-    while running:
+    while not stopping.is_set():
         run_due(schedules)
         dead = [process.name for process in workers if not process.is_alive()]
         if dead:  # the stack starts the worker again, every poller with it
