@@ -40,7 +40,7 @@ _NAME_CUES = re.compile(
 # network addresses. Names are not here: people are found by entity detection (`may_name`), in
 # every language, and redacted from there.
 _PII_CUES = re.compile(
-    r"\b(?:address|street|st\.|avenue|ave\.?|road|rd\.|lane|drive|apt\.?|apartment|suite|zip|postcode|"
+    r"\b(?:address|street|st(?=\.)|avenue|ave\.?|road|rd(?=\.)|lane|drive|apt\.?|apartment|suite|zip|postcode|"
     r"post code|i live|live at|password|passcode|pin|username|user name|login|log-in|born|birthday|"
     r"date of birth|dob|years old|age|licen[cs]e|passport|plate|registration|vin|"
     r"dirección|direccion|domicilio|calle|avenida|avda|piso|portal|código postal|codigo postal|vivo en|"

@@ -45,6 +45,9 @@ def test_texts_that_name_nothing_keep_it_shut(text: str) -> None:
         ("mi contraseña es gato123", True),
         ("I was born in 1984", True),
         ("my router at 192.168.0.1 is down", True),
+        ("send it to 12 main rd. please", True),  # an abbreviation with its dot
+        ("5 Elm st., flat 2", True),
+        ("the first step, then the 1st place", False),
         ("call me on +1 415 555 0100 or mail ana@example.com", False),  # the patterns find these
         ("my parcel is late", False),
     ],
