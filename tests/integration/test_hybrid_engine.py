@@ -17,6 +17,7 @@ DOCUMENTS = [
     Document("I love the new plan, thank you so much!", "en"),
     Document("ok", "en"),
     Document("O pedido chegou hoje.", "pt"),
+    Document("Gostei do produto, mas a entrega atrasou", "pt"),  # two things at once: the model is unsure
     Document("Objednávka přišla pozdě a nikdo to neřeší", "cs"),
     Document("Dostałem paczkę", "pl"),
 ]
@@ -43,6 +44,7 @@ def test_comprehend_answers_only_what_the_offline_model_is_unsure_of(
         for document, sentiment in zip(DOCUMENTS, offline, strict=True)
         if confidence(sentiment) < CONFIDENCE_THRESHOLD and document.language_hint in ("en", "pt")
     ]
+    assert unsure, "a document the offline model is unsure of, in a language Comprehend analyses"
     assert fake.documents["BatchDetectSentiment"] == len(unsure)
     assert fake.calls["TranslateText"] == 0  # Czech and Polish are the model's own
     assert fake.calls["BatchDetectDominantLanguage"] == 0  # every tag trusted here
