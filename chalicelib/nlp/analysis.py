@@ -28,6 +28,11 @@ class Sentiment:
         """Positive minus negative, in [-1, 1]: the number aggregates are built from."""
         return round(self.scores.get("POSITIVE", 0.0) - self.scores.get("NEGATIVE", 0.0), 4)
 
+    @property
+    def confidence(self) -> float:
+        """The score of the label given: how sure the engine is of it (calibrated offline)."""
+        return self.scores.get(self.label, 0.0)
+
 
 @dataclass(frozen=True)
 class Entity:

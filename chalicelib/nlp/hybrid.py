@@ -79,10 +79,5 @@ class HybridEngine:
         offline = self._local.sentiments(texts, language)
         if not self._comprehend.analyses(language):
             return self._comprehend.insights(texts, language, known=offline)
-        known = [sentiment if confidence(sentiment) >= self.threshold else None for sentiment in offline]
+        known = [sentiment if sentiment.confidence >= self.threshold else None for sentiment in offline]
         return self._comprehend.insights(texts, language, known=known)
-
-
-def confidence(sentiment: Sentiment) -> float:
-    """The top score: how sure the model is of its label (the scores sum to 1 over its labels)."""
-    return max(sentiment.scores.values(), default=0.0)

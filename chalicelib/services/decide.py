@@ -85,7 +85,7 @@ class Decider:
                 confidence=intent.confidence,
                 text=interaction.text,
                 sentiment=sentiment.label if sentiment else None,
-                sentiment_confidence=sentiment.scores.get(sentiment.label, 0.0) if sentiment else 0.0,
+                sentiment_confidence=sentiment.confidence if sentiment else 0.0,
                 language=analysis.language if analysis else None,
                 segments=snapshot.segments,
                 churn_risk=provisional.score,

@@ -9,7 +9,7 @@ import pytest
 from chalicelib import dependencies
 from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
 from chalicelib.nlp.analysis import Analysis, Document
-from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine, confidence
+from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
 from chalicelib.nlp.local import LocalEngine
 from tools.fake_comprehend import FakeComprehend
 
@@ -42,7 +42,7 @@ def test_comprehend_answers_only_what_the_offline_model_is_unsure_of(
     unsure = [
         document.text
         for document, sentiment in zip(DOCUMENTS, offline, strict=True)
-        if confidence(sentiment) < CONFIDENCE_THRESHOLD and document.language_hint in ("en", "pt")
+        if sentiment.confidence < CONFIDENCE_THRESHOLD and document.language_hint in ("en", "pt")
     ]
     assert unsure, "a document the offline model is unsure of, in a language Comprehend analyses"
     assert fake.documents["BatchDetectSentiment"] == len(unsure)

@@ -16,7 +16,7 @@ from chalicelib.nlp.analysis import Analysis, Document, Sentiment
 from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
 from chalicelib.nlp.engine import LanguageGuess
 from chalicelib.nlp.gates import names_any
-from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine, confidence
+from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
 from chalicelib.nlp.pipeline import Analyzer
 from tests.unit.test_comprehend_engine import sentiment_response, targeted_response
 
@@ -85,7 +85,7 @@ def test_an_unsure_document_comprehend_cannot_analyse_keeps_the_offline_answer(c
     assert isinstance(result, Analysis)
     assert (result.language, result.translated_text) == ("cs", None)
     assert result.sentiment is not None
-    assert confidence(result.sentiment) == 0.4
+    assert result.sentiment.confidence == 0.4
     assert offline.asked == [["Objednávka nedorazila, unsure", "in cs"]]
 
 
