@@ -83,6 +83,7 @@ def floors(interactions: list[Any]) -> dict[str, int]:
     from chalicelib.nlp.comprehend import ANALYSIS_LANGUAGES, LANGUAGE_CONFIDENCE, PII_LANGUAGES, TARGETED_LANGUAGES
     from chalicelib.nlp.engine import LanguageGuess
     from chalicelib.nlp.local import LocalEngine
+    from chalicelib.nlp.text import names_any
     from chalicelib.rules.routing import load_default
 
     competitors = load_default().competitors
@@ -95,7 +96,7 @@ def floors(interactions: list[Any]) -> dict[str, int]:
         analysed[into] += 1
         translated += into != language
         entities[into] += gates.may_name(interaction.text)
-        targeted += into in TARGETED_LANGUAGES and gates.names_any(interaction.text, competitors)
+        targeted += into in TARGETED_LANGUAGES and names_any(interaction.text, competitors)
         personal_data += language in PII_LANGUAGES and gates.may_hold_personal_data(interaction.text)
     untagged = [i.text for i in interactions if i.platform not in ("x", "trustpilot")]
     unsure = sum(
@@ -237,10 +238,10 @@ def engine_costs(size: int = 1000) -> str:
     from chalicelib.nlp.analysis import Document, Sentiment
     from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
     from chalicelib.nlp.engine import Engine
-    from chalicelib.nlp.gates import names_any
     from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
     from chalicelib.nlp.local import LocalEngine
     from chalicelib.nlp.pipeline import Analyzer
+    from chalicelib.nlp.text import names_any
     from chalicelib.rules.routing import load_default
     from chalicelib.services.process import trusted_language_hint
     from tools.fake_comprehend import FakeComprehend

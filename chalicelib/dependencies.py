@@ -134,7 +134,7 @@ def analyzer() -> Analyzer:
     if settings().nlp == "local":
         return Analyzer(local)
     from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
-    from chalicelib.nlp.gates import names_any
+    from chalicelib.nlp.text import names_any
 
     def names_a_competitor(text: str) -> bool:
         return names_any(text, routing().competitors)

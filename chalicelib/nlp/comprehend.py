@@ -205,17 +205,20 @@ class ComprehendEngine:
         document with no known sentiment is Unsupported, the others get the offline rules."""
         known = list(known) if known is not None else [None] * len(texts)
         supported = self.analyses(language)
-        try:
-            wanted = {
-                "sentiment": [i for i, sentiment in enumerate(known) if sentiment is None] if supported else [],
-                "entities": [i for i, text in enumerate(texts) if self.plan.entities(text)] if supported else [],
-                "key_phrases": list(range(len(texts))) if supported and self.plan.key_phrases else [],
-                "targeted": [i for i, text in enumerate(texts) if self.plan.targeted(text)]
+        try:  # the competitors come from the routing document, which may be unreadable for now
+            targeted = (
+                [i for i, text in enumerate(texts) if self.plan.targeted(text)]
                 if language in TARGETED_LANGUAGES
-                else [],
-            }
-        except Exception as exc:  # the competitors could not be read (routing): retried later
+                else []
+            )
+        except Exception as exc:  # the stage's routing could not be read: these documents are retried later
             return [exc for _ in texts]
+        wanted = {
+            "sentiment": [i for i, sentiment in enumerate(known) if sentiment is None] if supported else [],
+            "entities": [i for i, text in enumerate(texts) if self.plan.entities(text)] if supported else [],
+            "key_phrases": list(range(len(texts))) if supported and self.plan.key_phrases else [],
+            "targeted": targeted,
+        }
         calls: dict[str, Callable[[list[str]], dict[str, Any]]] = {
             "sentiment": lambda chunk: self.comprehend.batch_detect_sentiment(TextList=chunk, LanguageCode=language),
             "entities": lambda chunk: self.comprehend.batch_detect_entities(TextList=chunk, LanguageCode=language),

@@ -12,11 +12,9 @@ nothing costs one call, one that stays shut loses what the call would have found
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from chalicelib.nlp import pii
 from chalicelib.nlp.local_extract import is_stopword
-from chalicelib.nlp.text import fold
 
 # Words, not @handles or #hashtags (the rules keep those as OTHER entities; a handle is mostly the
 # brand's own account).
@@ -80,10 +78,3 @@ def may_hold_personal_data(text: str) -> bool:
     date or age, a licence, passport or vehicle, or a network address."""
     clean = _outside_patterns(text)
     return bool(_PII_CUES.search(clean.lower()) or _NETWORK_ADDRESS.search(clean))
-
-
-def names_any(text: str, names: Iterable[str]) -> bool:
-    """Whether the text names one of `names` (folded, as routing keeps its competitors) as a
-    whole word, the way services/decide.py recognises a competitor."""
-    folded = fold(text)
-    return any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", folded) for name in names if name)

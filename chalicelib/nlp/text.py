@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
+from functools import cache
 
 from chalicelib.models.text import well_formed
 
@@ -39,3 +42,16 @@ def fold(text: str) -> str:
     """Lower case without diacritics: `Não` and `nao`, `Dziękuję` and `dziekuje` match alike."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD).lower())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+@cache
+def whole_words(names: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """One pattern per (folded) name that finds it as a whole word in folded text, as routing
+    keywords match: a short name such as "O2" is not found in "o2o". Compiled once per set."""
+    return tuple(re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") for name in names)
+
+
+def names_any(text: str, names: Iterable[str]) -> bool:
+    """Whether the text names one of `names` (folded, as routing keeps its competitors)."""
+    folded = fold(text)
+    return any(pattern.search(folded) for pattern in whole_words(tuple(name for name in names if name)))

@@ -8,7 +8,6 @@ one case per conversation, even when two messages race).
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from chalicelib.models.case import BrandReply, Case
@@ -16,7 +15,7 @@ from chalicelib.models.decision import Intent, IntentResult, Route, RouteAction
 from chalicelib.models.interaction import Interaction, Kind
 from chalicelib.models.snapshot import CustomerSnapshot, Decision
 from chalicelib.nlp.analysis import Analysis
-from chalicelib.nlp.text import fold
+from chalicelib.nlp.text import fold, names_any, whole_words
 from chalicelib.rules import cases, catalogue, churn, leads
 from chalicelib.rules.aggregates import add_interaction
 from chalicelib.rules.intent import IntentClassifier, IntentInput
@@ -29,8 +28,7 @@ class Decider:
     def __init__(self, routing: RoutingDocument, classifier: IntentClassifier) -> None:
         self._routing = routing
         self._classifier = classifier
-        # Whole words, as routing keywords match: a short name such as "O2" is not found in "o2o".
-        self._competitors = [re.compile(rf"(?<!\w){re.escape(name)}(?!\w)") for name in routing.competitors]
+        self._competitors = whole_words(routing.competitors)
 
     @property
     def routing(self) -> RoutingDocument:
@@ -187,8 +185,7 @@ class Decider:
         )
 
     def mentions_competitor(self, text: str) -> bool:
-        folded = fold(text)
-        return any(pattern.search(folded) for pattern in self._competitors)
+        return names_any(text, self._routing.competitors)
 
     def competitors_named(self, text: str, analysis: Analysis | None) -> tuple[tuple[str, str | None], ...]:
         """The configured competitors the words name, each with the sentiment towards it where the

@@ -459,7 +459,7 @@ def test_a_lower_case_name_after_an_introduction_is_sent_for_entities(stubbed: S
 
 
 def test_targeted_sentiment_only_where_a_competitor_is_named(stubbed: Stubs) -> None:
-    from chalicelib.nlp.gates import names_any
+    from chalicelib.nlp.text import names_any
 
     plan = CallPlan(targeted=lambda text: names_any(text, ("nimbus mobile",)))
     leaving = "thinking of moving to nimbus mobile, they are cheaper"

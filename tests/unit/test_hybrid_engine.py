@@ -15,9 +15,9 @@ from botocore.stub import Stubber
 from chalicelib.nlp.analysis import Analysis, Document, Sentiment
 from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
 from chalicelib.nlp.engine import LanguageGuess
-from chalicelib.nlp.gates import names_any
 from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
 from chalicelib.nlp.pipeline import Analyzer
+from chalicelib.nlp.text import names_any
 from tests.unit.test_comprehend_engine import sentiment_response, targeted_response
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.config import ConfigError, Settings
-from chalicelib.nlp.gates import may_hold_personal_data, may_name, names_any
+from chalicelib.nlp.gates import may_hold_personal_data, may_name
+from chalicelib.nlp.text import names_any
 
 
 @pytest.mark.parametrize(
