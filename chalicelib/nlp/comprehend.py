@@ -99,7 +99,6 @@ class ComprehendEngine:
         concurrency: int = CONCURRENCY,
         plan: CallPlan | None = None,
         detector: Detector | None = None,
-        language_confidence: float = LANGUAGE_CONFIDENCE,
     ) -> None:
         """`detector`: the offline language detector (LocalEngine.detect_languages), asked first;
         without one every undetermined language is asked of Comprehend."""
@@ -108,7 +107,6 @@ class ComprehendEngine:
         self._concurrency = concurrency
         self.plan = plan or CallPlan()
         self._detector = detector
-        self._language_confidence = language_confidence
 
     @property
     def comprehend(self) -> Any:
@@ -140,7 +138,7 @@ class ComprehendEngine:
         unsure = [
             index
             for index, guess in enumerate(guesses)
-            if not isinstance(guess, LanguageGuess) or not guess.language or guess.score < self._language_confidence
+            if not isinstance(guess, LanguageGuess) or not guess.language or guess.score < LANGUAGE_CONFIDENCE
         ]
         if unsure:
             asked = self._detect_with_comprehend([texts[index] for index in unsure])

@@ -94,30 +94,24 @@ def stubs(stubbed: Stubs) -> tuple[Analyzer, Stubber, Stubber]:
     return stubbed.analyzer(EVERY_CALL), stubbed.comprehend, stubbed.translate
 
 
-def expect_insights(
-    stub: Stubber,
-    texts: list[str],
-    language: str,
-    entities: bool = True,
-    key_phrases: bool = True,
-    targeted: bool = True,
-) -> None:
-    """The batch calls for one language, in the order the engine makes them with concurrency 1."""
+def expect_insights(stub: Stubber, texts: list[str], language: str) -> None:
+    """Every batch call for one language (EVERY_CALL), in the order the engine makes them with
+    concurrency 1."""
     for start in range(0, len(texts), 25):
         chunk = texts[start : start + 25]
         params = {"TextList": chunk, "LanguageCode": language}
         stub.add_response("batch_detect_sentiment", sentiment_response(len(chunk)), params)
-    for start in range(0, len(texts), 25) if entities else ():
+    for start in range(0, len(texts), 25):
         chunk = texts[start : start + 25]
         stub.add_response(
             "batch_detect_entities", entities_response(len(chunk)), {"TextList": chunk, "LanguageCode": language}
         )
-    for start in range(0, len(texts), 25) if key_phrases else ():
+    for start in range(0, len(texts), 25):
         chunk = texts[start : start + 25]
         stub.add_response(
             "batch_detect_key_phrases", key_phrases_response(len(chunk)), {"TextList": chunk, "LanguageCode": language}
         )
-    if language == "en" and targeted:
+    if language == "en":
         for start in range(0, len(texts), 25):
             chunk = texts[start : start + 25]
             stub.add_response(
