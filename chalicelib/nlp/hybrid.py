@@ -76,8 +76,7 @@ class HybridEngine:
         for (Japanese, Arabic, ...) is Comprehend's entirely."""
         if not self._local.analyses(language):
             return self._comprehend.insights(texts, language)
-        offline = self._local.sentiments(texts, language)
-        if not self._comprehend.analyses(language):
-            return self._comprehend.insights(texts, language, known=offline)
-        known = [sentiment if sentiment.confidence >= self.threshold else None for sentiment in offline]
+        # Comprehend is asked where it reads the language itself and the offline answer is unsure
+        bar = self.threshold if self._comprehend.analyses(language) else 0.0
+        known = [s if s.confidence >= bar else None for s in self._local.sentiments(texts, language)]
         return self._comprehend.insights(texts, language, known=known)

@@ -1,0 +1,55 @@
+"""Comprehend batch responses shaped as its API reference documents them, for the tests that
+stub Comprehend with botocore's Stubber (the Comprehend and hybrid engines)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def scores(
+    positive: float = 0.01, negative: float = 0.01, neutral: float = 0.97, mixed: float = 0.01
+) -> dict[str, float]:
+    return {"Positive": positive, "Negative": negative, "Neutral": neutral, "Mixed": mixed}
+
+
+def sentiment_response(count: int, label: str = "NEGATIVE", errors: tuple[int, ...] = ()) -> dict[str, Any]:
+    value = scores(negative=0.95, neutral=0.03, positive=0.01) if label == "NEGATIVE" else scores()
+    return {
+        "ResultList": [
+            {"Index": i, "Sentiment": label, "SentimentScore": value} for i in range(count) if i not in errors
+        ],
+        "ErrorList": [
+            {"Index": i, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Internal error"} for i in errors
+        ],
+    }
+
+
+def entities_response(count: int) -> dict[str, Any]:
+    entity = {"Score": 0.98, "Type": "ORGANIZATION", "Text": "Lumina", "BeginOffset": 0, "EndOffset": 6}
+    return {"ResultList": [{"Index": i, "Entities": [entity]} for i in range(count)], "ErrorList": []}
+
+
+def key_phrases_response(count: int) -> dict[str, Any]:
+    phrase = {"Score": 0.99, "Text": "the router", "BeginOffset": 7, "EndOffset": 17}
+    return {"ResultList": [{"Index": i, "KeyPhrases": [phrase]} for i in range(count)], "ErrorList": []}
+
+
+def targeted_response(count: int) -> dict[str, Any]:
+    mention = {
+        "Score": 0.99,
+        "GroupScore": 1.0,
+        "Text": "router",
+        "Type": "OTHER",
+        "MentionSentiment": {
+            "Sentiment": "NEGATIVE",
+            "SentimentScore": scores(negative=0.97, neutral=0.02, positive=0.0),
+        },
+        "BeginOffset": 11,
+        "EndOffset": 17,
+    }
+    return {
+        "ResultList": [
+            {"Index": i, "Entities": [{"DescriptiveMentionIndex": [0], "Mentions": [mention]}]} for i in range(count)
+        ],
+        "ErrorList": [],
+    }
