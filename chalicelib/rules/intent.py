@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -138,7 +139,13 @@ def _learned(
 
 def _quotable(token: str, model: WordModel) -> bool:
     """Only words of the hand-written posts are quoted (never a name the public data taught)."""
-    return all(word in model.quotable for word in token.split())
+    return all(_may_quote(word, model.quotable) for word in token.split())
+
+
+def _may_quote(word: str, vocabulary: Container[str]) -> bool:
+    """A word a reason may show: one the hand-written posts taught, and no number (an order,
+    a phone or an account number is never a cue worth quoting)."""
+    return word in vocabulary and not any(c.isdigit() for c in word)
 
 
 _INTENTS = frozenset(intent.value for intent in Intent)
@@ -191,7 +198,7 @@ def _quote(snippet: str) -> str:
     kept: list[str] = []
     for word in snippet.split():
         core = word.strip(".,;:!?¿¡()[]{}\"'")
-        shown = word if core and core in known and not any(c.isdigit() for c in core) else "..."
+        shown = word if core and _may_quote(core, known) else "..."
         if shown != "..." or not kept or kept[-1] != "...":
             kept.append(shown)
     quoted = " ".join(kept)

@@ -151,3 +151,17 @@ def test_the_public_data_splits_are_apart_and_only_the_train_split_is_trained_on
     assert TRAIN_PATH in post_files()
     assert EVAL_PATH not in post_files()
     assert {row.source for row in held_out} >= {"airline", "banking77", "clinc", "bitext"}
+
+
+def test_a_number_the_hand_written_posts_hold_is_still_never_quoted() -> None:
+    """Reasons quote cue words, never numbers (an order or phone number): the words learned from
+    the public rows are held to the same rule as the cue lexicon's matches."""
+    from chalicelib.rules.intent import _quotable
+
+    public = public_model()
+    assert public is not None
+    assert "1000" in public.quotable
+    assert "cancel" in public.quotable
+    assert not _quotable("1000", public)
+    assert not _quotable("cancel 1000", public)
+    assert _quotable("cancel my", public)
