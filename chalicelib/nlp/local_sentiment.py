@@ -4,9 +4,9 @@
 1. Words: a softmax over the post's hashed words, word pairs and character 3-5-grams. It reads a
    few hundred posts a second in pure Python and knows the words and emoji that carry feeling in
    each language.
-2. Meaning: a softmax over the post's multilingual-e5-small embedding and its language (one bias
-   per language: Polish reviews are mostly positive, the tweet sets are balanced). It is about
-   ten times slower and knows what the words don't say.
+2. Meaning: a softmax over the post's multilingual-e5-small embedding (its first eight layers:
+   nlp/encoder.py) and its language (one bias per language: Polish reviews are mostly positive,
+   the tweet sets are balanced). It is about ten times slower and knows what the words don't say.
 
 Where the words model alone is sure (its confidence at or above a threshold chosen on held-out
 training posts, where skipping the embedding cost no accuracy), its answer stands and no
@@ -36,6 +36,9 @@ from chalicelib.nlp.analysis import Sentiment
 LABELS = ("NEGATIVE", "NEUTRAL", "POSITIVE")
 # The languages that have their own bias; any other shares the mean of theirs.
 LANGUAGES = ("en", "pt", "es", "it", "cs", "pl")
+# The encoder's depth the meaning model is trained on (nlp/encoder.py says why not all twelve);
+# the settings file records it, and the engine embeds with the depth its weights were trained on.
+LAYERS = 8
 # What the embedding reads of a post: the opening 512 characters (about 130 tokens). A long review
 # says what it thinks early; the rest would cost time linearly and add little.
 MAX_CHARACTERS = 512
@@ -103,6 +106,7 @@ class SentimentModel:
         self.temperature = float(settings["temperature"])
         self.words_temperature = float(settings["words_temperature"])
         self.words_alone_at = float(settings["words_alone_at"])
+        self.layers = int(settings["layers"])  # the encoder's depth the meaning model was trained on
 
     @classmethod
     def load(cls, settings_path: Path, ngrams_path: Path) -> SentimentModel:

