@@ -196,22 +196,34 @@ def read(path: Path) -> list[Row]:
     return read_rows(path, Row)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def rebuild(
+    name: str,
+    build: Callable[[Path], tuple[list[R], list[R]]],
+    paths: tuple[Path, Path],
+    summary: Callable[[list[R]], str],
+) -> None:
+    """A data set's rebuild command (this module's and intent_corpora's): build both splits from
+    the mirrors, write them, and say what each holds."""
+    parser = argparse.ArgumentParser(description=f"Rebuild {paths[0].name} and {paths[1].name} from pinned commits.")
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     args = parser.parse_args()
     try:
-        train, evaluation = build(args.mirror)
+        splits = build(args.mirror)
     except MirrorMissing as missing:
-        raise SystemExit(f"corpora: {missing}") from None
-    write_rows(TRAIN_PATH, train)
-    write_rows(EVAL_PATH, evaluation)
-    for name, rows in (("train", train), ("eval", evaluation)):
-        counts = Counter((row.language, row.label) for row in rows)
-        summary = ", ".join(
-            f"{language} {'/'.join(str(counts[language, label]) for label in LABELS)}" for language in LANGUAGES
-        )
-        print(f"{name}: {len(rows)} rows (negative/neutral/positive): {summary}")
+        raise SystemExit(f"{name}: {missing}") from None
+    for split, path, rows in zip(("train", "eval"), paths, splits, strict=True):
+        write_rows(path, rows)
+        print(f"{split}: {len(rows)} rows: {summary(rows)}")
+
+
+def summary(rows: list[Row]) -> str:
+    counts = Counter((row.language, row.label) for row in rows)
+    shares = (f"{language} {'/'.join(str(counts[language, label]) for label in LABELS)}" for language in LANGUAGES)
+    return f"(negative/neutral/positive) {', '.join(shares)}"
+
+
+def main() -> None:
+    rebuild("corpora", build, (TRAIN_PATH, EVAL_PATH), summary)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ et al. (2019) and every sentiment test split.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -29,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.nlp.corpora import MirrorMissing, read_rows, show, write_rows
+from tools.nlp.corpora import read_rows, rebuild, show
 
 DATA_DIR = Path(__file__).parent / "data"
 TRAIN_PATH = DATA_DIR / "intent-train.jsonl.gz"
@@ -278,17 +277,7 @@ def summary(rows: list[Row]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
-    args = parser.parse_args()
-    try:
-        train, evaluation = build(args.mirror)
-    except MirrorMissing as missing:
-        raise SystemExit(f"intent_corpora: {missing}") from None
-    write_rows(TRAIN_PATH, train)
-    write_rows(EVAL_PATH, evaluation)
-    for name, rows in (("train", train), ("eval", evaluation)):
-        print(f"{name}: {len(rows)} rows: {summary(rows)}")
+    rebuild("intent_corpora", build, (TRAIN_PATH, EVAL_PATH), summary)
 
 
 if __name__ == "__main__":
