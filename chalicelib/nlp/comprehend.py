@@ -18,7 +18,7 @@ What is asked, and for which documents (issue 12: every document of every call i
   people to redact, products, brands and places for topics, intent, leads and routing); the offline
   rules' dates, amounts, handles and order numbers otherwise;
 - key phrases: the offline rules (`local_extract.key_phrases`, for topics); Comprehend's only in
-  EVERY_CALL;
+  a plan that asks for them (`CallPlan.key_phrases`);
 - targeted sentiment: `BatchDetectTargetedSentiment` (English) only where a configured competitor is
   named, which is all that reads it (services/decide.py);
 - personal data: the patterns everywhere; `DetectPiiEntities` (English, Spanish) only where the
@@ -65,10 +65,6 @@ T = TypeVar("T")
 Detector = Callable[[Sequence[str]], list[LanguageGuess | Exception]]
 
 
-def always(text: str) -> bool:
-    return True
-
-
 def never(text: str) -> bool:
     return False
 
@@ -83,10 +79,6 @@ class CallPlan:
     personal_data: Callable[[str], bool] = gates.may_hold_personal_data
     targeted: Callable[[str], bool] = never  # no competitors configured: nothing reads it
     key_phrases: bool = False  # Comprehend's key phrases; otherwise the offline rules'
-
-
-# Every call for every document, as before issue 12 (what the limits and batching tests exercise).
-EVERY_CALL = CallPlan(entities=always, personal_data=always, targeted=always, key_phrases=True)
 
 
 class ComprehendEngine:

@@ -16,10 +16,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from chalicelib.nlp.analysis import Analysis, AnalysisFailed, Document
-from chalicelib.nlp.comprehend import BATCH_DOCUMENT_BYTES, EVERY_CALL, CallPlan, ComprehendEngine
+from chalicelib.nlp.comprehend import BATCH_DOCUMENT_BYTES, CallPlan, ComprehendEngine
 from chalicelib.nlp.engine import LanguageGuess
 from chalicelib.nlp.pipeline import Analyzer
-from tests.comprehend_responses import (
+from tests.comprehend_helpers import (
+    EVERY_CALL,
     entities_response,
     key_phrases_response,
     sentiment_response,

@@ -29,13 +29,13 @@ from hypothesis import strategies as st
 from chalicelib.nlp.analysis import Analysis, Document, Entity, KeyPhrase, Sentiment, TargetedSentiment
 from chalicelib.nlp.comprehend import (
     BATCH_DOCUMENT_BYTES,
-    EVERY_CALL,
     PII_DOCUMENT_BYTES,
     TRANSLATE_DOCUMENT_BYTES,
     ComprehendEngine,
 )
 from chalicelib.nlp.pipeline import Analyzer
 from chalicelib.nlp.text import for_api, truncate_utf8
+from tests.comprehend_helpers import EVERY_CALL
 from tools.fake_comprehend import RawBody
 
 BATCH_SIZE = 25  # documents per Batch* call, as the Comprehend API reference allows: the floor is n / 25

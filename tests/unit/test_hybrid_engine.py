@@ -18,7 +18,7 @@ from chalicelib.nlp.engine import LanguageGuess
 from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
 from chalicelib.nlp.pipeline import Analyzer
 from chalicelib.nlp.text import names_any
-from tests.comprehend_responses import sentiment_response, targeted_response
+from tests.comprehend_helpers import sentiment_response, targeted_response
 
 
 class Offline:

@@ -1,9 +1,20 @@
-"""Comprehend batch responses shaped as its API reference documents them, for the tests that
-stub Comprehend with botocore's Stubber (the Comprehend and hybrid engines)."""
+"""For the tests of the Comprehend and hybrid engines: Comprehend's batch responses shaped as its
+API reference documents them (for botocore's Stubber), and the plan that makes every call."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from chalicelib.nlp.comprehend import CallPlan
+
+
+def always(text: str) -> bool:
+    return True
+
+
+# Every call for every document, as before issue 12: what the tests of the engine's mechanics
+# (batching, limits, retries) run, whatever the cost-aware plan would leave out.
+EVERY_CALL = CallPlan(entities=always, personal_data=always, targeted=always, key_phrases=True)
 
 
 def scores(
