@@ -96,8 +96,9 @@ class IntentClassifier:
         folded = fold(text)
         for language, cues in _cue_sets(facts.language):
             _match(cues, folded, language, tallies)
-        if facts.translated_text and facts.language not in LANGUAGES:
-            _match(_compiled("en"), fold(facts.translated_text), "en (translated)", tallies)
+        translated = _translated(facts)
+        if translated:
+            _match(_compiled("en"), translated, "en (translated)", tallies)
         if tallies[Intent.CANCEL_INTENT].hits:
             tallies[Intent.CANCEL_INTENT].add(CANCEL_BONUS, "leaving outranks complaining", repeatable=True)
         _sentiment(facts, tallies)
@@ -109,17 +110,16 @@ class IntentClassifier:
             tallies[Intent.PURCHASE_INTENT].add(0.4, "entity COMMERCIAL_ITEM", repeatable=True)
         if self._words is not None and self._learned_weight:
             _learned(self._words, self._learned_weight, NEGLIGIBLE, folded, "learned words", tallies)
-        english = _english(facts, folded)
+        english = folded if facts.language == "en" else translated
         if self._public is not None and self._public_weight and english:
             _learned(self._public, self._public_weight, PUBLIC_FLOOR, english, "words of public posts", tallies)
         tallies[Intent.OTHER].add(OTHER_FLOOR, "nothing stronger", repeatable=True)
         return _decide(tallies)
 
 
-def _english(facts: IntentInput, folded: str) -> str | None:
-    """The post's English words, if it has any: its text or the translation the analysis made."""
-    if facts.language == "en":
-        return folded
+def _translated(facts: IntentInput) -> str | None:
+    """The English translation the analysis made, where the post's own language has no cues here
+    (a language with cues is read in its own words)."""
     if facts.translated_text and facts.language not in LANGUAGES:
         return fold(facts.translated_text)
     return None
