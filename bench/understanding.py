@@ -30,7 +30,7 @@ BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 
 
 def _evaluation() -> tuple[list[Any], Any, Any, Any, Any]:
-    from chalicelib.nlp.local import NGRAMS_PATH, WEIGHTS_PATH
+    from chalicelib.nlp.local import NGRAMS_PATH, WEIGHTS_PATH, tuning
     from chalicelib.nlp.local_sentiment import LABELS, SentimentModel
     from tools.nlp.corpora import EVAL_PATH, read
     from tools.nlp.embeddings import embed
@@ -40,9 +40,10 @@ def _evaluation() -> tuple[list[Any], Any, Any, Any, Any]:
     languages = [row.language for row in rows]
     y = np.array([LABELS.index(row.label) for row in rows])
     texts = [row.text for row in rows]
-    probabilities = model.probabilities(texts, languages, lambda chunk: embed(chunk, model.layers, progress=False))
+    tuned = tuning(model)
+    probabilities = model.probabilities(texts, languages, lambda chunk: embed(chunk, model.layers, tuned, False))
     words = model.words(texts)
-    meaning = model.meaning(embed(texts, model.layers, progress=False), languages)
+    meaning = model.meaning(embed(texts, model.layers, tuned, False), languages)
     return rows, y, probabilities, words, meaning
 
 

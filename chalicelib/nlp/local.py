@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # numpy, imported on first use: the Comprehend engine's packa
 
 WEIGHTS_PATH = Path(__file__).with_name("local_sentiment.json")
 NGRAMS_PATH = Path(__file__).with_name("local_sentiment_words.npy")
+TUNING_PATH = Path(__file__).with_name("local_sentiment_encoder.npz")
 DEFAULT_LANGUAGES = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
 SENTIMENT_LANGUAGES = frozenset(DEFAULT_LANGUAGES)
 DETECTION_CHARACTERS = 400
@@ -92,7 +93,7 @@ class LocalEngine:
         texts = [well_formed(text) for text in texts]
         from chalicelib.nlp.encoder import encoder
 
-        return model.sentiments(texts, [language] * len(texts), encoder(model.layers).query)
+        return model.sentiments(texts, [language] * len(texts), encoder(model.layers, tuning(model)).query)
 
     def _detector(self) -> Any:
         """One detector per engine; it reads a few hundred characters (its default is 80)."""
@@ -111,3 +112,8 @@ class LocalEngine:
             if self._model is None:
                 self._model = SentimentModel.load(WEIGHTS_PATH, NGRAMS_PATH)
             return self._model
+
+
+def tuning(model: SentimentModel) -> Path | None:
+    """The tuned layers' file the sentiment model's weights were trained on (beside its settings)."""
+    return WEIGHTS_PATH.with_name(model.tuning) if model.tuning else None

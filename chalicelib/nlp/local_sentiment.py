@@ -4,9 +4,10 @@
 1. Words: a softmax over the post's hashed words, word pairs and character 3-5-grams. It reads a
    few hundred posts a second in pure Python and knows the words and emoji that carry feeling in
    each language.
-2. Meaning: a softmax over the post's multilingual-e5-small embedding (its first eight layers:
-   nlp/encoder.py) and its language (one bias per language: Polish reviews are mostly positive,
-   the tweet sets are balanced). It is about ten times slower and knows what the words don't say.
+2. Meaning: a softmax over the post's multilingual-e5-small embedding (its first eight layers,
+   tuned on the labelled posts: nlp/encoder.py, tools/nlp/tune_encoder.py) and its language (one
+   bias per language: Polish reviews are mostly positive, the tweet sets are balanced). It is
+   about ten times slower and knows what the words don't say.
 
 Where the words model alone is sure (its confidence at or above a threshold chosen on held-out
 training posts, where skipping the embedding cost no accuracy), its answer stands and no
@@ -107,6 +108,8 @@ class SentimentModel:
         self.words_temperature = float(settings["words_temperature"])
         self.words_alone_at = float(settings["words_alone_at"])
         self.layers = int(settings["layers"])  # the encoder's depth the meaning model was trained on
+        # the tuned layers' file (beside the settings) the meaning model was trained on, if any
+        self.tuning: str | None = settings.get("tuning", {}).get("file")
 
     @classmethod
     def load(cls, settings_path: Path, ngrams_path: Path) -> SentimentModel:

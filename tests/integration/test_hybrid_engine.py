@@ -18,8 +18,9 @@ DOCUMENTS = [
     Document("ok", "en"),
     Document("O pedido chegou hoje.", "pt"),
     Document("Gostei do produto, mas a entrega atrasou", "pt"),
-    # hedged, two things at once: the model is unsure (the test asserts it has such a document)
     Document("The app works, I guess, but the update moved everything around", "en"),
+    # two things at once, one of them half said: the model is unsure (the test asserts it has such a document)
+    Document("O preço é bom, o app nem tanto", "pt"),
     Document("Objednávka přišla pozdě a nikdo to neřeší", "cs"),
     Document("Dostałem paczkę", "pl"),
 ]

