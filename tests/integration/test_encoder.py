@@ -81,7 +81,7 @@ def test_the_tuning_holds_every_part_of_the_tuned_layers_and_nothing_else() -> N
     names = set(_stored(TUNING_PATH)) - {"base"}
     assert names == {f"l{layer}.{part}" for layer in range(FROZEN, LAYERS) for part in TUNED_PARTS}
     directory = tensors(_model_file().read_bytes())
-    assert all(len(values) == directory[name][1] for name, values in _stored(TUNING_PATH).items() if name != "base")
+    assert all(len(values) == directory[name].size for name, values in _stored(TUNING_PATH).items() if name != "base")
 
 
 def test_a_tuning_trained_from_another_model_file_is_refused(tmp_path: Path) -> None:

