@@ -29,7 +29,7 @@ How:
 Needs PyTorch (CPU) and gcc, neither of them in the product's requirements:
 
     pip install -r requirements-train.txt
-    python -m tools.nlp.tune_encoder          # about 22 minutes on two cores
+    python -m tools.nlp.tune_encoder          # about 36 minutes on two cores
     python -m tools.nlp.train_sentiment       # then the head and the calibration
 """
 
