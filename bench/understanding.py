@@ -41,9 +41,11 @@ def _evaluation() -> tuple[list[Any], Any, Any, Any, Any]:
     y = np.array([LABELS.index(row.label) for row in rows])
     texts = [row.text for row in rows]
     tuned = tuning(model)
-    probabilities = model.probabilities(texts, languages, lambda chunk: embed(chunk, model.layers, tuned, False))
+    probabilities = model.probabilities(
+        texts, languages, lambda chunk: embed(chunk, model.layers, tuned, progress=False)
+    )
     words = model.words(texts)
-    meaning = model.meaning(embed(texts, model.layers, tuned, False), languages)
+    meaning = model.meaning(embed(texts, model.layers, tuned, progress=False), languages)
     return rows, y, probabilities, words, meaning
 
 

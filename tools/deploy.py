@@ -77,7 +77,7 @@ def package(stage: str, out_dir: Path, region: str) -> Path:
 def without_layer_weights(archive: Path) -> None:
     """Leaves the offline sentiment's weights out of the package every function shares: only the
     functions with the analyzer's layer read them, and the layer brings them (tools/nlp_layer.py)."""
-    dropped = {f"chalicelib/nlp/{name}" for name in LAYER_WEIGHTS}
+    dropped = {(nlp_layer.WEIGHTS_DIR / name).relative_to(nlp_layer.ROOT).as_posix() for name in LAYER_WEIGHTS}
     partial = archive.with_suffix(".zip.partial")
     with zipfile.ZipFile(archive) as source, zipfile.ZipFile(partial, "w") as target:
         for info in source.infolist():

@@ -35,10 +35,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chalicelib.nlp.local import LAYER_FOLDER, LAYER_WEIGHTS
+from chalicelib.nlp.local import LAYER_FOLDER, LAYER_WEIGHTS, NGRAMS_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
-WEIGHTS_DIR = ROOT / "chalicelib" / "nlp"
+WEIGHTS_DIR = NGRAMS_PATH.parent  # where the repository keeps the weights (nlp/local.py)
 REQUIREMENTS = ROOT / "requirements-nlp-layer.txt"
 BUILD = ROOT / "build" / "nlp-layer"
 ARCHIVE = ROOT / "build" / "nlp-layer.zip"
