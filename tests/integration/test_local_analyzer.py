@@ -81,3 +81,11 @@ def test_no_training_post_is_a_test_post() -> None:
 
     held_out = {row["text"] for row in evaluate.labelled()}
     assert not [post["text"] for post in load_posts() if post["text"] in held_out]
+
+
+def test_macro_f1_weighs_every_label_the_same() -> None:
+    """The intent figures and the sentiment benchmark's macro-F1 column: a label never predicted
+    right counts as 0, however rare, and one predicted too often loses precision."""
+    pairs = [("a", "a"), ("a", "b"), ("b", "b"), ("c", "a")]
+    # a: precision 1/2, recall 1/2; b: precision 1/2, recall 1; c: never right
+    assert evaluate.macro_f1(pairs, ("a", "b", "c")) == pytest.approx((0.5 + 2 / 3 + 0.0) / 3)
