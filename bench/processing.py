@@ -236,12 +236,11 @@ def engine_costs(size: int = 1000) -> str:
 
     from chalicelib.adapters.aws import WORKER_PROFILE, client, reset_clients
     from chalicelib.nlp.analysis import Document, Sentiment
-    from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
+    from chalicelib.nlp.comprehend import ComprehendEngine, competitors_plan
     from chalicelib.nlp.engine import Engine
     from chalicelib.nlp.hybrid import CONFIDENCE_THRESHOLD, HybridEngine
     from chalicelib.nlp.local import LocalEngine
     from chalicelib.nlp.pipeline import Analyzer
-    from chalicelib.nlp.text import names_any
     from chalicelib.rules.routing import load_default
     from chalicelib.services.process import trusted_language_hint
     from tools.fake_comprehend import FakeComprehend
@@ -271,7 +270,7 @@ def engine_costs(size: int = 1000) -> str:
             lambda text: post_language.get(text, "en"),
         ),
     }
-    plan = CallPlan(targeted=lambda text: names_any(text, load_default().competitors))
+    plan = competitors_plan(lambda: load_default().competitors)
     rows = []
     shares = []
     with mock_aws(config={"core": {"passthrough": {"services": ["comprehend", "translate"]}}}):

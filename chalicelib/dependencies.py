@@ -142,13 +142,9 @@ def analyzer() -> Analyzer:
     local = local_engine()
     if settings().nlp == "local":
         return Analyzer(local)
-    from chalicelib.nlp.comprehend import CallPlan, ComprehendEngine
-    from chalicelib.nlp.text import names_any
+    from chalicelib.nlp.comprehend import ComprehendEngine, competitors_plan
 
-    def names_a_competitor(text: str) -> bool:
-        return names_any(text, routing().competitors)
-
-    comprehend = ComprehendEngine(plan=CallPlan(targeted=names_a_competitor), detector=local.detect_languages)
+    comprehend = ComprehendEngine(plan=competitors_plan(lambda: routing().competitors), detector=local.detect_languages)
     if settings().nlp == "hybrid":
         from chalicelib.nlp.hybrid import HybridEngine
 

@@ -28,7 +28,7 @@ What is asked, and for which documents (issue 12: every document of every call i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -37,7 +37,7 @@ from chalicelib.errors import aws_error_code
 from chalicelib.nlp import gates, local_extract
 from chalicelib.nlp.analysis import Entity, KeyPhrase, PiiSpan, Sentiment, TargetedSentiment
 from chalicelib.nlp.engine import Insights, LanguageGuess, Rejected, Unsupported
-from chalicelib.nlp.text import for_api
+from chalicelib.nlp.text import for_api, names_any
 
 BATCH_SIZE = 25
 BATCH_DOCUMENT_BYTES = 4_999  # "5 KB" today, "fewer than 5,000 bytes" in older references
@@ -79,6 +79,13 @@ class CallPlan:
     personal_data: Callable[[str], bool] = gates.may_hold_personal_data
     targeted: Callable[[str], bool] = never  # no competitors configured: nothing reads it
     key_phrases: bool = False  # Comprehend's key phrases; otherwise the offline rules'
+
+
+def competitors_plan(competitors: Callable[[], Iterable[str]]) -> CallPlan:
+    """The cost-aware plan, with targeted sentiment only for a text that names a competitor (the
+    one thing downstream code reads from it). `competitors` is asked at each check, so a routing
+    document changed while the engine lives applies at once."""
+    return CallPlan(targeted=lambda text: names_any(text, competitors()))
 
 
 class ComprehendEngine:
