@@ -3,6 +3,7 @@ API's `GET /cases`), its rows, and how many open cases wait unread (the tab titl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +32,9 @@ def view(params: dict[str, str], principal_id: str, now: datetime) -> dict[str, 
         problem = str(exc)
         query = inbox.inbox_query({}, principal_id)
         page = inbox.inbox(inbox_store(), query, inbox.PAGE, None, now)
+    rows = [row.to_dict() for row in page.rows]
     return {
-        "rows": [row.to_dict() for row in page.rows],
+        "rows": rows,
         "next_cursor": page.next_cursor,
         "unread": inbox.unread_count(inbox_store()),
         "unread_cap": inbox.UNREAD_CAP,
@@ -41,11 +43,21 @@ def view(params: dict[str, str], principal_id: str, now: datetime) -> dict[str, 
         "sorts": SORTS,
         "assignees": ASSIGNEES,
         "teams": teams(),
-        "channels": tuple(sorted(BUILTIN_PLATFORMS)),
+        "channels": choices(sorted(BUILTIN_PLATFORMS), rows, "platform", query.platform),
         "priorities": tuple(priority.value for priority in Priority),
         "intents": tuple(intent.value for intent in Intent),
-        "languages": LANGUAGES,
+        "languages": choices(LANGUAGES, rows, "language", query.language),
     }
+
+
+def choices(usual: Sequence[str], rows: list[dict[str, Any]], field: str, chosen: str | None) -> tuple[str, ...]:
+    """A filter's options: the usual ones, then what the page's cases hold and what is chosen.
+    Channels and languages are open sets (a generic source is any name the stage signs for; a
+    customer may write in any language), and the console cannot list them all; without these, a
+    forum's cases could not be picked from the list, and a filter chosen by link would show as
+    "any" and be dropped by the next change of another filter."""
+    extra = {row[field] for row in rows if row.get(field)} | ({chosen} if chosen else set())
+    return (*usual, *sorted(extra - set(usual)))
 
 
 def teams() -> tuple[str, ...]:

@@ -81,6 +81,28 @@ def test_the_inbox_lists_the_cases_and_customer_text_stays_text(client: Any, two
         assert 'onerror="window' not in body
 
 
+def test_a_forums_cases_can_be_picked_and_a_filter_chosen_by_link_stays_chosen(
+    client: Any, pipeline: dict[str, str], secrets: dict[str, Any], sqs: Any
+) -> None:
+    """Channels and languages are open sets (a generic source is any name the stage signs for):
+    the filters list what the page's cases hold, and keep a value chosen by link selected, or the
+    next change of another filter would drop it."""
+    event = {"id": "f-1", "author": {"id": "u-1"}, "text": "O pedido chegou quebrado", "kind": "message"}
+    body = json.dumps({"events": [{**event, "created_at": datetime.now(UTC).isoformat()}]}).encode()
+    request = sign("generic", body, secrets, source="shopforum")
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    browser = Browser(client)
+    browser.sign_in("agent")
+    assert re.search(r'<option value="shopforum"\s*>', browser.get("/console/").body)
+    forum = browser.get("/console/?channel=shopforum").body
+    assert re.search(r'<option value="shopforum"\s+selected>', forum)
+    assert len(case_ids(forum)) == 1
+    chinese = browser.get("/console/?language=zh").body
+    assert re.search(r'<option value="zh"\s+selected>', chinese)
+    assert case_ids(chinese) == []
+
+
 def test_an_agent_answers_from_the_case_page_once_and_resolves(client: Any, two_customers: dict[str, str]) -> None:
     from chalicelib.dependencies import reply_store
 
