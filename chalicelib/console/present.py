@@ -3,6 +3,7 @@ filters, so every page says "waiting 2 h 5 min" the same way."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +69,20 @@ def first_words(text: Any, limit: int = 120) -> str:
     return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
+def who(customer: Mapping[str, Any] | str | None, customer_id: str = "") -> str:
+    """How every page names a customer: their name on the platform, else their handle, else
+    "Customer" and the first eight characters of their id (enough to tell two apart on a page;
+    their own page shows the whole id). `customer` is a customer's view (a dict) or a name
+    already chosen; `customer_id` is used where the view has none."""
+    if isinstance(customer, Mapping):
+        name = customer.get("display_name") or customer.get("handle")
+        customer_id = str(customer.get("customer_id") or customer_id)
+    else:
+        name = customer
+    shown = " ".join(str(name or "").split())
+    return shown or (f"Customer {customer_id[:8]}" if customer_id else "Customer")
+
+
 FILTERS = {
     "since": since,
     "until": until,
@@ -76,4 +91,5 @@ FILTERS = {
     "percent": percent,
     "first_words": first_words,
     "duration": duration,
+    "who": who,
 }

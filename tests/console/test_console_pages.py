@@ -72,6 +72,8 @@ def test_the_inbox_lists_the_cases_and_customer_text_stays_text(client: Any, two
     anas = next(c for c in case_ids(inbox.body) if c.startswith(two_customers["ana"]))
     page = browser.get(f"/console/cases/{anas}")
     assert page.status == 200
+    # Messenger sent no name: she is named as the inbox names her, never "None"
+    assert f"<title>Case · Customer {two_customers['ana'][:8]} · socialcrm</title>" in page.body
     assert "&lt;script&gt;window.__xss=2&lt;/script&gt;" in page.body  # her markup, shown as text
     # each message's sentiment with how sure the analysis is of it (calibrated: 80% is right 4 in 5)
     assert re.search(r'class="sentiment s-(negative|neutral|positive)" title="[^"]+">\w+ \d{1,3}%</span>', page.body)

@@ -63,6 +63,16 @@ def test_times_read_as_people_say_them() -> None:
     assert present.first_words("x" * 200, 10) == "x" * 9 + "…"
 
 
+def test_a_customer_is_named_the_same_on_every_page() -> None:
+    customer_id = "005df7ed-1111-2222-3333-444455556666"
+    assert present.who({"customer_id": customer_id, "display_name": "Ana  Silva", "handle": "ana"}) == "Ana Silva"
+    assert present.who({"customer_id": customer_id, "display_name": None, "handle": "ana"}) == "ana"
+    assert present.who({"customer_id": customer_id, "display_name": " ", "handle": None}) == "Customer 005df7ed"
+    assert present.who(None, customer_id) == "Customer 005df7ed"  # a view not found: its id
+    assert present.who("Kasia", customer_id) == "Kasia"  # a name the inbox already chose
+    assert present.who(None) == "Customer"
+
+
 class FakeSessions:
     def __init__(self) -> None:
         self.items: dict[str, ConsoleSession] = {}
