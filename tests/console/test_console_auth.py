@@ -259,5 +259,7 @@ def test_static_files_are_served_with_their_type_and_nothing_else_is(client: Any
     assert script.status_code == 200
     assert script.headers["Content-Type"].startswith("text/javascript")
     assert client.http.get("/console/static/console.css").headers["Content-Type"].startswith("text/css")
+    # the tab's icon: without one the browser asks /favicon.ico, which API Gateway refuses (403)
+    assert client.http.get("/console/static/icon.svg").headers["Content-Type"] == "image/svg+xml"
     for name in ("..%2Ftemplates%2Fbase.html", "canned.json", ".hidden.js", "missing.js"):
         assert client.http.get(f"/console/static/{name}").status_code == 404

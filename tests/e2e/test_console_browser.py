@@ -218,10 +218,16 @@ def screenshot(page: Page, name: str) -> None:
 
 
 def test_the_agent_signs_in_and_sees_the_fresh_complaint_in_the_inbox(page: Page) -> None:
+    # what the browser could not load (the tab's icon, asked of /favicon.ico, was refused with a
+    # 403); the browser's own requests are not page responses, but each is a console error
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if message.type == "error" else None)
     row = inbox_row(page, COMPLAINT["name"])
     expect(row).to_contain_text("whatsapp")
     expect(row.get_by_role("link", name=COMPLAINT["name"])).to_be_visible()
     screenshot(page, "console-inbox.png")
+    page.reload(wait_until="networkidle")
+    assert refused == []
 
 
 def test_the_agent_answers_the_complaint_and_watches_the_reply_delivered(page: Page) -> None:
