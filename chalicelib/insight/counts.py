@@ -28,7 +28,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.models.case import Case, CaseStatus
 from chalicelib.models.interaction import Direction, Interaction
@@ -37,6 +37,9 @@ from chalicelib.models.interaction import Direction, Interaction
 # within its bucket, which at these bounds is well under the precision an SLA is set in.
 BUCKETS: tuple[float, ...] = (60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800)
 NO_ACCOUNT = "-"  # interactions whose platform names no brand account (generic sources)
+# The days the rollup sums again on every run (insight/service.rollup): today and the week before,
+# what late or retried messages still write to. Older days are closed (see `booked`).
+ROLLUP_DAYS = 8
 SENTIMENTS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
 
 
@@ -133,6 +136,21 @@ def for_case(before: Case | None, after: Case | None) -> dict[Where, Counter[str
         agent = clean(after.resolved_by or "unknown")
         add(after.resolved_at, "cz", f"rt:{taken}", f"rtt:{team}:{taken}", f"rta:{agent}:{taken}")
     return {key: counts for key, counts in added.items() if counts}
+
+
+def booked(added: Mapping[Where, Counter[str]], now: datetime) -> dict[Where, Counter[str]]:
+    """Where additions are written: at their own hour, unless that day is closed (the rollup no
+    longer sums it), in which case at `now`'s hour. A message that reaches us more than a week
+    after it was written (a source sending its history, a replay from the dead-letter queue, the
+    local stack's captured samples) would otherwise be written where no report ever reads it.
+    A day counts as closed one day early: a count written just before midnight for the oldest day
+    rolled up could miss that day's last rollup."""
+    oldest = (now.date() - timedelta(days=ROLLUP_DAYS - 2)).isoformat()
+    written: dict[Where, Counter[str]] = {}
+    for at, counts in added.items():
+        key = at if at.day >= oldest else Where(hour_of(now), at.platform, at.account)
+        written.setdefault(key, Counter()).update(counts)
+    return written
 
 
 def merge(*parts: Mapping[Where, Counter[str]]) -> dict[Where, Counter[str]]:

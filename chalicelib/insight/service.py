@@ -8,11 +8,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.insight import report
-from chalicelib.insight.counts import Row
+from chalicelib.insight.counts import ROLLUP_DAYS, Row
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-ROLLUP_DAYS = 8  # today and the week before: what is still written to, by late or retried messages
 
 
 class InvalidRange(ValueError):

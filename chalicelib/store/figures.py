@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.insight.counts import Row, Where
+from chalicelib.insight.counts import Row, Where, booked
 from chalicelib.store import keys
 from chalicelib.store.models import FigureItem, Item
 
@@ -29,9 +29,10 @@ _KEY_ATTRIBUTES = frozenset({"pk", "sk", "item_type", "expires_at", "rolled_at"}
 
 def add_counts(transaction: TransactWrite, added: Mapping[Where, Counter[str]], seed: str) -> None:
     """Add `added` to the counters in `transaction`: one update per hour, channel and account
-    touched (one, nearly always), in the shard `seed` (the interaction's or case's id) picks."""
+    touched (one, nearly always), in the shard `seed` (the interaction's or case's id) picks.
+    What belongs to a closed day is written at this hour (counts.booked)."""
     shard = keys.figure_shard(seed)
-    for where, counts in sorted(added.items(), key=lambda pair: pair[0].hour):
+    for where, counts in sorted(booked(added, datetime.now(UTC)).items(), key=lambda pair: pair[0].hour):
         amounts = {name: amount for name, amount in counts.items() if amount}
         if not amounts:
             continue

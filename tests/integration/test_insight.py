@@ -216,6 +216,21 @@ def test_the_insights_api_answers_supervisors_in_json_and_csv_and_refuses_agents
     assert call(client, "get", "/insights/overview?from=2024-01-01&to=2026-01-01", role="supervisor")[0] == 400
 
 
+def test_a_message_older_than_the_rollup_window_counts_on_the_day_it_arrives(client, pipeline, secrets) -> None:
+    """A message written three weeks ago that reaches us today (a source sending its history, a
+    replay) is counted today: written at its own day, no rollup would ever read it."""
+    now = datetime.now(UTC)
+    written = now - timedelta(days=21)
+    post(client, secrets, messenger("25000000000000301", "mid.h1", COMPLAINT, written))
+    process_queue(boto3.client("sqs"), pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    rollup(dependencies.figure_store(), now)
+    status, body = call(client, "get", f"/insights/overview?from={written.date()}&to={now.date()}", role="supervisor")
+    assert status == 200, body
+    assert [(row["date"], row["inbound"], row["cases_opened"]) for row in body["rows"]] == [
+        (now.date().isoformat(), 1, 1)
+    ]
+
+
 def _token(role: str) -> str:
     from tests.helpers import role_token
 

@@ -100,6 +100,18 @@ def test_a_missed_deadline_counts_once_whether_seen_by_the_watch_or_at_the_late_
     assert counts.for_case(opened, unseen)[at(T0 + timedelta(hours=2))]["sx"] == 1
 
 
+def test_what_belongs_to_a_closed_day_is_booked_at_the_hour_it_arrives() -> None:
+    now = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
+    old = Where("2026-11-20T09", "messenger", "p")  # long closed
+    edge = Where("2026-11-30T23", "messenger", "p")  # still rolled up today, but closed a day early
+    still_open = Where("2026-12-01T23", "messenger", "p")
+    added = {old: Counter({"in": 1}), edge: Counter({"co": 1}), still_open: Counter({"in": 2})}
+    assert counts.booked(added, now) == {
+        Where("2026-12-07T10", "messenger", "p"): Counter({"in": 1, "co": 1}),
+        still_open: Counter({"in": 2}),
+    }
+
+
 def test_percentiles_interpolate_within_their_bucket() -> None:
     assert counts.percentile({}, 0.5) is None
     assert counts.percentile({0: 10}, 0.5) == 30.0  # half of the first minute
