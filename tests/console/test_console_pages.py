@@ -105,6 +105,33 @@ def test_a_forums_cases_can_be_picked_and_a_filter_chosen_by_link_stays_chosen(
     assert case_ids(chinese) == []
 
 
+def test_an_alert_says_why_it_was_raised(client: Any, aws: dict[str, str]) -> None:
+    """Its reasons (at most two, as the rule wrote them: cue words and figures, never the message)
+    under its type, as text: an agent decides from the list what to look at first."""
+    from chalicelib.dependencies import alert_store
+    from chalicelib.models.alert import Alert
+    from chalicelib.models.events import Severity
+
+    reasons = ["42 negative messages in 15 min >= 20", "about 'battery' <b>", "third reason"]
+    alert = Alert(
+        alert_id="a-why",
+        dedupe_key="crisis:acme:a-why",
+        detail_type="Crisis Alert",
+        severity=Severity.CRITICAL,
+        subject="acme",
+        customer_id=None,
+        raised_at=datetime.now(UTC),
+        detail={"brand": "acme", "reasons": reasons},
+    )
+    assert alert_store().record(alert) is not None
+    browser = Browser(client)
+    browser.sign_in("agent")
+    body = browser.get("/console/alerts").body
+    assert '<small class="reason">42 negative messages in 15 min &gt;= 20</small>' in body
+    assert "about &#39;battery&#39; &lt;b&gt;" in body
+    assert "third reason" not in body
+
+
 def test_an_agent_answers_from_the_case_page_once_and_resolves(client: Any, two_customers: dict[str, str]) -> None:
     from chalicelib.dependencies import reply_store
 
