@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from chalicelib.models.alert import Alert
+from chalicelib.models.events import Severity
+
 
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     """Every message body on the queue, decoded, in the order received."""
@@ -164,3 +167,32 @@ def dynamodb_requests_atomic() -> Iterator[None]:
         for each in patches:
             stack.enter_context(each)
         yield
+
+
+def crisis_alert(alert_id: str, raised_at: datetime, **detail: Any) -> Alert:
+    """A crisis alert about the brand "acme", as the crisis watch raises one (no customer of its
+    own); `detail` adds what the test needs: sampled interactions, reasons."""
+    return Alert(
+        alert_id=alert_id,
+        dedupe_key=f"crisis:acme:{alert_id}",
+        detail_type="Crisis Alert",
+        severity=Severity.CRITICAL,
+        subject="acme",
+        customer_id=None,
+        raised_at=raised_at,
+        detail={"brand": "acme", **detail},
+    )
+
+
+def retention_alert(customer_id: str, key: str, raised_at: datetime) -> Alert:
+    """A retention alert about one customer, as the processor raises one."""
+    return Alert(
+        alert_id=key,
+        dedupe_key=key,
+        detail_type="Retention Alert",
+        severity=Severity.HIGH,
+        subject=customer_id,
+        customer_id=customer_id,
+        raised_at=raised_at,
+        detail={"customer_id": customer_id, "churn_score": 0.8},
+    )

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.console_client import Browser
-from tests.helpers import meta_message, process_queue
+from tests.helpers import crisis_alert, meta_message, process_queue
 from tools.webhook_client import sign
 
 PAGE = "104000000000001"
@@ -109,21 +109,9 @@ def test_an_alert_says_why_it_was_raised(client: Any, aws: dict[str, str]) -> No
     """Its reasons (at most two, as the rule wrote them: cue words and figures, never the message)
     under its type, as text: an agent decides from the list what to look at first."""
     from chalicelib.dependencies import alert_store
-    from chalicelib.models.alert import Alert
-    from chalicelib.models.events import Severity
 
     reasons = ["42 negative messages in 15 min >= 20", "about 'battery' <b>", "third reason"]
-    alert = Alert(
-        alert_id="a-why",
-        dedupe_key="crisis:acme:a-why",
-        detail_type="Crisis Alert",
-        severity=Severity.CRITICAL,
-        subject="acme",
-        customer_id=None,
-        raised_at=datetime.now(UTC),
-        detail={"brand": "acme", "reasons": reasons},
-    )
-    assert alert_store().record(alert) is not None
+    assert alert_store().record(crisis_alert("a-why", datetime.now(UTC), reasons=reasons)) is not None
     browser = Browser(client)
     browser.sign_in("agent")
     body = browser.get("/console/alerts").body

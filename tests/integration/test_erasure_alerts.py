@@ -13,10 +13,10 @@ from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseC
 
 from chalicelib import dependencies
 from chalicelib.models.alert import Alert
-from chalicelib.models.events import Severity
 from chalicelib.models.interaction import Author
 from chalicelib.store import privacy
 from chalicelib.store.models import AlertItem, AlertRefItem
+from tests.helpers import crisis_alert, retention_alert
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 ANA, BRUNO, CARLA = "25000000000000111", "25000000000000222", "25000000000000333"
@@ -28,21 +28,13 @@ def customers(*psids: str) -> list[str]:
 
 
 def crisis(alert_id: str, *sampled: str) -> Alert:
-    return Alert(
-        alert_id=alert_id,
-        dedupe_key=f"crisis:acme:{alert_id}",
-        detail_type="Crisis Alert",
-        severity=Severity.CRITICAL,
-        subject="acme",
-        customer_id=None,
-        raised_at=T0,
-        detail={
-            "brand": "acme",
-            "sample_interactions": [
-                {"customer_id": customer, "platform": "messenger", "external_id": f"mid.{n}"}
-                for n, customer in enumerate(sampled)
-            ],
-        },
+    return crisis_alert(
+        alert_id,
+        T0,
+        sample_interactions=[
+            {"customer_id": customer, "platform": "messenger", "external_id": f"mid.{n}"}
+            for n, customer in enumerate(sampled)
+        ],
     )
 
 
@@ -107,19 +99,6 @@ def conflict(*codes: str | None) -> TransactWriteError:
     return TransactWriteError("Failed to write transaction items", cause)
 
 
-def retention_alert(customer_id: str, key: str) -> Alert:
-    return Alert(
-        alert_id=key,
-        dedupe_key=key,
-        detail_type="Retention Alert",
-        severity=Severity.HIGH,
-        subject=customer_id,
-        customer_id=customer_id,
-        raised_at=T0,
-        detail={"customer_id": customer_id, "churn_score": 0.8},
-    )
-
-
 def test_an_alert_whose_transaction_only_collided_is_recorded_in_place(aws, monkeypatch) -> None:
     """The processor was updating Ana's profile as the alert's transaction checked it: DynamoDB
     cancels it with TransactionConflict (no condition failed). Tried again after a short, jittered
@@ -139,7 +118,7 @@ def test_an_alert_whose_transaction_only_collided_is_recorded_in_place(aws, monk
 
     monkeypatch.setattr(connection, "transact_write_items", collides_twice)
     monkeypatch.setattr("chalicelib.store.transactions.time.sleep", pauses.append)
-    alert = retention_alert(ana, "alert-ana")
+    alert = retention_alert(ana, "alert-ana", T0)
     assert store.record(alert) == alert
     assert len(calls) == 3
     assert len(pauses) == 2
@@ -160,4 +139,4 @@ def test_an_alert_whose_transaction_failed_otherwise_still_fails(aws, monkeypatc
     monkeypatch.setattr(store._connection, "transact_write_items", throttled)
     monkeypatch.setattr("chalicelib.store.transactions.time.sleep", lambda seconds: None)
     with pytest.raises(TransactWriteError):
-        store.record(retention_alert(ana, "alert-ana"))
+        store.record(retention_alert(ana, "alert-ana", T0))

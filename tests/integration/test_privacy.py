@@ -18,9 +18,7 @@ import pytest
 from chalicelib import dependencies
 from chalicelib.adapters.aws import WORKER_PROFILE
 from chalicelib.adapters.aws import client as aws_client
-from chalicelib.models.alert import Alert
-from chalicelib.models.events import Severity
-from tests.helpers import call, meta_message, one_pass, process_queue
+from tests.helpers import call, crisis_alert, meta_message, one_pass, process_queue, retention_alert
 from tools.fake_comprehend import FakeComprehend
 from tools.webhook_client import sign
 
@@ -53,19 +51,6 @@ def customer_of(client: Any, psid: str) -> str:
     status, found = call(client, "get", f"/identities/messenger/{psid}")
     assert status == 200, found
     return str(found["customer_id"])
-
-
-def alert_about(customer_id: str, key: str) -> Alert:
-    return Alert(
-        alert_id=key,
-        dedupe_key=key,
-        detail_type="Retention Alert",
-        severity=Severity.HIGH,
-        subject=customer_id,
-        customer_id=customer_id,
-        raised_at=T0,
-        detail={"customer_id": customer_id, "churn_score": 0.8},
-    )
 
 
 def table_items(env: dict[str, str]) -> list[str]:
@@ -120,9 +105,9 @@ def two_customers(client, sqs, stack, secrets) -> tuple[str, str]:
     deliver(client, sqs, stack, secrets, messenger(BRUNO, "mid.b1", "Obrigado pela ajuda de ontem", T0))
     ana, bruno = customer_of(client, ANA), customer_of(client, BRUNO)
     alerts = dependencies.alert_store()
-    alerts.record(alert_about(ana, "alert-ana"))
+    alerts.record(retention_alert(ana, "alert-ana", T0))
     alerts.hold_cooldown(ana, "Retention Alert", "alert-ana", T0 + timedelta(hours=4), T0)
-    alerts.record(alert_about(bruno, "alert-bruno"))
+    alerts.record(retention_alert(bruno, "alert-bruno", T0))
     return ana, bruno
 
 
@@ -355,21 +340,13 @@ def test_a_rename_read_before_an_erasure_does_not_bring_the_identity_back(client
 
 def test_a_crisis_alert_keeps_its_other_samples_and_loses_the_erased_customers(client, two_customers) -> None:
     ana, bruno = two_customers
-    crisis = Alert(
-        alert_id="crisis-1",
-        dedupe_key="crisis:acme:1",
-        detail_type="Crisis Alert",
-        severity=Severity.CRITICAL,
-        subject="acme",
-        customer_id=None,
-        raised_at=T0,
-        detail={
-            "brand": "acme",
-            "sample_interactions": [
-                {"customer_id": ana, "platform": "messenger", "external_id": "mid.a1"},
-                {"customer_id": bruno, "platform": "messenger", "external_id": "mid.b1"},
-            ],
-        },
+    crisis = crisis_alert(
+        "crisis-1",
+        T0,
+        sample_interactions=[
+            {"customer_id": ana, "platform": "messenger", "external_id": "mid.a1"},
+            {"customer_id": bruno, "platform": "messenger", "external_id": "mid.b1"},
+        ],
     )
     dependencies.alert_store().record(crisis)
     assert call(client, "delete", f"/customers/{ana}", role="admin")[0] == 200
