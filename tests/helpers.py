@@ -196,3 +196,24 @@ def retention_alert(customer_id: str, key: str, raised_at: datetime) -> Alert:
         raised_at=raised_at,
         detail={"customer_id": customer_id, "churn_score": 0.8},
     )
+
+
+@contextlib.contextmanager
+def arrived_at(moment: datetime) -> Iterator[None]:
+    """Within it, the store takes what the processor stores as arriving at `moment` (its
+    `datetime.now`), so a test's history is what the schedules would have seen then: the topic
+    count lists a message stored after its own hour's last count under the hour it arrived
+    (insight/topics.late_listing), so a backdated message alone is not history."""
+    from chalicelib.store import timeline
+
+    class Pinned(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Pinned:
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    real = getattr(timeline, "datetime")  # noqa: B009 - the module's own name, replaced for a while
+    setattr(timeline, "datetime", Pinned)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(timeline, "datetime", real)  # noqa: B010

@@ -9,11 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.insight.service import day_range
-from chalicelib.insight.topics import Mention, Merger, Tally, combine, tally, top, trend
+from chalicelib.insight.topics import HOURS_RECOUNTED, Mention, Merger, Tally, combine, tally, top, trend
 from chalicelib.lake.records import topic_records
 from chalicelib.ports import LakeSink
 
-HOURS_RECOUNTED = 3  # this hour and the two before: late messages land in them
 KNOWN_DAYS = 7  # the names a new term may join: the topics of the last week
 BASELINE_DAYS = 28
 DEFAULT_DAYS = 7

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.nlp.local_extract import is_stopword
@@ -21,6 +22,7 @@ from chalicelib.nlp.text import fold
 # Entity types that name a subject (Comprehend's); people, dates and amounts are not topics.
 SUBJECT_ENTITIES = frozenset({"COMMERCIAL_ITEM", "BRAND", "ORGANIZATION", "EVENT", "TITLE", "LOCATION"})
 TERMS_PER_MESSAGE = 6
+HOURS_RECOUNTED = 3  # each count recounts this hour and the two before: late messages land in them
 _DIGITS = re.compile(r"\d{4,}")
 TOPICS_KEPT = 300  # per hour and per day: the long tail is dropped, the head is what people read
 EXAMPLES = 3
@@ -170,3 +172,15 @@ def trend(observed: int, baseline_per_day: float, days: int) -> float:
     today from dividing by zero). Above 3 is a rise few days would show by chance."""
     expected = baseline_per_day * days
     return round((observed - expected) / math.sqrt(expected + 1), 2)
+
+
+def late_listing(occurred_at: datetime, now: datetime) -> datetime | None:
+    """When a message stored `now` must be listed for the topic count apart from its own hour:
+    None while a count will still recount that hour, else `now` (the hour it arrived). A message
+    that reaches us hours after it was written (a source sending its history, a dead-letter
+    replay, `make run`'s captured samples) would otherwise sit under an hour no count reads
+    again. An hour counts as closed one hour early, so a message stored just before the hour turns
+    cannot miss its hour's last count; in that hour the count reads such a message by its
+    listing only (store/topics.mentions), so it is counted once."""
+    open_from = (now - timedelta(hours=HOURS_RECOUNTED - 2)).replace(minute=0, second=0, microsecond=0)
+    return None if occurred_at >= open_from else now

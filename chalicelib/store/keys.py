@@ -37,6 +37,7 @@ GSI worklist:  CASES#<status>#<shard>               / <due_at>#<case_id>
                ALERTS#<status>                     / <raised_at>#<alert_id>
 
 GSI inbox:     INBOX#<status>#<shard>              / <waiting_since>#<case_id>
+               TOPICS#LATE#<yyyy-mm-ddThh>#<shard> / <occurred_at>#<platform>#<external_id> (stored late: topics)
 
 Shards spread one hour's (or one day's) writes over SHARDS partitions by customer, so a viral
 spike does not heat one partition; a reader queries the SHARDS partitions and merges.
@@ -79,6 +80,11 @@ def shard(customer_id: str) -> int:
 
 def recent(occurred_at: datetime, shard_number: int) -> str:
     return f"RECENT#{occurred_at.strftime('%Y-%m-%dT%H')}#{shard_number}"
+
+
+def late_topics(arrived_at: datetime, shard_number: int) -> str:
+    """A message stored after its own hour's last topic count, listed under the hour it arrived."""
+    return f"TOPICS#LATE#{arrived_at.strftime('%Y-%m-%dT%H')}#{shard_number}"
 
 
 def by_sentiment(label: str, occurred_at: datetime, shard_number: int) -> str:

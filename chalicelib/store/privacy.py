@@ -177,8 +177,15 @@ class CustomerRecords:
             if isinstance(item, CaseItem)
             for viewer in ViewingItem.query(keys.viewing(item.case_id))
         ]
-        # Their messages among the topics' examples (references that name them): where they wrote.
-        written = [item.occurred_at for item in partition if isinstance(item, InteractionItem)]
+        # Their messages among the topics' examples (references that name them): where they wrote,
+        # or where a late one was counted.
+        written = [
+            moment
+            for item in partition
+            if isinstance(item, InteractionItem)
+            for moment in (item.occurred_at, item.topics_at)
+            if moment is not None
+        ]
         TopicStore().forget(customer_id, written)
         _delete([*pointers, *alerts, *cooldowns, *mirrored, *entries, *viewers])
         _delete([item for item in partition if item not in profile])  # the references among them

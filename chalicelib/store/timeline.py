@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from pynamodb.connection import Connection
@@ -22,6 +22,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.insight import counts
 from chalicelib.insight.counts import Where
+from chalicelib.insight.topics import late_listing
 from chalicelib.models.aggregates import Aggregates
 from chalicelib.models.case import ACTIVE, Case
 from chalicelib.models.customer import StoredText
@@ -390,6 +391,8 @@ class TimelineWriter:
         shard = keys.shard(customer_id)
         timeline = keys.timeline(interaction.occurred_at, interaction.platform, interaction.external_id)
         sentiment = analysis.sentiment if analysis else None
+        # Topics count analysed messages; one stored after its hour's last count is listed apart.
+        late = late_listing(interaction.occurred_at, datetime.now(UTC)) if analysis else None
         return InteractionItem(
             keys.customer(customer_id),
             keys.interaction_sk(interaction.occurred_at, interaction.platform, interaction.external_id),
@@ -429,6 +432,9 @@ class TimelineWriter:
             gsi1sk=timeline,
             gsi2pk=keys.by_sentiment(sentiment.label, interaction.occurred_at, shard) if sentiment else None,
             gsi2sk=timeline if sentiment else None,
+            topics_at=late,
+            gsi4pk=keys.late_topics(late, shard) if late else None,
+            gsi4sk=timeline if late else None,
             expires_at=interaction.occurred_at + self._retention,
         )
 

@@ -1,6 +1,7 @@
 """The topics' tallies in the table, and what they are counted from: an hour's analysed messages,
-found through the `recent` index (one partition per hour and shard) and read with BatchGet for
-their analysis. Only references to example interactions are kept, never their words."""
+found through the `recent` index (one partition per hour and shard; a message stored late,
+through its listing in the `inbox` index) and read with BatchGet for their analysis. Only
+references to example interactions are kept, never their words."""
 
 from __future__ import annotations
 
@@ -16,17 +17,24 @@ from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
 _READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
-         "platform", "external_id", "case_id", "redacted", "occurred_at"]  # fmt: skip
+         "platform", "external_id", "case_id", "redacted", "occurred_at", "topics_at"]  # fmt: skip
 
 
 class TopicStore:
     def mentions(self, hour: datetime) -> list[Mention]:
-        """The customers' analysed messages written in this hour (UTC), with their terms."""
-        refs: list[tuple[str, str]] = []
+        """The customers' analysed messages of this hour (UTC), with their terms: those written
+        in it, and those that arrived in it after their own hour's last count (listed apart,
+        insight/topics.late_listing). A late message is counted by its listing only, never
+        again under its own hour (which a count may still read in the hour it arrived)."""
+        written: list[tuple[str, str]] = []
+        arrived: list[tuple[str, str]] = []
         for shard in range(keys.SHARDS):
             for found in InteractionItem.recent.query(keys.recent(hour, shard)):
-                refs.append((found.pk, found.sk))
-        return [mention for item in self._read(refs) for mention in [_mention(item)] if mention is not None]
+                written.append((found.pk, found.sk))
+            for found in InteractionItem.late_topics.query(keys.late_topics(hour, shard)):
+                arrived.append((found.pk, found.sk))
+        items = [item for item in self._read(written) if item.topics_at is None] + self._read(arrived)
+        return [mention for item in items for mention in [_mention(item)] if mention is not None]
 
     def mentions_of(self, found: Iterable[tuple[str, str, datetime]]) -> list[Mention]:
         """The same for given interactions: (customer id, platform and external id joined by ':', written at)."""
@@ -76,7 +84,8 @@ class TopicStore:
 
     def forget(self, customer_id: str, moments: Iterable[datetime]) -> int:
         """Take the customer's messages out of the topics' examples (an erasure): they can only be
-        in the hours and days their messages were written in. Returns the items changed."""
+        in the hours and days their messages were written in, or arrived in when late (their
+        `topics_at`). Returns the items changed."""
         places: set[tuple[str, str]] = set()
         for moment in moments:
             places.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))

@@ -10,7 +10,7 @@ import boto3
 
 from chalicelib import dependencies
 from chalicelib.insight.service import rollup
-from tests.helpers import meta_message, process_queue
+from tests.helpers import arrived_at, meta_message, process_queue
 from tests.integration.test_alerts_flow import arn_of, schedule
 from tools.webhook_client import sign
 
@@ -31,7 +31,8 @@ def test_the_weekly_summary_reaches_the_supervisors_topic_with_figures_and_risin
         body = meta_message(PAGE, f"PSID-W{n}", f"mid.w{n}", WORDS[n % 2], yesterday - timedelta(minutes=n))
         request = sign("meta", body, secrets)
         assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
-    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    with arrived_at(yesterday):
+        process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
     rollup(dependencies.figure_store(), now)
     dependencies.topics().count(yesterday)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib import dependencies
 from chalicelib.rules.crisis import bucket_start
-from tests.helpers import call, drain, meta_message, process_queue
+from tests.helpers import arrived_at, call, drain, meta_message, process_queue
 from tests.integration.test_alerts_flow import deliver, pin_clock, schedule
 from tests.integration.test_alerts_flow import tap as tap  # a fixture
 from tools.webhook_client import sign
@@ -52,7 +52,10 @@ def test_a_burst_in_three_languages_rises_as_one_topic_and_names_the_crisis(
         )
         for n in range(len(BURST))
     ]
-    deliver(client, sqs, pipeline, secrets, *quiet, *burst)
+    for n, body in enumerate(quiet):  # the quiet days' messages arrived on those days
+        with arrived_at(clock - timedelta(days=3 + n, hours=2)):
+            deliver(client, sqs, pipeline, secrets, body)
+    deliver(client, sqs, pipeline, secrets, *burst)
     drain(sqs, tap)
 
     # The crisis watch sees the burst and names what it is about.
@@ -128,3 +131,31 @@ def test_erasure_takes_the_customer_out_of_the_topics_examples(client, sqs, pipe
     assert gone not in stored
     assert sorted(customers)[1] in stored
     assert call(client, "get", "/insights/topics", role="supervisor")[1]["rows"][0]["count"] == 2  # still counted
+
+
+def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they_arrive(
+    client, sqs, pipeline, secrets
+) -> None:
+    """A source sending its history (and one message two hours late, whose own hour the count
+    still reads when it arrives): counted in the hour they reach us, each once, and an erasure
+    finds its examples there."""
+    arrival = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    written = [arrival - timedelta(days=3, minutes=n) for n in range(3)] + [arrival - timedelta(hours=2)]
+    bodies = [
+        meta_message(PAGE, f"PSID-L{n}", f"mid.l{n}", "Terrible battery, it died again", moment)
+        for n, moment in enumerate(written)
+    ]
+    with arrived_at(arrival):
+        deliver(client, sqs, pipeline, secrets, *bodies)
+    counted = dependencies.topics().count(arrival)
+    assert (arrival - timedelta(hours=2)).strftime("%Y-%m-%dT%H") in counted  # its own hour, recounted
+    day = arrival.date()
+    rows = call(client, "get", f"/insights/topics?from={day}&to={day}", role="supervisor")[1]["rows"]
+    counts = {row["topic"]: row["count"] for row in rows}
+    assert counts["battery"] == 4
+    assert set(counts.values()) == {4}  # each topic of theirs ("died" too) counted once per message
+
+    gone = rows[0]["examples"][0]["customer_id"]
+    assert gone in json.dumps([item.topics for item in _topic_items()])
+    assert call(client, "delete", f"/customers/{gone}", role="admin")[0] == 200
+    assert gone not in json.dumps([item.topics for item in _topic_items()])

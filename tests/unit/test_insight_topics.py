@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.insight import topics
 from chalicelib.insight.merge import EmbeddingMerger, TranslationMerger
-from chalicelib.insight.topics import Mention, SameWord
+from chalicelib.insight.topics import Mention, SameWord, late_listing
 
 
 def test_terms_are_subject_words_and_subject_entities_never_opinions_numbers_or_people() -> None:
@@ -75,3 +76,12 @@ def test_translation_names_a_topic_in_english_and_keeps_what_cannot_be_translate
     }  # fmt: skip
     merger.topics(["bateria"], languages, [])
     assert len(asked) == 2  # one call per language, and a term translated once
+
+
+def test_a_message_stored_after_its_hours_last_count_is_listed_when_it_arrived() -> None:
+    now = datetime(2026, 12, 7, 10, 20, tzinfo=UTC)
+    assert late_listing(datetime(2026, 12, 7, 9, 59, tzinfo=UTC), now) is None  # recounted until 12:00
+    assert late_listing(datetime(2026, 12, 7, 9, 0, tzinfo=UTC), now) is None
+    assert late_listing(datetime(2026, 12, 7, 8, 59, tzinfo=UTC), now) == now  # recounted only until 11:00
+    assert late_listing(datetime(2026, 11, 20, 9, tzinfo=UTC), now) == now  # history sent late
+    assert late_listing(now + timedelta(hours=1), now) is None  # its hour is still to come
