@@ -147,6 +147,7 @@ def environment() -> Any:
     from chalicelib.console import present
 
     env.filters.update(present.FILTERS)
+    env.globals["not_analysed"] = present.NOT_ANALYSED
     return env
 
 

@@ -273,3 +273,24 @@ def test_erasure_takes_who_had_the_customers_cases_open(client: Any, two_custome
     assert name
     assert admin.post(f"/console/customers/{ana}/erase", {"confirm": name.group(1)}, htmx=False).status == 200
     assert not list(ViewingItem.query(keys.viewing(case_id)))
+
+
+def test_a_message_in_a_language_the_analysis_does_not_read_says_so(
+    client: Any, pipeline: dict[str, str], secrets: dict[str, Any], sqs: Any
+) -> None:
+    """The offline analyzer reads six languages: a Chinese message on an open case has no
+    sentiment, and the inbox and the conversation say it was not analysed rather than leave a
+    blank (the analysed message before it keeps its label)."""
+    now = datetime.now(UTC)
+    opened = meta_message(PAGE, ANA, "m-zh-0", "My order never arrived and nobody answers", now)
+    chinese = meta_message(PAGE, ANA, "m-zh-1", "我的订单还没到，太差了！", now + timedelta(seconds=1))
+    deliver(client, secrets, sqs, pipeline, opened)
+    deliver(client, secrets, sqs, pipeline, chinese)
+    browser = Browser(client)
+    browser.sign_in("agent")
+    inbox = browser.get("/console/").body
+    assert re.search(r'<span class="sentiment s-none" title="[^"]+language[^"]*">not analysed</span>', inbox)
+    (case_id,) = case_ids(inbox)
+    page = browser.get(f"/console/cases/{case_id}").body
+    assert page.count('class="sentiment s-none"') == 1
+    assert re.search(r'class="sentiment s-(negative|neutral)"', page)
