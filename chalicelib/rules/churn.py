@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from chalicelib.models.churn import ChurnState, Signal
+from chalicelib.models.churn import HALF_LIFE_DAYS, ChurnState, Signal
 from chalicelib.rules.routing import ChurnSettings
 
 CANCEL_INTENT = "cancel_intent"
@@ -23,6 +23,9 @@ COMPETITOR = "competitor_mention"
 COMPLAINT = "complaint"
 SLA_BREACH = "sla_breach"
 SIGNALS = (CANCEL_INTENT, COMPETITOR, COMPLAINT, SLA_BREACH)
+# How a reason names each signal for the person reading an alert or the customer panel.
+_NAMES = {CANCEL_INTENT: "cancel threats", COMPETITOR: "competitor mentions", COMPLAINT: "complaints",
+          SLA_BREACH: "SLA breaches"}  # fmt: skip
 
 # What a fresh signal of each kind contributes, and the most it can contribute however often.
 _PER_SIGNAL = {CANCEL_INTENT: 0.55, COMPETITOR: 0.3, COMPLAINT: 0.12, SLA_BREACH: 0.2}
@@ -57,7 +60,9 @@ def assess(state: ChurnState, sentiment_trend: float | None, samples: int, now: 
         level = signal.decayed(now) if signal is not None else 0.0
         if signal is not None and level >= 0.05:
             weight = min(_CAP[name], _PER_SIGNAL[name] * level)
-            contributions.append((weight, f"{name.replace('_', ' ')} x{level:.1f} (last {signal.at:%Y-%m-%d})"))
+            # the faded count, said as such: "complaints: 1.5" of two complaints a month apart
+            faded = f"{level:.1f} (each halves in {HALF_LIFE_DAYS:g} days), last {signal.at:%Y-%m-%d}"
+            contributions.append((weight, f"{_NAMES[name]}: {faded}"))
     if state.open_complaints > 0:
         weight = min(_OPEN_COMPLAINT_CAP, _OPEN_COMPLAINT * state.open_complaints)
         contributions.append((weight, f"{state.open_complaints} unresolved complaint case(s)"))

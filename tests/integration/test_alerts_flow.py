@@ -183,7 +183,7 @@ def test_an_overdue_case_is_reported_breached_once(client, sqs, pipeline, secret
     assert case["overdue"] is True
     assert call(client, "get", f"/cases/{fresh['case_id']}")[1]["sla_breaches"] == []
     _, view = call(client, "get", f"/customers/{late['customer_id']}")
-    assert any(reason.startswith("sla breach") for reason in view["churn"]["reasons"])
+    assert any(reason.startswith("SLA breaches: 1.0") for reason in view["churn"]["reasons"])
 
     # The next run finds the same case still open and overdue, and says nothing more.
     assert schedule("watch_slas")["breached"] == 0
@@ -351,7 +351,7 @@ def test_repeated_cancel_threats_raise_one_retention_alert(client, sqs, pipeline
     assert detail["episode"] == 1
     assert detail["interaction"]["external_id"] == f"mid.r{crossed}"
     assert detail["churn_risk"] >= 0.7
-    assert any(reason.startswith("cancel intent") for reason in detail["reasons"])
+    assert any(reason.startswith("cancel threats") for reason in detail["reasons"])
 
     notify(sqs, pipeline, arrived)
     notices = [

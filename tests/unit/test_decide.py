@@ -354,8 +354,8 @@ def test_a_customer_crossing_the_churn_threshold_raises_one_retention_alert() ->
     assert alert["threshold"] == ALERT_AT
     assert alert["episode"] == 1
     assert alert["dedupe_key"] == "retention:cust-1:1"
-    assert alert["reasons"][0].startswith("cancel intent")
-    assert any(reason.startswith("competitor mention") for reason in alert["reasons"])
+    assert alert["reasons"][0].startswith("cancel threats")
+    assert any(reason.startswith("competitor mentions") for reason in alert["reasons"])
     assert first.case is not None
     assert alert["case_id"] == first.case.case_id
     assert event(first, DetailType.CASE_OPENED)["team"] == "retention"
