@@ -48,7 +48,13 @@ def envelope(event: DomainEvent, at: datetime = T0) -> dict[str, Any]:
 
 def retention(customer: str, episode: int, score: float = 0.8) -> DomainEvent:
     return catalogue.retention_alert(
-        customer, episode, score, 0.7, ("cancel intent x1.0 (+0.55)",), interaction(f"{customer}-{episode}"), None
+        customer,
+        episode,
+        score,
+        0.7,
+        ("cancel threats: 1.0 (each halves in 30 days), last 2026-11-20 (+0.55)",),
+        interaction(f"{customer}-{episode}"),
+        None,
     )
 
 
@@ -376,7 +382,7 @@ def test_the_message_says_what_and_why_with_ids_and_never_the_customers_words() 
     assert "customer_id: cust-1" in text
     assert "churn_risk: 0.8" in text
     assert "interaction: messenger cust-1-1" in text
-    assert "  - cancel intent x1.0 (+0.55)" in text
+    assert "  - cancel threats: 1.0 (each halves in 30 days), last 2026-11-20 (+0.55)" in text
     assert f"POST /alerts/{alert.alert_id}/ack" in text
     assert SECRET not in text
 

@@ -306,8 +306,12 @@ def built_by_catalogue() -> list[DomainEvent]:
         catalogue.interaction_routed(
             "c-1", item, intent, Route("social", Priority.P4, "everything-else"), "7", None, None, None
         ),
-        catalogue.retention_alert("c-1", 3, 0.9, 0.7, ("cancel intent x1.0 (+0.55)",), None, None),
-        catalogue.retention_alert("c-1", 1, 0.7, 0.7, ("cancel intent x1.0 (+0.55)",), item, None),
+        catalogue.retention_alert(
+            "c-1", 3, 0.9, 0.7, ("cancel threats: 1.0 (each halves in 30 days), last 2026-11-20 (+0.55)",), None, None
+        ),
+        catalogue.retention_alert(
+            "c-1", 1, 0.7, 0.7, ("cancel threats: 1.0 (each halves in 30 days), last 2026-11-20 (+0.55)",), item, None
+        ),
         catalogue.lead_qualified("c-1", item, 0.75, ("purchase intent (0.90) (+0.32)",), "sales"),
         catalogue.lead_qualified("c-1", item, 0.5, ("purchase intent (0.90) (+0.32)",), "sales"),
         catalogue.interaction_stored("c-1", item, None, None, None, None, None, (), None),
