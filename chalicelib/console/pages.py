@@ -224,7 +224,10 @@ def alert_ack(alert_id: str) -> Response:
         return error(404, "There is no such alert.")
     audit.record(audit_trail(), who, "alert.ack", f"alert:{alert_id}")
     if is_htmx():
-        return render("alert_row.html", alert=acked.to_dict())
+        from chalicelib.console import panel
+
+        (row,) = panel.named([acked.to_dict()])
+        return render("alert_row.html", alert=row)
     return redirect(url("/alerts"))
 
 

@@ -46,7 +46,16 @@ def alerts(params: dict[str, str]) -> dict[str, Any]:
     order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
     if params.get("sort") == "severity":
         rows.sort(key=lambda alert: (order.get(alert["severity"], 9), alert["raised_at"]))
-    return {"alerts": rows, "next_cursor": listing["next_cursor"]}
+    return {"alerts": named(rows), "next_cursor": listing["next_cursor"]}
+
+
+def named(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The alerts, each with the name of the customer it is about (`customer_name`), so a row
+    says who without opening it: one read for the page's customers."""
+    from chalicelib.dependencies import customer_directory
+
+    names = customer_directory().named({alert["customer_id"] for alert in alerts if alert.get("customer_id")})
+    return [{**alert, "customer_name": names.get(alert.get("customer_id") or "")} for alert in alerts]
 
 
 @cache

@@ -65,6 +65,12 @@ class Directory:
         self._suggestions = suggestions
         self._warned = False
 
+    def named(self, customer_ids: Iterable[str]) -> dict[str, str | None]:
+        """How these customers are named (their name on the platform, else their handle, else
+        None), for pages that list many (the alerts): one BatchGet per hundred, not a read each.
+        A customer being erased is left out."""
+        return {row.customer_id: row.display_name or row.handle for row in self._index.rows(customer_ids)}
+
     def search(self, query: str, limit: int = 20) -> list[CustomerMatch]:
         """Customers found by name prefix, handle, platform user id, e-mail address or phone
         number, most recent contact first, each saying what matched. Raises InvalidRequest for a

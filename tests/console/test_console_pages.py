@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.console_client import Browser
-from tests.helpers import crisis_alert, meta_message, process_queue
+from tests.helpers import crisis_alert, meta_message, process_queue, retention_alert
 from tools.webhook_client import sign
 
 PAGE = "104000000000001"
@@ -118,6 +118,33 @@ def test_an_alert_says_why_it_was_raised(client: Any, aws: dict[str, str]) -> No
     assert '<small class="reason">42 negative messages in 15 min &gt;= 20</small>' in body
     assert "about &#39;battery&#39; &lt;b&gt;" in body
     assert "third reason" not in body
+
+
+def test_an_alert_names_the_customer_it_is_about(
+    client: Any, pipeline: dict[str, str], secrets: dict[str, Any], sqs: Any
+) -> None:
+    """A retention alert's row links to its customer by name (as every page names them), in
+    the list and in the row an acknowledgement sends back, not as "customer" over and over."""
+    from chalicelib.dependencies import alert_store, customer_store
+
+    event = {"id": "f-9", "author": {"id": "u-9", "name": "Rita Lopes"}, "text": "Vou cancelar", "kind": "message"}
+    body = json.dumps({"events": [{**event, "created_at": datetime.now(UTC).isoformat()}]}).encode()
+    request = sign("generic", body, secrets, source="shopforum")
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    deliver(client, secrets, sqs, pipeline, meta_message(PAGE, ANA, "m-ana-9", "Vou cancelar", datetime.now(UTC)))
+    rita, ana = customer_store().customer_for("shopforum", "u-9"), customer_of_any(ANA)
+    assert rita is not None
+    for customer_id in (rita, ana):
+        assert alert_store().record(retention_alert(customer_id, f"a-{customer_id}", datetime.now(UTC)))
+    browser = Browser(client)
+    browser.sign_in("agent")
+    page = browser.get("/console/alerts")
+    assert f'<a href="/console/customers/{rita}">Rita Lopes</a>' in page.body
+    assert f'<a href="/console/customers/{ana}">Customer {ana[:8]}</a>' in page.body  # Messenger sent no name
+    acked = browser.post(f"/console/alerts/a-{rita}/ack", {})
+    assert acked.status == 200, acked.body
+    assert "acknowledged by" in acked.body
+    assert "Rita Lopes</a>" in acked.body
 
 
 def test_an_agent_answers_from_the_case_page_once_and_resolves(client: Any, two_customers: dict[str, str]) -> None:
