@@ -70,7 +70,9 @@ def assess(state: ChurnState, sentiment_trend: float | None, samples: int, now: 
     for weight, _ in contributions:
         remaining *= 1.0 - weight
     ranked = sorted(contributions, key=lambda item: -item[0])
-    return Assessment(round(1.0 - remaining, 3), tuple(f"{reason} (+{weight:.2f})" for weight, reason in ranked))
+    # A reason that would read "+0.00" (a sentiment trend of -0.02 over one message) explains nothing.
+    shown = [(weight, reason) for weight, reason in ranked if round(weight, 2) > 0]
+    return Assessment(round(1.0 - remaining, 3), tuple(f"{reason} (+{weight:.2f})" for weight, reason in shown))
 
 
 def settle(

@@ -324,3 +324,10 @@ def test_settle_rearms_a_standing_alert_only_once_the_risk_has_faded() -> None:
     assert fired_again
     assert again.alerts == 2
     assert churn.settle(threat, None, 0, start + timedelta(days=180), settings) is threat  # nothing standing
+
+
+def test_a_reason_that_adds_nothing_visible_is_not_shown() -> None:
+    """A slightly negative trend over one message weighs under 0.005: "+0.00" would explain nothing."""
+    assessment = churn.assess(signals(churn.COMPLAINT), -0.02, 1, T0)
+    assert [reason.split(":")[0] for reason in assessment.reasons] == ["complaints"]
+    assert assessment.score > risk(signals(churn.COMPLAINT))  # it still counts in the score
