@@ -83,9 +83,9 @@ def who(customer: Mapping[str, Any] | str | None, customer_id: str = "") -> str:
     return shown or (f"Customer {customer_id[:8]}" if customer_id else "Customer")
 
 
-# Why a customer's message shows no sentiment: the engine reads none of its language (the offline
-# analyzer reads six), or it held no words to read.
-NOT_ANALYSED = "No sentiment: the analysis does not read this message's language"
+# Why a customer's message shows no sentiment: most often the engine reads none of its language
+# (the offline analyzer reads eight), else the analysis refused it.
+NOT_ANALYSED = "No sentiment: the analysis could not read this message (most often, its language)"
 
 FILTERS = {
     "since": since,

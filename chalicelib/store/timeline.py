@@ -297,6 +297,8 @@ class TimelineWriter:
         if intent is not None:
             actions.append(InteractionItem.intent.set(intent.to_dict()))
         if analysis is not None:
+            self._list_late(pointer, fresh.gsi1sk)
+        if analysis is not None:
             actions += [
                 InteractionItem.analysis.set(fresh.analysis),
                 _set_or_remove(InteractionItem.language, fresh.language),
@@ -370,6 +372,27 @@ class TimelineWriter:
         except DoesNotExist:
             return None
 
+    def _list_late(self, pointer: PointerItem, timeline: str) -> None:
+        """An edit that brings the first words to a message stored without any (a rating alone, an
+        attachment): listed for the topic count in the hour it arrives, since its own hour may
+        have had its last count. Listed, it is counted there only (store/topics.mentions). A
+        message analysed before was counted already, and is not listed again."""
+        now = datetime.now(UTC)
+        customer_id = pointer.customer_id or ""
+        stored = InteractionItem(keys.customer(customer_id), pointer.interaction_sk or "")
+        try:
+            stored.update(
+                actions=[
+                    InteractionItem.topics_at.set(now),
+                    InteractionItem.gsi4pk.set(keys.late_topics(now, keys.shard(customer_id))),
+                    InteractionItem.gsi4sk.set(timeline),
+                ],
+                condition=InteractionItem.pk.exists() & InteractionItem.analysis.does_not_exist(),
+            )
+        except UpdateError as exc:
+            if not is_condition_failure(exc):
+                raise  # else it was analysed, and counted, before
+
     def _update_if_newer(self, pointer: PointerItem, version_at: datetime, actions: list[Action]) -> None:
         stored = InteractionItem(keys.customer(pointer.customer_id or ""), pointer.interaction_sk or "")
         try:
@@ -379,6 +402,16 @@ class TimelineWriter:
         except UpdateError as exc:
             if not is_condition_failure(exc):
                 raise  # else a newer revision is already there
+
+    def _late(self, interaction: Interaction, analysis: Analysis | None) -> datetime | None:
+        """When topics count this message apart from its own hour (insight/topics.late_listing):
+        only an analysed one (topics count nothing else), and never one already past its
+        retention (it is gone within days, and its example would name the customer in a day's
+        tally its erasure could no longer find)."""
+        now = datetime.now(UTC)
+        if analysis is None or interaction.occurred_at + self._retention <= now:
+            return None
+        return late_listing(interaction.occurred_at, now)
 
     def _item(
         self,
@@ -391,8 +424,7 @@ class TimelineWriter:
         shard = keys.shard(customer_id)
         timeline = keys.timeline(interaction.occurred_at, interaction.platform, interaction.external_id)
         sentiment = analysis.sentiment if analysis else None
-        # Topics count analysed messages; one stored after its hour's last count is listed apart.
-        late = late_listing(interaction.occurred_at, datetime.now(UTC)) if analysis else None
+        late = self._late(interaction, analysis)
         return InteractionItem(
             keys.customer(customer_id),
             keys.interaction_sk(interaction.occurred_at, interaction.platform, interaction.external_id),

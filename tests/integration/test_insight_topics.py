@@ -138,19 +138,19 @@ def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they
 ) -> None:
     """A source sending its history (and one message two hours late, whose own hour the count
     still reads when it arrives): counted in the hour they reach us, each once, and an erasure
-    finds its examples there."""
+    finds its examples there. What is already past its retention is not counted."""
     arrival = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
     written = [arrival - timedelta(days=3, minutes=n) for n in range(3)] + [arrival - timedelta(hours=2)]
+    written.append(arrival - timedelta(days=400))  # past the stage's retention (365 days): gone within days
     bodies = [
         meta_message(PAGE, f"PSID-L{n}", f"mid.l{n}", "Terrible battery, it died again", moment)
         for n, moment in enumerate(written)
     ]
     with arrived_at(arrival):
         deliver(client, sqs, pipeline, secrets, *bodies)
-    counted = dependencies.topics().count(arrival)
-    assert (arrival - timedelta(hours=2)).strftime("%Y-%m-%dT%H") in counted  # its own hour, recounted
-    day = arrival.date()
-    rows = call(client, "get", f"/insights/topics?from={day}&to={day}", role="supervisor")[1]["rows"]
+    dependencies.topics().count(arrival)  # recounts the late one's own hour too
+    day, before = arrival.date(), (arrival - timedelta(days=1)).date()  # its own hour may be yesterday's
+    rows = call(client, "get", f"/insights/topics?from={before}&to={day}", role="supervisor")[1]["rows"]
     counts = {row["topic"]: row["count"] for row in rows}
     assert counts["battery"] == 4
     assert set(counts.values()) == {4}  # each topic of theirs ("died" too) counted once per message
@@ -159,3 +159,44 @@ def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they
     assert gone in json.dumps([item.topics for item in _topic_items()])
     assert call(client, "delete", f"/customers/{gone}", role="admin")[0] == 200
     assert gone not in json.dumps([item.topics for item in _topic_items()])
+
+
+def test_a_message_stored_without_words_is_counted_when_an_edit_brings_them(client, sqs, pipeline, secrets) -> None:
+    """A photo sent days ago without a caption (nothing to analyse), captioned now: its own hour
+    had its last count long ago, so it is counted in the hour the words arrive, and once, however
+    often it is edited again. A message counted in its own hour is not counted again when edited
+    after that hour closed."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    yesterday = now - timedelta(days=1)
+    photo = [{"file_id": "p-1", "file_unique_id": "u-1", "width": 90, "height": 90}]
+    sender = {"id": 42, "is_bot": False, "first_name": "Ola"}
+    chat = {"id": 42, "type": "private"}
+
+    def send(update: dict[str, Any]) -> None:
+        request = sign("telegram", json.dumps(update).encode(), secrets)
+        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+        process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+
+    words = "Terrible battery, it died again"
+    counted = {"message_id": 8, "from": sender, "chat": chat, "date": int(yesterday.timestamp()), "text": words}
+    with arrived_at(yesterday):
+        send({"update_id": 80, "message": counted})
+    dependencies.topics().count(yesterday)
+    send({"update_id": 81, "edited_message": {**counted, "text": f"{words}!!", "edit_date": int(now.timestamp())}})
+
+    bare = {
+        "message_id": 7,
+        "from": sender,
+        "chat": chat,
+        "date": int((now - timedelta(days=3)).timestamp()),
+        "photo": photo,
+    }
+    send({"update_id": 70, "message": bare})
+    for n, caption in enumerate((words, f"{words}!!")):
+        send(
+            {"update_id": 71 + n, "edited_message": {**bare, "caption": caption, "edit_date": int(now.timestamp()) + n}}
+        )
+    dependencies.topics().count(now)
+    report = f"/insights/topics?from={yesterday.date()}&to={now.date()}"
+    rows = call(client, "get", report, role="supervisor")[1]["rows"]
+    assert {row["topic"]: row["count"] for row in rows}.get("battery") == 2  # each once
