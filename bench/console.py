@@ -267,7 +267,7 @@ def _items(people: list[Person], secrets: dict[str, Any], now: datetime) -> tupl
                                           at, at, account_id=account.get(platform), thread_id=user_id,
                                           direction=Direction.OUTBOUND, recipient_id=user_id)  # fmt: skip
                 stored = StoredText(interaction.text, None)
-                item = writer._item(person.customer_id, interaction, None, stored, None)
+                item = writer._item(person.customer_id, interaction, None, stored, at)
                 item.case_id = case.case_id if case else None
                 case = dataclasses.replace(
                     case, status=CaseStatus.RESOLVED, responded_at=at, responded_by="cognito:agent@example.com",
@@ -297,7 +297,7 @@ def _items(people: list[Person], secrets: dict[str, Any], now: datetime) -> tupl
                     route=route,
                     case=case if in_case else None,
                 )
-                item = writer._item(person.customer_id, interaction, analysis, stored, decision)  # type: ignore[arg-type]
+                item = writer._item(person.customer_id, interaction, analysis, stored, at, decision)  # type: ignore[arg-type]
                 assert analysis.sentiment is not None
                 figures["count"] += 1
                 figures["platforms"][platform] = figures["platforms"].get(platform, 0) + 1

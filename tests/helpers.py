@@ -200,10 +200,12 @@ def retention_alert(customer_id: str, key: str, raised_at: datetime) -> Alert:
 
 @contextlib.contextmanager
 def arrived_at(moment: datetime) -> Iterator[None]:
-    """Within it, the store takes what the processor stores as arriving at `moment` (its
-    `datetime.now`), so a test's history is what the schedules would have seen then: the topic
-    count lists a message stored after its own hour's last count under the hour it arrived
-    (insight/topics.late_listing), so a backdated message alone is not history."""
+    """Within it, the store takes what the processor stores as arriving at `moment` (the
+    timeline writer's `datetime.now`, which also dates its figures), so a test's history is what
+    the schedules would have seen then: the topic count lists a message stored after its own
+    hour's last count under the hour it arrived (insight/topics.late_listing), and the figures
+    book what belongs to a closed day at that hour (insight/counts.booked), so a backdated
+    message alone is not history."""
     from chalicelib.store import timeline
 
     class Pinned(datetime):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
@@ -139,7 +139,8 @@ class CaseStore:
                     transaction.save(profile)
                     # What the change did to the case (resolved, answered, a deadline missed) is
                     # counted with it: once, since a change that lost a race is decided again.
-                    add_counts(transaction, counts.for_case(before, case), f"{case.case_id}#{before.version}")
+                    seed = f"{case.case_id}#{before.version}"
+                    add_counts(transaction, counts.for_case(before, case), seed, datetime.now(UTC))
             except TransactWriteError as exc:
                 codes = cancellation_codes(exc)
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" in codes:

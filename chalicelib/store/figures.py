@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute
@@ -27,12 +27,13 @@ HOUR_ROWS_KEPT = timedelta(days=3)  # hourly rows serve the last 48 hours
 _KEY_ATTRIBUTES = frozenset({"pk", "sk", "item_type", "expires_at", "rolled_at"})
 
 
-def add_counts(transaction: TransactWrite, added: Mapping[Where, Counter[str]], seed: str) -> None:
+def add_counts(transaction: TransactWrite, added: Mapping[Where, Counter[str]], seed: str, now: datetime) -> None:
     """Add `added` to the counters in `transaction`: one update per hour, channel and account
     touched (one, nearly always), in the shard `seed` (the interaction's or case's id) picks.
-    What belongs to a closed day is written at this hour (counts.booked)."""
+    What belongs to a closed day is written at the hour of `now`, when it is written
+    (counts.booked)."""
     shard = keys.figure_shard(seed)
-    for where, counts in sorted(booked(added, datetime.now(UTC)).items(), key=lambda pair: pair[0].hour):
+    for where, counts in sorted(booked(added, now).items(), key=lambda pair: pair[0].hour):
         amounts = {name: amount for name, amount in counts.items() if amount}
         if not amounts:
             continue

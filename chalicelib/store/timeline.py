@@ -95,7 +95,8 @@ class TimelineWriter:
                 waiting_replies=waiting_replies_of(profile) + tuple(reply_of(reply) for reply, _ in answers),
             )
             decision = decide(snapshot)
-            item = self._item(customer_id, interaction, analysis, stored, decision)
+            now = datetime.now(UTC)  # when it is stored: where late figures and topics are booked
+            item = self._item(customer_id, interaction, analysis, stored, now, decision)
             pointer = PointerItem(
                 keys.pointer(interaction.platform, interaction.external_id),
                 POINTER,
@@ -122,7 +123,7 @@ class TimelineWriter:
             try:
                 with TransactWrite(connection=self._connection) as transaction:
                     transaction.save(pointer, condition=_free(early))
-                    add_counts(transaction, added, interaction.idempotency_key)
+                    add_counts(transaction, added, interaction.idempotency_key, now)
                     transaction.save(item)
                     if inbound or decision.waiting_replies is not None:
                         transaction.save(profile)  # conditional on the version read above
@@ -131,7 +132,7 @@ class TimelineWriter:
                     if decision.case is not None:
                         transaction.save(case_item(decision.case, self._retention))  # new, or unchanged since read
                     for reply, text in answers:  # the replies that waited on it join the timeline
-                        answer = self._item(customer_id, reply, None, text)
+                        answer = self._item(customer_id, reply, None, text, now)
                         transaction.save(answer)
                         transaction.update(
                             PointerItem(keys.pointer(reply.platform, reply.external_id), POINTER),
@@ -282,7 +283,7 @@ class TimelineWriter:
         if pointer is None or _customer(pointer) is None:
             return False
         version_at = interaction.edited_at or interaction.received_at
-        fresh = self._item(pointer.customer_id, interaction, analysis, stored)
+        fresh = self._item(pointer.customer_id, interaction, analysis, stored, datetime.now(UTC))
         actions: list[Action] = [
             _set_or_remove(InteractionItem.text, fresh.text),
             _set_or_remove(InteractionItem.title, fresh.title),
@@ -296,8 +297,8 @@ class TimelineWriter:
         ]
         if intent is not None:
             actions.append(InteractionItem.intent.set(intent.to_dict()))
-        if analysis is not None:
-            self._list_late(pointer, fresh.gsi1sk)
+        if fresh.topics_at is not None:
+            self._list_late(pointer, fresh)
         if analysis is not None:
             actions += [
                 InteractionItem.analysis.set(fresh.analysis),
@@ -372,20 +373,18 @@ class TimelineWriter:
         except DoesNotExist:
             return None
 
-    def _list_late(self, pointer: PointerItem, timeline: str) -> None:
-        """An edit that brings the first words to a message stored without any (a rating alone, an
-        attachment): listed for the topic count in the hour it arrives, since its own hour may
-        have had its last count. Listed, it is counted there only (store/topics.mentions). A
-        message analysed before was counted already, and is not listed again."""
-        now = datetime.now(UTC)
-        customer_id = pointer.customer_id or ""
-        stored = InteractionItem(keys.customer(customer_id), pointer.interaction_sk or "")
+    def _list_late(self, pointer: PointerItem, fresh: InteractionItem) -> None:
+        """An edit, after its message's hour had its last topic count, that brings the first words
+        to a message stored without any (a rating alone, an attachment): listed for the count
+        where it arrives, as `fresh` is (`_late`). A message analysed before was counted already,
+        and is not listed again."""
+        stored = InteractionItem(keys.customer(pointer.customer_id or ""), pointer.interaction_sk or "")
         try:
             stored.update(
                 actions=[
-                    InteractionItem.topics_at.set(now),
-                    InteractionItem.gsi4pk.set(keys.late_topics(now, keys.shard(customer_id))),
-                    InteractionItem.gsi4sk.set(timeline),
+                    InteractionItem.topics_at.set(fresh.topics_at),
+                    InteractionItem.gsi4pk.set(fresh.gsi4pk),
+                    InteractionItem.gsi4sk.set(fresh.gsi4sk),
                 ],
                 condition=InteractionItem.pk.exists() & InteractionItem.analysis.does_not_exist(),
             )
@@ -403,12 +402,11 @@ class TimelineWriter:
             if not is_condition_failure(exc):
                 raise  # else a newer revision is already there
 
-    def _late(self, interaction: Interaction, analysis: Analysis | None) -> datetime | None:
-        """When topics count this message apart from its own hour (insight/topics.late_listing):
-        only an analysed one (topics count nothing else), and never one already past its
-        retention (it is gone within days, and its example would name the customer in a day's
-        tally its erasure could no longer find)."""
-        now = datetime.now(UTC)
+    def _late(self, interaction: Interaction, analysis: Analysis | None, now: datetime) -> datetime | None:
+        """When topics count this message, stored `now`, apart from its own hour
+        (insight/topics.late_listing): only an analysed one (topics count nothing else), and never
+        one already past its retention (it is gone within days, and its example would name the
+        customer in a day's tally its erasure could no longer find)."""
         if analysis is None or interaction.occurred_at + self._retention <= now:
             return None
         return late_listing(interaction.occurred_at, now)
@@ -419,12 +417,13 @@ class TimelineWriter:
         interaction: Interaction,
         analysis: Analysis | None,
         stored: StoredText,
+        now: datetime,
         decision: Decision | None = None,
     ) -> InteractionItem:
         shard = keys.shard(customer_id)
         timeline = keys.timeline(interaction.occurred_at, interaction.platform, interaction.external_id)
         sentiment = analysis.sentiment if analysis else None
-        late = self._late(interaction, analysis)
+        late = self._late(interaction, analysis, now)
         return InteractionItem(
             keys.customer(customer_id),
             keys.interaction_sk(interaction.occurred_at, interaction.platform, interaction.external_id),
