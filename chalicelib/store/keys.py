@@ -22,6 +22,7 @@
     FIGURES#HOUR#<yyyy-mm-dd>        <hh>#<platform>#<account>           an hour's counters, rolled up (TTL)
     TOPICS#<yyyy-mm-dd>              H<hh>                               an hour's topics (insight/topics.py)
     TOPICS#DAY#<yyyy-mm>             <dd>                                a day's topics
+    TOPICS#RETIRED                   DAY                                 the last day whose examples are let go
     SEGMENTS#<yyyy-mm>               <dd>                                the segments' sizes and clusters of a day
     VIEWING#<case_id>                <principal id>                      who has the case open (TTL, 60 s)
     SESSION#<sha256 of cookie>       SESSION                             a console session
@@ -203,6 +204,10 @@ def topics_hour(day: str) -> str:
 
 def topics_day(month: str) -> str:
     return f"TOPICS#DAY#{month}"
+
+
+TOPICS_RETIRED = "TOPICS#RETIRED"  # the last day whose examples were let go (store/topics.retire)
+TOPICS_RETIRED_SK = "DAY"
 
 
 def profiles(shard_number: int) -> str:

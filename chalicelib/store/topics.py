@@ -5,8 +5,8 @@ references to example interactions are kept, never their words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -16,11 +16,15 @@ from chalicelib.store.models import InteractionItem, TopicItem
 from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
+FIRST_LOOK = 3 * 366  # days before the cut-off that the first retirement looks at
 _READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
          "platform", "external_id", "case_id", "redacted", "occurred_at", "topics_at"]  # fmt: skip
 
 
 class TopicStore:
+    def __init__(self, retention_days: int) -> None:
+        self._retention = retention_days
+
     def mentions(self, hour: datetime) -> list[Mention]:
         """The customers' analysed messages of this hour (UTC), with their terms: those written
         in it, and those that arrived in it after their own hour's last count (listed apart,
@@ -73,6 +77,35 @@ class TopicStore:
                     found[day] = _tallies(item)
         return found
 
+    def retire(self, today: date) -> int:
+        """Let go of the examples of the days whose messages are all past their retention; their
+        counts stay, for the trends. A day's examples are messages written that day or arriving
+        late that day (never one already past its retention: timeline.TimelineWriter), so each
+        is gone by the end of the day `retention` days later. After that the report cannot show
+        them, and an erasure, which finds a customer's examples through their stored messages,
+        cannot find them: a customer id would be kept for good. The days are let go of in order,
+        from the day after the last one (its marker item) to the cut-off, so a count missed or a
+        shorter retention leaves none behind; the first count looks `FIRST_LOOK` days back.
+        Returns the items changed."""
+        last = today - timedelta(days=self._retention + 1)
+        try:
+            through = TopicItem.get(keys.TOPICS_RETIRED, keys.TOPICS_RETIRED_SK).counted_at
+            first = through.date() + timedelta(days=1) if through else last - timedelta(days=FIRST_LOOK)
+        except DoesNotExist:
+            first = last - timedelta(days=FIRST_LOOK)
+        if first > last:
+            return 0
+        changed = 0
+        for month in keys.months(first.isoformat(), last.isoformat()):
+            low = first.strftime("%d") if month == first.isoformat()[:7] else "01"
+            high = last.strftime("%d") if month == last.isoformat()[:7] else "31"
+            for item in TopicItem.query(keys.topics_day(month), TopicItem.sk.between(low, high)):
+                if any(figures.get("ex") for figures in dict(item.topics or {}).values()):
+                    changed += self._rewrite(item.pk, item.sk, lambda _example: False)
+        through_at = datetime(last.year, last.month, last.day, tzinfo=UTC)
+        TopicItem(keys.TOPICS_RETIRED, keys.TOPICS_RETIRED_SK, counted_at=through_at).save()
+        return changed
+
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]:
         """The examples' words as stored (redacted where personal data was found), by reference;
         an example whose interaction is gone (erased, expired) is left out."""
@@ -90,29 +123,31 @@ class TopicStore:
         for moment in moments:
             places.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))
             places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d")))
-        changed = 0
-        for pk, sk in sorted(places):
-            for _ in range(3):
-                try:
-                    item = TopicItem.get(pk, sk, consistent_read=True)
-                except DoesNotExist:
-                    break
-                topics = dict(item.topics or {})
-                kept = {
-                    name: {**figures, "ex": [e for e in figures.get("ex", ()) if e.get("c") != customer_id]}
-                    for name, figures in topics.items()
-                }
-                if kept == topics:
-                    break
-                try:  # on condition that no count rewrote it meanwhile (a count writes it whole)
-                    item.update(actions=[TopicItem.topics.set(kept)], condition=TopicItem.counted_at == item.counted_at)
-                except UpdateError as exc:
-                    if is_condition_failure(exc):
-                        continue
-                    raise
-                changed += 1
-                break
-        return changed
+        return sum(self._rewrite(pk, sk, lambda example: example.get("c") != customer_id) for pk, sk in sorted(places))
+
+    def _rewrite(self, pk: str, sk: str, keep: Callable[[dict[str, str]], bool]) -> bool:
+        """Keep only the examples `keep` accepts in one tally item, on condition that no count
+        rewrote it meanwhile (a count writes it whole; then it is read again). True if changed."""
+        for _ in range(3):
+            try:
+                item = TopicItem.get(pk, sk, consistent_read=True)
+            except DoesNotExist:
+                return False
+            topics = dict(item.topics or {})
+            kept = {
+                name: {**figures, "ex": [e for e in figures.get("ex", ()) if keep(e)]}
+                for name, figures in topics.items()
+            }
+            if kept == topics:
+                return False
+            try:
+                item.update(actions=[TopicItem.topics.set(kept)], condition=TopicItem.counted_at == item.counted_at)
+            except UpdateError as exc:
+                if is_condition_failure(exc):
+                    continue
+                raise
+            return True
+        return False
 
     def _read(self, refs: Sequence[tuple[str, str]], attributes: list[str] | None = None) -> list[InteractionItem]:
         """PynamoDB's batch_get asks 100 keys a request and leaves out what is not there."""

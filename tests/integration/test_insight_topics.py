@@ -141,7 +141,7 @@ def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they
     finds its examples there. What is already past its retention is not counted."""
     arrival = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
     written = [arrival - timedelta(days=3, minutes=n) for n in range(3)] + [arrival - timedelta(hours=2)]
-    written.append(arrival - timedelta(days=400))  # past the stage's retention (365 days): gone within days
+    written.append(arrival - timedelta(days=400))  # past the stage's retention: gone within days
     bodies = [
         meta_message(PAGE, f"PSID-L{n}", f"mid.l{n}", "Terrible battery, it died again", moment)
         for n, moment in enumerate(written)
@@ -200,3 +200,30 @@ def test_a_message_stored_without_words_is_counted_when_an_edit_brings_them(clie
     report = f"/insights/topics?from={yesterday.date()}&to={now.date()}"
     rows = call(client, "get", report, role="supervisor")[1]["rows"]
     assert {row["topic"]: row["count"] for row in rows}.get("battery") == 2  # each once
+
+
+def test_a_days_examples_go_when_its_messages_are_past_their_retention_and_its_counts_stay(
+    client, sqs, pipeline, secrets
+) -> None:
+    """A day's tally keeps references to example messages (a customer id and a key). Once every
+    message of that day is past the stage's retention (30 days here), they go: the references
+    would outlive anything an erasure finds the customer by. The count that lets go of them is
+    the first after that (here, ten days ago's); the day's counts stay for the trends, and a day
+    still within retention keeps its examples."""
+    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
+    old, recent = now - timedelta(days=367), now - timedelta(days=10)
+
+    def examples(moment: datetime) -> dict[str, tuple[int, list[Any]]]:
+        day = [item for item in _topic_items() if item.pk.endswith(f"DAY#{moment:%Y-%m}") and item.sk == f"{moment:%d}"]
+        return {name: (figures["n"], figures["ex"]) for item in day for name, figures in item.topics.items()}
+
+    for n, moment in enumerate((old, recent)):
+        body = meta_message(PAGE, f"PSID-R{n}", f"mid.r{n}", "Terrible battery, it died again", moment)
+        with arrived_at(moment):  # as it happened: counted on its day
+            deliver(client, sqs, pipeline, secrets, body)
+        dependencies.topics().count(moment)
+        assert examples(moment)["battery"][1]
+    assert examples(old)["battery"] == (1, [])  # still counted, no longer named
+    assert all(not found for _, found in examples(old).values())
+    dependencies.topics().count(now)
+    assert examples(recent)["battery"][1]
