@@ -8,12 +8,14 @@ interactions are read, and the tallies kept, by store/topics.py; insight/topic_s
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from chalicelib.nlp.local_extract import is_stopword
@@ -29,33 +31,46 @@ EXAMPLES = 3
 # Words that say how, not what: frequent in complaints and praise, never a subject.
 _OPINION_WORDS = """terrible horrible awful great good bad best worst nice love hate really very much many thanks
     again always never still today yesterday tomorrow hours days minutes week weeks month months year
-    please help problem issue something anything nothing everything someone anyone people thing things
+    please help problem issue something anything nothing everything someone anyone people thing things nobody
+    ninguém nadie nessuno nikdo nikt
     péssimo péssima ótimo ótima bom boa ruim horas dias semana hoje ontem obrigado obrigada problema
     pésimo pésima bueno buena malo mala horas días semana hoy ayer gracias problema
     hrozné skvělé dobrý špatný hodiny hodin dny dní týden dnes včera děkuji problém
     okropne świetne dobry zły godziny godzin dni tydzień dzisiaj wczoraj dziękuję problem"""
 _OPINION = frozenset(fold(word) for word in _OPINION_WORDS.split())
+# Per language, word forms that real sentences use as verbs, pronouns, adverbs, adjectives, ...
+# and hardly ever as a noun or a name (tools/nlp/topic_words.py makes it from treebanks).
+NOT_SUBJECTS_PATH = Path(__file__).with_name("not_subjects.json")
+_NOT_SUBJECTS: dict[str, frozenset[str]] = {
+    language: frozenset(words) for language, words in json.loads(NOT_SUBJECTS_PATH.read_text(encoding="utf-8")).items()
+}
 
 
-def terms(analysis: Mapping[str, Any] | None) -> list[str]:
+def terms(
+    analysis: Mapping[str, Any] | None, limit: int = TERMS_PER_MESSAGE, not_subjects: frozenset[str] | None = None
+) -> list[str]:
     """The subjects one message names: the content words of its key phrases (four letters or
-    more, not stop words or opinion words) and whole entities of subject types, folded, most
-    salient first, at most TERMS_PER_MESSAGE. Nothing that looks like personal data (handles,
-    numbers of four digits or more) is ever a term."""
+    more, not stop words, opinion words or words its language hardly uses as a noun) and whole
+    entities of subject types, folded, most salient first, at most `limit`. Nothing that looks
+    like personal data (handles, numbers of four digits or more) is ever a term. `not_subjects`
+    replaces the language's list (tools/nlp/topic_words.py measures with and without one)."""
     if not analysis:
         return []
+    if not_subjects is None:
+        not_subjects = _NOT_SUBJECTS.get(str(analysis.get("language") or ""), frozenset())
     found: list[tuple[str, bool]] = []
     for entity in analysis.get("entities", ()):
         if entity.get("type") in SUBJECT_ENTITIES:
             found.append((_clean(str(entity.get("text", ""))), True))
     for phrase in sorted(analysis.get("key_phrases", ()), key=lambda k: -float(k.get("score", 0))):
         for word in str(phrase.get("text", "")).split():
-            found.append((_clean(word), False))
+            if _clean(word) not in not_subjects:
+                found.append((_clean(word), False))
     kept: list[str] = []
     for term, whole in found:
         if _subject(term, whole) and term not in kept:
             kept.append(term)
-    return kept[:TERMS_PER_MESSAGE]
+    return kept[:limit]
 
 
 def _clean(text: str) -> str:

@@ -23,6 +23,31 @@ def test_terms_are_subject_words_and_subject_entities_never_opinions_numbers_or_
     assert topics.terms(None) == []
 
 
+def test_words_a_language_uses_as_verbs_pronouns_or_adverbs_are_not_topics_in_that_language() -> None:
+    """The offline key phrases keep verbs ("chegou", "announced") beside their subjects; the
+    treebank-made list (tools/nlp/topic_words.py) takes them out, in their own language only,
+    and leaves nouns that are also verbs ("order"), English gerunds ("shipping") and forms another
+    language uses as a noun alone. Nobody is a topic in any language."""
+
+    def said(language: str, phrase: str) -> list[str]:
+        return topics.terms({"language": language, "key_phrases": [{"text": phrase, "score": 1.0}]})
+
+    assert said("pt", "pedido chegou aberto") == ["pedido"]
+    assert said("en", "order changed again shipping announced") == ["order", "shipping"]
+    assert said("es", "pedido llegó roto") == ["pedido", "roto"]  # Spanish news' "pedido" is a verb; not here
+    assert said("en", "chegou") == ["chegou"]  # a Portuguese verb is not an English word to drop
+    assert said("xx", "pedido chegou") == ["pedido", "chegou"]  # no list for a language it has none of
+    for language, nobody in (
+        ("en", "nobody"),
+        ("pt", "ninguém"),
+        ("es", "nadie"),
+        ("it", "nessuno"),
+        ("cs", "nikdo"),
+        ("pl", "nikt"),
+    ):
+        assert said(language, f"{nobody} answered") in ([], ["answered"])
+
+
 def test_a_message_counts_once_per_topic_with_its_sentiment_language_and_a_few_examples() -> None:
     mentions = [Mention(("bateria", "telefone"), "NEGATIVE", "pt", {"c": f"u{n}", "k": f"k{n}"}) for n in range(4)] + [
         Mention(("battery",), "NEGATIVE", "en", {"c": "u9", "k": "k9"})
