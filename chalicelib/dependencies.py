@@ -269,10 +269,10 @@ def topics() -> Topics:
 
     customer_store()  # binds the models to the stage's table
     if settings().nlp in ("local", "hybrid"):
-        return Topics(TopicStore(settings().retention_days), EmbeddingMerger(local_engine().embed), lake_sink())
+        return Topics(TopicStore(), EmbeddingMerger(local_engine().embed), lake_sink())
     from chalicelib.nlp.comprehend import ComprehendEngine
 
-    return Topics(TopicStore(settings().retention_days), TranslationMerger(ComprehendEngine().translate), lake_sink())
+    return Topics(TopicStore(), TranslationMerger(ComprehendEngine().translate), lake_sink())
 
 
 @cache

@@ -36,8 +36,6 @@ class TopicRepository(Protocol):
 
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]: ...
 
-    def retire(self, today: date) -> int: ...
-
 
 class LakeUnavailable(RuntimeError):
     """The topics' counts did not all reach the data lake: the run fails, so Lambda runs it again
@@ -52,8 +50,7 @@ class Topics:
 
     def count(self, now: datetime) -> dict[str, int]:
         """Count the last hours again from what is stored (written over what was counted before),
-        then the days they belong to from their hours; and let go of the examples of days whose
-        messages are past their retention. Returns topics per hour counted."""
+        then the days they belong to from their hours. Returns topics per hour counted."""
         known = self.known(now.date())
         counted: dict[str, int] = {}
         days: set[str] = set()
@@ -68,7 +65,6 @@ class Topics:
                 records += topic_records(hour, {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}, now)
         for day in sorted(days):
             self._store.save_day(day, top(combine(self._store.hours(day))), now)
-        self._store.retire(now.date())
         if self._lake is not None and records and not all(self._lake.put(records)):
             raise LakeUnavailable("the topics' counts did not all reach the lake")
         return counted

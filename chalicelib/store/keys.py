@@ -21,8 +21,8 @@
     FIGURES#DAY#<yyyy-mm>            <dd>#<platform>#<account>           a day's counters, rolled up
     FIGURES#HOUR#<yyyy-mm-dd>        <hh>#<platform>#<account>           an hour's counters, rolled up (TTL)
     TOPICS#<yyyy-mm-dd>              H<hh>                               an hour's topics (insight/topics.py)
-    TOPICS#DAY#<yyyy-mm>             <dd>                                a day's topics
-    TOPICS#RETIRED                   DAY                                 the last day whose examples are let go
+    TOPICS#DAY#<yyyy-mm>             <dd>                                a day's topics (counts)
+    TOPICS#DAY#<yyyy-mm>             <dd>#EX                             their examples (TTL: the first message's)
     SEGMENTS#<yyyy-mm>               <dd>                                the segments' sizes and clusters of a day
     VIEWING#<case_id>                <principal id>                      who has the case open (TTL, 60 s)
     SESSION#<sha256 of cookie>       SESSION                             a console session
@@ -206,8 +206,7 @@ def topics_day(month: str) -> str:
     return f"TOPICS#DAY#{month}"
 
 
-TOPICS_RETIRED = "TOPICS#RETIRED"  # the last day whose examples were let go (store/topics.retire)
-TOPICS_RETIRED_SK = "DAY"
+TOPICS_EXAMPLES = "#EX"  # after a day's sort key: its examples, apart from its counts (store/topics.py)
 
 
 def profiles(shard_number: int) -> str:

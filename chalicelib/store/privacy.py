@@ -186,11 +186,11 @@ class CustomerRecords:
             for moment in (item.occurred_at, item.topics_at)
             if moment is not None
         ]
-        TopicStore(self._retention.days).forget(customer_id, written)
+        TopicStore().forget(customer_id, written)
         _delete([*pointers, *alerts, *cooldowns, *mirrored, *entries, *viewers])
         _delete([item for item in partition if item not in profile])  # the references among them
         _delete(profile)
-        TopicStore(self._retention.days).forget(customer_id, written)  # again: a count that read them before they went
+        TopicStore().forget(customer_id, written)  # again: a count that read them before they went
         return {
             "identities": len(identities),
             "interactions": len(pointers),

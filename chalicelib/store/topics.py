@@ -6,7 +6,7 @@ references to example interactions are kept, never their words."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -16,15 +16,11 @@ from chalicelib.store.models import InteractionItem, TopicItem
 from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
-FIRST_LOOK = 3 * 366  # days before the cut-off that the first retirement looks at
 _READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
-         "platform", "external_id", "case_id", "redacted", "occurred_at", "topics_at"]  # fmt: skip
+         "platform", "external_id", "case_id", "redacted", "occurred_at", "topics_at", "expires_at"]  # fmt: skip
 
 
 class TopicStore:
-    def __init__(self, retention_days: int) -> None:
-        self._retention = retention_days
-
     def mentions(self, hour: datetime) -> list[Mention]:
         """The customers' analysed messages of this hour (UTC), with their terms: those written
         in it, and those that arrived in it after their own hour's last count (listed apart,
@@ -61,50 +57,43 @@ class TopicStore:
         return [_tallies(item) for item in TopicItem.query(keys.topics_hour(day))]
 
     def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None:
-        TopicItem(
-            keys.topics_day(day[:7]),
-            day[8:10],
-            topics={name: figures.to_dict() for name, figures in topics.items()},
-            counted_at=now,
-        ).save()
+        """A day's counts, kept for the trends, and apart from them its examples, which name
+        customers: they expire with the first of their messages (DynamoDB's TTL), so no reference
+        outlives what an erasure finds a customer by, whatever the retention was or becomes."""
+        pk, sk = keys.topics_day(day[:7]), day[8:10]
+        counts = {name: {k: v for k, v in figures.to_dict().items() if k != "ex"} for name, figures in topics.items()}
+        TopicItem(pk, sk, topics=counts, counted_at=now).save()
+        shown = {
+            name: {"ex": kept}
+            for name, figures in topics.items()
+            for kept in [[e for e in figures.examples if e.get("x")]]  # one without its expiry is not kept
+            if kept
+        }
+        # None left (a count before found some): written empty and already expired, as the role
+        # that counts may write topics but not delete them.
+        first_gone = min((int(e["x"]) for figures in shown.values() for e in figures["ex"]), default=None)
+        expires_at = datetime.fromtimestamp(first_gone, UTC) if first_gone is not None else now
+        TopicItem(pk, sk + keys.TOPICS_EXAMPLES, topics=shown, counted_at=now, expires_at=expires_at).save()
 
     def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]:
+        """Each day's tallies, with the examples kept apart (while they are kept)."""
         found: dict[str, dict[str, Tally]] = {}
+        shown: dict[str, dict[str, list[dict[str, str]]]] = {}
         for month in keys.months(first, last):
             for item in TopicItem.query(keys.topics_day(month)):
-                day = f"{month}-{item.sk}"
-                if first <= day <= last:
+                day = f"{month}-{item.sk[:2]}"
+                if not first <= day <= last:
+                    continue
+                if item.sk.endswith(keys.TOPICS_EXAMPLES):
+                    if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
+                        continue  # expired, not yet deleted (DynamoDB takes up to two days)
+                    shown[day] = {str(name): list(figures.get("ex", ())) for name, figures in dict(item.topics).items()}
+                else:
                     found[day] = _tallies(item)
+        for day, tallies in found.items():
+            for name, figures in tallies.items():
+                figures.examples = [dict(e) for e in shown.get(day, {}).get(name, figures.examples)]
         return found
-
-    def retire(self, today: date) -> int:
-        """Let go of the examples of the days whose messages are all past their retention; their
-        counts stay, for the trends. A day's examples are messages written that day or arriving
-        late that day (never one already past its retention: timeline.TimelineWriter), so each
-        is gone by the end of the day `retention` days later. After that the report cannot show
-        them, and an erasure, which finds a customer's examples through their stored messages,
-        cannot find them: a customer id would be kept for good. The days are let go of in order,
-        from the day after the last one (its marker item) to the cut-off, so a count missed or a
-        shorter retention leaves none behind; the first count looks `FIRST_LOOK` days back.
-        Returns the items changed."""
-        last = today - timedelta(days=self._retention + 1)
-        try:
-            through = TopicItem.get(keys.TOPICS_RETIRED, keys.TOPICS_RETIRED_SK).counted_at
-            first = through.date() + timedelta(days=1) if through else last - timedelta(days=FIRST_LOOK)
-        except DoesNotExist:
-            first = last - timedelta(days=FIRST_LOOK)
-        if first > last:
-            return 0
-        changed = 0
-        for month in keys.months(first.isoformat(), last.isoformat()):
-            low = first.strftime("%d") if month == first.isoformat()[:7] else "01"
-            high = last.strftime("%d") if month == last.isoformat()[:7] else "31"
-            for item in TopicItem.query(keys.topics_day(month), TopicItem.sk.between(low, high)):
-                if any(figures.get("ex") for figures in dict(item.topics or {}).values()):
-                    changed += self._rewrite(item.pk, item.sk, lambda _example: False)
-        through_at = datetime(last.year, last.month, last.day, tzinfo=UTC)
-        TopicItem(keys.TOPICS_RETIRED, keys.TOPICS_RETIRED_SK, counted_at=through_at).save()
-        return changed
 
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]:
         """The examples' words as stored (redacted where personal data was found), by reference;
@@ -123,11 +112,13 @@ class TopicStore:
         for moment in moments:
             places.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))
             places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d")))
+            places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d") + keys.TOPICS_EXAMPLES))
         return sum(self._rewrite(pk, sk, lambda example: example.get("c") != customer_id) for pk, sk in sorted(places))
 
     def _rewrite(self, pk: str, sk: str, keep: Callable[[dict[str, str]], bool]) -> bool:
-        """Keep only the examples `keep` accepts in one tally item, on condition that no count
-        rewrote it meanwhile (a count writes it whole; then it is read again). True if changed."""
+        """Keep only the examples `keep` accepts in one tally item, on condition that nothing
+        rewrote it meanwhile (a count writes it whole, another erasure takes its customer out;
+        then it is read again). True if changed."""
         for _ in range(3):
             try:
                 item = TopicItem.get(pk, sk, consistent_read=True)
@@ -141,7 +132,8 @@ class TopicStore:
             if kept == topics:
                 return False
             try:
-                item.update(actions=[TopicItem.topics.set(kept)], condition=TopicItem.counted_at == item.counted_at)
+                unchanged = (TopicItem.counted_at == item.counted_at) & (TopicItem.topics == item.topics)
+                item.update(actions=[TopicItem.topics.set(kept)], condition=unchanged)
             except UpdateError as exc:
                 if is_condition_failure(exc):
                     continue
@@ -162,6 +154,8 @@ def _mention(item: InteractionItem) -> Mention | None:
     if not found:
         return None
     example = {"c": item.customer_id, "k": item.sk, "p": item.platform}
+    if item.expires_at is not None:  # when the message goes, its reference must go (store.save_day)
+        example["x"] = str(int(item.expires_at.timestamp()))
     if item.case_id:
         example["case"] = item.case_id
     return Mention(tuple(found), item.sentiment_label, item.language, example)

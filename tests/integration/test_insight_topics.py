@@ -202,28 +202,42 @@ def test_a_message_stored_without_words_is_counted_when_an_edit_brings_them(clie
     assert {row["topic"]: row["count"] for row in rows}.get("battery") == 2  # each once
 
 
-def test_a_days_examples_go_when_its_messages_are_past_their_retention_and_its_counts_stay(
+def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_first_message(
     client, sqs, pipeline, secrets
 ) -> None:
-    """A day's tally keeps references to example messages (a customer id and a key). Once every
-    message of that day is past the stage's retention (30 days here), they go: the references
-    would outlive anything an erasure finds the customer by. The count that lets go of them is
-    the first after that (here, ten days ago's); the day's counts stay for the trends, and a day
-    still within retention keeps its examples."""
+    """A day's examples name customers (an id and a key), so they are kept apart from its counts
+    and expire (DynamoDB's TTL) with the first of their messages: no reference outlives what an
+    erasure finds a customer by, whatever the retention was or becomes. The counts stay for the
+    trends; the report shows the examples while they are kept, and none once they expired."""
+    from chalicelib.store.models import InteractionItem
+
     now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
-    old, recent = now - timedelta(days=367), now - timedelta(days=10)
-
-    def examples(moment: datetime) -> dict[str, tuple[int, list[Any]]]:
-        day = [item for item in _topic_items() if item.pk.endswith(f"DAY#{moment:%Y-%m}") and item.sk == f"{moment:%d}"]
-        return {name: (figures["n"], figures["ex"]) for item in day for name, figures in item.topics.items()}
-
-    for n, moment in enumerate((old, recent)):
-        body = meta_message(PAGE, f"PSID-R{n}", f"mid.r{n}", "Terrible battery, it died again", moment)
-        with arrived_at(moment):  # as it happened: counted on its day
-            deliver(client, sqs, pipeline, secrets, body)
-        dependencies.topics().count(moment)
-        assert examples(moment)["battery"][1]
-    assert examples(old)["battery"] == (1, [])  # still counted, no longer named
-    assert all(not found for _, found in examples(old).values())
+    history = now - timedelta(days=29, hours=12)  # a source sending its history: its message goes soon
+    bodies = [
+        meta_message(PAGE, f"PSID-R{n}", f"mid.r{n}", "Terrible battery, it died again", moment)
+        for n, moment in enumerate((now - timedelta(minutes=5), history))
+    ]
+    with arrived_at(now):
+        deliver(client, sqs, pipeline, secrets, *bodies)
     dependencies.topics().count(now)
-    assert examples(recent)["battery"][1]
+
+    day = [item for item in _topic_items() if item.pk == f"TOPICS#DAY#{now:%Y-%m}"]
+    counts = next(item for item in day if item.sk == f"{now:%d}")
+    examples = next(item for item in day if item.sk == f"{now:%d}#EX")
+    assert counts.topics["battery"]["n"] == 2
+    assert "ex" not in counts.topics["battery"]
+    assert counts.expires_at is None
+    assert {e["c"] for e in examples.topics["battery"]["ex"]} == {i.customer_id for i in InteractionItem.scan()}
+    first_gone = min(i.expires_at for i in InteractionItem.scan() if i.expires_at is not None)
+    assert examples.expires_at == first_gone == history + timedelta(days=30)  # the stage keeps 30 days
+
+    def battery() -> dict[str, Any]:
+        rows = call(client, "get", f"/insights/topics?from={now.date()}&to={now.date()}", role="supervisor")[1]["rows"]
+        return next(row for row in rows if row["topic"] == "battery")
+
+    assert battery()["count"] == 2
+    assert len(battery()["examples"]) == 2
+    examples.expires_at = now - timedelta(seconds=1)  # what a reader sees after that, before TTL deletes it
+    examples.save()
+    assert battery()["count"] == 2
+    assert battery()["examples"] == []
