@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.insight import topics
 from chalicelib.insight.merge import EmbeddingMerger, TranslationMerger
 from chalicelib.insight.topics import Mention, SameWord, late_listing
+from chalicelib.nlp.text import fold
 
 
 def test_terms_are_subject_words_and_subject_entities_never_opinions_numbers_or_people() -> None:
@@ -37,6 +38,19 @@ def test_words_a_language_uses_as_verbs_pronouns_or_adverbs_are_not_topics_in_th
     assert said("es", "pedido llegó roto") == ["pedido", "roto"]  # Spanish news' "pedido" is a verb; not here
     assert said("en", "chegou") == ["chegou"]  # a Portuguese verb is not an English word to drop
     assert said("xx", "pedido chegou") == ["pedido", "chegou"]  # no list for a language it has none of
+    # What customers write about stays a topic, in every language, though news treebanks see some
+    # of it as verbs or adjectives ("watch", "celular", "queixa").
+    service = {
+        "en": "order refund delivery package account payment invoice price screen battery watch hold wait mobile",
+        "pt": "pedido entrega reembolso conta pagamento fatura preço tela bateria celular queixa",
+        "es": "pedido entrega reembolso cuenta pago factura precio pantalla batería queja llamado traslado",
+        "it": "ordine consegna rimborso conto pagamento fattura prezzo schermo batteria reclamo",
+        "cs": "objednávka dodání vrácení účet platba faktura cena displej baterie poradna",
+        "pl": "zamówienie dostawa zwrot konto płatność faktura cena ekran bateria reklamacja",
+    }
+    for language, nouns in service.items():
+        for noun in nouns.split():
+            assert said(language, noun) == [fold(noun)], (language, noun)
     for language, nobody in (
         ("en", "nobody"),
         ("pt", "ninguém"),
@@ -45,7 +59,7 @@ def test_words_a_language_uses_as_verbs_pronouns_or_adverbs_are_not_topics_in_th
         ("cs", "nikdo"),
         ("pl", "nikt"),
     ):
-        assert said(language, f"{nobody} answered") in ([], ["answered"])
+        assert said(language, nobody) == []
 
 
 def test_a_message_counts_once_per_topic_with_its_sentiment_language_and_a_few_examples() -> None:
