@@ -8,7 +8,7 @@ import os
 import secrets as secrets_module
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -1258,3 +1258,133 @@ def test_the_deploy_builds_and_uploads_the_layer_only_for_an_offline_stage(
         monkeypatch.setattr(nlp_layer, "build", lambda: nlp_layer.Layer(archive, 22, nlp_layer.UNZIPPED_LIMIT, 700))
         with pytest.raises(deploy.DeployError, match="over Lambda's"):
             deploy.attach_nlp_layer(session, _with_engine(merged, "hybrid"), packaged, bucket, "prod")
+
+
+def _allows_call(merged: dict[str, Any], role: str, action: str, index: str | None, leading_keys: list[str]) -> bool:
+    """Whether one of the role's statements allows `action` on the table (or on the named index),
+    for every partition key in `leading_keys`, given its dynamodb:LeadingKeys condition if any."""
+    from fnmatch import fnmatchcase
+
+    for name, statement in _statements(merged):
+        if name != role or f"dynamodb:{action}" not in statement["Action"]:
+            continue
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if index is None:
+            named = any(resource == {"Fn::GetAtt": ["Table", "Arn"]} for resource in resources)
+        else:
+            subs = [resource.get("Fn::Sub") for resource in resources if isinstance(resource, dict)]
+            named = any(sub in (f"${{Table.Arn}}/index/{index}", "${Table.Arn}/index/*") for sub in subs)
+        if not named:
+            continue
+        condition = statement.get("Condition", {})
+        patterns = [p for tests in condition.values() for p in tests.get("dynamodb:LeadingKeys", [])]
+        others = {k for tests in condition.values() for k in tests} - {"dynamodb:LeadingKeys"}
+        if not others and (not patterns or all(any(fnmatchcase(k, p) for p in patterns) for k in leading_keys)):
+            return True
+    return False
+
+
+def _table_calls(operation: str, kwargs: dict[str, Any]) -> list[tuple[str, str | None, list[str]]]:
+    """The IAM actions a recorded DynamoDB call needs: (action, index, partition keys touched)."""
+    index = kwargs.get("IndexName")
+    if operation in ("GetItem", "DeleteItem", "UpdateItem"):
+        return [(operation, None, [kwargs["Key"]["pk"]["S"]])]
+    if operation == "PutItem":
+        return [(operation, None, [kwargs["Item"]["pk"]["S"]])]
+    if operation == "Query":
+        names = dict(kwargs.get("ExpressionAttributeNames", {}))
+        alias, _, value = kwargs["KeyConditionExpression"].split(" AND ")[0].strip("() ").partition(" = ")
+        assert index is not None or names[alias.strip()] == "pk", (names, kwargs["KeyConditionExpression"])
+        return [(operation, index, [kwargs["ExpressionAttributeValues"][value.strip()]["S"]])]
+    if operation == "BatchGetItem":
+        keys = [key["pk"]["S"] for request in kwargs["RequestItems"].values() for key in request["Keys"]]
+        return [(operation, None, keys)]
+    if operation == "BatchWriteItem":
+        writes = [write for writes in kwargs["RequestItems"].values() for write in writes]
+        keys = [(w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"])["pk"]["S"] for w in writes]
+        return [(operation, None, keys)]
+    if operation == "TransactWriteItems":
+        actions = {
+            "Put": "PutItem",
+            "Update": "UpdateItem",
+            "Delete": "DeleteItem",
+            "ConditionCheck": "ConditionCheckItem",
+        }
+        found: list[tuple[str, str | None, list[str]]] = []
+        for item in kwargs["TransactItems"]:
+            ((kind, request),) = item.items()
+            found.append((actions[kind], None, [(request.get("Item") or request["Key"])["pk"]["S"]]))
+        return found
+    raise AssertionError(f"no rule for {operation}")
+
+
+def _refused(
+    merged: dict[str, Any], role: str, calls: list[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, str | None, str]]:
+    """The recorded calls the role's statements do not allow, one line per action, index and key prefix."""
+    refused = set()
+    for operation, kwargs in calls:
+        for action, index, keys in _table_calls(operation, kwargs):
+            if not _allows_call(merged, role, action, index, keys):
+                refused |= {(action, index, "#".join(key.split("#")[:2])) for key in keys}
+    return sorted(refused, key=str)
+
+
+@pytest.fixture
+def table_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Every DynamoDB call PynamoDB makes from here on: (operation, its parameters)."""
+    from pynamodb.connection.base import Connection
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+    real = Connection._make_api_call
+
+    def record(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
+        calls.append((operation, kwargs))
+        return real(self, operation, kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", record)
+    return calls
+
+
+def _history(client: Any, secrets: dict[str, Any]) -> None:
+    """Webhooks for a message on time, one from days ago and a crisis-sized burst, posted (not yet processed)."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.helpers import meta_message
+    from tools.webhook_client import sign
+
+    now = datetime.now(UTC)
+    moments = [now - timedelta(days=3)] + [now - timedelta(minutes=n) for n in range(8)]
+    for n, moment in enumerate(moments):
+        body = meta_message("104000000000088", f"PSID-I{n}", f"mid.i{n}", "Terrible battery, worst phone ever", moment)
+        request = sign("meta", body, secrets)
+        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+
+
+def test_every_table_call_the_workers_make_is_one_their_roles_allow(
+    merged: dict[str, Any], client, sqs, pipeline, secrets, table_calls: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """moto checks no IAM, so a call a role does not allow passes every other test and fails in
+    AWS, every run. The queue's processor, then the scheduled roll-up (figures and topics), the
+    crisis and SLA watches, the digest and the weekly summary run here over messages on time, late
+    and in a burst, with every DynamoDB call recorded; each is checked against the statements of
+    the role the deploy gives that function."""
+    from chalicelib.handlers import alerts as handlers
+    from chalicelib.handlers.insight import roll_up, send_weekly_summary
+    from tests.helpers import process_queue
+
+    _history(client, secrets)
+    table_calls.clear()  # the webhooks' own calls belong to the ingress role
+    flows: list[tuple[str, Callable[[], object]]] = [
+        ("ProcessInteractionsRole", lambda: process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])),
+        ("RollUpFiguresRole", lambda: roll_up({}, None)),
+        ("WatchCrisesRole", lambda: handlers.watch_crises({}, None)),
+        ("WatchSlasRole", lambda: handlers.watch_slas({}, None)),
+        ("SendAlertDigestRole", lambda: handlers.send_digest({}, None)),
+        ("SendWeeklySummaryRole", lambda: send_weekly_summary({}, None)),
+    ]
+    for role, run in flows:
+        run()
+        assert table_calls, role
+        assert (role, _refused(merged, role, table_calls)) == (role, [])
+        table_calls.clear()
