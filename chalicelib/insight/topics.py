@@ -45,26 +45,51 @@ _NOT_SUBJECTS: dict[str, frozenset[str]] = {
     language: frozenset(words) for language, words in json.loads(NOT_SUBJECTS_PATH.read_text(encoding="utf-8")).items()
 }
 
+# Verb endings that treebanks all but never see on a noun (share of nouns and names among the forms
+# of four letters or more ending so, tools/nlp/topic_words.py): Portuguese gerunds and past tenses
+# (-ando 8 %, -endo 5 %, -indo 3 %, -ou 1 %, -aram, -eram, -iram 0 %, -am 2 %), Spanish (-iendo,
+# -ieron 0 %, -aron 3 %, -ando 5 %), Italian gerunds (-ando 2 %, -endo 2 %); what remains are
+# mostly people's names, which are no topic either, and the nouns below. Forms customers type
+# without a treebank's spelling ("amei", "aceitam") are caught by their ending where no list has them.
+_VERB_ENDINGS = {
+    "pt": ("ando", "endo", "indo", "ou", "aram", "eram", "iram", "am"),
+    "es": ("iendo", "ieron", "aron", "ando"),
+    "it": ("ando", "endo"),
+}
+_NOUNS_SO_ENDING = frozenset(
+    ["comando", "memorando", "referendo", "reverendo", "dividendo", "bando", "mando", "contrabando"]
+)
+
+
+def verb_form(word: str, language: str | None) -> bool:
+    """Whether a folded word has an ending its language gives verbs, hardly ever nouns."""
+    return word not in _NOUNS_SO_ENDING and word.endswith(_VERB_ENDINGS.get(language or "", ()))
+
 
 def terms(
-    analysis: Mapping[str, Any] | None, limit: int = TERMS_PER_MESSAGE, not_subjects: frozenset[str] | None = None
+    analysis: Mapping[str, Any] | None,
+    limit: int = TERMS_PER_MESSAGE,
+    not_subjects: frozenset[str] | None = None,
+    endings: bool = True,
 ) -> list[str]:
     """The subjects one message names: the content words of its key phrases (four letters or
     more, not stop words, opinion words or words its language hardly uses as a noun) and whole
     entities of subject types, folded, most salient first, at most `limit`. Nothing that looks
     like personal data (handles, numbers of four digits or more) is ever a term. `not_subjects`
-    replaces the language's list (tools/nlp/topic_words.py measures with and without one)."""
+    replaces the language's list, and `endings` False leaves verb endings in
+    (tools/nlp/topic_words.py measures with and without them)."""
     if not analysis:
         return []
+    language = str(analysis.get("language") or "")
     if not_subjects is None:
-        not_subjects = _NOT_SUBJECTS.get(str(analysis.get("language") or ""), frozenset())
+        not_subjects = _NOT_SUBJECTS.get(language, frozenset())
     found: list[tuple[str, bool]] = []
     for entity in analysis.get("entities", ()):
         if entity.get("type") in SUBJECT_ENTITIES:
             found.append((_clean(str(entity.get("text", ""))), True))
     for phrase in sorted(analysis.get("key_phrases", ()), key=lambda k: -float(k.get("score", 0))):
         for word in str(phrase.get("text", "")).split():
-            if _clean(word) not in not_subjects:
+            if _clean(word) not in not_subjects and not (endings and verb_form(_clean(word), language)):
                 found.append((_clean(word), False))
     kept: list[str] = []
     for term, whole in found:

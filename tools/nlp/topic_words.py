@@ -33,21 +33,27 @@ from chalicelib.nlp.local_extract import key_phrases
 from chalicelib.nlp.text import fold
 from tools.nlp.corpora import MirrorMissing, show
 
-# language: (repository, commit, one half's files, the other half's). Where a treebank publishes
+# language: [(repository, commit, one half's files, the other half's)]. Where a treebank publishes
 # one file (PUD), its sentences alternate between the halves.
-TREEBANKS = {
-    "en": ("UniversalDependencies/UD_English-EWT", "15d613d8447b3478787d4c278730a1e48a945efb",
-           ["en_ewt-ud-dev.conllu"], ["en_ewt-ud-test.conllu"]),
-    "pt": ("UniversalDependencies/UD_Portuguese-Bosque", "5de7ac34028ff6d1718031a4b0ae895717ed8dbe",
-           ["pt_bosque-ud-dev.conllu"], ["pt_bosque-ud-test.conllu"]),
-    "es": ("UniversalDependencies/UD_Spanish-GSD", "57c045644664e5c1e169263cc4e3b95e40c078ba",
-           ["es_gsd-ud-dev.conllu"], ["es_gsd-ud-test.conllu"]),
-    "it": ("UniversalDependencies/UD_Italian-PUD", "71d932aa096368331ba2fd9bc906ec8dd853da8e",
-           ["it_pud-ud-test.conllu"], []),
-    "cs": ("UniversalDependencies/UD_Czech-CAC", "a89ca01ff717f05692bbf5e70e8e781b5990cc53",
-           ["cs_cac-ud-dev.conllu"], ["cs_cac-ud-test.conllu"]),
-    "pl": ("UniversalDependencies/UD_Polish-PUD", "a726e5866e7f134763d734e6d915b8faf10f552f",
-           ["pl_pud-ud-test.conllu"], []),
+_UD = "UniversalDependencies/UD_"
+Treebank = tuple[str, str, list[str], list[str]]
+TREEBANKS: dict[str, list[Treebank]] = {
+    "en": [(f"{_UD}English-EWT", "15d613d8447b3478787d4c278730a1e48a945efb",
+            ["en_ewt-ud-dev.conllu"], ["en_ewt-ud-test.conllu"]),
+           (f"{_UD}English-PUD", "f16eba4ae7f3d161870ed320676c5088b8fa476c", ["en_pud-ud-test.conllu"], [])],
+    "pt": [(f"{_UD}Portuguese-Bosque", "5de7ac34028ff6d1718031a4b0ae895717ed8dbe",
+            ["pt_bosque-ud-dev.conllu"], ["pt_bosque-ud-test.conllu"]),
+           (f"{_UD}Portuguese-GSD", "691a8b597cc37e1c822ba808244c8eaca498eeb2",
+            ["pt_gsd-ud-dev.conllu"], ["pt_gsd-ud-test.conllu"]),
+           (f"{_UD}Portuguese-PUD", "be08a756d76bd79bf5d4a492dfdc28b46b33e76e", ["pt_pud-ud-test.conllu"], [])],
+    "es": [(f"{_UD}Spanish-GSD", "57c045644664e5c1e169263cc4e3b95e40c078ba",
+            ["es_gsd-ud-dev.conllu"], ["es_gsd-ud-test.conllu"]),
+           (f"{_UD}Spanish-PUD", "818a82b8628c9cbec78750c7e83ccba34b9ce22b", ["es_pud-ud-test.conllu"], [])],
+    "it": [(f"{_UD}Italian-PUD", "71d932aa096368331ba2fd9bc906ec8dd853da8e", ["it_pud-ud-test.conllu"], [])],
+    "cs": [(f"{_UD}Czech-CAC", "a89ca01ff717f05692bbf5e70e8e781b5990cc53",
+            ["cs_cac-ud-dev.conllu"], ["cs_cac-ud-test.conllu"]),
+           (f"{_UD}Czech-PUD", "f68c66ccd8ab08fa343783a806fed446b905c07e", ["cs_pud-ud-test.conllu"], [])],
+    "pl": [(f"{_UD}Polish-PUD", "a726e5866e7f134763d734e6d915b8faf10f552f", ["pl_pud-ud-test.conllu"], [])],
 }  # fmt: skip
 NOMINAL = frozenset({"NOUN", "PROPN"})
 MOST_NOMINAL_SHARE = 0.2  # a form tagged noun or name at most this often is never a subject
@@ -75,13 +81,19 @@ def sentences(conllu: str) -> Iterator[Sentence]:
 
 
 def halves(mirror: Path, language: str) -> tuple[list[Sentence], list[Sentence]]:
-    """The treebank's two halves: its dev and test files, or its one file's even and odd sentences."""
-    repo, commit, making, measuring = TREEBANKS[language]
-    read = [list(sentences(show(mirror, (repo, commit), name).decode("utf-8"))) for name in (*making, *measuring)]
-    if measuring:
-        return [s for found in read[: len(making)] for s in found], [s for found in read[len(making) :] for s in found]
-    every = [s for found in read for s in found]
-    return every[0::2], every[1::2]
+    """The language's two halves: each treebank's dev and test files, or its one file's even and odd sentences."""
+    one: list[Sentence] = []
+    other: list[Sentence] = []
+    for repo, commit, making, measuring in TREEBANKS[language]:
+        read = [list(sentences(show(mirror, (repo, commit), name).decode("utf-8"))) for name in (*making, *measuring)]
+        if measuring:
+            one += [s for found in read[: len(making)] for s in found]
+            other += [s for found in read[len(making) :] for s in found]
+        else:
+            every = [s for found in read for s in found]
+            one += every[0::2]
+            other += every[1::2]
+    return one, other
 
 
 def nouns(*halves: Sequence[Sentence]) -> frozenset[str]:
@@ -122,7 +134,7 @@ def not_subjects(making: Sequence[Sentence], language: str, elsewhere: frozenset
     )
 
 
-def measure(measuring: Sequence[Sentence], language: str, listed: Sequence[str]) -> dict[str, float]:
+def measure(measuring: Sequence[Sentence], language: str, listed: Sequence[str], endings: bool) -> dict[str, float]:
     """On sentences the list was not made from: the share of terms that are nouns or names, terms
     per sentence, and the share of nouns (four letters or more) in key phrases that are terms."""
     nominal = found = nouns = kept = 0
@@ -132,7 +144,7 @@ def measure(measuring: Sequence[Sentence], language: str, listed: Sequence[str])
             tags[fold(form.lower())][tag] += 1
         phrases = key_phrases(text, language, limit=50)
         analysis = {"language": language, "key_phrases": [{"text": p.text, "score": p.score} for p in phrases]}
-        chosen = terms(analysis, limit=50, not_subjects=frozenset(listed))
+        chosen = terms(analysis, limit=50, not_subjects=frozenset(listed), endings=endings)
         for term in chosen:
             if term in tags:
                 found += 1
@@ -173,8 +185,14 @@ def main() -> None:
             not_subjects(other, language, elsewhere(language, half=1)),
             not_subjects(one, language, elsewhere(language, half=0)),
         )
-        for name, listed in (("none", ([], [])), ("list", listed_by_half)):
-            figures = [measure(half, language, words) for half, words in zip((one, other), listed, strict=True)]
+        for name, listed, endings in (
+            ("none", ([], []), False),
+            ("list", listed_by_half, False),
+            ("list and endings", listed_by_half, True),
+        ):
+            figures = [
+                measure(half, language, words, endings) for half, words in zip((one, other), listed, strict=True)
+            ]
             mean = {key: round(sum(f[key] for f in figures) / 2, 3) for key in figures[0]}
             print(language, len(one) + len(other), "sentences", name, mean)
 
