@@ -104,8 +104,9 @@ def _clean(text: str) -> str:
 
 def _subject(term: str, entity: bool) -> bool:
     """A product's name may hold a digit ("galaxy s24"); a word with one, or any run of four digits
-    or more (an order, a phone), is not a subject."""
-    if len(term) < 4 or term in _OPINION or "@" in term or "/" in term or _DIGITS.search(term):
+    or more (an order, a phone), is not a subject; nor is a word with an underscore, a handle
+    written without its @ ("acmecafe_demo") or an identifier."""
+    if len(term) < 4 or term in _OPINION or "@" in term or "/" in term or "_" in term or _DIGITS.search(term):
         return False
     if not entity and any(ch.isdigit() for ch in term):
         return False

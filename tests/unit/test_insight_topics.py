@@ -22,6 +22,7 @@ def test_terms_are_subject_words_and_subject_entities_never_opinions_numbers_or_
     assert topics.terms(analysis) == ["galaxy s24", "order", "battery"]
     assert topics.terms({"key_phrases": [{"text": "não está muito", "score": 1}]}) == []
     assert topics.terms(None) == []
+    assert topics.terms({"key_phrases": [{"text": "acmecafe_demo delivery", "score": 1}]}) == ["delivery"]
 
 
 def test_words_a_language_uses_as_verbs_pronouns_or_adverbs_are_not_topics_in_that_language() -> None:
