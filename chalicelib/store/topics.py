@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
@@ -16,8 +17,14 @@ from chalicelib.store.models import InteractionItem, TopicItem
 from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
+EXPIRE_TOGETHER = timedelta(days=1)
 _READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
          "platform", "external_id", "case_id", "redacted", "occurred_at", "topics_at", "expires_at"]  # fmt: skip
+
+
+class TopicsBusy(RuntimeError):
+    """A tally changed under every try to take examples out of it: the erasure fails (and is
+    run again) rather than report done with a customer still named."""
 
 
 class TopicStore:
@@ -48,7 +55,7 @@ class TopicStore:
         TopicItem(
             keys.topics_hour(hour.strftime("%Y-%m-%d")),
             f"H{hour:%H}",
-            topics={name: figures.to_dict() for name, figures in topics.items()},
+            topics={name: _lasting(figures.to_dict(), now + HOUR_KEPT) for name, figures in topics.items()},
             counted_at=now,
             expires_at=now + HOUR_KEPT,
         ).save()
@@ -58,17 +65,21 @@ class TopicStore:
 
     def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None:
         """A day's counts, kept for the trends, and apart from them its examples, which name
-        customers: they expire with the first of their messages (DynamoDB's TTL), so no reference
-        outlives what an erasure finds a customer by, whatever the retention was or becomes."""
+        customers: they expire (DynamoDB's TTL) with the first of their messages, so no reference
+        outlives what an erasure finds a customer by, whatever the retention was or becomes. The
+        examples expire together: one whose message goes a day or more before the last of them
+        (a late message from a source's history) is left out rather than cutting all short."""
         pk, sk = keys.topics_day(day[:7]), day[8:10]
         counts = {name: {k: v for k, v in figures.to_dict().items() if k != "ex"} for name, figures in topics.items()}
         TopicItem(pk, sk, topics=counts, counted_at=now).save()
-        shown = {
-            name: {"ex": kept}
-            for name, figures in topics.items()
-            for kept in [[e for e in figures.examples if e.get("x")]]  # one without its expiry is not kept
-            if kept
-        }
+        last_gone = max((int(e["x"]) for t in topics.values() for e in t.examples if e.get("x")), default=None)
+        shown: dict[str, dict[str, Any]] = {}
+        if last_gone is not None:
+            together = datetime.fromtimestamp(last_gone, UTC) - EXPIRE_TOGETHER
+            for name, figures in topics.items():
+                kept = _lasting(figures.to_dict(), together)
+                if kept["ex"]:
+                    shown[name] = {"ex": kept["ex"]}
         # None left (a count before found some): written empty and already expired, as the role
         # that counts may write topics but not delete them.
         first_gone = min((int(e["x"]) for figures in shown.values() for e in figures["ex"]), default=None)
@@ -92,7 +103,9 @@ class TopicStore:
                     found[day] = _tallies(item)
         for day, tallies in found.items():
             for name, figures in tallies.items():
-                figures.examples = [dict(e) for e in shown.get(day, {}).get(name, figures.examples)]
+                # only the kept-apart ones: a counts item written before they were kept apart
+                # may still hold some, without their expiry
+                figures.examples = [dict(e) for e in shown.get(day, {}).get(name, [])]
         return found
 
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]:
@@ -126,7 +139,7 @@ class TopicStore:
                 return False
             topics = dict(item.topics or {})
             kept = {
-                name: {**figures, "ex": [e for e in figures.get("ex", ()) if keep(e)]}
+                name: {**figures, "ex": [e for e in figures["ex"] if keep(e)]} if "ex" in figures else figures
                 for name, figures in topics.items()
             }
             if kept == topics:
@@ -139,7 +152,7 @@ class TopicStore:
                     continue
                 raise
             return True
-        return False
+        raise TopicsBusy(f"{pk} {sk} kept changing while its examples were rewritten")
 
     def _read(self, refs: Sequence[tuple[str, str]], attributes: list[str] | None = None) -> list[InteractionItem]:
         """PynamoDB's batch_get asks 100 keys a request and leaves out what is not there."""
@@ -159,6 +172,13 @@ def _mention(item: InteractionItem) -> Mention | None:
     if item.case_id:
         example["case"] = item.case_id
     return Mention(tuple(found), item.sentiment_label, item.language, example)
+
+
+def _lasting(figures: dict[str, Any], until: datetime) -> dict[str, Any]:
+    """A tally's figures with only the examples whose message is kept at least `until` (their
+    expiry, `x`): a reference must not outlive the message an erasure finds its customer by."""
+    at_least = until.timestamp()
+    return {**figures, "ex": [e for e in figures.get("ex", ()) if e.get("x") and int(e["x"]) >= at_least]}
 
 
 def _tallies(item: TopicItem) -> dict[str, Tally]:

@@ -207,12 +207,14 @@ def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_fi
 ) -> None:
     """A day's examples name customers (an id and a key), so they are kept apart from its counts
     and expire (DynamoDB's TTL) with the first of their messages: no reference outlives what an
-    erasure finds a customer by, whatever the retention was or becomes. The counts stay for the
+    erasure finds a customer by, whatever the retention was or becomes. A message about to go (a
+    source's history, arriving late) is counted but never an example, in the hour or the day: it
+    would outlive its message there, or cut the day's examples short. The counts stay for the
     trends; the report shows the examples while they are kept, and none once they expired."""
     from chalicelib.store.models import InteractionItem
 
-    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
-    history = now - timedelta(days=29, hours=12)  # a source sending its history: its message goes soon
+    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)  # its hour and day hold both
+    history = now - timedelta(days=29, hours=12)  # the stage keeps 30 days: this one goes in 12 hours
     bodies = [
         meta_message(PAGE, f"PSID-R{n}", f"mid.r{n}", "Terrible battery, it died again", moment)
         for n, moment in enumerate((now - timedelta(minutes=5), history))
@@ -221,23 +223,26 @@ def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_fi
         deliver(client, sqs, pipeline, secrets, *bodies)
     dependencies.topics().count(now)
 
+    stored = {item.occurred_at: item for item in InteractionItem.scan()}
+    recent = next(item for moment, item in stored.items() if moment != history)
+    hour = [item for item in _topic_items() if item.pk == f"TOPICS#{now:%Y-%m-%d}" and item.sk == f"H{now:%H}"]
+    assert [e["c"] for e in hour[0].topics["battery"]["ex"]] == [recent.customer_id]
     day = [item for item in _topic_items() if item.pk == f"TOPICS#DAY#{now:%Y-%m}"]
     counts = next(item for item in day if item.sk == f"{now:%d}")
     examples = next(item for item in day if item.sk == f"{now:%d}#EX")
-    assert counts.topics["battery"]["n"] == 2
+    assert counts.topics["battery"]["n"] == 2  # both counted
     assert "ex" not in counts.topics["battery"]
     assert counts.expires_at is None
-    assert {e["c"] for e in examples.topics["battery"]["ex"]} == {i.customer_id for i in InteractionItem.scan()}
-    first_gone = min(i.expires_at for i in InteractionItem.scan() if i.expires_at is not None)
-    assert examples.expires_at == first_gone == history + timedelta(days=30)  # the stage keeps 30 days
+    assert [e["c"] for e in examples.topics["battery"]["ex"]] == [recent.customer_id]
+    assert examples.expires_at == recent.expires_at == recent.occurred_at + timedelta(days=30)
 
     def battery() -> dict[str, Any]:
         rows = call(client, "get", f"/insights/topics?from={now.date()}&to={now.date()}", role="supervisor")[1]["rows"]
         return next(row for row in rows if row["topic"] == "battery")
 
     assert battery()["count"] == 2
-    assert len(battery()["examples"]) == 2
-    examples.expires_at = now - timedelta(seconds=1)  # what a reader sees after that, before TTL deletes it
+    assert [e["customer_id"] for e in battery()["examples"]] == [recent.customer_id]
+    examples.expires_at = datetime.now(UTC) - timedelta(seconds=1)  # as read after that, before TTL deletes it
     examples.save()
     assert battery()["count"] == 2
     assert battery()["examples"] == []
