@@ -49,7 +49,8 @@ _NOT_SUBJECTS: dict[str, frozenset[str]] = {
 # of four letters or more ending so, tools/nlp/topic_words.py): Portuguese gerunds and past tenses
 # (-ando 8 %, -endo 5 %, -indo 3 %, -ou 1 %, -aram, -eram, -iram 0 %, -am 2 %), Spanish (-iendo,
 # -ieron 0 %, -aron 3 %, -ando 5 %), Italian gerunds (-ando 2 %, -endo 2 %); what remains are
-# mostly people's names, which are no topic either, and the nouns below. Forms customers type
+# mostly people's names, which are no topic either, and the nouns below (with loanwords and brands
+# written in lower case; a capitalised word is taken as a name, never a verb). Forms customers type
 # without a treebank's spelling ("amei", "aceitam") are caught by their ending where no list has them.
 _VERB_ENDINGS = {
     "pt": ("ando", "endo", "indo", "ou", "aram", "eram", "iram", "am"),
@@ -57,7 +58,28 @@ _VERB_ENDINGS = {
     "it": ("ando", "endo"),
 }
 _NOUNS_SO_ENDING = frozenset(
-    ["comando", "memorando", "referendo", "reverendo", "dividendo", "bando", "mando", "contrabando"]
+    [
+        "comando",
+        "telecomando",
+        "telemando",
+        "memorando",
+        "formando",
+        "doutorando",
+        "referendo",
+        "reverendo",
+        "dividendo",
+        "adendo",
+        "bando",
+        "mando",
+        "contrabando",
+        "spam",
+        "scam",
+        "webcam",
+        "stream",
+        "instagram",
+        "telegram",
+        "nintendo",
+    ]
 )
 
 
@@ -89,7 +111,8 @@ def terms(
             found.append((_clean(str(entity.get("text", ""))), True))
     for phrase in sorted(analysis.get("key_phrases", ()), key=lambda k: -float(k.get("score", 0))):
         for word in str(phrase.get("text", "")).split():
-            if _clean(word) not in not_subjects and not (endings and verb_form(_clean(word), language)):
+            verb = endings and not word[:1].isupper() and verb_form(_clean(word), language)  # "Instagram" is a name
+            if _clean(word) not in not_subjects and not verb:
                 found.append((_clean(word), False))
     kept: list[str] = []
     for term, whole in found:

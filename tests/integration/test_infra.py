@@ -1266,7 +1266,7 @@ def _allows_call(merged: dict[str, Any], role: str, action: str, index: str | No
     from fnmatch import fnmatchcase
 
     for name, statement in _statements(merged):
-        if name != role or f"dynamodb:{action}" not in statement["Action"]:
+        if name != role or statement.get("Effect") != "Allow" or f"dynamodb:{action}" not in statement["Action"]:
             continue
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if index is None:
@@ -1277,7 +1277,10 @@ def _allows_call(merged: dict[str, Any], role: str, action: str, index: str | No
         if not named:
             continue
         condition = statement.get("Condition", {})
-        patterns = [p for tests in condition.values() for p in tests.get("dynamodb:LeadingKeys", [])]
+        if set(condition) - {"ForAllValues:StringLike", "ForAllValues:StringEquals"}:
+            continue  # an operator this check does not read: it does not count as allowing
+        listed = [tests.get("dynamodb:LeadingKeys", []) for tests in condition.values()]
+        patterns = [p for found in listed for p in ([found] if isinstance(found, str) else found)]
         others = {k for tests in condition.values() for k in tests} - {"dynamodb:LeadingKeys"}
         if not others and (not patterns or all(any(fnmatchcase(k, p) for p in patterns) for k in leading_keys)):
             return True

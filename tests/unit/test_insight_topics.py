@@ -43,6 +43,8 @@ def test_words_a_language_uses_as_verbs_pronouns_or_adverbs_are_not_topics_in_th
     assert said("pt", "entregador amou aceitam corrigindo") == ["entregador"]
     assert said("es", "repartidor respondieron") == ["repartidor"]
     assert said("pt", "comando") == ["comando"]  # a noun so ending
+    assert said("pt", "conta Instagram spam Telegram") == ["conta", "instagram", "spam", "telegram"]
+    assert said("it", "telecomando Nintendo") == ["telecomando", "nintendo"]
     # What customers write about stays a topic, in every language, though news treebanks see some
     # of it as verbs or adjectives ("watch", "celular", "queixa").
     service = {
