@@ -128,6 +128,18 @@ class TopicStore:
             places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d") + keys.TOPICS_EXAMPLES))
         return sum(self._rewrite(pk, sk, lambda example: example.get("c") != customer_id) for pk, sk in sorted(places))
 
+    def forget_unkept_examples(self) -> int:
+        """Take the examples out of day tallies written before examples were kept apart, with an
+        expiry (store.save_day): they name customers and nothing else ever clears them. A one-off
+        (tools/topic_examples.py): it scans the table. Returns the items changed."""
+        changed = 0
+        for item in TopicItem.scan(TopicItem.pk.startswith(keys.topics_day(""))):
+            if item.sk.endswith(keys.TOPICS_EXAMPLES):
+                continue
+            if any(figures.get("ex") for figures in dict(item.topics or {}).values()):
+                changed += self._rewrite(item.pk, item.sk, lambda _example: False)
+        return changed
+
     def _rewrite(self, pk: str, sk: str, keep: Callable[[dict[str, str]], bool]) -> bool:
         """Keep only the examples `keep` accepts in one tally item, on condition that nothing
         rewrote it meanwhile (a count writes it whole, another erasure takes its customer out;

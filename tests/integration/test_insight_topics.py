@@ -246,3 +246,23 @@ def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_fi
     examples.save()
     assert battery()["count"] == 2
     assert battery()["examples"] == []
+
+
+def test_examples_day_tallies_kept_before_they_had_an_expiry_are_cleared_once(client, sqs, pipeline, secrets) -> None:
+    """A day tally written before examples were kept apart still holds them, without an expiry:
+    reports leave them out, and tools/topic_examples.py clears them once; counts, tallies kept
+    apart and hours are left as they are, and a second run changes nothing."""
+    from chalicelib.store.models import TopicItem
+    from chalicelib.store.topics import TopicStore
+
+    old = {"battery": {"n": 2, "s": {"NEGATIVE": 2}, "l": {"en": 2}, "ex": [{"c": "c-old", "k": "INTERACTION#x"}]}}
+    TopicItem("TOPICS#DAY#2025-01", "07", topics=old).save()
+    kept = {"battery": {"ex": [{"c": "c-new", "k": "INTERACTION#y", "x": "4102444800"}]}}
+    TopicItem("TOPICS#DAY#2025-01", "08#EX", topics=kept).save()
+    rows = call(client, "get", "/insights/topics?from=2025-01-07&to=2025-01-07", role="supervisor")[1]["rows"]
+    assert [(row["count"], row["examples"]) for row in rows] == [(2, [])]
+
+    assert TopicStore().forget_unkept_examples() == 1
+    assert TopicItem.get("TOPICS#DAY#2025-01", "07").topics == {**old, "battery": {**old["battery"], "ex": []}}
+    assert TopicItem.get("TOPICS#DAY#2025-01", "08#EX").topics == kept
+    assert TopicStore().forget_unkept_examples() == 0
