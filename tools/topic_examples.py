@@ -5,9 +5,10 @@
 Why: until examples were kept apart with the expiry of their messages (chalicelib/store/topics.py,
 save_day), a day's tally kept them for good; they name customers (an id and an interaction key),
 and an erasure finds them only through messages that may have expired since. This scans the
-stage's table (socialcrm-<stage>) once with the caller's credentials, which need Scan and
-UpdateItem on it, and rewrites those tallies without their examples; the counts stay. Running it
-again changes nothing.
+stage's table (socialcrm-<stage>) once with the caller's credentials, which need Scan, GetItem and
+UpdateItem on it, and rewrites those tallies without their examples; the counts stay. Run it after
+the deploy (a count by the code before would write examples there again); running it again
+changes nothing.
 """
 
 from __future__ import annotations

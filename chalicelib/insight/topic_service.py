@@ -9,7 +9,17 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.insight.service import day_range
-from chalicelib.insight.topics import HOURS_RECOUNTED, Mention, Merger, Tally, combine, tally, top, trend
+from chalicelib.insight.topics import (
+    HOURS_RECOUNTED,
+    Mention,
+    Merger,
+    Tally,
+    combine,
+    expiring_together,
+    tally,
+    top,
+    trend,
+)
 from chalicelib.lake.records import topic_records
 from chalicelib.ports import LakeSink
 
@@ -64,7 +74,7 @@ class Topics:
             if self._lake is not None:
                 records += topic_records(hour, {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}, now)
         for day in sorted(days):
-            self._store.save_day(day, top(combine(self._store.hours(day))), now)
+            self._store.save_day(day, top(combine(expiring_together(self._store.hours(day)))), now)
         if self._lake is not None and records and not all(self._lake.put(records)):
             raise LakeUnavailable("the topics' counts did not all reach the lake")
         return counted

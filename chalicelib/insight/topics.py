@@ -49,8 +49,8 @@ _NOT_SUBJECTS: dict[str, frozenset[str]] = {
 # of four letters or more ending so, tools/nlp/topic_words.py): Portuguese gerunds and past tenses
 # (-ando 8 %, -endo 5 %, -indo 3 %, -ou 1 %, -aram, -eram, -iram 0 %, -am 2 %), Spanish (-iendo,
 # -ieron 0 %, -aron 3 %, -ando 5 %), Italian gerunds (-ando 2 %, -endo 2 %); what remains are
-# mostly people's names, which are no topic either, and the nouns below (with loanwords and brands
-# written in lower case; a capitalised word is taken as a name, never a verb). Forms customers type
+# mostly people's names, which are no topic either, and the nouns, loanwords and brands below (a
+# capital says nothing here: sentences start with verbs, and some write in capitals). Forms customers type
 # without a treebank's spelling ("amei", "aceitam") are caught by their ending where no list has them.
 _VERB_ENDINGS = {
     "pt": ("ando", "endo", "indo", "ou", "aram", "eram", "iram", "am"),
@@ -111,7 +111,7 @@ def terms(
             found.append((_clean(str(entity.get("text", ""))), True))
     for phrase in sorted(analysis.get("key_phrases", ()), key=lambda k: -float(k.get("score", 0))):
         for word in str(phrase.get("text", "")).split():
-            verb = endings and not word[:1].isupper() and verb_form(_clean(word), language)  # "Instagram" is a name
+            verb = endings and verb_form(_clean(word), language)
             if _clean(word) not in not_subjects and not verb:
                 found.append((_clean(word), False))
     kept: list[str] = []
@@ -220,6 +220,27 @@ def tally(mentions: Sequence[Mention], merger: Merger, known: Sequence[str]) -> 
 
 def top(found: Mapping[str, Tally], keep: int = TOPICS_KEPT) -> dict[str, Tally]:
     return dict(sorted(found.items(), key=lambda pair: (-pair[1].n, pair[0]))[:keep])
+
+
+EXPIRE_TOGETHER = timedelta(days=1)
+
+
+def expiring_together(hours: Sequence[Mapping[str, Tally]]) -> list[dict[str, Tally]]:
+    """A day's hours with only the examples a day's examples item may keep: those with their
+    message's expiry (`x`) within EXPIRE_TOGETHER of the latest. The item expires with its first
+    message, so a late message from a source's history, going soon, would cut all of them short.
+    Taken before the hours are combined, which keeps the first few examples of each topic."""
+    latest = max((int(e["x"]) for hour in hours for t in hour.values() for e in t.examples if e.get("x")), default=0)
+    at_least = latest - EXPIRE_TOGETHER.total_seconds()
+    return [
+        {
+            name: Tally(
+                t.n, t.sentiment, t.languages, [e for e in t.examples if e.get("x") and int(e["x"]) >= at_least]
+            )
+            for name, t in hour.items()
+        }
+        for hour in hours
+    ]
 
 
 def combine(parts: Iterable[Mapping[str, Tally]]) -> dict[str, Tally]:

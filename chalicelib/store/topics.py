@@ -5,6 +5,8 @@ references to example interactions are kept, never their words."""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from chalicelib.store.models import InteractionItem, TopicItem
 from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
-EXPIRE_TOGETHER = timedelta(days=1)
+REWRITE_TRIES = 8  # with growing random pauses: only a count or another erasure writing it at once contends
 _READ = ["pk", "sk", "item_type", "analysis", "direction", "sentiment_label", "language", "customer_id",
          "platform", "external_id", "case_id", "redacted", "occurred_at", "topics_at", "expires_at"]  # fmt: skip
 
@@ -66,20 +68,12 @@ class TopicStore:
     def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None:
         """A day's counts, kept for the trends, and apart from them its examples, which name
         customers: they expire (DynamoDB's TTL) with the first of their messages, so no reference
-        outlives what an erasure finds a customer by, whatever the retention was or becomes. The
-        examples expire together: one whose message goes a day or more before the last of them
-        (a late message from a source's history) is left out rather than cutting all short."""
+        outlives what an erasure finds a customer by, whatever the retention was or becomes (the
+        counting keeps only examples expiring together: insight/topics.expiring_together)."""
         pk, sk = keys.topics_day(day[:7]), day[8:10]
         counts = {name: {k: v for k, v in figures.to_dict().items() if k != "ex"} for name, figures in topics.items()}
         TopicItem(pk, sk, topics=counts, counted_at=now).save()
-        last_gone = max((int(e["x"]) for t in topics.values() for e in t.examples if e.get("x")), default=None)
-        shown: dict[str, dict[str, Any]] = {}
-        if last_gone is not None:
-            together = datetime.fromtimestamp(last_gone, UTC) - EXPIRE_TOGETHER
-            for name, figures in topics.items():
-                kept = _lasting(figures.to_dict(), together)
-                if kept["ex"]:
-                    shown[name] = {"ex": kept["ex"]}
+        shown = {name: {"ex": kept} for name, t in topics.items() if (kept := [e for e in t.examples if e.get("x")])}
         # None left (a count before found some): written empty and already expired, as the role
         # that counts may write topics but not delete them.
         first_gone = min((int(e["x"]) for figures in shown.values() for e in figures["ex"]), default=None)
@@ -143,8 +137,10 @@ class TopicStore:
     def _rewrite(self, pk: str, sk: str, keep: Callable[[dict[str, str]], bool]) -> bool:
         """Keep only the examples `keep` accepts in one tally item, on condition that nothing
         rewrote it meanwhile (a count writes it whole, another erasure takes its customer out;
-        then it is read again). True if changed."""
-        for _ in range(3):
+        then it is read again; TopicsBusy if it kept changing). True if changed."""
+        for attempt in range(REWRITE_TRIES):
+            if attempt:
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # noqa: S311 - spreading retries, not a secret
             try:
                 item = TopicItem.get(pk, sk, consistent_read=True)
             except DoesNotExist:
@@ -157,7 +153,12 @@ class TopicStore:
             if kept == topics:
                 return False
             try:
-                unchanged = (TopicItem.counted_at == item.counted_at) & (TopicItem.topics == item.topics)
+                counted = (
+                    TopicItem.counted_at.does_not_exist()
+                    if item.counted_at is None
+                    else TopicItem.counted_at == item.counted_at
+                )
+                unchanged = counted & (TopicItem.topics == item.topics)
                 item.update(actions=[TopicItem.topics.set(kept)], condition=unchanged)
             except UpdateError as exc:
                 if is_condition_failure(exc):

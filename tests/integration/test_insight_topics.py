@@ -256,7 +256,7 @@ def test_examples_day_tallies_kept_before_they_had_an_expiry_are_cleared_once(cl
     from chalicelib.store.topics import TopicStore
 
     old = {"battery": {"n": 2, "s": {"NEGATIVE": 2}, "l": {"en": 2}, "ex": [{"c": "c-old", "k": "INTERACTION#x"}]}}
-    TopicItem("TOPICS#DAY#2025-01", "07", topics=old).save()
+    TopicItem("TOPICS#DAY#2025-01", "07", topics=old, counted_at=datetime(2025, 1, 8, tzinfo=UTC)).save()
     kept = {"battery": {"ex": [{"c": "c-new", "k": "INTERACTION#y", "x": "4102444800"}]}}
     TopicItem("TOPICS#DAY#2025-01", "08#EX", topics=kept).save()
     rows = call(client, "get", "/insights/topics?from=2025-01-07&to=2025-01-07", role="supervisor")[1]["rows"]
