@@ -15,7 +15,6 @@ from chalicelib.insight.topics import (
     Merger,
     Tally,
     combine,
-    expiring_together,
     tally,
     top,
     trend,
@@ -74,7 +73,7 @@ class Topics:
             if self._lake is not None:
                 records += topic_records(hour, {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}, now)
         for day in sorted(days):
-            self._store.save_day(day, top(combine(expiring_together(self._store.hours(day)))), now)
+            self._store.save_day(day, top(combine(self._store.hours(day))), now)
         if self._lake is not None and records and not all(self._lake.put(records)):
             raise LakeUnavailable("the topics' counts did not all reach the lake")
         return counted

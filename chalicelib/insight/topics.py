@@ -222,27 +222,6 @@ def top(found: Mapping[str, Tally], keep: int = TOPICS_KEPT) -> dict[str, Tally]
     return dict(sorted(found.items(), key=lambda pair: (-pair[1].n, pair[0]))[:keep])
 
 
-EXPIRE_TOGETHER = timedelta(days=1)
-
-
-def expiring_together(hours: Sequence[Mapping[str, Tally]]) -> list[dict[str, Tally]]:
-    """A day's hours with only the examples a day's examples item may keep: those with their
-    message's expiry (`x`) within EXPIRE_TOGETHER of the latest. The item expires with its first
-    message, so a late message from a source's history, going soon, would cut all of them short.
-    Taken before the hours are combined, which keeps the first few examples of each topic."""
-    latest = max((int(e["x"]) for hour in hours for t in hour.values() for e in t.examples if e.get("x")), default=0)
-    at_least = latest - EXPIRE_TOGETHER.total_seconds()
-    return [
-        {
-            name: Tally(
-                t.n, t.sentiment, t.languages, [e for e in t.examples if e.get("x") and int(e["x"]) >= at_least]
-            )
-            for name, t in hour.items()
-        }
-        for hour in hours
-    ]
-
-
 def combine(parts: Iterable[Mapping[str, Tally]]) -> dict[str, Tally]:
     merged: dict[str, Tally] = {}
     for part in parts:

@@ -22,7 +22,7 @@
     FIGURES#HOUR#<yyyy-mm-dd>        <hh>#<platform>#<account>           an hour's counters, rolled up (TTL)
     TOPICS#<yyyy-mm-dd>              H<hh>                               an hour's topics (insight/topics.py)
     TOPICS#DAY#<yyyy-mm>             <dd>                                a day's topics (counts)
-    TOPICS#DAY#<yyyy-mm>             <dd>#EX                             their examples (TTL: the first message's)
+    TOPICS#DAY#<yyyy-mm>             <dd>#EX#<yyyy-mm-dd>                its examples expiring that day (TTL)
     SEGMENTS#<yyyy-mm>               <dd>                                the segments' sizes and clusters of a day
     VIEWING#<case_id>                <principal id>                      who has the case open (TTL, 60 s)
     SESSION#<sha256 of cookie>       SESSION                             a console session
@@ -207,6 +207,11 @@ def topics_day(month: str) -> str:
 
 
 TOPICS_EXAMPLES = "#EX"  # after a day's sort key: its examples, apart from its counts (store/topics.py)
+
+
+def topic_examples(day_sk: str, expiring: datetime) -> str:
+    """A day's examples whose messages expire on one day: one item, one TTL."""
+    return f"{day_sk}{TOPICS_EXAMPLES}#{expiring:%Y-%m-%d}"
 
 
 def profiles(shard_number: int) -> str:

@@ -67,18 +67,31 @@ class TopicStore:
 
     def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None:
         """A day's counts, kept for the trends, and apart from them its examples, which name
-        customers: they expire (DynamoDB's TTL) with the first of their messages, so no reference
-        outlives what an erasure finds a customer by, whatever the retention was or becomes (the
-        counting keeps only examples expiring together: insight/topics.expiring_together)."""
+        customers: grouped by the day their messages expire, each group an item that expires
+        (DynamoDB's TTL) with the first of its messages, so no reference outlives what an erasure
+        finds a customer by, whatever the retention was or becomes, and a late message from a
+        source's history, going soon, takes no other example with it."""
         pk, sk = keys.topics_day(day[:7]), day[8:10]
         counts = {name: {k: v for k, v in figures.to_dict().items() if k != "ex"} for name, figures in topics.items()}
         TopicItem(pk, sk, topics=counts, counted_at=now).save()
-        shown = {name: {"ex": kept} for name, t in topics.items() if (kept := [e for e in t.examples if e.get("x")])}
-        # None left (a count before found some): written empty and already expired, as the role
-        # that counts may write topics but not delete them.
-        first_gone = min((int(e["x"]) for figures in shown.values() for e in figures["ex"]), default=None)
-        expires_at = datetime.fromtimestamp(first_gone, UTC) if first_gone is not None else now
-        TopicItem(pk, sk + keys.TOPICS_EXAMPLES, topics=shown, counted_at=now, expires_at=expires_at).save()
+        groups: dict[str, dict[str, dict[str, list[dict[str, str]]]]] = {}
+        for name, figures in topics.items():
+            for example in figures.examples:
+                if example.get("x"):  # one without its expiry is not kept
+                    group = keys.topic_examples(sk, datetime.fromtimestamp(int(example["x"]), UTC))
+                    groups.setdefault(group, {}).setdefault(name, {"ex": []})["ex"].append(example)
+        for group, shown in groups.items():
+            first_gone = min(int(e["x"]) for figures in shown.values() for e in figures["ex"])
+            expires_at = datetime.fromtimestamp(first_gone, UTC)
+            TopicItem(pk, group, topics=shown, counted_at=now, expires_at=expires_at).save()
+        # A group a count before wrote and this one has not: written empty and already expired,
+        # as the role that counts may write topics but not delete them.
+        for stale in self._example_groups(pk, sk) - set(groups):
+            TopicItem(pk, stale, topics={}, counted_at=now, expires_at=now).save()
+
+    def _example_groups(self, pk: str, day_sk: str) -> set[str]:
+        found = TopicItem.query(pk, TopicItem.sk.startswith(day_sk + keys.TOPICS_EXAMPLES), attributes_to_get=["sk"])
+        return {item.sk for item in found}
 
     def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]:
         """Each day's tallies, with the examples kept apart (while they are kept)."""
@@ -89,10 +102,11 @@ class TopicStore:
                 day = f"{month}-{item.sk[:2]}"
                 if not first <= day <= last:
                     continue
-                if item.sk.endswith(keys.TOPICS_EXAMPLES):
+                if keys.TOPICS_EXAMPLES in item.sk:
                     if item.expires_at is not None and item.expires_at <= datetime.now(UTC):
                         continue  # expired, not yet deleted (DynamoDB takes up to two days)
-                    shown[day] = {str(name): list(figures.get("ex", ())) for name, figures in dict(item.topics).items()}
+                    for name, figures in dict(item.topics).items():
+                        shown.setdefault(day, {}).setdefault(str(name), []).extend(figures.get("ex", ()))
                 else:
                     found[day] = _tallies(item)
         for day, tallies in found.items():
@@ -118,8 +132,8 @@ class TopicStore:
         places: set[tuple[str, str]] = set()
         for moment in moments:
             places.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))
-            places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d")))
-            places.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d") + keys.TOPICS_EXAMPLES))
+            day = (keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d"))
+            places |= {day, *((day[0], group) for group in self._example_groups(*day))}
         return sum(self._rewrite(pk, sk, lambda example: example.get("c") != customer_id) for pk, sk in sorted(places))
 
     def forget_unkept_examples(self) -> int:
@@ -128,7 +142,7 @@ class TopicStore:
         (tools/topic_examples.py): it scans the table. Returns the items changed."""
         changed = 0
         for item in TopicItem.scan(TopicItem.pk.startswith(keys.topics_day(""))):
-            if item.sk.endswith(keys.TOPICS_EXAMPLES):
+            if keys.TOPICS_EXAMPLES in item.sk:
                 continue
             if any(figures.get("ex") for figures in dict(item.topics or {}).values()):
                 changed += self._rewrite(item.pk, item.sk, lambda _example: False)

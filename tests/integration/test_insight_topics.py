@@ -202,50 +202,53 @@ def test_a_message_stored_without_words_is_counted_when_an_edit_brings_them(clie
     assert {row["topic"]: row["count"] for row in rows}.get("battery") == 2  # each once
 
 
-def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_first_message(
+def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_messages(
     client, sqs, pipeline, secrets
 ) -> None:
-    """A day's examples name customers (an id and a key), so they are kept apart from its counts
-    and expire (DynamoDB's TTL) with the first of their messages: no reference outlives what an
-    erasure finds a customer by, whatever the retention was or becomes. A message about to go (a
-    source's history, arriving late) is counted but never an example, in the hour or the day: it
-    would outlive its message there, or cut the day's examples short. The counts stay for the
-    trends; the report shows the examples while they are kept, and none once they expired."""
+    """A day's examples name customers (an id and a key), so they are kept apart from its counts,
+    grouped by the day their messages expire, each group expiring (DynamoDB's TTL) with the first
+    of its messages: no reference outlives what an erasure finds a customer by, whatever the
+    retention was or becomes, and a late message from a source's history takes no other example
+    with it. One going sooner than the hour's tally (kept 3 days) is counted but is no example.
+    The counts stay for the trends; the report shows each example while it is kept."""
     from chalicelib.store.models import InteractionItem
 
-    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)  # its hour and day hold both
-    history = now - timedelta(days=29, hours=12)  # the stage keeps 30 days: this one goes in 12 hours
+    now = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)  # its hour and day hold all three
+    history = now - timedelta(days=10)  # the stage keeps 30 days: this one goes in 20
+    leaving = now - timedelta(days=29, hours=12)  # and this one in 12 hours
     bodies = [
         meta_message(PAGE, f"PSID-R{n}", f"mid.r{n}", "Terrible battery, it died again", moment)
-        for n, moment in enumerate((now - timedelta(minutes=5), history))
+        for n, moment in enumerate((now - timedelta(minutes=5), history, leaving))
     ]
     with arrived_at(now):
         deliver(client, sqs, pipeline, secrets, *bodies)
     dependencies.topics().count(now)
 
     stored = {item.occurred_at: item for item in InteractionItem.scan()}
-    recent = next(item for moment, item in stored.items() if moment != history)
-    hour = [item for item in _topic_items() if item.pk == f"TOPICS#{now:%Y-%m-%d}" and item.sk == f"H{now:%H}"]
-    assert [e["c"] for e in hour[0].topics["battery"]["ex"]] == [recent.customer_id]
-    day = [item for item in _topic_items() if item.pk == f"TOPICS#DAY#{now:%Y-%m}"]
-    counts = next(item for item in day if item.sk == f"{now:%d}")
-    examples = next(item for item in day if item.sk == f"{now:%d}#EX")
-    assert counts.topics["battery"]["n"] == 2  # both counted
+    recent, late = stored[now - timedelta(minutes=5)], stored[history]
+    day = {item.sk: item for item in _topic_items() if item.pk == f"TOPICS#DAY#{now:%Y-%m}"}
+    counts = day[f"{now:%d}"]
+    assert counts.topics["battery"]["n"] == 3  # all counted
     assert "ex" not in counts.topics["battery"]
     assert counts.expires_at is None
-    assert [e["c"] for e in examples.topics["battery"]["ex"]] == [recent.customer_id]
-    assert examples.expires_at == recent.expires_at == recent.occurred_at + timedelta(days=30)
+    groups = {sk: item for sk, item in day.items() if sk.startswith(f"{now:%d}#EX#")}
+    assert {sk: [e["c"] for e in item.topics["battery"]["ex"]] for sk, item in groups.items()} == {
+        f"{now:%d}#EX#{recent.expires_at:%Y-%m-%d}": [recent.customer_id],
+        f"{now:%d}#EX#{late.expires_at:%Y-%m-%d}": [late.customer_id],
+    }
+    assert {item.expires_at for item in groups.values()} == {recent.expires_at, late.expires_at}
 
     def battery() -> dict[str, Any]:
         rows = call(client, "get", f"/insights/topics?from={now.date()}&to={now.date()}", role="supervisor")[1]["rows"]
         return next(row for row in rows if row["topic"] == "battery")
 
-    assert battery()["count"] == 2
+    assert battery()["count"] == 3
+    assert {e["customer_id"] for e in battery()["examples"]} == {recent.customer_id, late.customer_id}
+    gone = groups[f"{now:%d}#EX#{late.expires_at:%Y-%m-%d}"]
+    gone.expires_at = datetime.now(UTC) - timedelta(seconds=1)  # as read after that, before TTL deletes it
+    gone.save()
+    assert battery()["count"] == 3
     assert [e["customer_id"] for e in battery()["examples"]] == [recent.customer_id]
-    examples.expires_at = datetime.now(UTC) - timedelta(seconds=1)  # as read after that, before TTL deletes it
-    examples.save()
-    assert battery()["count"] == 2
-    assert battery()["examples"] == []
 
 
 def test_examples_day_tallies_kept_before_they_had_an_expiry_are_cleared_once(client, sqs, pipeline, secrets) -> None:

@@ -132,22 +132,3 @@ def test_a_message_stored_after_its_hours_last_count_is_listed_when_it_arrived()
     assert late_listing(datetime(2026, 12, 7, 8, 59, tzinfo=UTC), now) == now  # recounted only until 11:00
     assert late_listing(datetime(2026, 11, 20, 9, tzinfo=UTC), now) == now  # history sent late
     assert late_listing(now + timedelta(hours=1), now) is None  # its hour is still to come
-
-
-def test_a_days_examples_are_those_expiring_with_the_latest_chosen_before_the_hours_are_combined() -> None:
-    """A day's examples item expires with its first message, so a late message from a source's
-    history, going soon, is no example there; and it is left out of each hour before the hours
-    are combined (three a topic), so it never takes the place of one that lasts."""
-    day = 86_400
-
-    def hour(*expiries: int) -> dict[str, topics.Tally]:
-        return {"battery": topics.Tally(len(expiries), examples=[{"c": f"c{x}", "x": str(x)} for x in expiries])}
-
-    soon, later = 1_000 * day, 1_200 * day
-    chosen = topics.top(
-        topics.combine(topics.expiring_together([hour(soon, soon + 1, soon + 2), hour(later, later - 5)]))
-    )
-    assert chosen["battery"].n == 5
-    assert [e["x"] for e in chosen["battery"].examples] == [str(later), str(later - 5)]
-    legacy = {"battery": topics.Tally(1, examples=[{"c": "c-old"}])}  # kept before examples had their expiry
-    assert topics.expiring_together([legacy])[0]["battery"].examples == []
