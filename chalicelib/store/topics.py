@@ -90,7 +90,9 @@ class TopicStore:
             TopicItem(pk, stale, topics={}, counted_at=now, expires_at=now).save()
 
     def _example_groups(self, pk: str, day_sk: str) -> set[str]:
-        found = TopicItem.query(pk, TopicItem.sk.startswith(day_sk + keys.TOPICS_EXAMPLES), attributes_to_get=["sk"])
+        found = TopicItem.query(
+            pk, TopicItem.sk.startswith(day_sk + keys.TOPICS_EXAMPLES), attributes_to_get=["sk"], consistent_read=True
+        )
         return {item.sk for item in found}
 
     def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]:
@@ -129,12 +131,20 @@ class TopicStore:
         """Take the customer's messages out of the topics' examples (an erasure): they can only be
         in the hours and days their messages were written in, or arrived in when late (their
         `topics_at`). Returns the items changed."""
-        places: set[tuple[str, str]] = set()
+        hours: set[tuple[str, str]] = set()
+        days: set[tuple[str, str]] = set()
         for moment in moments:
-            places.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))
-            day = (keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d"))
-            places |= {day, *((day[0], group) for group in self._example_groups(*day))}
-        return sum(self._rewrite(pk, sk, lambda example: example.get("c") != customer_id) for pk, sk in sorted(places))
+            hours.add((keys.topics_hour(moment.strftime("%Y-%m-%d")), f"H{moment:%H}"))
+            days.add((keys.topics_day(moment.strftime("%Y-%m")), moment.strftime("%d")))
+
+        def keep(example: dict[str, str]) -> bool:
+            return example.get("c") != customer_id
+
+        changed = sum(self._rewrite(pk, sk, keep) for pk, sk in [*sorted(hours), *sorted(days)])
+        # each day's example groups, listed (one read a day) once its hours are rewritten
+        for pk, sk in sorted(days):
+            changed += sum(self._rewrite(pk, group, keep) for group in sorted(self._example_groups(pk, sk)))
+        return changed
 
     def forget_unkept_examples(self) -> int:
         """Take the examples out of day tallies written before examples were kept apart, with an

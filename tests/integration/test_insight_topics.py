@@ -249,6 +249,9 @@ def test_a_days_examples_are_kept_apart_from_its_counts_and_expire_with_their_me
     gone.save()
     assert battery()["count"] == 3
     assert [e["customer_id"] for e in battery()["examples"]] == [recent.customer_id]
+    assert call(client, "delete", f"/customers/{recent.customer_id}", role="admin")[0] == 200
+    assert recent.customer_id not in json.dumps([item.topics for item in _topic_items()])
+    assert late.customer_id in json.dumps([item.topics for item in _topic_items()])  # in its own group
 
 
 def test_examples_day_tallies_kept_before_they_had_an_expiry_are_cleared_once(client, sqs, pipeline, secrets) -> None:
