@@ -82,18 +82,23 @@ class TopicStore:
                     groups.setdefault(group, {}).setdefault(name, {"ex": []})["ex"].append(example)
         for group, shown in groups.items():
             first_gone = min(int(e["x"]) for figures in shown.values() for e in figures["ex"])
-            expires_at = datetime.fromtimestamp(first_gone, UTC)
-            TopicItem(pk, group, topics=shown, counted_at=now, expires_at=expires_at).save()
+            first = datetime.fromtimestamp(first_gone, UTC)
+            TopicItem(pk, group, topics=shown, counted_at=now, expires_at=first).save()
         # A group a count before wrote and this one has not: written empty and already expired,
-        # as the role that counts may write topics but not delete them.
-        for stale in self._example_groups(pk, sk) - set(groups):
-            TopicItem(pk, stale, topics={}, counted_at=now, expires_at=now).save()
+        # as the role that counts may write topics but not delete them (once: then it has expired).
+        for stale, expiring in self._example_groups(pk, sk).items():
+            if stale not in groups and (expiring is None or expiring > now):
+                TopicItem(pk, stale, topics={}, counted_at=now, expires_at=now).save()
 
-    def _example_groups(self, pk: str, day_sk: str) -> set[str]:
+    def _example_groups(self, pk: str, day_sk: str) -> dict[str, datetime | None]:
+        """A day's example groups, with when each expires."""
         found = TopicItem.query(
-            pk, TopicItem.sk.startswith(day_sk + keys.TOPICS_EXAMPLES), attributes_to_get=["sk"], consistent_read=True
+            pk,
+            TopicItem.sk.startswith(day_sk + keys.TOPICS_EXAMPLES),
+            attributes_to_get=["sk", "expires_at"],
+            consistent_read=True,
         )
-        return {item.sk for item in found}
+        return {item.sk: item.expires_at for item in found}
 
     def days(self, first: str, last: str) -> dict[str, dict[str, Tally]]:
         """Each day's tallies, with the examples kept apart (while they are kept)."""

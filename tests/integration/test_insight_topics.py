@@ -272,3 +272,25 @@ def test_examples_day_tallies_kept_before_they_had_an_expiry_are_cleared_once(cl
     assert TopicItem.get("TOPICS#DAY#2025-01", "07").topics == {**old, "battery": {**old["battery"], "ex": []}}
     assert TopicItem.get("TOPICS#DAY#2025-01", "08#EX").topics == kept
     assert TopicStore().forget_unkept_examples() == 0
+
+
+def test_an_example_group_a_count_no_longer_has_is_emptied_once(pipeline) -> None:
+    """A recount that no longer has a day's example group (its example was replaced) writes it
+    empty and already expired, so it names nobody; later recounts leave it as it is."""
+    from chalicelib.insight.topics import Tally
+    from chalicelib.store.models import TopicItem
+    from chalicelib.store.topics import TopicStore
+
+    start = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    gone_at = int((start + timedelta(days=30)).timestamp())
+    shown = {"battery": Tally(1, examples=[{"c": "c1", "k": "INTERACTION#a", "x": str(gone_at)}])}
+    TopicStore().save_day("2026-03-02", shown, start)
+    group = f"02#EX#{start + timedelta(days=30):%Y-%m-%d}"
+    assert TopicItem.get("TOPICS#DAY#2026-03", group).topics == {"battery": {"ex": shown["battery"].examples}}
+
+    emptied = start + timedelta(minutes=15)
+    TopicStore().save_day("2026-03-02", {"battery": Tally(1)}, emptied)
+    stale = TopicItem.get("TOPICS#DAY#2026-03", group)
+    assert (stale.topics, stale.expires_at, stale.counted_at) == ({}, emptied, emptied)
+    TopicStore().save_day("2026-03-02", {"battery": Tally(1)}, emptied + timedelta(minutes=15))
+    assert TopicItem.get("TOPICS#DAY#2026-03", group).counted_at == emptied
