@@ -9,16 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.insight.service import day_range
-from chalicelib.insight.topics import (
-    HOURS_RECOUNTED,
-    Mention,
-    Merger,
-    Tally,
-    combine,
-    tally,
-    top,
-    trend,
-)
+from chalicelib.insight.topics import HOURS_RECOUNTED, Mention, Merger, Tally, combine, tally, top, trend
 from chalicelib.lake.records import topic_records
 from chalicelib.ports import LakeSink
 

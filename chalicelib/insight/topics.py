@@ -46,13 +46,13 @@ _NOT_SUBJECTS: dict[str, frozenset[str]] = {
 }
 
 # Verb endings that treebanks all but never see on a noun (share of nouns and names among the forms
-# of four letters or more ending so, tools/nlp/topic_words.py): Portuguese gerunds and past tenses
+# of four letters or more ending so, as tools/nlp/topic_words.py prints them): Portuguese gerunds and past tenses
 # (-ando 8 %, -endo 5 %, -indo 3 %, -ou 1 %, -aram, -eram, -iram 0 %, -am 2 %), Spanish (-iendo,
 # -ieron 0 %, -aron 3 %, -ando 5 %), Italian gerunds (-ando 2 %, -endo 2 %); what remains are
 # mostly people's names, which are no topic either, and the nouns, loanwords and brands below (a
 # capital says nothing here: sentences start with verbs, and some write in capitals). Forms customers type
 # without a treebank's spelling ("amei", "aceitam") are caught by their ending where no list has them.
-_VERB_ENDINGS = {
+VERB_ENDINGS = {
     "pt": ("ando", "endo", "indo", "ou", "aram", "eram", "iram", "am"),
     "es": ("iendo", "ieron", "aron", "ando"),
     "it": ("ando", "endo"),
@@ -85,7 +85,7 @@ _NOUNS_SO_ENDING = frozenset(
 
 def verb_form(word: str, language: str | None) -> bool:
     """Whether a folded word has an ending its language gives verbs, hardly ever nouns."""
-    return word not in _NOUNS_SO_ENDING and word.endswith(_VERB_ENDINGS.get(language or "", ()))
+    return word not in _NOUNS_SO_ENDING and word.endswith(VERB_ENDINGS.get(language or "", ()))
 
 
 def terms(
@@ -110,10 +110,9 @@ def terms(
         if entity.get("type") in SUBJECT_ENTITIES:
             found.append((_clean(str(entity.get("text", ""))), True))
     for phrase in sorted(analysis.get("key_phrases", ()), key=lambda k: -float(k.get("score", 0))):
-        for word in str(phrase.get("text", "")).split():
-            verb = endings and verb_form(_clean(word), language)
-            if _clean(word) not in not_subjects and not verb:
-                found.append((_clean(word), False))
+        for word in map(_clean, str(phrase.get("text", "")).split()):
+            if word not in not_subjects and not (endings and verb_form(word, language)):
+                found.append((word, False))
     kept: list[str] = []
     for term, whole in found:
         if _subject(term, whole) and term not in kept:
