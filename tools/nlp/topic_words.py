@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from chalicelib.insight.topics import NOT_SUBJECTS_PATH, terms
+from chalicelib.insight.topics import NOT_SUBJECTS_PATH, VERB_ENDINGS, terms
 from chalicelib.nlp.local_extract import key_phrases
 from chalicelib.nlp.text import fold
 from tools.nlp.corpora import MirrorMissing, show
@@ -137,7 +137,7 @@ def not_subjects(making: Sequence[Sentence], language: str, elsewhere: frozenset
 def measure(measuring: Sequence[Sentence], language: str, listed: Sequence[str], endings: bool) -> dict[str, float]:
     """On sentences the list was not made from: the share of terms that are nouns or names, terms
     per sentence, and the share of nouns (four letters or more) in key phrases that are terms."""
-    nominal = found = nouns = kept = 0
+    nominal = found = seen_nouns = kept = 0
     for text, words in measuring:
         tags: dict[str, Counter[str]] = defaultdict(Counter)
         for form, tag in words:
@@ -152,13 +152,30 @@ def measure(measuring: Sequence[Sentence], language: str, listed: Sequence[str],
         in_phrases = {fold(w.lower()) for p in phrases for w in p.text.split()}
         for form in in_phrases:
             if len(form) >= 4 and form in tags and tags[form].most_common(1)[0][0] == "NOUN":
-                nouns += 1
+                seen_nouns += 1
                 kept += form in chosen
     return {
         "nominal_share": round(nominal / max(found, 1), 3),
         "terms_per_sentence": round(found / max(len(measuring), 1), 2),
-        "nouns_kept": round(kept / max(nouns, 1), 3),
+        "nouns_kept": round(kept / max(seen_nouns, 1), 3),
     }
+
+
+def ending_shares(sentences: Sequence[Sentence], language: str) -> dict[str, float]:
+    """For each verb ending topics drop in this language (insight/topics.VERB_ENDINGS), the share
+    of nouns and names among the words of four letters or more that end so: why it may be dropped."""
+    seen: Counter[str] = Counter()
+    nominal: Counter[str] = Counter()
+    for _, words in sentences:
+        for form, tag in words:
+            folded = fold(form.lower())
+            if len(folded) < 4 or not folded.isalpha():
+                continue
+            for ending in VERB_ENDINGS.get(language, ()):
+                if folded.endswith(ending):
+                    seen[ending] += 1
+                    nominal[ending] += tag in NOMINAL
+    return {ending: round(nominal[ending] / seen[ending], 3) for ending in seen}
 
 
 def main() -> None:
@@ -195,6 +212,8 @@ def main() -> None:
             ]
             mean = {key: round(sum(f[key] for f in figures) / 2, 3) for key in figures[0]}
             print(language, len(one) + len(other), "sentences", name, mean)
+        if language in VERB_ENDINGS:
+            print(language, "nouns and names among words with a verb ending", ending_shares([*one, *other], language))
 
 
 if __name__ == "__main__":
