@@ -41,6 +41,7 @@ class Settings:
     ingest_queue_url: str
     secrets_id: str
     webhook_secrets_id: str = ""
+    keys_secrets_id: str = ""
     table: str = ""
     idempotency_table: str = ""
     event_bus: str = ""
@@ -103,6 +104,7 @@ class Settings:
             ingest_queue_url=_required(source, "SOCIALCRM_INGEST_QUEUE_URL"),
             secrets_id=_required(source, "SOCIALCRM_SECRETS_ID"),
             webhook_secrets_id=source.get("SOCIALCRM_WEBHOOK_SECRETS_ID", "").strip(),
+            keys_secrets_id=source.get("SOCIALCRM_KEYS_SECRETS_ID", "").strip(),
             table=source.get("SOCIALCRM_TABLE", "").strip(),
             idempotency_table=source.get("SOCIALCRM_IDEMPOTENCY_TABLE", "").strip(),
             event_bus=source.get("SOCIALCRM_EVENT_BUS", "").strip(),

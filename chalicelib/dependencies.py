@@ -74,6 +74,14 @@ def webhook_secrets() -> SecretStore:
 
 
 @cache
+def hash_keys() -> SecretStore:
+    """The keys of the keyed hashes (`search_key`, `lake_key`), in a secret of their own: the ops
+    API (search) and the lake's archiver read them, and may not read the app secret's page tokens."""
+    config = settings()
+    return SecretStore(config.require("keys_secrets_id"), config.secrets_max_age)
+
+
+@cache
 def interaction_queue() -> InteractionQueue:
     return InteractionQueue(settings().ingest_queue_url)
 
@@ -286,7 +294,7 @@ def lake_sink() -> LakeSink | None:
 
 @cache
 def archiver() -> Archiver:
-    """The lake queue's use case. Without a stream, or without `lake_key` in the app's secrets,
+    """The lake queue's use case. Without a stream, or without `lake_key` in the hash keys' secret,
     it raises: the events wait on the queue (then its dead-letter queue) until the stage has both."""
     from chalicelib.lake.archive import Archiver
     from chalicelib.store.lake_keys import LakeKeyStore
@@ -295,7 +303,7 @@ def archiver() -> Archiver:
     if sink is None:
         raise ConfigError("environment variable SOCIALCRM_LAKE_STREAM is not set")
     customer_store()  # binds the models to the stage's table
-    return Archiver(LakeKeyStore(), sink, lambda: secret_store().get("lake_key").encode())
+    return Archiver(LakeKeyStore(), sink, lambda: hash_keys().get("lake_key").encode())
 
 
 def segments(strict: bool = True) -> Segments:
@@ -517,7 +525,7 @@ def customer_directory() -> Directory:
     from chalicelib.store.directory import DirectoryStore
 
     customer_store()  # binds the models to the stage's table
-    return Directory(DirectoryStore(), secret_store(), link_store())
+    return Directory(DirectoryStore(), hash_keys(), link_store())
 
 
 @cache
@@ -533,6 +541,7 @@ def reset() -> None:
         settings,
         secret_store,
         webhook_secrets,
+        hash_keys,
         interaction_queue,
         delivery_archive,
         retry_scheduler,

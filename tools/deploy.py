@@ -223,8 +223,9 @@ def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> No
 
 @dataclass(frozen=True)
 class SecretSlot:
-    """One of the stack's two secrets: the app's, and the webhook function's (which its role alone
-    may read). Each is created and owned by the stack from its part of the secrets file, or read
+    """One of the stack's three secrets: the app's, the webhook function's (which its role alone
+    may read) and the hash keys' (which the ops API and the lake's archiver read instead of the
+    app's page tokens). Each is created and owned by the stack from its part of the secrets file, or read
     from an existing entry of that name."""
 
     logical_id: str
@@ -233,26 +234,29 @@ class SecretSlot:
     name: str
 
 
-def slots(stage: str) -> tuple[SecretSlot, SecretSlot]:
-    return (
-        SecretSlot(SECRET_LOGICAL_ID, "SecretsName", "SecretsValue", secret_docs.default_name(stage)),
-        SecretSlot("WebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue", secret_docs.webhook_name(stage)),
+def slots(stage: str) -> secret_docs.Slots[SecretSlot]:
+    return secret_docs.Slots(
+        app=SecretSlot(SECRET_LOGICAL_ID, "SecretsName", "SecretsValue", secret_docs.default_name(stage)),
+        webhook=SecretSlot(
+            "WebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue", secret_docs.webhook_name(stage)
+        ),
+        keys=SecretSlot("KeysSecrets", "KeysSecretsName", "KeysSecretsValue", secret_docs.keys_name(stage)),
     )
 
 
 def secrets_parameters(
     cloudformation: Any, secretsmanager: Any, stage: str, secrets_file: Path | None
 ) -> list[dict[str, Any]]:
-    """The stack parameters naming (and, given a file, holding) the app's and the webhook
-    function's secrets for this deploy (see the module doc)."""
+    """The stack parameters naming (and, given a file, holding) the stack's three secrets for this
+    deploy (see the module doc)."""
     values = secret_docs.load_file(secrets_file) if secrets_file is not None else None
     if values is not None:
         check_secrets(values, stage)
-    webhook_part, app_part = secret_docs.split(values) if values is not None else (None, None)
-    app, webhook = slots(stage)
+    parts = secret_docs.split(values) if values is not None else secret_docs.Slots(None, None, None)
     return [
-        *_slot_parameters(cloudformation, secretsmanager, stage, app, app_part),
-        *_slot_parameters(cloudformation, secretsmanager, stage, webhook, webhook_part),
+        parameter
+        for slot, part in zip(slots(stage), parts, strict=True)
+        for parameter in _slot_parameters(cloudformation, secretsmanager, stage, slot, part)
     ]
 
 

@@ -29,6 +29,7 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
         {"ParameterKey": "Stage", "ParameterValue": stage},
         {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
         {"ParameterKey": "WebhookSecretsName", "ParameterValue": secret_docs.webhook_name(stage)},
+        {"ParameterKey": "KeysSecretsName", "ParameterValue": secret_docs.keys_name(stage)},
         *templates.stage_parameters(stage),
     ]
     with contextlib.suppress(cloudformation.exceptions.AlreadyExistsException):
@@ -40,10 +41,11 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
     _apply_time_to_live(session, cloudformation, name, template)
     _apply_bucket_settings(session, cloudformation, name, template, parameters)
-    webhook_values, app_values = secret_docs.split(secret_values)
+    parts = secret_docs.split(secret_values)
     secretsmanager = session.client("secretsmanager")
-    secret_docs.store(secretsmanager, secret_docs.webhook_name(stage), webhook_values)
-    secret_docs.store(secretsmanager, secrets_name, app_values)
+    secret_docs.store(secretsmanager, secret_docs.webhook_name(stage), parts.webhook)
+    secret_docs.store(secretsmanager, secret_docs.keys_name(stage), parts.keys)
+    secret_docs.store(secretsmanager, secrets_name, parts.app)
     env = environment(cloudformation, name, templates.local_subset(template), stage)
     env.update(local_cognito(session.client("cognito-idp"), stage, secret_values.get("console_users") or {}))
     env.update(local_lake_stream(session, cloudformation, name, template, stage))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, NamedTuple, TypeVar
 
 # Required: each a non-empty string.
 KEYS = (
@@ -65,6 +65,7 @@ ROLES = ("agent", "supervisor", "admin")
 
 # The document as the file holds it: strings, and maps of strings.
 Secrets = dict[str, Any]
+T = TypeVar("T")
 
 DEV_SECRETS_PATH = Path(__file__).resolve().parent.parent / "events" / "dev-secrets.json"
 
@@ -86,6 +87,19 @@ WEBHOOK_KEYS = (
 )
 
 
+# The keys of socialcrm's keyed hashes, kept in a secret of their own: the ops API (search) and the
+# lake's archiver need them and must not read the app secret's page tokens for them.
+HASH_KEYS = ("search_key", "lake_key")
+
+
+class Slots(NamedTuple, Generic[T]):
+    """Something for each of the stack's three secrets, each read only by the roles that need it."""
+
+    app: T
+    webhook: T
+    keys: T
+
+
 def default_name(stage: str) -> str:
     return f"socialcrm/{stage}/app"
 
@@ -94,12 +108,17 @@ def webhook_name(stage: str) -> str:
     return f"socialcrm/{stage}/webhooks"
 
 
-def split(values: Secrets) -> tuple[Secrets, Secrets]:
-    """(the webhook function's document, the app's document) of one secrets file."""
+def keys_name(stage: str) -> str:
+    return f"socialcrm/{stage}/keys"
+
+
+def split(values: Secrets) -> Slots[Secrets]:
+    """The app's, the webhook function's and the hash keys' documents of one secrets file."""
     deployed = deployable(values)
-    return (
-        {key: value for key, value in deployed.items() if key in WEBHOOK_KEYS},
-        {key: value for key, value in deployed.items() if key not in WEBHOOK_KEYS},
+    return Slots(
+        app={key: value for key, value in deployed.items() if key not in WEBHOOK_KEYS + HASH_KEYS},
+        webhook={key: value for key, value in deployed.items() if key in WEBHOOK_KEYS},
+        keys={key: value for key, value in deployed.items() if key in HASH_KEYS},
     )
 
 

@@ -1,12 +1,13 @@
 """Finding customers: the search agents use, and the index the processor keeps for it.
 
 Nothing searchable is kept in clear: names, handles, user ids, e-mail addresses and phone numbers
-are normalised and kept only as keyed hashes (rules/search.py), under the stage's `search_key` (the
-app secrets document). The processor indexes each inbound message's author (their name's prefixes,
-handle and platform user id) and the e-mail addresses and phone numbers the personal-data patterns
-find in its words, before those are redacted for storing; it writes only the entries the customer
-does not have yet. The same address or number in two customers' messages suggests linking them
-(store/links.py); nothing is linked without a person.
+are normalised and kept only as keyed hashes (rules/search.py), under the stage's `search_key` (in
+the hash keys' secret, which the ops API may read: it holds no page token). The processor indexes
+each inbound message's author (their name's prefixes, handle and platform user id) and the e-mail
+addresses and phone numbers the personal-data patterns find in its words, before those are
+redacted for storing; it writes only the entries the customer does not have yet. The same address
+or number in two customers' messages suggests linking them (store/links.py); nothing is linked
+without a person.
 
 A search is one Query per hash the query could be (run at once) and one BatchGet of the profiles
 found; the query itself is never logged.
@@ -41,7 +42,7 @@ SHARED_CONTACT = 3
 
 
 class SearchUnavailable(RuntimeError):
-    """The stage has no `search_key` in its app secrets, or they cannot be read now."""
+    """The stage has no `search_key` in its hash keys' secret, or it cannot be read now."""
 
 
 class DirectoryIndex(Protocol):
@@ -82,9 +83,9 @@ class Directory:
         try:
             key = self._key()
         except SecretNotSet:
-            raise SearchUnavailable("search is not configured: the app secrets have no search_key") from None
+            raise SearchUnavailable("search is not configured: the hash keys' secret has no search_key") from None
         except SecretUnavailable:
-            raise SearchUnavailable("the app secrets cannot be read: try again shortly") from None
+            raise SearchUnavailable("the hash keys' secret cannot be read: try again shortly") from None
         digests = {rules.digest(key, kind, value): kind for kind, value in rules.query_terms(query)}
         if not digests:
             return []

@@ -32,7 +32,7 @@ from tests.customer_helpers import (
 )
 from tests.helpers import call
 from tools.fake_comprehend import FakeComprehend
-from tools.secrets import default_name, split
+from tools.secrets import keys_name, split
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
 JOAO, JOANA = 6100000042, 6100000043
@@ -144,7 +144,7 @@ def test_short_queries_are_refused_and_no_query_reaches_a_log(client, stack, joa
 def test_without_a_search_key_nothing_is_indexed_and_search_says_so(client, sqs, stack, secrets) -> None:
     without = {key: value for key, value in secrets.items() if key != "search_key"}
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=default_name("dev"), SecretString=json.dumps(split(without)[1])
+        SecretId=keys_name("dev"), SecretString=json.dumps(split(without).keys)
     )
     rebuild()
     deliver(client, sqs, stack, secrets, "telegram", telegram(JOAO, JOAO_TEXT, T0, "João", "Silva"))
@@ -155,7 +155,7 @@ def test_without_a_search_key_nothing_is_indexed_and_search_says_so(client, sqs,
     assert "search_key" in body["Message"]
 
     boto3.client("secretsmanager").put_secret_value(
-        SecretId=default_name("dev"), SecretString=json.dumps(split(secrets)[1])
+        SecretId=keys_name("dev"), SecretString=json.dumps(split(secrets).keys)
     )
     rebuild()
     deliver(

@@ -8,7 +8,7 @@ import os
 import secrets as secrets_module
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests import iam
 from tools import deploy
 from tools import template as templates
 from tools.provision import provision
@@ -31,6 +32,8 @@ PROD_SECRETS = {
         "trustpilot_token",
         "generic_secret",
         "ops_api_token",
+        "search_key",
+        "lake_key",
     )
 }
 PROD_SECRETS["telegram_secret_token"] = secrets_module.token_urlsafe(32)
@@ -269,12 +272,14 @@ def test_every_dead_letter_queue_and_the_ingest_backlog_page_ops(merged: dict[st
 
 
 def test_the_stack_owns_the_secrets_it_is_given(prod_secrets: Path, merged: dict[str, Any]) -> None:
-    """A secrets file becomes two NoEcho parameters, its app part and its webhook part; the template
-    creates each secret from its part under the name the functions read, and keeps it if the stack
-    goes. Only the webhook function may read the webhook secret, and nothing else."""
+    """A secrets file becomes three NoEcho parameters, its app, webhook and hash keys parts; the
+    template creates each secret from its part under the name the functions read, and keeps it if
+    the stack goes. Only the webhook function may read the webhook secret, and nothing else; the
+    ops API and the lake's archiver read the hash keys, never the app secret's page tokens."""
     for logical_id, condition, name, value in (
         ("AppSecrets", "OwnsSecrets", "SecretsName", "SecretsValue"),
         ("WebhookSecrets", "OwnsWebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue"),
+        ("KeysSecrets", "OwnsKeysSecrets", "KeysSecretsName", "KeysSecretsValue"),
     ):
         secret = merged["Resources"][logical_id]
         assert secret["Type"] == "AWS::SecretsManager::Secret"
@@ -287,77 +292,95 @@ def test_the_stack_owns_the_secrets_it_is_given(prod_secrets: Path, merged: dict
     environment = templates.function_environment(merged)
     assert environment["SOCIALCRM_SECRETS_ID"] == {"Ref": "SecretsName"}
     assert environment["SOCIALCRM_WEBHOOK_SECRETS_ID"] == {"Ref": "WebhookSecretsName"}
-    grants = [(role, s) for role, s in _statements(merged) if "secretsmanager:GetSecretValue" in s["Action"]]
-    assert grants
-    for role, grant in grants:  # a secret's versions of its name (six random characters), nothing else
-        secret = "WebhookSecretsName" if role == "WebhookIngressRole" else "SecretsName"
-        assert grant["Resource"]["Fn::Sub"].endswith(f":secret:${{{secret}}}-??????"), role
+    assert environment["SOCIALCRM_KEYS_SECRETS_ID"] == {"Ref": "KeysSecretsName"}
+    grants: dict[str, set[str]] = {}
+    for role, grant in _statements(merged):
+        if "secretsmanager:GetSecretValue" in grant["Action"]:
+            # a secret's versions of its name (six random characters), nothing else
+            secret = grant["Resource"]["Fn::Sub"].removeprefix(
+                "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${"
+            )
+            assert secret.endswith("}-??????"), role
+            grants.setdefault(secret.removesuffix("}-??????"), set()).add(role)
     # The processor reads the page tokens, the notifier the chat webhook, the sender the channels'
     # credentials. The authorizer, which runs for any request from the internet carrying a token,
     # reads no secret: no deployed stage accepts the shared ops token (only the local stack sets
-    # SOCIALCRM_OPS_TOKEN_ROLE).
-    assert {role for role, _ in grants} == {
-        "WebhookIngressRole",
-        "ProcessInteractionsRole",
-        "NotifyAlertsRole",
-        "SendRepliesRole",
-        "ArchiveToLakeRole",
+    # SOCIALCRM_OPS_TOKEN_ROLE). The search index (the processor writes it, the ops API searches
+    # it) and the lake's pseudonyms need the hash keys only.
+    assert grants == {
+        "WebhookSecretsName": {"WebhookIngressRole"},
+        "SecretsName": {"ProcessInteractionsRole", "NotifyAlertsRole", "SendRepliesRole"},
+        "KeysSecretsName": {"ProcessInteractionsRole", "ApiHandlerRole", "ArchiveToLakeRole"},
     }
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
         parameters = deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", prod_secrets)
-        webhook_part, app_part = split(load_file(prod_secrets))
+        app_part, webhook_part, keys_part = split(load_file(prod_secrets))
         assert [p["ParameterKey"] for p in parameters] == [
             "SecretsName",
             "SecretsValue",
             "WebhookSecretsName",
             "WebhookSecretsValue",
+            "KeysSecretsName",
+            "KeysSecretsValue",
         ]
-        assert (parameters[0]["ParameterValue"], parameters[2]["ParameterValue"]) == (
+        assert [parameters[n]["ParameterValue"] for n in (0, 2, 4)] == [
             "socialcrm/prod/app",
             "socialcrm/prod/webhooks",
-        )
+            "socialcrm/prod/keys",
+        ]
         assert json.loads(parameters[1]["ParameterValue"]) == app_part
         assert json.loads(parameters[3]["ParameterValue"]) == webhook_part
+        assert (
+            json.loads(parameters[5]["ParameterValue"])
+            == keys_part
+            == {
+                "search_key": PROD_SECRETS["search_key"],
+                "lake_key": PROD_SECRETS["lake_key"],
+            }
+        )
         assert ("meta_app_secret" in webhook_part, "meta_app_secret" in app_part) == (True, False)
         assert ("ops_api_token" in app_part, "ops_api_token" in webhook_part) == (True, False)
         assert secretsmanager.list_secrets()["SecretList"] == []  # written by the stack, not the script
 
 
-def _both_entries(secretsmanager: Any, app: str = '{"old": "value"}', webhooks: str = '{"old": "hooks"}') -> None:
+def _all_entries(
+    secretsmanager: Any, app: str = '{"old": "value"}', webhooks: str = '{"old": "hooks"}', keys: str = "{}"
+) -> None:
     secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString=app)
     secretsmanager.create_secret(Name="socialcrm/prod/webhooks", SecretString=webhooks)
+    secretsmanager.create_secret(Name="socialcrm/prod/keys", SecretString=keys)
 
 
 def test_existing_entries_are_used_or_updated_in_place(prod_secrets: Path) -> None:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
-        _both_entries(secretsmanager)
+        _all_entries(secretsmanager)
         cloudformation = session.client("cloudformation")
         kept = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", None)
-        assert (kept[1], kept[3]) == (
+        assert (kept[1], kept[3], kept[5]) == (
             {"ParameterKey": "SecretsValue", "ParameterValue": ""},
             {"ParameterKey": "WebhookSecretsValue", "ParameterValue": ""},
+            {"ParameterKey": "KeysSecretsValue", "ParameterValue": ""},
         )
         assert secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"] == '{"old": "value"}'
         updated = deploy.secrets_parameters(cloudformation, secretsmanager, "prod", prod_secrets)
-        assert (updated[1]["ParameterValue"], updated[3]["ParameterValue"]) == ("", "")
-        webhook_part, app_part = split(load_file(prod_secrets))
-        assert json.loads(secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"]) == app_part
-        stored = secretsmanager.get_secret_value(SecretId="socialcrm/prod/webhooks")["SecretString"]
-        assert json.loads(stored) == webhook_part
+        assert [updated[n]["ParameterValue"] for n in (1, 3, 5)] == ["", "", ""]
+        for name, part in zip(("app", "webhooks", "keys"), split(load_file(prod_secrets)), strict=True):
+            stored = secretsmanager.get_secret_value(SecretId=f"socialcrm/prod/{name}")["SecretString"]
+            assert json.loads(stored) == part, name
 
 
 def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) -> Any:
-    """A CloudFormation client whose stack has both secrets' resources in `status`, or that answers
+    """A CloudFormation client whose stack has its secrets' resources in `status`, or that answers
     with `error` (moto's stacks cannot create secrets)."""
     from botocore.stub import Stubber
 
     client = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(client)
-    for logical_id, name in (("AppSecrets", "app"), ("WebhookSecrets", "webhooks")):
+    for logical_id, name in (("AppSecrets", "app"), ("WebhookSecrets", "webhooks"), ("KeysSecrets", "keys")):
         expected = {"StackName": "socialcrm-prod", "LogicalResourceId": logical_id}
         if error:
             stubber.add_client_error("describe_stack_resource", error, "denied", 400, expected_params=expected)
@@ -378,10 +401,11 @@ def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) 
 def test_a_secret_the_stack_retained_on_deletion_is_an_existing_entry() -> None:
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
-        _both_entries(secretsmanager, "{}", "{}")
+        _all_entries(secretsmanager, "{}", "{}")
         kept = deploy.secrets_parameters(_stack_answering("DELETE_SKIPPED"), secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "ParameterValue": ""}
         assert kept[3] == {"ParameterKey": "WebhookSecretsValue", "ParameterValue": ""}
+        assert kept[5] == {"ParameterKey": "KeysSecretsValue", "ParameterValue": ""}
 
 
 def test_an_unreadable_stack_stops_the_deploy_instead_of_dropping_the_secret() -> None:
@@ -396,7 +420,7 @@ def test_a_secret_scheduled_for_deletion_is_refused() -> None:
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         secretsmanager = session.client("secretsmanager")
-        _both_entries(secretsmanager, "{}", "{}")
+        _all_entries(secretsmanager, "{}", "{}")
         secretsmanager.delete_secret(SecretId="socialcrm/prod/webhooks", RecoveryWindowInDays=7)
         with pytest.raises(deploy.DeployError, match="socialcrm/prod/webhooks is scheduled for deletion"):
             deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", None)
@@ -420,10 +444,10 @@ def test_a_stack_that_owns_the_secrets_keeps_them_or_rotates_them(prod_secrets: 
         kept = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", None)
         assert kept[1] == {"ParameterKey": "SecretsValue", "UsePreviousValue": True}
         assert kept[3] == {"ParameterKey": "WebhookSecretsValue", "UsePreviousValue": True}
+        assert kept[5] == {"ParameterKey": "KeysSecretsValue", "UsePreviousValue": True}
         rotated = deploy.secrets_parameters(_stack_answering(), secretsmanager, "prod", prod_secrets)
-        webhook_part, app_part = split(load_file(prod_secrets))
-        assert json.loads(rotated[1]["ParameterValue"]) == app_part
-        assert json.loads(rotated[3]["ParameterValue"]) == webhook_part
+        for n, part in zip((1, 3, 5), split(load_file(prod_secrets)), strict=True):
+            assert json.loads(rotated[n]["ParameterValue"]) == part
         assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
 
 
@@ -532,8 +556,10 @@ def test_the_webhook_routes_run_in_their_own_function_with_their_own_role(merged
         "secretsmanager:GetSecretValue",
         "s3:PutObject",
     }
-    ops = {action for role, s in _statements(merged) if role == "ApiHandlerRole" for action in s["Action"]}
-    assert "secretsmanager:GetSecretValue" not in ops  # the ops routes read no platform secret
+    # The ops routes read no platform secret: only the hash keys (customer search).
+    ops = [s["Resource"] for role, s in _statements(merged) if role == "ApiHandlerRole" and "secretsmanager" in str(s)]
+    keys = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${KeysSecretsName}-??????"
+    assert ops == [{"Fn::Sub": keys}]
 
 
 def _named(node: Any) -> set[str]:
@@ -1064,12 +1090,11 @@ def test_the_api_role_keeps_console_items_and_reads_only_who_is_in_which_group(m
         "SEARCH#ana": ("Query",),
         "CUSTOMER#c1": ("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"),
     }
+    policies = iam.Policies(merged, "prod")
+    table = iam.ARN_OF_TABLE.format(name="socialcrm-prod")
     for key, actions in needs.items():
         for action in actions:
-            assert _allows_call(merged, "ApiHandlerRole", action, None, [key]), (key, action)
-    # The check itself refuses what a LeadingKeys condition leaves out.
-    assert not _allows_call(merged, "SendRepliesRole", "PutItem", None, ["SESSION#0f"])
-    assert _allows_call(merged, "SendRepliesRole", "PutItem", None, ["CHANNEL#telegram"])
+            assert policies.allows("ApiHandlerRole", iam.Need(f"dynamodb:{action}", table, (key,))), (key, action)
     cognito = {
         role: (set(s["Action"]), s["Resource"])
         for role, s in _statements(merged)
@@ -1237,136 +1262,3 @@ def test_the_deploy_builds_and_uploads_the_layer_only_for_an_offline_stage(
         monkeypatch.setattr(nlp_layer, "build", lambda: nlp_layer.Layer(archive, 22, nlp_layer.UNZIPPED_LIMIT, 700))
         with pytest.raises(deploy.DeployError, match="over Lambda's"):
             deploy.attach_nlp_layer(session, _with_engine(merged, "hybrid"), packaged, bucket, "prod")
-
-
-def _allows_call(merged: dict[str, Any], role: str, action: str, index: str | None, leading_keys: list[str]) -> bool:
-    """Whether one of the role's statements allows `action` on the table (or on the named index),
-    for every partition key in `leading_keys`, given its dynamodb:LeadingKeys condition if any."""
-    from fnmatch import fnmatchcase
-
-    for name, statement in _statements(merged):
-        if name != role or statement.get("Effect") != "Allow" or f"dynamodb:{action}" not in statement["Action"]:
-            continue
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        if index is None:
-            named = any(resource == {"Fn::GetAtt": ["Table", "Arn"]} for resource in resources)
-        else:
-            subs = [resource.get("Fn::Sub") for resource in resources if isinstance(resource, dict)]
-            named = any(sub in (f"${{Table.Arn}}/index/{index}", "${Table.Arn}/index/*") for sub in subs)
-        if not named:
-            continue
-        condition = statement.get("Condition", {})
-        if set(condition) - {"ForAllValues:StringLike", "ForAllValues:StringEquals"}:
-            continue  # an operator this check does not read: it does not count as allowing
-        listed = [tests.get("dynamodb:LeadingKeys", []) for tests in condition.values()]
-        patterns = [p for found in listed for p in ([found] if isinstance(found, str) else found)]
-        others = {k for tests in condition.values() for k in tests} - {"dynamodb:LeadingKeys"}
-        if not others and (not patterns or all(any(fnmatchcase(k, p) for p in patterns) for k in leading_keys)):
-            return True
-    return False
-
-
-def _table_calls(operation: str, kwargs: dict[str, Any]) -> list[tuple[str, str | None, list[str]]]:
-    """The IAM actions a recorded DynamoDB call needs: (action, index, partition keys touched)."""
-    index = kwargs.get("IndexName")
-    if operation in ("GetItem", "DeleteItem", "UpdateItem"):
-        return [(operation, None, [kwargs["Key"]["pk"]["S"]])]
-    if operation == "PutItem":
-        return [(operation, None, [kwargs["Item"]["pk"]["S"]])]
-    if operation == "Query":
-        names = dict(kwargs.get("ExpressionAttributeNames", {}))
-        alias, _, value = kwargs["KeyConditionExpression"].split(" AND ")[0].strip("() ").partition(" = ")
-        assert index is not None or names[alias.strip()] == "pk", (names, kwargs["KeyConditionExpression"])
-        return [(operation, index, [kwargs["ExpressionAttributeValues"][value.strip()]["S"]])]
-    if operation == "BatchGetItem":
-        keys = [key["pk"]["S"] for request in kwargs["RequestItems"].values() for key in request["Keys"]]
-        return [(operation, None, keys)]
-    if operation == "BatchWriteItem":
-        writes = [write for writes in kwargs["RequestItems"].values() for write in writes]
-        keys = [(w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"])["pk"]["S"] for w in writes]
-        return [(operation, None, keys)]
-    if operation == "TransactWriteItems":
-        actions = {
-            "Put": "PutItem",
-            "Update": "UpdateItem",
-            "Delete": "DeleteItem",
-            "ConditionCheck": "ConditionCheckItem",
-        }
-        found: list[tuple[str, str | None, list[str]]] = []
-        for item in kwargs["TransactItems"]:
-            ((kind, request),) = item.items()
-            found.append((actions[kind], None, [(request.get("Item") or request["Key"])["pk"]["S"]]))
-        return found
-    raise AssertionError(f"no rule for {operation}")
-
-
-def _refused(
-    merged: dict[str, Any], role: str, calls: list[tuple[str, dict[str, Any]]]
-) -> list[tuple[str, str | None, str]]:
-    """The recorded calls the role's statements do not allow, one line per action, index and key prefix."""
-    refused = set()
-    for operation, kwargs in calls:
-        for action, index, keys in _table_calls(operation, kwargs):
-            if not _allows_call(merged, role, action, index, keys):
-                refused |= {(action, index, "#".join(key.split("#")[:2])) for key in keys}
-    return sorted(refused, key=str)
-
-
-@pytest.fixture
-def table_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
-    """Every DynamoDB call PynamoDB makes from here on: (operation, its parameters)."""
-    from pynamodb.connection.base import Connection
-
-    calls: list[tuple[str, dict[str, Any]]] = []
-    real = Connection._make_api_call
-
-    def record(self: Connection, operation: str, kwargs: dict[str, Any]) -> Any:
-        calls.append((operation, kwargs))
-        return real(self, operation, kwargs)
-
-    monkeypatch.setattr(Connection, "_make_api_call", record)
-    return calls
-
-
-def _history(client: Any, secrets: dict[str, Any]) -> None:
-    """Webhooks for a message on time, one from days ago and a crisis-sized burst, posted (not yet processed)."""
-    from datetime import UTC, datetime, timedelta
-
-    from tests.helpers import meta_message
-    from tools.webhook_client import sign
-
-    now = datetime.now(UTC)
-    moments = [now - timedelta(days=3)] + [now - timedelta(minutes=n) for n in range(8)]
-    for n, moment in enumerate(moments):
-        body = meta_message("104000000000088", f"PSID-I{n}", f"mid.i{n}", "Terrible battery, worst phone ever", moment)
-        request = sign("meta", body, secrets)
-        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
-
-
-def test_every_table_call_the_workers_make_is_one_their_roles_allow(
-    merged: dict[str, Any], client, sqs, pipeline, secrets, table_calls: list[tuple[str, dict[str, Any]]]
-) -> None:
-    """moto checks no IAM, so a call a role does not allow passes every other test and fails in
-    AWS, every run. The queue's processor, then the scheduled roll-up (figures and topics), the
-    crisis and SLA watches, the digest and the weekly summary run here over messages on time, late
-    and in a burst, with every DynamoDB call recorded; each is checked against the statements of
-    the role the deploy gives that function."""
-    from chalicelib.handlers import alerts as handlers
-    from chalicelib.handlers.insight import roll_up, send_weekly_summary
-    from tests.helpers import process_queue
-
-    _history(client, secrets)
-    table_calls.clear()  # the webhooks' own calls belong to the ingress role
-    flows: list[tuple[str, Callable[[], object]]] = [
-        ("ProcessInteractionsRole", lambda: process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])),
-        ("RollUpFiguresRole", lambda: roll_up({}, None)),
-        ("WatchCrisesRole", lambda: handlers.watch_crises({}, None)),
-        ("WatchSlasRole", lambda: handlers.watch_slas({}, None)),
-        ("SendAlertDigestRole", lambda: handlers.send_digest({}, None)),
-        ("SendWeeklySummaryRole", lambda: send_weekly_summary({}, None)),
-    ]
-    for role, run in flows:
-        run()
-        assert table_calls, role
-        assert (role, _refused(merged, role, table_calls)) == (role, [])
-        table_calls.clear()

@@ -188,8 +188,8 @@ def test_without_the_lake_key_the_events_wait_on_the_queue(client, sqs, pipeline
 
     post(client, secrets, messenger("25000000000000501", "mid.lk1", COMPLAINT, datetime.now(UTC)))
     process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
-    _, app_values = secret_docs.split({key: value for key, value in secrets.items() if key != "lake_key"})
-    secret_docs.store(boto3.client("secretsmanager"), pipeline["SOCIALCRM_SECRETS_ID"], app_values)
+    keys = secret_docs.split({key: value for key, value in secrets.items() if key != "lake_key"}).keys
+    secret_docs.store(boto3.client("secretsmanager"), pipeline["SOCIALCRM_KEYS_SECRETS_ID"], keys)
     dependencies.reset()
     messages = lake_messages(sqs)
     assert messages

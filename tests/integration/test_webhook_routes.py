@@ -201,7 +201,7 @@ def test_a_source_with_its_own_secret_accepts_only_that_secret(client, sqs, aws,
 
 
 def test_a_source_without_any_secret_cannot_post(client, sqs, aws, secrets) -> None:
-    webhook_part, _ = split(secrets)
+    webhook_part = split(secrets).webhook
     boto3.client("secretsmanager").put_secret_value(
         SecretId=aws["SOCIALCRM_WEBHOOK_SECRETS_ID"],
         SecretString=json.dumps({key: value for key, value in webhook_part.items() if key != "generic_secret"}),

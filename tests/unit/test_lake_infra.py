@@ -226,7 +226,7 @@ def test_only_the_archiver_and_the_rollup_write_to_the_stream_and_nothing_else(t
                 writers[name] = statement["Sid"]
     assert set(writers) == {"ArchiveToLakeRole", "RollUpFiguresRole"}
     policy = {s["Sid"]: s for s in _statements(template, "ArchiveToLakeRole")}
-    assert set(policy) == {"Logs", "ConsumeLakeQueue", "ReadProfilesKeepLakeKeys", "ReadLakeKey", "ArchiveToLake"}
+    assert set(policy) == {"Logs", "ConsumeLakeQueue", "ReadProfilesKeepLakeKeys", "ReadHashKeys", "ArchiveToLake"}
     assert policy["ConsumeLakeQueue"]["Resource"] == {"Fn::GetAtt": ["LakeQueue", "Arn"]}
     keys = policy["ReadProfilesKeepLakeKeys"]
     assert set(keys["Action"]) == {
@@ -237,7 +237,8 @@ def test_only_the_archiver_and_the_rollup_write_to_the_stream_and_nothing_else(t
     }
     assert keys["Resource"] == {"Fn::GetAtt": ["Table", "Arn"]}  # no index
     assert keys["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CUSTOMER#*"]}}
-    assert policy["ReadLakeKey"]["Resource"]["Fn::Sub"].endswith(":secret:${SecretsName}-??????")
+    # the hash keys' secret (lake_key), never the app secret's page tokens
+    assert policy["ReadHashKeys"]["Resource"]["Fn::Sub"].endswith(":secret:${KeysSecretsName}-??????")
     events = template["Resources"]["ArchiveToLake"]["Properties"]["Events"]
     assert events["ArchiveToLakeSqsEventSource"]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert templates.function_environment(template)["SOCIALCRM_LAKE_STREAM"] == {"Ref": "LakeStream"}

@@ -46,9 +46,16 @@ def test_the_dev_document_holds_credentials_for_the_demos_accounts() -> None:
 
 def test_reply_credentials_go_to_the_app_secret_never_the_webhook_functions() -> None:
     assert not set(REPLY_KEYS) & set(WEBHOOK_KEYS)
-    webhook_part, app_part = split(load_file(DEV_SECRETS_PATH))
-    assert set(REPLY_KEYS) <= set(app_part)
-    assert not set(REPLY_KEYS) & set(webhook_part)
+    parts = split(load_file(DEV_SECRETS_PATH))
+    assert set(REPLY_KEYS) <= set(parts.app)
+    assert not set(REPLY_KEYS) & (set(parts.webhook) | set(parts.keys))
+
+
+def test_the_hash_keys_have_a_secret_of_their_own_with_nothing_else() -> None:
+    """The ops API (search) and the lake's archiver read the hash keys' secret, not the app's."""
+    parts = split(load_file(DEV_SECRETS_PATH))
+    assert set(parts.keys) == {"search_key", "lake_key"}
+    assert not {"search_key", "lake_key"} & (set(parts.app) | set(parts.webhook))
 
 
 def test_well_formed_credentials_are_kept_as_they_are() -> None:

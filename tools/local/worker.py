@@ -196,24 +196,28 @@ def poll_once(consumer: SqsConsumer, sqs: Any, region: str, wait_seconds: int = 
     return len(messages)
 
 
+def scheduled_event() -> dict[str, Any]:
+    """What an EventBridge schedule hands its function."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "account": "123456789012",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {},
+    }
+
+
 def run_due(schedules: list[Schedule]) -> None:
     now = time.monotonic()
     for schedule in schedules:
         if now >= schedule.next_run:
             schedule.next_run = now + schedule.every_seconds
-            event = {
-                "version": "0",
-                "id": str(uuid.uuid4()),
-                "detail-type": "Scheduled Event",
-                "source": "aws.events",
-                "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "account": "123456789012",
-                "region": "us-east-1",
-                "resources": [],
-                "detail": {},
-            }
             try:
-                schedule.handler(event, LambdaContext(function_name=schedule.name))
+                schedule.handler(scheduled_event(), LambdaContext(function_name=schedule.name))
             except Exception:
                 log.exception("schedule %s failed", schedule.name)
 
