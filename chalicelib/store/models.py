@@ -12,6 +12,7 @@ from pynamodb.attributes import (
     ListAttribute,
     MapAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -125,6 +126,10 @@ class CustomerItem(Item, discriminator="customer"):
     # The brand's replies that answered no case yet (models.case.BrandReply), until their message lands.
     waiting_replies = JSONAttribute(null=True)
     erasing_at = UTCDateTimeAttribute(null=True)  # an erasure has begun: nothing more may be written
+    # The hours (since the epoch) the customer's messages were written or counted late in, kept by
+    # an erasure before it deletes them: the topics' examples are found through those hours, and a
+    # rerun of an erasure interrupted after the messages went must still find them.
+    erasing_hours = NumberSetAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)  # PROFILES#<shard>: the profile listed for the segment job
     gsi1sk = UnicodeAttribute(null=True)
     version = VersionAttribute()

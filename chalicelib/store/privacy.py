@@ -127,7 +127,9 @@ class CustomerRecords:
         erasure interrupted half-way: what lies outside the partition (pointers, alerts about
         them, their samples in others' alerts, cooldowns) goes before the partition's items that
         lead to it (interactions, alert references), and the profile, by which a rerun finds the
-        customer at all, goes last."""
+        customer at all, goes last. The topics' examples are found through the hours the messages
+        were written in, which the profile keeps (`erasing_hours`) before the messages go: the
+        second pass over them, after the messages went, may still fail, and its rerun needs them."""
         erasing_at = _mark_erasing(customer_id)
         if erasing_at is None:
             return None
@@ -177,20 +179,14 @@ class CustomerRecords:
             if isinstance(item, CaseItem)
             for viewer in ViewingItem.query(keys.viewing(item.case_id))
         ]
-        # Their messages among the topics' examples (references that name them): where they wrote,
-        # or where a late one was counted.
-        written = [
-            moment
-            for item in partition
-            if isinstance(item, InteractionItem)
-            for moment in (item.occurred_at, item.topics_at)
-            if moment is not None
-        ]
+        # Their messages among the topics' examples (references that name them): in the hours they
+        # wrote in, or a late one was counted in; kept on the profile until it goes.
+        written = _keep_hours(profile, partition)
         TopicStore().forget(customer_id, written)
         _delete([*pointers, *alerts, *cooldowns, *mirrored, *entries, *viewers])
         _delete([item for item in partition if item not in profile])  # the references among them
-        _delete(profile)
         TopicStore().forget(customer_id, written)  # again: a count that read them before they went
+        _delete(profile)
         return {
             "identities": len(identities),
             "interactions": len(pointers),
@@ -198,6 +194,24 @@ class CustomerRecords:
             "alerts": len(alerts),
             "items": len(identities) + len(pointers) + len(alerts) + len(mirrored) + len(entries) + len(partition),
         }
+
+
+def _keep_hours(profile: list[CustomerItem], partition: list[Item]) -> list[datetime]:
+    """The hours the customer's messages were written or counted late in: those in the partition
+    and those an interrupted run kept on the profile, which keeps them all before anything goes."""
+    hours = {
+        int(moment.timestamp()) // 3600
+        for item in partition
+        if isinstance(item, InteractionItem)
+        for moment in (item.occurred_at, item.topics_at)
+        if moment is not None
+    }
+    for item in profile:
+        kept = set(cast(set[int], item.erasing_hours or set()))  # PynamoDB types it as never None
+        if hours - kept:
+            item.update(actions=[CustomerItem.erasing_hours.add(hours - kept)])  # conditional on its version
+        hours |= kept
+    return [datetime.fromtimestamp(hour * 3600, UTC) for hour in sorted(hours)]
 
 
 def _strip(alert_id: str, customer_id: str) -> None:

@@ -133,6 +133,43 @@ def test_erasure_takes_the_customer_out_of_the_topics_examples(client, sqs, pipe
     assert call(client, "get", "/insights/topics", role="supervisor")[1]["rows"][0]["count"] == 2  # still counted
 
 
+def test_an_erasure_whose_last_pass_over_the_topics_failed_finishes_when_run_again(
+    client, sqs, pipeline, secrets, monkeypatch
+) -> None:
+    """The second pass over the topics' examples runs after the customer's messages are deleted.
+    If it fails (the tallies kept changing), the erasure answers an error and a rerun must still
+    find where the examples are: the profile keeps those hours, and goes only after that pass."""
+    from chalicelib.store.topics import TopicsBusy, TopicStore
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    request = sign("meta", meta_message(PAGE, "PSID-R1", "mid.r1", BURST[2], now - timedelta(days=1)), secrets)
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    dependencies.topics().count(now)  # late: counted in the hour it arrived
+    (gone,) = {e["c"] for item in _topic_items() for t in item.topics.values() for e in t.get("ex", [])}
+
+    real = TopicStore.forget
+    passes: list[int] = []
+
+    def first_skipped_then_busy(self: TopicStore, customer_id: str, moments: Any) -> int:
+        # the first pass as if a count wrote the examples back after it; the second one failing
+        passes.append(len(passes))
+        if len(passes) == 1:
+            return 0
+        if len(passes) == 2:
+            raise TopicsBusy("kept changing")
+        return real(self, customer_id, moments)
+
+    monkeypatch.setattr(TopicStore, "forget", first_skipped_then_busy)
+    status, _ = call(client, "delete", f"/customers/{gone}", role="admin")
+    assert status >= 500
+    assert gone in json.dumps([item.topics for item in _topic_items()])
+    status, erased = call(client, "delete", f"/customers/{gone}", role="admin")
+    assert status == 200, erased
+    assert gone not in json.dumps([item.topics for item in _topic_items()])
+    assert call(client, "get", f"/customers/{gone}", role="admin")[0] == 404
+
+
 def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they_arrive(
     client, sqs, pipeline, secrets
 ) -> None:
