@@ -4,7 +4,8 @@ languages and examples; and naming what a crisis is about, for the crisis watch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -19,6 +20,7 @@ DEFAULT_DAYS = 7
 SHOWN = 50
 CRISIS_SHARE = 0.3  # a crisis is about a topic when at least this share of its messages name it
 CRISIS_MIN = 3
+ERASURE_CHECKS = 5  # rewrites of a count's tallies for customers whose erasure began meanwhile
 
 
 class TopicRepository(Protocol):
@@ -36,10 +38,17 @@ class TopicRepository(Protocol):
 
     def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]: ...
 
+    def erased(self, customer_ids: Iterable[str]) -> set[str]: ...
+
 
 class LakeUnavailable(RuntimeError):
     """The topics' counts did not all reach the data lake: the run fails, so Lambda runs it again
     (and the next run counts the same hours again in any case)."""
+
+
+class ErasuresMeanwhile(RuntimeError):
+    """Customers named in the count kept being erased while it rewrote its tallies: the run fails
+    (and runs again) rather than leave a reference to one of them."""
 
 
 class Topics:
@@ -53,21 +62,45 @@ class Topics:
         then the days they belong to from their hours. Returns topics per hour counted."""
         known = self.known(now.date())
         counted: dict[str, int] = {}
-        days: set[str] = set()
+        hours: dict[datetime, dict[str, Tally]] = {}
         records: list[dict[str, Any]] = []
         for back in range(HOURS_RECOUNTED):
             hour = (now - timedelta(hours=back)).replace(minute=0, second=0, microsecond=0)
-            topics = tally(self._store.mentions(hour), self._merger, known)
+            hours[hour] = topics = tally(self._store.mentions(hour), self._merger, known)
             self._store.save_hour(hour, topics, now)
             counted[hour.strftime("%Y-%m-%dT%H")] = len(topics)
-            days.add(hour.strftime("%Y-%m-%d"))
             if self._lake is not None:
                 records += topic_records(hour, {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}, now)
-        for day in sorted(days):
-            self._store.save_day(day, top(combine(self._store.hours(day))), now)
+        days: dict[str, dict[str, Tally]] = {}
+        for day in sorted({hour.strftime("%Y-%m-%d") for hour in hours}):
+            days[day] = top(combine(self._store.hours(day)))
+            self._store.save_day(day, days[day], now)
+        self._leave_out_erased(hours, days, now)
         if self._lake is not None and records and not all(self._lake.put(records)):
             raise LakeUnavailable("the topics' counts did not all reach the lake")
         return counted
+
+    def _leave_out_erased(
+        self, hours: dict[datetime, dict[str, Tally]], days: dict[str, dict[str, Tally]], now: datetime
+    ) -> None:
+        """Write the tallies again without the examples of customers whose erasure began since
+        their messages were read. Checked after writing: an erasure that began before the check
+        is seen here, and one that began after it takes its customer out of what was written (its
+        passes over the topics come after its mark)."""
+        for _ in range(ERASURE_CHECKS):
+            named = {
+                e["c"] for topics in [*hours.values(), *days.values()] for t in topics.values() for e in t.examples
+            }
+            gone = self._store.erased(named)
+            if not gone:
+                return
+            for hour, topics in hours.items():
+                hours[hour] = _without(topics, gone)
+                self._store.save_hour(hour, hours[hour], now)
+            for day, topics in days.items():
+                days[day] = _without(topics, gone)
+                self._store.save_day(day, days[day], now)
+        raise ErasuresMeanwhile(f"customers were still being erased after {ERASURE_CHECKS} rewrites")
 
     def known(self, today: date) -> list[str]:
         first = (today - timedelta(days=KNOWN_DAYS)).isoformat()
@@ -127,6 +160,13 @@ class Topics:
                 for score, name, figures in listed
             ],
         }
+
+
+def _without(topics: dict[str, Tally], customers: set[str]) -> dict[str, Tally]:
+    return {
+        name: replace(figures, examples=[e for e in figures.examples if e.get("c") not in customers])
+        for name, figures in topics.items()
+    }
 
 
 def _example(example: dict[str, str], texts: dict[str, str | None]) -> dict[str, Any]:

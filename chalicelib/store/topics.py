@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.insight.topics import Mention, Tally, terms
 from chalicelib.store import keys
-from chalicelib.store.models import InteractionItem, TopicItem
+from chalicelib.store.models import CustomerItem, InteractionItem, TopicItem
 from chalicelib.store.transactions import is_condition_failure
 
 HOUR_KEPT = timedelta(days=3)
@@ -195,6 +195,23 @@ class TopicStore:
                 raise
             return True
         raise TopicsBusy(f"{pk} {sk} kept changing while its examples were rewritten")
+
+    def erased(self, customer_ids: Iterable[str]) -> set[str]:
+        """Those of these customers being erased or erased (their profile marked, or gone), read
+        consistently: a count that read their messages before an erasure deleted them must not
+        write them back as examples after it."""
+        wanted = sorted(set(customer_ids))
+        if not wanted:
+            return set()
+        profiles = [(keys.customer(customer_id), keys.PROFILE) for customer_id in wanted]
+        kept = {
+            item.pk
+            for item in CustomerItem.batch_get(
+                profiles, consistent_read=True, attributes_to_get=["pk", "sk", "item_type", "erasing_at"]
+            )
+            if item.erasing_at is None
+        }
+        return {customer_id for customer_id in wanted if keys.customer(customer_id) not in kept}
 
     def _read(self, refs: Sequence[tuple[str, str]], attributes: list[str] | None = None) -> list[InteractionItem]:
         """PynamoDB's batch_get asks 100 keys a request and leaves out what is not there."""

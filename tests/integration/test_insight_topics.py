@@ -170,6 +170,40 @@ def test_an_erasure_whose_last_pass_over_the_topics_failed_finishes_when_run_aga
     assert call(client, "get", f"/customers/{gone}", role="admin")[0] == 404
 
 
+def test_a_count_that_read_a_customer_before_their_erasure_does_not_name_them_after_it(
+    client, sqs, pipeline, secrets, monkeypatch
+) -> None:
+    """The count reads an hour's messages, an erasure runs to its end, then the count writes what
+    it read: it checks, after writing, whom the erasures took, and writes again without them."""
+    from chalicelib.store.topics import TopicStore
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    for n in range(2):
+        body = meta_message(PAGE, f"PSID-W{n}", f"mid.w{n}", BURST[2], now - timedelta(minutes=n))
+        request = sign("meta", body, secrets)
+        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    dependencies.topics().count(now)
+    customers = {e["c"] for item in _topic_items() for t in item.topics.values() for e in t.get("ex", [])}
+    gone = sorted(customers)[0]
+
+    real = TopicStore.mentions
+    erased: list[int] = []
+
+    def read_then_erased(self: TopicStore, hour: datetime) -> Any:
+        found = real(self, hour)
+        if not erased:  # between this count's read and its writes
+            erased.append(call(client, "delete", f"/customers/{gone}", role="admin")[0])
+        return found
+
+    monkeypatch.setattr(TopicStore, "mentions", read_then_erased)
+    dependencies.topics().count(now)
+    assert erased == [200]
+    stored = json.dumps([item.topics for item in _topic_items()])
+    assert gone not in stored
+    assert (set(customers) - {gone}).pop() in stored
+
+
 def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they_arrive(
     client, sqs, pipeline, secrets
 ) -> None:
