@@ -56,11 +56,43 @@ def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOU
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
+# Words of DynamoDB's expression grammar, which are not attribute names.
+_EXPRESSION_WORDS = frozenset(
+    [
+        "and",
+        "or",
+        "not",
+        "between",
+        "in",
+        "set",
+        "remove",
+        "add",
+        "delete",
+        "attribute_exists",
+        "attribute_not_exists",
+        "attribute_type",
+        "begins_with",
+        "contains",
+        "size",
+        "if_not_exists",
+        "list_append",
+    ]
+)
+_EXPRESSIONS = ("KeyConditionExpression", "UpdateExpression", "ConditionExpression", "FilterExpression",
+                "ProjectionExpression")  # fmt: skip
+_NAME = re.compile(r"(?<![#:\w.\[])([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def _dynamodb_attributes(request: dict[str, Any]) -> tuple[str, ...]:
-    """The top-level attribute names a DynamoDB request names (PynamoDB names every attribute in
-    an expression through ExpressionAttributeNames)."""
+    """The top-level attribute names a DynamoDB request names: its item or key, the legacy
+    parameters, and every expression's names, given through ExpressionAttributeNames (as PynamoDB
+    gives them all) or written in the expression itself."""
     names = set(request.get("Item", {})) | set(request.get("Key", {})) | set(request.get("AttributesToGet", []))
+    names |= set(request.get("AttributeUpdates", {})) | set(request.get("Expected", {}))
     names |= {name.split(".")[0].split("[")[0] for name in request.get("ExpressionAttributeNames", {}).values()}
+    for expression in _EXPRESSIONS:
+        written = _NAME.findall(request.get(expression, ""))
+        names |= {word for word in written if word.lower() not in _EXPRESSION_WORDS}
     return tuple(sorted(names))
 
 
@@ -94,18 +126,21 @@ def _dynamodb(operation: str, params: dict[str, Any]) -> list[Need]:
         return [Need("dynamodb:Scan", _table(params["TableName"], params.get("IndexName")))]
     if operation == "BatchGetItem":
         return [
-            Need("dynamodb:BatchGetItem", _table(table), tuple(_partition(key) for key in request["Keys"]))
+            Need(
+                "dynamodb:BatchGetItem",
+                _table(table),
+                tuple(_partition(key) for key in request["Keys"]),
+                tuple(sorted({name for key in request["Keys"] for name in key} | set(_dynamodb_attributes(request)))),
+            )
             for table, request in params["RequestItems"].items()
         ]
     if operation == "BatchWriteItem":
-        return [
-            Need(
-                "dynamodb:BatchWriteItem",
-                _table(table),
-                tuple(_partition(w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"]) for w in writes),
-            )
-            for table, writes in params["RequestItems"].items()
-        ]
+        needs = []
+        for table, writes in params["RequestItems"].items():
+            items = [w.get("PutRequest", {}).get("Item") or w["DeleteRequest"]["Key"] for w in writes]
+            named = tuple(sorted({name for item in items for name in item}))
+            needs.append(Need("dynamodb:BatchWriteItem", _table(table), tuple(map(_partition, items)), named))
+        return needs
     if operation in ("TransactWriteItems", "TransactGetItems"):
         actions = {
             "Put": "PutItem",
@@ -122,7 +157,7 @@ def _dynamodb(operation: str, params: dict[str, Any]) -> list[Need]:
                 Need(f"dynamodb:{actions[kind]}", _table(request["TableName"]), (key,), _dynamodb_attributes(request))
             )
         return needs
-    return [Need(f"dynamodb:{operation}", _table(params["TableName"]))]
+    raise AssertionError(f"no rule for dynamodb:{operation}: teach tests/iam.py what it needs")
 
 
 def _queue(url: str) -> str:
@@ -160,6 +195,7 @@ def needs(service: str, operation: str, params: dict[str, Any]) -> list[Need]:
         bucket = f"arn:aws:s3:::{params['Bucket']}"
         if operation in ("ListObjects", "ListObjectsV2", "HeadBucket"):
             return [Need("s3:ListBucket", bucket)]
+        assert "VersionId" not in params, "a version's actions (GetObjectVersion...) are not read here"
         action = {"HeadObject": "GetObject", "DeleteObjects": "DeleteObject"}.get(operation, operation)
         keys = (
             [entry["Key"] for entry in params["Delete"]["Objects"]] if operation == "DeleteObjects" else [params["Key"]]
@@ -219,7 +255,9 @@ class Policies:
 
     def _resource_arn(self, logical_id: str) -> str:
         kind = self.template["Resources"][logical_id]["Type"]
-        name = self.names.get(logical_id, "*")
+        if kind == "AWS::Cognito::UserPool":
+            return _arn("cognito-idp", "userpool/*")  # its id is AWS's choice
+        name = self.names[logical_id]
         arns = {
             "AWS::SQS::Queue": _arn("sqs", name),
             "AWS::DynamoDB::Table": _arn("dynamodb", f"table/{name}"),
@@ -227,9 +265,16 @@ class Policies:
             "AWS::KinesisFirehose::DeliveryStream": _arn("firehose", f"deliverystream/{name}"),
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
             "AWS::SNS::Topic": _arn("sns", name),
-            "AWS::Cognito::UserPool": _arn("cognito-idp", "userpool/*"),  # its id is AWS's choice
         }
         return arns[kind]
+
+    def _reference(self, logical_id: str, attribute: str) -> str:
+        """What `${X.Arn}` / `Fn::GetAtt` (an ARN) or `${X}` / `Ref` gives: a topic's Ref is its
+        ARN, but a queue's is its URL and a table's its name, which as a Resource match nothing."""
+        kind = self.template["Resources"][logical_id]["Type"]
+        if attribute == "Arn" or (attribute == "" and kind == "AWS::SNS::Topic"):
+            return self._resource_arn(logical_id)
+        raise AssertionError(f"{logical_id}{'.' + attribute if attribute else ''} is not an ARN in a Resource")
 
     def _substitute(self, text: str) -> str:
         def value(match: re.Match[str]) -> str:
@@ -246,8 +291,7 @@ class Policies:
             if name in self.parameters:
                 return self.parameters[name]
             logical_id, _, attribute = name.partition(".")
-            assert attribute in ("", "Arn"), name
-            return self._resource_arn(logical_id)
+            return self._reference(logical_id, attribute)
 
         return _SUB.sub(value, text)
 
@@ -263,10 +307,10 @@ class Policies:
             name = node["Ref"]
             if name in self.parameters:
                 return [self.parameters[name]]
-            return [self._resource_arn(name)]
+            return [self._reference(name, "")]
         if "Fn::Sub" in node:
             return [self._substitute(node["Fn::Sub"])]
-        if "Fn::If" in node:
+        if "Fn::If" in node:  # either branch, whichever the stack's condition chooses
             _, one, other = node["Fn::If"]
             return self.patterns(one) + self.patterns(other)
         raise AssertionError(f"a Resource this check cannot read: {node}")

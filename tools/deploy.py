@@ -248,45 +248,82 @@ def secrets_parameters(
     cloudformation: Any, secretsmanager: Any, stage: str, secrets_file: Path | None
 ) -> list[dict[str, Any]]:
     """The stack parameters naming (and, given a file, holding) the stack's three secrets for this
-    deploy (see the module doc)."""
+    deploy (see the module doc). Nothing is written to an existing entry before every secret has
+    found its way: a refusal leaves them all as they were."""
     values = secret_docs.load_file(secrets_file) if secrets_file is not None else None
     if values is not None:
         check_secrets(values, stage)
-    parts = secret_docs.split(values) if values is not None else secret_docs.Slots(None, None, None)
-    return [
-        parameter
-        for slot, part in zip(slots(stage), parts, strict=True)
-        for parameter in _slot_parameters(cloudformation, secretsmanager, stage, slot, part)
-    ]
+    found = [(slot, *_whose(cloudformation, secretsmanager, stage, slot)) for slot in slots(stage)]
+    parts: list[secret_docs.Secrets | None] = [None, None, None]
+    if values is not None:
+        _check_hash_keys(secretsmanager, stage, values)
+        split = secret_docs.split(values)
+        _, _, keys_exist = found[-1]
+        # When a running stack's hash keys get their secret now, the app secret keeps them too, for
+        # the functions still running until the stack's update (or after its rollback), which read
+        # them there; the next deploy with a file takes them out.
+        moving = not keys_exist and stack_status(cloudformation, stack_name(stage)) is not None
+        parts = list(split._replace(app={**split.app, **split.keys}) if moving else split)
+    planned = [_plan(slot, owned, exists, part) for (slot, owned, exists), part in zip(found, parts, strict=True)]
+    for _, write in planned:
+        if write is not None:
+            secret_docs.store(secretsmanager, *write)
+            print(f"secrets stored in the existing Secrets Manager entry {write[0]}")
+    return [parameter for parameters, _ in planned for parameter in parameters]
 
 
-def _slot_parameters(
-    cloudformation: Any, secretsmanager: Any, stage: str, slot: SecretSlot, values: secret_docs.Secrets | None
-) -> list[dict[str, Any]]:
-    name = slot.name
+def _whose(cloudformation: Any, secretsmanager: Any, stage: str, slot: SecretSlot) -> tuple[bool, bool]:
+    """(the stack owns the secret, the secret exists)."""
     owned = _stack_owns(cloudformation, stack_name(stage), slot.logical_id)
-    exists = owned or _secret_exists(secretsmanager, name)
+    return owned, owned or _secret_exists(secretsmanager, slot.name)
+
+
+def _check_hash_keys(secretsmanager: Any, stage: str, values: secret_docs.Secrets) -> None:
+    """Refuse a file without a hash key the stage has: the search index and the lake's references
+    are made under it, and a deploy must not drop it by leaving it out."""
+    for name in (secret_docs.keys_name(stage), secret_docs.default_name(stage)):
+        try:
+            current = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+        except secretsmanager.exceptions.ResourceNotFoundException:
+            continue
+        missing = [key for key in secret_docs.HASH_KEYS if current.get(key) and not values.get(key)]
+        if missing:
+            raise DeployError(
+                f"the secrets file has no {', '.join(missing)}, which {name} holds: add the same value (a new one "
+                "leaves the search index unfindable and starts new references in the lake)"
+            )
+        return  # the keys' own secret, when there is one, is what the stage uses
+
+
+def _plan(
+    slot: SecretSlot, owned: bool, exists: bool, values: secret_docs.Secrets | None
+) -> tuple[list[dict[str, Any]], tuple[str, secret_docs.Secrets] | None]:
+    """One secret's stack parameters, and what to write to its existing entry (if anything)."""
+    name = slot.name
     parameters: list[dict[str, Any]] = [{"ParameterKey": slot.name_parameter, "ParameterValue": name}]
     if values is not None:
-        document = secret_docs.serialise(values)
         if exists and not owned:
-            secret_docs.store(secretsmanager, name, values)
-            print(f"secrets stored in the existing Secrets Manager entry {name}")
-            document = ""
-        elif len(document.encode()) > SECRETS_VALUE_LIMIT:
+            return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": ""}], (name, values)
+        document = secret_docs.serialise(values)
+        if len(document.encode()) > SECRETS_VALUE_LIMIT:
             raise DeployError(
                 f"the secrets for {name} are over {SECRETS_VALUE_LIMIT} bytes, a parameter's limit: store them in "
                 f"Secrets Manager as {name} yourself and deploy without SECRETS_FILE"
             )
-        else:
-            print(f"the stack will store the secrets as {name}")
-        return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": document}]
+        print(f"the stack will store the secrets as {name}")
+        return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": document}], None
     if owned:
         print(f"keeping the stack's secret {name}")
-        return [*parameters, {"ParameterKey": slot.value_parameter, "UsePreviousValue": True}]
+        return [*parameters, {"ParameterKey": slot.value_parameter, "UsePreviousValue": True}], None
     if exists:
         print(f"using the existing secret {name}")
-        return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": ""}]
+        return [*parameters, {"ParameterKey": slot.value_parameter, "ParameterValue": ""}], None
+    if slot.logical_id == "KeysSecrets":
+        raise DeployError(
+            f"Secrets Manager has no secret {name} ({', '.join(secret_docs.HASH_KEYS)}): a stack deployed before the "
+            "hash keys had a secret of their own moves them once with SECRETS_FILE=path/to/secrets.json "
+            "(docs/deploy.md, Secrets)"
+        )
     raise DeployError(
         f"Secrets Manager has no secret {name}; run again with SECRETS_FILE=path/to/secrets.json "
         f"(keys: {', '.join(secret_docs.KEYS)})"

@@ -451,6 +451,89 @@ def test_a_stack_that_owns_the_secrets_keeps_them_or_rotates_them(prod_secrets: 
         assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
 
 
+def _stack_without_keys_secret() -> Any:
+    """A stack deployed before the hash keys had a secret of their own: it owns the app's and the
+    webhook's secrets, and has no KeysSecrets."""
+    from botocore.stub import Stubber
+
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    stubber = Stubber(client)
+    for logical_id, name in (("AppSecrets", "app"), ("WebhookSecrets", "webhooks")):
+        arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/{name}-AbCdEf"
+        detail = {
+            "StackName": "socialcrm-prod",
+            "LogicalResourceId": logical_id,
+            "PhysicalResourceId": arn,
+            "ResourceType": "AWS::SecretsManager::Secret",
+            "LastUpdatedTimestamp": "2026-11-22T10:00:00Z",
+            "ResourceStatus": "UPDATE_COMPLETE",
+        }
+        expected = {"StackName": "socialcrm-prod", "LogicalResourceId": logical_id}
+        stubber.add_response("describe_stack_resource", {"StackResourceDetail": detail}, expected)
+    stubber.add_client_error(
+        "describe_stack_resource",
+        "ValidationError",
+        "Resource KeysSecrets does not exist for stack socialcrm-prod",
+        400,
+        expected_params={"StackName": "socialcrm-prod", "LogicalResourceId": "KeysSecrets"},
+    )
+    stack = {"StackName": "socialcrm-prod", "CreationTime": "2026-11-22T10:00:00Z", "StackStatus": "UPDATE_COMPLETE"}
+    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "socialcrm-prod"})
+    stubber.activate()
+    return client
+
+
+def test_a_stack_from_before_the_keys_secret_moves_its_hash_keys_without_dropping_them(prod_secrets: Path) -> None:
+    """Without a file it stops and says how to move; with one, the stack creates the keys' secret
+    and the app secret keeps the hash keys too, for the functions running until the update (and
+    after a rollback); a file without a hash key the stage has is refused before anything is
+    written."""
+    with mock_aws():
+        secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
+        with pytest.raises(deploy.DeployError, match=r"socialcrm/prod/keys .*moves them once with SECRETS_FILE"):
+            deploy.secrets_parameters(_stack_without_keys_secret(), secretsmanager, "prod", None)
+
+        moved = deploy.secrets_parameters(_stack_without_keys_secret(), secretsmanager, "prod", prod_secrets)
+        app, _, keys = split(load_file(prod_secrets))
+        assert json.loads(moved[1]["ParameterValue"]) == {**app, **keys}
+        assert (
+            json.loads(moved[5]["ParameterValue"])
+            == keys
+            == {
+                "search_key": PROD_SECRETS["search_key"],
+                "lake_key": PROD_SECRETS["lake_key"],
+            }
+        )
+
+        # The app secret as the stack stored it before, by hand here (moto's stacks cannot).
+        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString=json.dumps({**app, **keys}))
+        without = {key: value for key, value in PROD_SECRETS.items() if key != "search_key"}
+        prod_secrets.with_name("without.json").write_text(json.dumps(without))
+        with pytest.raises(deploy.DeployError, match="no search_key, which socialcrm/prod/app holds"):
+            deploy.secrets_parameters(
+                _stack_without_keys_secret(), secretsmanager, "prod", prod_secrets.with_name("without.json")
+            )
+        secretsmanager.create_secret(Name="socialcrm/prod/keys", SecretString=json.dumps(keys))
+        with pytest.raises(deploy.DeployError, match="no search_key, which socialcrm/prod/keys holds"):
+            deploy.secrets_parameters(
+                _stack_answering(), secretsmanager, "prod", prod_secrets.with_name("without.json")
+            )
+        assert json.loads(secretsmanager.get_secret_value(SecretId="socialcrm/prod/keys")["SecretString"]) == keys
+
+
+def test_nothing_is_written_to_an_existing_entry_before_every_secret_is_found(prod_secrets: Path) -> None:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        secretsmanager = session.client("secretsmanager")
+        secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString='{"old": "value"}')
+        secretsmanager.create_secret(Name="socialcrm/prod/webhooks", SecretString='{"old": "hooks"}')
+        secretsmanager.create_secret(Name="socialcrm/prod/keys", SecretString="{}")
+        secretsmanager.delete_secret(SecretId="socialcrm/prod/keys", RecoveryWindowInDays=7)
+        with pytest.raises(deploy.DeployError, match="socialcrm/prod/keys is scheduled for deletion"):
+            deploy.secrets_parameters(session.client("cloudformation"), secretsmanager, "prod", prod_secrets)
+        assert secretsmanager.get_secret_value(SecretId="socialcrm/prod/app")["SecretString"] == '{"old": "value"}'
+
+
 def test_prod_refuses_known_weak_or_local_secrets_and_names_the_key(tmp_path: Path) -> None:
     dev = load_file(DEV_SECRETS_PATH)
     cases = {
