@@ -6,11 +6,12 @@ offline, the analyzer's layer: `attach_nlp_layer`); create and execute a CloudFo
 change set; print the stack's outputs. A stack created for the first time gets a second change set
 at once, which gives the console its own address (see `deploy_with_console`).
 
-Secrets reach the stack in one of two ways, as the template's `SecretsValue` parameter (NoEcho)
-or as an existing Secrets Manager entry. Given a secrets file, the stack creates and owns the
-secret `socialcrm/<stage>/app` from it (and a later file rotates it through the stack); without
-one, a stack that owns the secret keeps its previous value, and a stack that does not reads an entry
-that must already exist. An entry that exists outside the stack (made by hand, or kept from a
+The secrets file is split in three secrets (`slots`: the app's, the webhook function's and the hash
+keys'), and each reaches the stack in one of two ways, as a template parameter (`SecretsValue`
+and its two siblings, NoEcho) or as an existing Secrets Manager entry. Given a secrets file, the
+stack creates and owns `socialcrm/<stage>/app` (and the others) from it, and a later file rotates
+it through the stack; without one, a stack that owns a secret keeps its previous value, and a stack
+that does not reads an entry that must already exist. An entry that exists outside the stack (made by hand, or kept from a
 deleted stack: the template retains it) is updated in place; the deploy does not import it.
 """
 
