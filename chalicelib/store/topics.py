@@ -63,7 +63,9 @@ class TopicStore:
         ).save()
 
     def hours(self, day: str) -> list[dict[str, Tally]]:
-        return [_tallies(item) for item in TopicItem.query(keys.topics_hour(day))]
+        """A day's hour tallies, read consistently: a count reads back the hours it has just
+        written (and an erasure may have just rewritten) to make the day's."""
+        return [_tallies(item) for item in TopicItem.query(keys.topics_hour(day), consistent_read=True)]
 
     def save_day(self, day: str, topics: dict[str, Tally], now: datetime) -> None:
         """A day's counts, kept for the trends, and apart from them its examples, which name
