@@ -11,8 +11,9 @@ keys'), and each reaches the stack in one of two ways, as a template parameter (
 and its two siblings, NoEcho) or as an existing Secrets Manager entry. Given a secrets file, the
 stack creates and owns `socialcrm/<stage>/app` (and the others) from it, and a later file rotates
 it through the stack; without one, a stack that owns a secret keeps its previous value, and a stack
-that does not reads an entry that must already exist. An entry that exists outside the stack (made by hand, or kept from a
-deleted stack: the template retains it) is updated in place; the deploy does not import it.
+that does not reads an entry that must already exist. An entry that exists outside the stack
+(made by hand, or kept from a deleted stack: the template retains it) is updated in place; the
+deploy does not import it.
 """
 
 from __future__ import annotations

@@ -12,12 +12,22 @@ from chalicelib.observability import count, logger
 
 
 def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    # The schedule's time, not the clock's: Lambda's retry of a failed run gets the same event,
+    # and counts the same hours again (what it wrote half-way included).
+    now = scheduled_at(event)
     rolled = rollup(figure_store(), now)
     logger.info("figures rolled up", extra={"days": len(rolled), "rows": sum(rolled.values())})
     counted = topics().count(now)
     logger.info("topics counted", extra={"hours": len(counted), "topics": sum(counted.values())})
     return {"rows": rolled, "topics": counted}
+
+
+def scheduled_at(event: dict[str, Any]) -> datetime:
+    """When EventBridge scheduled this run (its `time`); now, for an event without one."""
+    try:
+        return datetime.strptime(str(event["time"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except (KeyError, ValueError):
+        return datetime.now(UTC)
 
 
 def assign_segments(event: dict[str, Any], context: Any) -> dict[str, Any]:

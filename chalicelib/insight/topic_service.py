@@ -63,19 +63,26 @@ class Topics:
         known = self.known(now.date())
         counted: dict[str, int] = {}
         hours: dict[datetime, dict[str, Tally]] = {}
-        records: list[dict[str, Any]] = []
-        for back in range(HOURS_RECOUNTED):
-            hour = (now - timedelta(hours=back)).replace(minute=0, second=0, microsecond=0)
-            hours[hour] = topics = tally(self._store.mentions(hour), self._merger, known)
-            self._store.save_hour(hour, topics, now)
-            counted[hour.strftime("%Y-%m-%dT%H")] = len(topics)
-            if self._lake is not None:
-                records += topic_records(hour, {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}, now)
         days: dict[str, dict[str, Tally]] = {}
-        for day in sorted({hour.strftime("%Y-%m-%d") for hour in hours}):
-            days[day] = top(combine(self._store.hours(day)))
-            self._store.save_day(day, days[day], now)
-        self._leave_out_erased(hours, days, now)
+        records: list[dict[str, Any]] = []
+        try:
+            for back in range(HOURS_RECOUNTED):
+                hour = (now - timedelta(hours=back)).replace(minute=0, second=0, microsecond=0)
+                topics = tally(self._store.mentions(hour), self._merger, known)
+                self._store.save_hour(hour, topics, now)
+                hours[hour] = topics
+                counted[hour.strftime("%Y-%m-%dT%H")] = len(topics)
+                if self._lake is not None:
+                    negatives = {n: (t.n, t.sentiment["NEGATIVE"]) for n, t in topics.items()}
+                    records += topic_records(hour, negatives, now)
+            for day in sorted({hour.strftime("%Y-%m-%d") for hour in hours}):
+                combined = top(combine(self._store.hours(day)))
+                self._store.save_day(day, combined, now)
+                days[day] = combined
+        finally:
+            # What was written is checked even when the run fails half-way: a day the next runs
+            # no longer recount would keep its references until their messages expire.
+            self._leave_out_erased(hours, days, now)
         if self._lake is not None and records and not all(self._lake.put(records)):
             raise LakeUnavailable("the topics' counts did not all reach the lake")
         return counted
@@ -87,13 +94,19 @@ class Topics:
         their messages were read. Checked after writing: an erasure that began before the check
         is seen here, and one that began after it takes its customer out of what was written (its
         passes over the topics come after its mark)."""
-        for _ in range(ERASURE_CHECKS):
+        for rewrites in range(ERASURE_CHECKS + 1):
             named = {
-                e["c"] for topics in [*hours.values(), *days.values()] for t in topics.values() for e in t.examples
+                str(e["c"])
+                for topics in [*hours.values(), *days.values()]
+                for t in topics.values()
+                for e in t.examples
+                if e.get("c")
             }
             gone = self._store.erased(named)
             if not gone:
                 return
+            if rewrites == ERASURE_CHECKS:
+                break  # each rewrite is checked again after it; this one found more
             for hour, topics in hours.items():
                 hours[hour] = _without(topics, gone)
                 self._store.save_hour(hour, hours[hour], now)

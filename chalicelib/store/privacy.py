@@ -209,7 +209,13 @@ def _keep_hours(profile: list[CustomerItem], partition: list[Item]) -> list[date
     for item in profile:
         kept = set(cast(set[int], item.erasing_hours or set()))  # PynamoDB types it as never None
         if hours - kept:
-            item.update(actions=[CustomerItem.erasing_hours.add(hours - kept)])  # conditional on its version
+            # Not conditional on its version: an agent's action, or the segments, may still save the
+            # profile during the erasure; the hours are added to whatever it holds.
+            item.update(
+                actions=[CustomerItem.erasing_hours.add(hours - kept)],
+                condition=CustomerItem.erasing_at.exists(),
+                add_version_condition=False,
+            )
         hours |= kept
     return [datetime.fromtimestamp(hour * 3600, UTC) for hour in sorted(hours)]
 

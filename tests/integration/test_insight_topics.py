@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from chalicelib import dependencies
 from chalicelib.rules.crisis import bucket_start
 from tests.helpers import arrived_at, call, drain, meta_message, process_queue
@@ -144,7 +146,8 @@ def test_an_erasure_whose_last_pass_over_the_topics_failed_finishes_when_run_aga
     now = datetime.now(UTC).replace(microsecond=0)
     request = sign("meta", meta_message(PAGE, "PSID-R1", "mid.r1", BURST[2], now - timedelta(days=1)), secrets)
     assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
-    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    with arrived_at(now):
+        process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
     dependencies.topics().count(now)  # late: counted in the hour it arrived
     (gone,) = {e["c"] for item in _topic_items() for t in item.topics.values() for e in t.get("ex", [])}
 
@@ -178,8 +181,9 @@ def test_a_count_that_read_a_customer_before_their_erasure_does_not_name_them_af
     from chalicelib.store.topics import TopicStore
 
     now = datetime.now(UTC).replace(microsecond=0)
-    for n in range(2):
-        body = meta_message(PAGE, f"PSID-W{n}", f"mid.w{n}", BURST[2], now - timedelta(minutes=n))
+    hour = now.replace(minute=0, second=0)
+    for n in range(2):  # both in the hour the count reads first, whatever the minute
+        body = meta_message(PAGE, f"PSID-W{n}", f"mid.w{n}", BURST[2], hour + timedelta(seconds=n))
         request = sign("meta", body, secrets)
         assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
     process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
@@ -202,6 +206,76 @@ def test_a_count_that_read_a_customer_before_their_erasure_does_not_name_them_af
     stored = json.dumps([item.topics for item in _topic_items()])
     assert gone not in stored
     assert (set(customers) - {gone}).pop() in stored
+
+
+def test_an_erasure_finishes_though_the_profile_is_saved_while_it_runs(
+    client, sqs, pipeline, secrets, monkeypatch
+) -> None:
+    """An agent's action or the segments may save the profile while an erasure runs: the hours
+    it keeps on the profile are added whatever the profile's version is by then."""
+    from chalicelib.store import privacy
+    from chalicelib.store.models import CustomerItem
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    request = sign("meta", meta_message(PAGE, "PSID-S1", "mid.s1", BURST[2], now), secrets)
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    customer = call(client, "get", "/identities/messenger/PSID-S1", role="admin")[1]["customer_id"]
+    real = privacy.suppress  # type: ignore[attr-defined]
+
+    def saved_meanwhile(*args: Any) -> None:
+        profile = CustomerItem.get(f"CUSTOMER#{customer}", "PROFILE")
+        profile.update(actions=[CustomerItem.segments.add({"vip"})])  # as set_segments does
+        real(*args)
+
+    monkeypatch.setattr(privacy, "suppress", saved_meanwhile)
+    status, erased = call(client, "delete", f"/customers/{customer}", role="admin")
+    assert status == 200, erased
+    assert call(client, "get", f"/customers/{customer}", role="admin")[0] == 404
+
+
+def test_a_count_that_fails_half_way_leaves_out_whom_an_erasure_took(
+    client, sqs, pipeline, secrets, monkeypatch
+) -> None:
+    """The count read an hour before an erasure, wrote it after, then failed (a timeout,
+    throttling): what it wrote is checked all the same, or a day the next runs no longer recount
+    would keep the reference."""
+    from chalicelib.store.topics import TopicStore
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    hour = now.replace(minute=0, second=0)
+    request = sign("meta", meta_message(PAGE, "PSID-F1", "mid.f1", BURST[2], hour), secrets)
+    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
+    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    customer = call(client, "get", "/identities/messenger/PSID-F1", role="admin")[1]["customer_id"]
+    read, saved = TopicStore.mentions, TopicStore.save_hour
+    hours: list[datetime] = []
+
+    def read_then_erased(self: TopicStore, at: datetime) -> Any:
+        found = read(self, at)
+        if not hours:  # the hour with the message is read, then the customer is erased
+            assert call(client, "delete", f"/customers/{customer}", role="admin")[0] == 200
+        return found
+
+    def written_then_failing(self: TopicStore, at: datetime, topics: Any, when: datetime) -> None:
+        saved(self, at, topics, when)  # the hour read before the erasure, written after it
+        hours.append(at)
+        if len(hours) == 2:
+            raise TimeoutError("the run ends here")
+
+    monkeypatch.setattr(TopicStore, "mentions", read_then_erased)
+    monkeypatch.setattr(TopicStore, "save_hour", written_then_failing)
+    with pytest.raises(TimeoutError):
+        dependencies.topics().count(now)
+    assert customer not in json.dumps([item.topics for item in _topic_items()])
+
+
+def test_the_roll_up_counts_the_hours_of_its_schedule_so_a_retry_counts_the_same(pipeline) -> None:
+    from chalicelib.handlers.insight import roll_up
+    from tools.local.worker import scheduled_event
+
+    event = {**scheduled_event(), "time": "2026-12-01T10:20:00Z"}
+    assert sorted(roll_up(event, None)["topics"]) == ["2026-12-01T08", "2026-12-01T09", "2026-12-01T10"]
 
 
 def test_messages_stored_after_their_hour_was_counted_are_counted_once_when_they_arrive(

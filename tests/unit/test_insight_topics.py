@@ -132,3 +132,65 @@ def test_a_message_stored_after_its_hours_last_count_is_listed_when_it_arrived()
     assert late_listing(datetime(2026, 12, 7, 8, 59, tzinfo=UTC), now) == now  # recounted only until 11:00
     assert late_listing(datetime(2026, 11, 20, 9, tzinfo=UTC), now) == now  # history sent late
     assert late_listing(now + timedelta(hours=1), now) is None  # its hour is still to come
+
+
+class _Tallies:
+    """A topics store in memory whose `erased` answers from a script (one answer per check)."""
+
+    def __init__(self, erasing: list[set[str]]) -> None:
+        self.erasing = erasing
+        self.checks = 0
+        self.saved: dict[datetime, dict[str, topics.Tally]] = {}
+
+    def mentions(self, hour: datetime) -> list[Mention]:
+        return [Mention(("battery",), "NEGATIVE", "en", {"c": f"c{n}", "k": f"k{hour:%H}{n}"}) for n in range(2)]
+
+    def mentions_of(self, found: object) -> list[Mention]:
+        return []
+
+    def save_hour(self, hour: datetime, tallies: dict[str, topics.Tally], now: datetime) -> None:
+        self.saved[hour] = tallies
+
+    def hours(self, day: str) -> list[dict[str, topics.Tally]]:
+        return [tallies for hour, tallies in self.saved.items() if hour.strftime("%Y-%m-%d") == day]
+
+    def save_day(self, day: str, tallies: dict[str, topics.Tally], now: datetime) -> None:
+        pass
+
+    def days(self, first: str, last: str) -> dict[str, dict[str, topics.Tally]]:
+        return {}
+
+    def texts(self, examples: Sequence[dict[str, str]]) -> dict[str, str | None]:
+        return {}
+
+    def erased(self, customer_ids: object) -> set[str]:
+        self.checks += 1
+        return self.erasing.pop(0) if self.erasing else set()
+
+
+def _count(store: _Tallies) -> None:
+    from chalicelib.insight.topic_service import Topics
+
+    Topics(store, SameWord()).count(datetime(2026, 12, 1, 10, 20, tzinfo=UTC))
+
+
+def test_a_count_writes_again_without_whom_erasures_took_and_checks_each_rewrite() -> None:
+    store = _Tallies([{"c0"}])
+    _count(store)
+    examples = [e["c"] for tallies in store.saved.values() for t in tallies.values() for e in t.examples]
+    assert set(examples) == {"c1"}
+    assert store.checks == 2  # the rewrite is checked too
+
+
+def test_a_count_that_keeps_finding_erasures_fails_after_checking_its_last_rewrite() -> None:
+    import pytest
+
+    from chalicelib.insight.topic_service import ERASURE_CHECKS, ErasuresMeanwhile
+
+    store = _Tallies([{"c0"}] * (ERASURE_CHECKS + 1))
+    with pytest.raises(ErasuresMeanwhile):
+        _count(store)
+    assert store.checks == ERASURE_CHECKS + 1
+    calm = _Tallies([{"c0"}] * ERASURE_CHECKS)
+    _count(calm)  # the last rewrite, checked, found nobody more
+    assert calm.checks == ERASURE_CHECKS + 1
