@@ -90,6 +90,14 @@ class Day:
             dependencies.reset()
         return self.recorder.acting_as(role)
 
+    def cold_with_comprehend(self, role: str) -> FakeComprehend:
+        """`role`'s function started cold, with its Comprehend and Translate clients answered by
+        the fake (installed on the clients it will use: the next calls as `role` keep them)."""
+        self.acting = None
+        with self._as(role):
+            fake = FakeComprehend()
+            return fake.install(client_for("comprehend", WORKER_PROFILE), client_for("translate", WORKER_PROFILE))
+
     def webhooks(self, *deliveries: tuple[str, bytes]) -> None:
         with self._as("WebhookIngressRole"):
             for channel, body in deliveries:
@@ -248,14 +256,23 @@ def test_every_aws_call_each_function_makes_is_one_its_role_allows(
         )
         day.queues()
 
-        # A stage that analyses with Comprehend (answered at botocore's level: moto's is canned).
+        # A stage that analyses with Comprehend and Translate (answered at botocore's level:
+        # moto's Comprehend is canned and it has no Translate).
         monkeypatch.setenv("SOCIALCRM_NLP", "comprehend")
-        day.acting = None
-        with day._as("ProcessInteractionsRole"):
-            FakeComprehend().install(client_for("comprehend", WORKER_PROFILE), client_for("translate", WORKER_PROFILE))
-        day.acting = "ProcessInteractionsRole"  # keep the fake: the processor runs next, warm
-        day.webhooks(message(907, "m.x", COMPLAINT, now - timedelta(minutes=1)))
-        day.queues()
+        day.webhooks(
+            message(907, "m.x", COMPLAINT, now - timedelta(minutes=1)),
+            message(908, "m.y", "O pedido não chegou, péssimo atendimento", now - timedelta(minutes=1)),
+        )
+        fake = day.cold_with_comprehend("ProcessInteractionsRole")
+        (ingest,) = [c for c in day.consumers if c.name == "process_interactions"]
+        with day._as("ProcessInteractionsRole"):  # warm: the fake stays
+            assert worker.poll_once(ingest, sqs, "us-east-1", wait_seconds=0) == 2
+        assert fake.calls["BatchDetectSentiment"] >= 1
+        left = sqs.get_queue_attributes(QueueUrl=ingest.queue_url, AttributeNames=["All"])["Attributes"]
+        assert (left["ApproximateNumberOfMessages"], left["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0")
+        for schedule in ("roll_up_figures", "watch_crises"):
+            day.cold_with_comprehend(policies.role_of(f"app.{schedule}"))
+            day.schedule(schedule)
 
     # The day did what each grant is for.
     assert (replayed["replayed"][0]["status"], states) == ("read", ["sent", "sent", "failed"])
@@ -267,6 +284,7 @@ def test_every_aws_call_each_function_makes_is_one_its_role_allows(
     for expected in (
         ("ProcessInteractionsRole", "sqs:SendMessage"),  # the invalid record to the dead-letter queue
         ("ProcessInteractionsRole", "comprehend:BatchDetectSentiment"),
+        ("RollUpFiguresRole", "translate:TranslateText"),  # one topic across languages
         ("ProcessInteractionsRole", "events:PutEvents"),
         ("NotifyAlertsRole", "sns:Publish"),
         ("ArchiveToLakeRole", "firehose:PutRecordBatch"),
