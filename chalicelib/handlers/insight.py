@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.dependencies import figure_store, insights, notification_channels, segments, topics
 from chalicelib.insight.service import rollup
+from chalicelib.models.interaction import parse_iso
 from chalicelib.observability import count, logger
 
 
@@ -25,8 +26,8 @@ def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def scheduled_at(event: dict[str, Any]) -> datetime:
     """When EventBridge scheduled this run (its `time`); now, for an event without one."""
     try:
-        return datetime.strptime(str(event["time"]), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except (KeyError, ValueError):
+        return parse_iso(str(event["time"]))
+    except (KeyError, ValueError, OverflowError):
         return datetime.now(UTC)
 
 
