@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,11 +23,9 @@ from chalicelib.adapters.aws import WORKER_PROFILE
 from chalicelib.adapters.aws import client as client_for
 from tests.helpers import call, meta_message, role_token
 from tests.iam import Call, Policies, Recorder, needs, recording
-from tools import deploy
-from tools import sandbox as sandbox_settings
 from tools.fake_comprehend import FakeComprehend
 from tools.local import LOCAL_SETTINGS, worker
-from tools.sandbox.server import SandboxServer, start
+from tools.sandbox.server import SandboxServer
 from tools.webhook_client import sign
 
 PAGE = "104000000000001"  # a page the dev secrets hold a token for
@@ -41,27 +37,6 @@ QUESTION = "Does the shop open on Sunday?"
 # What Lambda's SQS event source mapping calls with the function's own role.
 ESM_OPERATIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes", "ChangeMessageVisibility")
 NEGATIVE = ("Terrible service, my order never arrived", "Worst support ever, nobody answers me")
-
-
-@pytest.fixture(scope="module")
-def merged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The template AWS gets (`chalice package` merged with infra/), for the prod stage."""
-    packaged: Path = deploy.package("prod", tmp_path_factory.mktemp("package"), "us-east-1")
-    document: dict[str, Any] = json.loads(packaged.read_text())
-    return document
-
-
-@pytest.fixture
-def platforms(
-    pipeline: dict[str, str], secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SandboxServer]:
-    """The platform sandbox, with the senders pointed at it (as `make run` does)."""
-    server = start(secrets)
-    for key, value in sandbox_settings.environment(server.server_address[1]).items():
-        monkeypatch.setenv(key, value)
-    dependencies.reset()
-    yield server
-    server.close()
 
 
 class Day:
@@ -150,18 +125,6 @@ class Day:
         return answers
 
 
-def pin_alert_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
-    """The alert schedules' `datetime.now` is `moment` (a burst then sits inside one bucket)."""
-    from chalicelib.handlers import alerts as handlers
-
-    class Pinned(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> Pinned:
-            return cls.fromtimestamp(moment.timestamp(), tz)
-
-    monkeypatch.setattr(handlers, "datetime", Pinned)
-
-
 def test_every_aws_call_each_function_makes_is_one_its_role_allows(
     merged: dict[str, Any],
     client: Any,
@@ -173,6 +136,7 @@ def test_every_aws_call_each_function_makes_is_one_its_role_allows(
 ) -> None:
     from chalicelib.channels.meta.messaging import MessagingReader
     from chalicelib.rules.crisis import bucket_start
+    from tests.integration.test_alerts_flow import pin_clock
     from tests.integration.test_replies import fault
 
     policies = Policies(merged, "dev")
@@ -183,7 +147,7 @@ def test_every_aws_call_each_function_makes_is_one_its_role_allows(
     now = datetime.now(UTC).replace(microsecond=0)
     clock = bucket_start(now - timedelta(hours=1), 15) + timedelta(minutes=12)
     burst = clock - timedelta(minutes=6)  # inside the bucket the crisis watch judges
-    pin_alert_clock(monkeypatch, clock)
+    pin_clock(monkeypatch, clock)
     changed = {"sender": {"id": "7"}, "recipient": {"id": PAGE}, "timestamp": 1763812800000}
     unreadable = {**changed, "message_v2": {"mid": "m.u", "text": "O pedido não chegou"}}
 

@@ -7,16 +7,13 @@ send, a send that may have reached the platform, rate limits and a revoked token
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import pytest
 
 from tests.helpers import call, drain, meta_message, process_queue, tap_all_events
-from tools import sandbox as sandbox_settings
-from tools.sandbox.server import SandboxServer, start
+from tools.sandbox.server import SandboxServer
 from tools.webhook_client import sign
 
 PAGE = "104000000000001"  # a page the dev secrets hold a token for
@@ -24,20 +21,6 @@ PSID = "25000000000000901"
 WA_NUMBER = "100000000000101"
 WA_USER = "5511900000901"
 COMPLAINT = "My order never arrived and nobody answers, this is terrible service"
-
-
-@pytest.fixture
-def platforms(pipeline: dict[str, str], secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The platform sandbox, with the senders' base URLs pointed at it (as `make run` does)."""
-    from chalicelib import dependencies
-
-    server: SandboxServer = start(secrets)
-    for key, value in sandbox_settings.environment(server.server_address[1]).items():
-        monkeypatch.setenv(key, value)
-    dependencies.reset()
-    yield server
-    server.close()
-    dependencies.reset()
 
 
 def sent_to(server: SandboxServer, platform: str | None = None) -> list[dict[str, Any]]:

@@ -1,0 +1,43 @@
+"""Fixtures several integration modules share: the platform sandbox, and the template AWS gets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools import deploy
+from tools import sandbox as sandbox_settings
+from tools.sandbox.server import SandboxServer, start
+
+
+@pytest.fixture
+def platforms(
+    pipeline: dict[str, str], secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxServer]:
+    """The platform sandbox, with the senders' base URLs pointed at it (as `make run` does)."""
+    from chalicelib import dependencies
+
+    server = start(secrets)
+    for key, value in sandbox_settings.environment(server.server_address[1]).items():
+        monkeypatch.setenv(key, value)
+    dependencies.reset()
+    yield server
+    server.close()
+    dependencies.reset()
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`chalice package --merge-template infra/template.json` for the prod stage, once per module."""
+    return deploy.package("prod", tmp_path_factory.mktemp("package"), "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def merged(packaged: Path) -> dict[str, Any]:
+    """The merged template, as AWS gets it."""
+    document: dict[str, Any] = json.loads(packaged.read_text())
+    return document
