@@ -46,18 +46,6 @@ def prod_secrets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`chalice package --merge-template infra/template.json` for the prod stage, once per module."""
-    return deploy.package("prod", tmp_path_factory.mktemp("package"), "us-east-1")
-
-
-@pytest.fixture(scope="module")
-def merged(packaged: Path) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(packaged.read_text())
-    return document
-
-
 def test_merged_template_passes_cfn_lint(packaged: Path) -> None:
     from cfnlint.api import lint_file
 
@@ -373,17 +361,19 @@ def test_existing_entries_are_used_or_updated_in_place(prod_secrets: Path) -> No
             assert json.loads(stored) == part, name
 
 
-def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) -> Any:
+def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None, without_keys: bool = False) -> Any:
     """A CloudFormation client whose stack has its secrets' resources in `status`, or that answers
-    with `error` (moto's stacks cannot create secrets)."""
+    with `error` (moto's stacks cannot create secrets); `without_keys`, a stack deployed before the
+    hash keys had a secret of their own (no KeysSecrets; the deploy then asks whether it exists)."""
     from botocore.stub import Stubber
 
     client = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(client)
     for logical_id, name in (("AppSecrets", "app"), ("WebhookSecrets", "webhooks"), ("KeysSecrets", "keys")):
         expected = {"StackName": "socialcrm-prod", "LogicalResourceId": logical_id}
-        if error:
-            stubber.add_client_error("describe_stack_resource", error, "denied", 400, expected_params=expected)
+        if error or (without_keys and logical_id == "KeysSecrets"):
+            code, message = (error, "denied") if error else ("ValidationError", f"Resource {logical_id} does not exist")
+            stubber.add_client_error("describe_stack_resource", code, message, 400, expected_params=expected)
             break
         detail = {
             "StackName": "socialcrm-prod",
@@ -394,6 +384,9 @@ def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None) 
             "ResourceStatus": status,
         }
         stubber.add_response("describe_stack_resource", {"StackResourceDetail": detail}, expected)
+    if without_keys:
+        stack = {"StackName": "socialcrm-prod", "CreationTime": "2026-11-22T10:00:00Z", "StackStatus": status}
+        stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "socialcrm-prod"})
     stubber.activate()
     return client
 
@@ -451,38 +444,6 @@ def test_a_stack_that_owns_the_secrets_keeps_them_or_rotates_them(prod_secrets: 
         assert secretsmanager.list_secrets()["SecretList"] == []  # the stack's update writes it
 
 
-def _stack_without_keys_secret() -> Any:
-    """A stack deployed before the hash keys had a secret of their own: it owns the app's and the
-    webhook's secrets, and has no KeysSecrets."""
-    from botocore.stub import Stubber
-
-    client = boto3.client("cloudformation", region_name="us-east-1")
-    stubber = Stubber(client)
-    for logical_id, name in (("AppSecrets", "app"), ("WebhookSecrets", "webhooks")):
-        arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:socialcrm/prod/{name}-AbCdEf"
-        detail = {
-            "StackName": "socialcrm-prod",
-            "LogicalResourceId": logical_id,
-            "PhysicalResourceId": arn,
-            "ResourceType": "AWS::SecretsManager::Secret",
-            "LastUpdatedTimestamp": "2026-11-22T10:00:00Z",
-            "ResourceStatus": "UPDATE_COMPLETE",
-        }
-        expected = {"StackName": "socialcrm-prod", "LogicalResourceId": logical_id}
-        stubber.add_response("describe_stack_resource", {"StackResourceDetail": detail}, expected)
-    stubber.add_client_error(
-        "describe_stack_resource",
-        "ValidationError",
-        "Resource KeysSecrets does not exist for stack socialcrm-prod",
-        400,
-        expected_params={"StackName": "socialcrm-prod", "LogicalResourceId": "KeysSecrets"},
-    )
-    stack = {"StackName": "socialcrm-prod", "CreationTime": "2026-11-22T10:00:00Z", "StackStatus": "UPDATE_COMPLETE"}
-    stubber.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": "socialcrm-prod"})
-    stubber.activate()
-    return client
-
-
 def test_a_stack_from_before_the_keys_secret_moves_its_hash_keys_without_dropping_them(prod_secrets: Path) -> None:
     """Without a file it stops and says how to move; with one, the stack creates the keys' secret
     and the app secret keeps the hash keys too, for the functions running until the update (and
@@ -491,9 +452,13 @@ def test_a_stack_from_before_the_keys_secret_moves_its_hash_keys_without_droppin
     with mock_aws():
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
         with pytest.raises(deploy.DeployError, match=r"socialcrm/prod/keys .*moves them once with SECRETS_FILE"):
-            deploy.secrets_parameters(_stack_without_keys_secret(), secretsmanager, "prod", None)
+            deploy.secrets_parameters(
+                _stack_answering("UPDATE_COMPLETE", without_keys=True), secretsmanager, "prod", None
+            )
 
-        moved = deploy.secrets_parameters(_stack_without_keys_secret(), secretsmanager, "prod", prod_secrets)
+        moved = deploy.secrets_parameters(
+            _stack_answering("UPDATE_COMPLETE", without_keys=True), secretsmanager, "prod", prod_secrets
+        )
         app, _, keys = split(load_file(prod_secrets))
         assert json.loads(moved[1]["ParameterValue"]) == {**app, **keys}
         assert (
@@ -511,7 +476,10 @@ def test_a_stack_from_before_the_keys_secret_moves_its_hash_keys_without_droppin
         prod_secrets.with_name("without.json").write_text(json.dumps(without))
         with pytest.raises(deploy.DeployError, match="no search_key, which socialcrm/prod/app holds"):
             deploy.secrets_parameters(
-                _stack_without_keys_secret(), secretsmanager, "prod", prod_secrets.with_name("without.json")
+                _stack_answering("UPDATE_COMPLETE", without_keys=True),
+                secretsmanager,
+                "prod",
+                prod_secrets.with_name("without.json"),
             )
         secretsmanager.create_secret(Name="socialcrm/prod/keys", SecretString=json.dumps(keys))
         with pytest.raises(deploy.DeployError, match="no search_key, which socialcrm/prod/keys holds"):
