@@ -144,10 +144,10 @@ def test_an_erasure_whose_last_pass_over_the_topics_failed_finishes_when_run_aga
     from chalicelib.store.topics import TopicsBusy, TopicStore
 
     now = datetime.now(UTC).replace(microsecond=0)
-    request = sign("meta", meta_message(PAGE, "PSID-R1", "mid.r1", BURST[2], now - timedelta(days=1)), secrets)
-    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
     with arrived_at(now):
-        process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+        deliver(
+            client, sqs, pipeline, secrets, meta_message(PAGE, "PSID-R1", "mid.r1", BURST[2], now - timedelta(days=1))
+        )
     dependencies.topics().count(now)  # late: counted in the hour it arrived
     (gone,) = {e["c"] for item in _topic_items() for t in item.topics.values() for e in t.get("ex", [])}
 
@@ -182,11 +182,9 @@ def test_a_count_that_read_a_customer_before_their_erasure_does_not_name_them_af
 
     now = datetime.now(UTC).replace(microsecond=0)
     hour = now.replace(minute=0, second=0)
-    for n in range(2):  # both in the hour the count reads first, whatever the minute
-        body = meta_message(PAGE, f"PSID-W{n}", f"mid.w{n}", BURST[2], hour + timedelta(seconds=n))
-        request = sign("meta", body, secrets)
-        assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
-    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    # both in the hour the count reads first, whatever the minute
+    bodies = [meta_message(PAGE, f"PSID-W{n}", f"mid.w{n}", BURST[2], hour + timedelta(seconds=n)) for n in range(2)]
+    deliver(client, sqs, pipeline, secrets, *bodies)
     dependencies.topics().count(now)
     customers = {e["c"] for item in _topic_items() for t in item.topics.values() for e in t.get("ex", [])}
     gone = sorted(customers)[0]
@@ -217,9 +215,7 @@ def test_an_erasure_finishes_though_the_profile_is_saved_while_it_runs(
     from chalicelib.store.models import CustomerItem
 
     now = datetime.now(UTC).replace(microsecond=0)
-    request = sign("meta", meta_message(PAGE, "PSID-S1", "mid.s1", BURST[2], now), secrets)
-    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
-    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    deliver(client, sqs, pipeline, secrets, meta_message(PAGE, "PSID-S1", "mid.s1", BURST[2], now))
     customer = call(client, "get", "/identities/messenger/PSID-S1", role="admin")[1]["customer_id"]
     real = privacy.suppress  # type: ignore[attr-defined]
 
@@ -244,9 +240,7 @@ def test_a_count_that_fails_half_way_leaves_out_whom_an_erasure_took(
 
     now = datetime.now(UTC).replace(microsecond=0)
     hour = now.replace(minute=0, second=0)
-    request = sign("meta", meta_message(PAGE, "PSID-F1", "mid.f1", BURST[2], hour), secrets)
-    assert client.http.post(request.path, headers=request.headers, body=request.body).status_code == 200
-    process_queue(sqs, pipeline["SOCIALCRM_INGEST_QUEUE_URL"])
+    deliver(client, sqs, pipeline, secrets, meta_message(PAGE, "PSID-F1", "mid.f1", BURST[2], hour))
     customer = call(client, "get", "/identities/messenger/PSID-F1", role="admin")[1]["customer_id"]
     read, saved = TopicStore.mentions, TopicStore.save_hour
     hours: list[datetime] = []
