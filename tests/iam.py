@@ -228,10 +228,11 @@ class Policies:
 
     def __post_init__(self) -> None:
         self.names = templates.resource_names(self.template, self.stage, ACCOUNT, REGION)
+        secrets = secret_docs.names(self.stage)
         self.parameters = {  # the names the deploy and the local stack give the secrets
-            "SecretsName": secret_docs.default_name(self.stage),
-            "WebhookSecretsName": secret_docs.webhook_name(self.stage),
-            "KeysSecretsName": secret_docs.keys_name(self.stage),
+            "SecretsName": secrets.app,
+            "WebhookSecretsName": secrets.webhook,
+            "KeysSecretsName": secrets.keys,
             "CognitoUserPoolId": "*",
             **self.parameters,
         }

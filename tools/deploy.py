@@ -237,12 +237,11 @@ class SecretSlot:
 
 
 def slots(stage: str) -> secret_docs.Slots[SecretSlot]:
+    names = secret_docs.names(stage)
     return secret_docs.Slots(
-        app=SecretSlot(SECRET_LOGICAL_ID, "SecretsName", "SecretsValue", secret_docs.default_name(stage)),
-        webhook=SecretSlot(
-            "WebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue", secret_docs.webhook_name(stage)
-        ),
-        keys=SecretSlot("KeysSecrets", "KeysSecretsName", "KeysSecretsValue", secret_docs.keys_name(stage)),
+        app=SecretSlot(SECRET_LOGICAL_ID, "SecretsName", "SecretsValue", names.app),
+        webhook=SecretSlot("WebhookSecrets", "WebhookSecretsName", "WebhookSecretsValue", names.webhook),
+        keys=SecretSlot("KeysSecrets", "KeysSecretsName", "KeysSecretsValue", names.keys),
     )
 
 
@@ -283,7 +282,8 @@ def _whose(cloudformation: Any, secretsmanager: Any, stage: str, slot: SecretSlo
 def _check_hash_keys(secretsmanager: Any, stage: str, values: secret_docs.Secrets) -> None:
     """Refuse a file without a hash key the stage has: the search index and the lake's references
     are made under it, and a deploy must not drop it by leaving it out."""
-    for name in (secret_docs.keys_name(stage), secret_docs.default_name(stage)):
+    names = secret_docs.names(stage)
+    for name in (names.keys, names.app):
         try:
             current = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
         except secretsmanager.exceptions.ResourceNotFoundException:

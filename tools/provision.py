@@ -24,12 +24,12 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     template = templates.load()
     cloudformation = session.client("cloudformation")
     name = stack_name(stage)
-    secrets_name = secret_docs.default_name(stage)
+    secrets = secret_docs.names(stage)
     parameters = [
         {"ParameterKey": "Stage", "ParameterValue": stage},
-        {"ParameterKey": "SecretsName", "ParameterValue": secrets_name},
-        {"ParameterKey": "WebhookSecretsName", "ParameterValue": secret_docs.webhook_name(stage)},
-        {"ParameterKey": "KeysSecretsName", "ParameterValue": secret_docs.keys_name(stage)},
+        {"ParameterKey": "SecretsName", "ParameterValue": secrets.app},
+        {"ParameterKey": "WebhookSecretsName", "ParameterValue": secrets.webhook},
+        {"ParameterKey": "KeysSecretsName", "ParameterValue": secrets.keys},
         *templates.stage_parameters(stage),
     ]
     with contextlib.suppress(cloudformation.exceptions.AlreadyExistsException):
@@ -41,11 +41,9 @@ def provision(session: Any, stage: str, secret_values: dict[str, Any]) -> dict[s
     cloudformation.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
     _apply_time_to_live(session, cloudformation, name, template)
     _apply_bucket_settings(session, cloudformation, name, template, parameters)
-    parts = secret_docs.split(secret_values)
     secretsmanager = session.client("secretsmanager")
-    secret_docs.store(secretsmanager, secret_docs.webhook_name(stage), parts.webhook)
-    secret_docs.store(secretsmanager, secret_docs.keys_name(stage), parts.keys)
-    secret_docs.store(secretsmanager, secrets_name, parts.app)
+    for secret, part in zip(secrets, secret_docs.split(secret_values), strict=True):
+        secret_docs.store(secretsmanager, secret, part)
     env = environment(cloudformation, name, templates.local_subset(template), stage)
     env.update(local_cognito(session.client("cognito-idp"), stage, secret_values.get("console_users") or {}))
     env.update(local_lake_stream(session, cloudformation, name, template, stage))

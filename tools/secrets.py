@@ -112,6 +112,11 @@ def keys_name(stage: str) -> str:
     return f"socialcrm/{stage}/keys"
 
 
+def names(stage: str) -> Slots[str]:
+    """The stage's three secrets' names in Secrets Manager."""
+    return Slots(app=default_name(stage), webhook=webhook_name(stage), keys=keys_name(stage))
+
+
 def split(values: Secrets) -> Slots[Secrets]:
     """The app's, the webhook function's and the hash keys' documents of one secrets file."""
     deployed = deployable(values)
