@@ -6,17 +6,13 @@ every console page's least role."""
 
 from __future__ import annotations
 
-import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from chalicelib.adapters.oauth import challenge
-from tests.console_client import Browser
+from tests.console_client import Browser, TokenEndpoint, managed_login
 from tests.helpers import role_token
 
 
@@ -166,49 +162,10 @@ def test_a_role_below_a_pages_own_is_refused(browsers: dict[str, Browser]) -> No
                 assert page.status not in (401, 403), (route, role, page.status)
 
 
-class TokenEndpoint(BaseHTTPRequestHandler):
-    """Cognito's /oauth2/token as far as the code grant goes: one code, bound to the challenge
-    the authorize request carried, answered once with the user's access token."""
-
-    codes: ClassVar[dict[str, tuple[str, str]]] = {}  # code -> (challenge, access token)
-
-    def do_POST(self) -> None:
-        fields = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
-        issued = self.codes.pop(fields.get("code", ""), None)
-        if fields.get("grant_type") != "authorization_code" or issued is None:
-            return self._answer(400, {"error": "invalid_grant"})
-        if challenge(fields.get("code_verifier", "")) != issued[0]:
-            return self._answer(400, {"error": "invalid_grant"})
-        self._answer(200, {"access_token": issued[1], "token_type": "Bearer", "expires_in": 3600})
-        return None
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        raw = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def managed(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from chalicelib import dependencies
-
-    server = HTTPServer(("127.0.0.1", 0), TokenEndpoint)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    domain = f"http://127.0.0.1:{server.server_address[1]}"
-    monkeypatch.setenv("SOCIALCRM_CONSOLE_SIGNIN", "managed")
-    monkeypatch.setenv("SOCIALCRM_COGNITO_DOMAIN", domain)
-    monkeypatch.setenv("SOCIALCRM_CONSOLE_CLIENT_ID", aws["SOCIALCRM_COGNITO_CLIENT_IDS"].split(",")[0])
-    monkeypatch.setenv("SOCIALCRM_CONSOLE_URL", "https://console.example/api/console")
-    dependencies.reset()
-    yield domain
-    server.shutdown()
-    dependencies.reset()
+    with managed_login(aws, monkeypatch) as domain:
+        yield domain
 
 
 def test_managed_login_with_pkce_signs_in_once_and_returns_to_the_page_asked_for(client: Any, managed: str) -> None:

@@ -339,17 +339,6 @@ CUSTOMERS = 10_000
 BUDGET_SECONDS = 0.3
 
 
-@pytest.fixture
-def local_stack_moto() -> Iterator[None]:
-    """moto as the local stack runs it (tools/local/fast_moto.py: a Query costs what its partition
-    holds, as in DynamoDB, not what the table holds), put back after the test."""
-    from tools.local import fast_moto
-
-    fast_moto.install()
-    yield
-    fast_moto.uninstall()
-
-
 def seed(env: dict[str, str], key: bytes) -> dict[str, str]:
     """10,000 customers, each with a profile and the index entries the processor would write,
     straight into moto's table (through the API it would take minutes). Returns name -> id of a few."""

@@ -5,14 +5,18 @@ every run. Here the whole system runs on moto and the platform sandbox, as in a 
 webhooks arrive (one delivery the parser cannot read), the queues' consumers and every schedule
 run as their event sources would, a burst raises a crisis, agents and admins use the ops API (a
 reply that the sender delivers, an unread delivery replayed, an erasure), and the receipts come
-back. Every botocore call is recorded with the function that would make it in AWS, and held
-against that function's role in the merged template (tests/iam.py): action, resource, and the
-partition keys and attributes its DynamoDB conditions test."""
+back; then every platform's captured deliveries, an admin through the whole console as deployed,
+and every route of the ops API (a route no day reaches fails the test). Every botocore call is
+recorded with the function that would make it in AWS, and held against that function's role in
+the merged template (tests/iam.py): action, resource, and the partition keys and attributes its
+DynamoDB conditions test."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
+import urllib.parse
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,12 +25,14 @@ import pytest
 from chalicelib import dependencies
 from chalicelib.adapters.aws import WORKER_PROFILE
 from chalicelib.adapters.aws import client as client_for
+from tests.console_client import Browser, managed_login
 from tests.helpers import call, meta_message, role_token
 from tests.iam import Call, Policies, Recorder, needs, recording
+from tools.deploy import INGRESS_PATHS
 from tools.fake_comprehend import FakeComprehend
 from tools.local import LOCAL_SETTINGS, worker
 from tools.sandbox.server import SandboxServer
-from tools.webhook_client import sign
+from tools.webhook_client import sample_files, sign, sign_sample
 
 PAGE = "104000000000001"  # a page the dev secrets hold a token for
 COMPLAINT = "My order never arrived and nobody answers, this is terrible service"
@@ -117,12 +123,37 @@ class Day:
 
     def api(self, client: Any, *requests: tuple[str, str, Any]) -> list[Any]:
         answers = []
-        with self._as("ApiHandlerRole"):
-            for method, path, body in requests:
-                status, answer = call(client, method, path, body, token=self.token)
-                assert status < 300, (method, path, status, answer)
-                answers.append(answer)
+        for method, path, body in requests:
+            status, answer = self.request(client, method, path, body)
+            assert status < 300, (method, path, status, answer)
+            answers.append(answer)
         return answers
+
+    def request(self, client: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """One ops API call, whatever it answers."""
+        with self._as("ApiHandlerRole"):
+            return call(client, method, path, body, token=self.token)
+
+
+class Routes:
+    """Which of an app's routes the requests through its test client reached, so a route added
+    later is in the day or fails it."""
+
+    def __init__(self, client: Any, app: Any) -> None:
+        from chalice.local import RouteMatcher
+
+        self.every = {f"{method} {path}" for path, methods in app.routes.items() for method in methods}
+        self.reached: set[str] = set()
+        matcher, request = RouteMatcher(list(app.routes)), client.http.request
+
+        def reaching(method: str, path: str, **kwargs: Any) -> Any:
+            self.reached.add(f"{method.upper()} {matcher.match_route(path).route}")
+            return request(method, path, **kwargs)
+
+        client.http.request = reaching
+
+    def missed(self) -> set[str]:
+        return self.every - self.reached
 
 
 def test_every_aws_call_each_function_makes_is_one_its_role_allows(
@@ -133,6 +164,7 @@ def test_every_aws_call_each_function_makes_is_one_its_role_allows(
     platforms: SandboxServer,
     secrets: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
+    local_stack_moto: None,
 ) -> None:
     from chalicelib.channels.meta.messaging import MessagingReader
     from chalicelib.rules.crisis import bucket_start
@@ -274,6 +306,155 @@ def test_every_aws_call_each_function_makes_is_one_its_role_allows(
         if resource["Type"] == "AWS::Serverless::Function"
     }
     assert recorder.roles() == functions
+    assert policies.refused(recorder.calls) == []
+
+
+def test_every_route_and_every_platforms_delivery_calls_only_what_the_roles_allow(
+    merged: dict[str, Any],
+    client: Any,
+    sqs: Any,
+    pipeline: dict[str, str],
+    platforms: SandboxServer,
+    secrets: dict[str, Any],
+    aws: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    local_stack_moto: None,
+) -> None:
+    """The rest of the day: every captured delivery of every platform and both handshakes; a
+    Telegram customer and a Messenger one who give the same e-mail (a suggestion to link them);
+    an admin through every console page and action as deployed (managed login, the role asked of
+    Cognito again, sign-out); every ops API route; the replies sent on Telegram and Messenger.
+    Every route of both apps is reached."""
+    from app import app
+    from chalicelib.ingress import app as ingress
+    from chalicelib.services import console_sessions
+    from tests.integration.test_replies import sent_to, telegram
+
+    policies = Policies(merged, "dev")
+    for key in LOCAL_SETTINGS:
+        monkeypatch.delenv(key)
+    now = datetime.now(UTC).replace(microsecond=0)
+    api = Routes(client, app)
+    with managed_login(aws, monkeypatch), recording() as recorder:
+        day = Day(recorder, policies, sqs, secrets)
+        hooks = Routes(day.ingress, ingress)
+        with day._as("WebhookIngressRole"):
+            for sample in sample_files():
+                request = sign_sample(sample, secrets)
+                answer = day.ingress.http.post(request.path, headers=request.headers, body=request.body)
+                assert answer.status_code == 200, (sample.name, answer.body)
+            verify = {"hub.mode": "subscribe", "hub.verify_token": secrets["meta_verify_token"], "hub.challenge": "7"}
+            assert day.ingress.http.get(f"/webhooks/meta?{urllib.parse.urlencode(verify)}").status_code == 200
+            assert day.ingress.http.get("/webhooks/x?crc_token=challenge").status_code == 200
+        day.webhooks(
+            ("telegram", telegram(1, "O pedido não chegou, péssimo atendimento. joao.dia@example.com", now)),
+            ("meta", meta_message(PAGE, "25000000000000911", "m.e", f"{COMPLAINT}. JOAO.DIA@example.com", now)),
+            ("meta", meta_message(PAGE, "25000000000000912", "m.c", CANCEL, now)),
+            ("meta", meta_message(PAGE, "25000000000000913", "m.l", LEAD, now)),
+        )
+        day.queues()
+        (cases, alerts, joao_tg, joao_ms) = day.api(
+            client,
+            ("get", "/cases?status=open", None),
+            ("get", "/alerts", None),
+            ("get", "/identities/telegram/6100000901", None),
+            ("get", "/identities/messenger/25000000000000911", None),
+        )
+        tg, ms = joao_tg["customer_id"], joao_ms["customer_id"]
+        (tg_case, ms_case) = (next(c for c in cases["cases"] if c["customer_id"] == who) for who in (tg, ms))
+        (first_alert, second_alert, *_) = [alert["alert_id"] for alert in alerts["alerts"]]
+
+        with day._as("ApiHandlerRole"):
+            admin = Browser(client)
+            admin.sign_in_managed("admin")
+            for path in (
+                "/console",
+                "/console/alerts",
+                "/console/customers",
+                "/console/insight",
+                "/console/supervisor",
+                f"/console/cases/{tg_case['case_id']}",
+                f"/console/customers/{tg}",
+                "/console/static/console.css",
+            ):
+                assert admin.get(path).status == 200, path
+            privacy = admin.get(f"/console/customers/{tg}/privacy")
+            name = re.search(r'data-confirm="([^"]+)"', privacy.body)
+            assert privacy.status == 200
+            assert name
+            for path, fields in (
+                (f"/console/cases/{tg_case['case_id']}/viewing", {}),
+                (f"/console/cases/{tg_case['case_id']}/notes", {"note": "Called back"}),
+                (f"/console/cases/{tg_case['case_id']}/assign", {"assignee": "me"}),
+                (
+                    f"/console/cases/{tg_case['case_id']}/reply",
+                    {"text": "Sorry, it ships today.", "client_reply_id": "t1"},
+                ),
+                ("/console/customers", {"q": "joao.dia@example.com"}),
+                (f"/console/customers/{tg}/suggestions/{ms}/dismiss", {}),
+                (f"/console/customers/{tg}/links", {"customer_id": ms}),
+                (f"/console/customers/{tg}/links/{ms}/unlink", {}),
+                (f"/console/customers/{tg}/export", {"confirm": name.group(1)}),
+                (f"/console/alerts/{first_alert}/ack", {}),
+                (f"/console/cases/{tg_case['case_id']}/status", {"status": "resolved"}),
+            ):
+                assert admin.post(path, fields).status in (200, 303), path
+
+        case = f"/cases/{ms_case['case_id']}"
+        (*_, options, sent) = day.api(
+            client,
+            ("get", "/customers?q=joao", None),
+            ("get", f"/customers/{ms}", None),
+            ("get", case, None),
+            ("post", f"{case}/viewing", {}),
+            ("post", f"{case}/assign", {"assignee": "me"}),
+            ("get", f"{case}/replies", None),
+            ("get", f"/customers/{ms}/links", None),
+            ("post", f"/customers/{ms}/links", {"customer_id": tg}),
+            ("delete", f"/customers/{ms}/links/{tg}", None),
+            ("get", f"/customers/{ms}/history", None),
+            ("get", f"/customers/{ms}/interactions", None),
+            ("put", f"/customers/{ms}/segments", {"segments": ["vip"]}),
+            ("post", f"/alerts/{second_alert}/ack", {}),
+            ("get", "/audit", None),
+            ("get", "/unread", None),
+            *(("get", f"/insights/{part}", None) for part in ("overview", "reputation", "roi", "topics", "segments")),
+            ("get", f"{case}/reply-options", None),
+            ("post", f"{case}/replies", {"text": "Sorry, it ships today.", "client_reply_id": "m1"}),
+        )
+        # Dismissed on the Telegram side in the console: the Messenger side's is gone too.
+        assert day.request(client, "delete", f"/customers/{ms}/suggestions/{tg}")[0] == 404
+        assert day.request(client, "post", "/unread/replay", {"keys": ["nothing-kept-here"]})[0] < 500
+        day.queues()  # the replies go out on Telegram and Messenger
+        day.api(
+            client,
+            ("get", f"/replies/{sent['reply_id']}", None),
+            ("post", f"{case}/status", {"status": "resolved"}),
+            ("get", f"/customers/{ms}/export", None),
+            ("delete", f"/customers/{ms}", None),
+        )
+        with day._as("ApiHandlerRole"):
+            assert admin.post(f"/console/customers/{tg}/erase", {"confirm": name.group(1)}, htmx=False).status == 200
+            monkeypatch.setattr(console_sessions, "RECHECK", timedelta(0))  # the role is asked again
+            assert admin.get("/console/alerts").status == 200
+            assert admin.post("/console/sign-in", {}, csrf=False).status == 404  # the local form: not deployed
+            assert admin.post("/console/sign-out", {}, htmx=False).status == 303
+            assert admin.get("/console/signed-out").status == 200
+        day.queues()
+        with day._as("WebhookIngressRole"):
+            assert day.ingress.http.get("/health").status_code == 200
+
+    assert options
+    assert [m["text"] for m in sent_to(platforms, "telegram")] == ["Sorry, it ships today."]
+    assert sent_to(platforms, "messenger")
+    # The ops app also answers the ingress's paths (for the local stack); deployed, the ingress does.
+    ingress_paths = {route for route in api.every if route.split(" ", 1)[1].startswith(INGRESS_PATHS)}
+    assert ingress_paths == hooks.every
+    assert (api.missed() - ingress_paths, hooks.missed()) == (set(), set())
+    made = {
+        (call.role, need.action) for call in recorder.calls for need in needs(call.service, call.operation, call.params)
+    }
+    assert ("ApiHandlerRole", "cognito-idp:AdminGetUser") in made  # the console's re-check
     assert policies.refused(recorder.calls) == []
 
 
