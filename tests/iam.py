@@ -334,7 +334,7 @@ class Policies:
     def allows(self, role: str, need: Need) -> bool:
         for statement in self.statements(role):
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            if not any(fnmatchcase(need.action, action) for action in actions):
+            if not any(fnmatchcase(need.action.lower(), action.lower()) for action in actions):  # as IAM: any case
                 continue
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             if not any(fnmatchcase(need.resource, p) for resource in resources for p in self.patterns(resource)):

@@ -488,6 +488,12 @@ def test_the_check_refuses_what_a_role_does_not_allow(merged: dict[str, Any]) ->
     assert refused("WebhookIngressRole", "secretsmanager", "GetSecretValue", SecretId="socialcrm/dev/app") != []
     with pytest.raises(AssertionError, match="no rule"):
         needs("kms", "Decrypt", {})
+    # IAM reads an action's name in any case.
+    statement = {"Effect": "Allow", "Action": "SQS:sendmessage", "Resource": "*"}
+    role = {"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"PolicyDocument": {"Statement": [statement]}}]}}
+    written = Policies({"Resources": {"SomeRole": role}}, "dev")
+    assert written.refused([Call("SomeRole", "sqs", "SendMessage", {"QueueUrl": queue})]) == []
+    assert written.refused([Call("SomeRole", "sqs", "DeleteMessage", {"QueueUrl": queue})]) != []
 
 
 def _query(key: str) -> dict[str, Any]:
