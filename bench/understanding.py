@@ -41,11 +41,13 @@ def _evaluation() -> tuple[list[Any], Any, Any, Any, Any]:
     y = np.array([LABELS.index(row.label) for row in rows])
     texts = [row.text for row in rows]
     tuned = tuning(model)
-    probabilities = model.probabilities(
-        texts, languages, lambda chunk: embed(chunk, model.layers, tuned, progress=False)
-    )
+
+    def cached(chunk: list[str]) -> Any:
+        return embed(chunk, model.layers, tuned, progress=False)
+
+    probabilities = model.probabilities(texts, languages, cached)
     words = model.words(texts)
-    meaning = model.meaning(embed(texts, model.layers, tuned, progress=False), languages)
+    meaning = model.read(texts, languages, cached)  # a long post at both ends, as the engine reads it
     return rows, y, probabilities, words, meaning
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from chalicelib.nlp.local import NGRAMS_PATH, TUNING_PATH, WEIGHTS_PATH, LocalEngine, tuning
-from chalicelib.nlp.local_sentiment import LAYERS, SentimentModel, clipped
+from chalicelib.nlp.local_sentiment import LAYERS, MAX_CHARACTERS, SentimentModel, both_ends, clipped, ending
 from tools.nlp.corpora import EVAL_PATH, LANGUAGES, TRAIN_PATH, Row, read
 
 PER_LANGUAGE = 20
@@ -64,12 +64,32 @@ def test_the_embedding_is_computed_only_for_posts_the_words_model_is_unsure_of(
     alone /= alone.sum(axis=1, keepdims=True)
     sure = alone.max(axis=1) >= model.words_alone_at
     assert 0 < sure.sum() < len(texts)  # the sample has both kinds
-    assert asked == [clipped(texts[i]) for i in np.flatnonzero(~sure)]
+    unsure = np.flatnonzero(~sure)
+    long = [i for i in unsure if len(texts[i]) > MAX_CHARACTERS]
+    assert long  # and long posts among the unsure: read at both ends
+    assert asked == [clipped(texts[i]) for i in unsure] + [ending(texts[i]) for i in long]
     np.testing.assert_allclose(probabilities[sure], alone[sure], atol=1e-9)
     # where the embedding was computed, it changed every answer's probabilities
-    unsure = np.flatnonzero(~sure)
     assert (np.abs(probabilities[unsure] - alone[unsure]).max(axis=1) > 1e-3).all()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+
+
+def test_a_long_post_is_read_at_its_opening_and_its_ending_as_one(model: SentimentModel) -> None:
+    """Its meaning is the two readings' mean log probability, normalised; a short post's is its one
+    reading's, whatever else is in the batch."""
+    from chalicelib.nlp.encoder import encoder
+
+    query = encoder(model.layers, tuning(model)).query
+    verdict = "Celkově ale zklamání, nedoporučuji. "
+    long = "Film začíná slibně, herci jsou dobře vybraní a hudba sedí. " * 12 + verdict * 3
+    short = "Skvělý film, doporučuji!"
+    assert len(long) > MAX_CHARACTERS >= len(short)
+    read = model.read([short, long], ["cs", "cs"], query)
+    opening, closing, alone = (model.meaning(query([text]), ["cs"])[0] for text in (clipped(long), ending(long), short))
+    np.testing.assert_allclose(read[1], both_ends(opening[None], closing[None])[0], atol=1e-6)
+    np.testing.assert_allclose(read[0], alone, atol=1e-6)
+    assert not np.allclose(read[1], opening, atol=1e-3)  # the ending changed what it says
+    np.testing.assert_allclose(np.exp(read).sum(axis=1), 1.0)
 
 
 def test_the_model_is_read_with_the_encoder_depth_and_tuning_it_was_trained_on(model: SentimentModel) -> None:
