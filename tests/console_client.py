@@ -161,4 +161,6 @@ def managed_login(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
         yield domain
     finally:
         server.shutdown()
+        server.server_close()
+        TokenEndpoint.codes.clear()  # a code a failed test left unexchanged
         dependencies.reset()

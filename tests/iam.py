@@ -371,11 +371,11 @@ class Recorder:
     def acting_as(self, role: str) -> Iterator[None]:
         """Calls made inside are the role's. A plain attribute, not a context variable: handlers
         may run in threads, and the flows run one at a time."""
-        self.role = role
+        before, self.role = self.role, role
         try:
             yield
         finally:
-            self.role = None
+            self.role = before  # a nested function's calls end where it returns
 
     def roles(self) -> set[str]:
         return {call.role for call in self.calls}

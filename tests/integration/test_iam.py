@@ -13,6 +13,7 @@ DynamoDB conditions test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -147,7 +148,8 @@ class Routes:
         matcher, request = RouteMatcher(list(app.routes)), client.http.request
 
         def reaching(method: str, path: str, **kwargs: Any) -> Any:
-            self.reached.add(f"{method.upper()} {matcher.match_route(path).route}")
+            with contextlib.suppress(ValueError):  # no such route: the gateway answers 404, nothing reached
+                self.reached.add(f"{method.upper()} {matcher.match_route(path).route}")
             return request(method, path, **kwargs)
 
         client.http.request = reaching
@@ -324,7 +326,8 @@ def test_every_route_and_every_platforms_delivery_calls_only_what_the_roles_allo
     Telegram customer and a Messenger one who give the same e-mail (a suggestion to link them);
     an admin through every console page and action as deployed (managed login, the role asked of
     Cognito again, sign-out); every ops API route; the replies sent on Telegram and Messenger.
-    Every route of both apps is reached."""
+    Every route of both apps is reached. (The ops authorizer runs inside chalice's gateway here, so
+    its Cognito calls count as the API's; the first test runs it as its own function.)"""
     from app import app
     from chalicelib.ingress import app as ingress
     from chalicelib.services import console_sessions
@@ -424,7 +427,8 @@ def test_every_route_and_every_platforms_delivery_calls_only_what_the_roles_allo
         )
         # Dismissed on the Telegram side in the console: the Messenger side's is gone too.
         assert day.request(client, "delete", f"/customers/{ms}/suggestions/{tg}")[0] == 404
-        assert day.request(client, "post", "/unread/replay", {"keys": ["nothing-kept-here"]})[0] < 500
+        (nothing,) = day.api(client, ("post", "/unread/replay", {"keys": ["nothing-kept-here"]}))
+        assert nothing["replayed"] == [{"key": "nothing-kept-here", "status": "not_found"}]  # the bucket was read
         day.queues()  # the replies go out on Telegram and Messenger
         day.api(
             client,
@@ -444,7 +448,7 @@ def test_every_route_and_every_platforms_delivery_calls_only_what_the_roles_allo
         with day._as("WebhookIngressRole"):
             assert day.ingress.http.get("/health").status_code == 200
 
-    assert options
+    assert (options["platform"], options["answerable"]) == ("messenger", True)
     assert [m["text"] for m in sent_to(platforms, "telegram")] == ["Sorry, it ships today."]
     assert sent_to(platforms, "messenger")
     # The ops app also answers the ingress's paths (for the local stack); deployed, the ingress does.
