@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -17,6 +17,9 @@ from tools.local.api import install as answer_like_api_gateway
 from tools.provision import provision
 from tools.secrets import DEV_SECRETS_PATH, load_file
 from tools.template import ROOT
+
+if TYPE_CHECKING:
+    from tools.sandbox.server import SandboxServer
 
 answer_like_api_gateway()  # a failing authorizer is a 401 in chalice.test, as in API Gateway
 
@@ -97,3 +100,21 @@ settings.register_profile(
 )
 settings.register_profile("thorough", parent=settings.get_profile("default"), max_examples=5000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def platforms(
+    pipeline: dict[str, str], secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxServer]:
+    """The platform sandbox, with the senders' base URLs pointed at it (as `make run` does)."""
+    from chalicelib import dependencies
+    from tools import sandbox as sandbox_settings
+    from tools.sandbox.server import start
+
+    server = start(secrets)
+    for key, value in sandbox_settings.environment(server.server_address[1]).items():
+        monkeypatch.setenv(key, value)
+    dependencies.reset()
+    yield server
+    server.close()
+    dependencies.reset()

@@ -1,5 +1,5 @@
-"""Fixtures several integration modules share: the platform sandbox, the template AWS gets, and
-moto as the local stack runs it."""
+"""Fixtures several integration modules share: the template AWS gets, and moto as the local stack
+runs it."""
 
 from __future__ import annotations
 
@@ -11,24 +11,6 @@ from typing import Any
 import pytest
 
 from tools import deploy
-from tools import sandbox as sandbox_settings
-from tools.sandbox.server import SandboxServer, start
-
-
-@pytest.fixture
-def platforms(
-    pipeline: dict[str, str], secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SandboxServer]:
-    """The platform sandbox, with the senders' base URLs pointed at it (as `make run` does)."""
-    from chalicelib import dependencies
-
-    server = start(secrets)
-    for key, value in sandbox_settings.environment(server.server_address[1]).items():
-        monkeypatch.setenv(key, value)
-    dependencies.reset()
-    yield server
-    server.close()
-    dependencies.reset()
 
 
 @pytest.fixture(scope="module")

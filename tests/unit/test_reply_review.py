@@ -9,10 +9,8 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -284,23 +282,7 @@ def test_an_x_rate_limit_reset_hours_away_is_waited_out_without_calls(monkeypatc
 # --- on moto and the sandbox --------------------------------------------------------------------------
 
 
-@pytest.fixture
-def sandbox(pipeline: dict[str, str], secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The platform sandbox, the senders pointed at it (tests/integration/test_replies.py's `platforms`)."""
-    from chalicelib import dependencies
-    from tools import sandbox as sandbox_settings
-    from tools.sandbox.server import start
-
-    server = start(secrets)
-    for key, value in sandbox_settings.environment(server.server_address[1]).items():
-        monkeypatch.setenv(key, value)
-    dependencies.reset()
-    yield server
-    server.close()
-    dependencies.reset()
-
-
-def test_a_whatsapp_sent_status_processed_first_does_not_empty_the_reply(client, sqs, sandbox, secrets) -> None:
+def test_a_whatsapp_sent_status_processed_first_does_not_empty_the_reply(client, sqs, platforms, secrets) -> None:
     from tests.helpers import call
     from tests.integration.test_replies import (
         COMPLAINT,
@@ -344,7 +326,7 @@ def test_a_whatsapp_sent_status_processed_first_does_not_empty_the_reply(client,
 
 
 def test_a_reply_made_while_the_outbound_queue_was_down_is_audited(
-    client, sqs, sandbox, secrets, monkeypatch: pytest.MonkeyPatch
+    client, sqs, platforms, secrets, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.adapters.outbound import OutboundQueue
     from chalicelib.ports import QueueUnavailable
