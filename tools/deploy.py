@@ -280,19 +280,19 @@ def _whose(cloudformation: Any, secretsmanager: Any, stage: str, slot: SecretSlo
 
 
 def _check_hash_keys(secretsmanager: Any, stage: str, values: secret_docs.Secrets) -> None:
-    """Refuse a file without a hash key the stage has: the search index and the lake's references
-    are made under it, and a deploy must not drop it by leaving it out."""
+    """Refuse a file that leaves out or changes a hash key the stage has: the search index and the
+    lake's references are made under it, and nothing here makes them again under another."""
     names = secret_docs.names(stage)
     for name in (names.keys, names.app):
         try:
             current = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
         except secretsmanager.exceptions.ResourceNotFoundException:
             continue
-        missing = [key for key in secret_docs.HASH_KEYS if current.get(key) and not values.get(key)]
-        if missing:
+        changed = [key for key in secret_docs.HASH_KEYS if current.get(key) and values.get(key) != current[key]]
+        if changed:
             raise DeployError(
-                f"the secrets file has no {', '.join(missing)}, which {name} holds: add the same value (a new one "
-                "leaves the search index unfindable and starts new references in the lake)"
+                f"the secrets file has no {', '.join(changed)} or another value than {name} holds: give the same "
+                "value (a new one leaves the search index unfindable and starts new references in the lake)"
             )
         return  # the keys' own secret, when there is one, is what the stage uses
 

@@ -20,7 +20,7 @@ from tests import iam
 from tools import deploy
 from tools import template as templates
 from tools.provision import provision
-from tools.secrets import DEV_SECRETS_PATH, deployable, load_file, split
+from tools.secrets import DEV_SECRETS_PATH, HASH_KEYS, deployable, load_file, split
 
 # What a real stage's secrets file looks like: random values, no local-only keys.
 PROD_SECRETS = {
@@ -320,14 +320,7 @@ def test_the_stack_owns_the_secrets_it_is_given(prod_secrets: Path, merged: dict
         ]
         assert json.loads(parameters[1]["ParameterValue"]) == app_part
         assert json.loads(parameters[3]["ParameterValue"]) == webhook_part
-        assert (
-            json.loads(parameters[5]["ParameterValue"])
-            == keys_part
-            == {
-                "search_key": PROD_SECRETS["search_key"],
-                "lake_key": PROD_SECRETS["lake_key"],
-            }
-        )
+        assert json.loads(parameters[5]["ParameterValue"]) == keys_part == HASH_KEY_VALUES
         assert ("meta_app_secret" in webhook_part, "meta_app_secret" in app_part) == (True, False)
         assert ("ops_api_token" in app_part, "ops_api_token" in webhook_part) == (True, False)
         assert secretsmanager.list_secrets()["SecretList"] == []  # written by the stack, not the script
@@ -359,6 +352,10 @@ def test_existing_entries_are_used_or_updated_in_place(prod_secrets: Path) -> No
         for name, part in zip(("app", "webhooks", "keys"), split(load_file(prod_secrets)), strict=True):
             stored = secretsmanager.get_secret_value(SecretId=f"socialcrm/prod/{name}")["SecretString"]
             assert json.loads(stored) == part, name
+
+
+# The hash keys of the prod secrets file, as their own secret holds them.
+HASH_KEY_VALUES = {key: PROD_SECRETS[key] for key in HASH_KEYS}
 
 
 def _stack_answering(status: str = "CREATE_COMPLETE", error: str | None = None, without_keys: bool = False) -> Any:
@@ -461,20 +458,13 @@ def test_a_stack_from_before_the_keys_secret_moves_its_hash_keys_without_droppin
         )
         app, _, keys = split(load_file(prod_secrets))
         assert json.loads(moved[1]["ParameterValue"]) == {**app, **keys}
-        assert (
-            json.loads(moved[5]["ParameterValue"])
-            == keys
-            == {
-                "search_key": PROD_SECRETS["search_key"],
-                "lake_key": PROD_SECRETS["lake_key"],
-            }
-        )
+        assert json.loads(moved[5]["ParameterValue"]) == keys == HASH_KEY_VALUES
 
         # The app secret as the stack stored it before, by hand here (moto's stacks cannot).
         secretsmanager.create_secret(Name="socialcrm/prod/app", SecretString=json.dumps({**app, **keys}))
         without = {key: value for key, value in PROD_SECRETS.items() if key != "search_key"}
         prod_secrets.with_name("without.json").write_text(json.dumps(without))
-        with pytest.raises(deploy.DeployError, match="no search_key, which socialcrm/prod/app holds"):
+        with pytest.raises(deploy.DeployError, match="no search_key or another value than socialcrm/prod/app holds"):
             deploy.secrets_parameters(
                 _stack_answering("UPDATE_COMPLETE", without_keys=True),
                 secretsmanager,
@@ -482,9 +472,15 @@ def test_a_stack_from_before_the_keys_secret_moves_its_hash_keys_without_droppin
                 prod_secrets.with_name("without.json"),
             )
         secretsmanager.create_secret(Name="socialcrm/prod/keys", SecretString=json.dumps(keys))
-        with pytest.raises(deploy.DeployError, match="no search_key, which socialcrm/prod/keys holds"):
+        with pytest.raises(deploy.DeployError, match="no search_key or another value than socialcrm/prod/keys holds"):
             deploy.secrets_parameters(
                 _stack_answering(), secretsmanager, "prod", prod_secrets.with_name("without.json")
+            )
+        rotated = {**PROD_SECRETS, "lake_key": "another-lake-key-of-32-characters!!"}
+        prod_secrets.with_name("rotated.json").write_text(json.dumps(rotated))
+        with pytest.raises(deploy.DeployError, match="no lake_key or another value than socialcrm/prod/keys holds"):
+            deploy.secrets_parameters(
+                _stack_answering(), secretsmanager, "prod", prod_secrets.with_name("rotated.json")
             )
         assert json.loads(secretsmanager.get_secret_value(SecretId="socialcrm/prod/keys")["SecretString"]) == keys
 
