@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,17 +255,17 @@ def secrets_parameters(
     values = secret_docs.load_file(secrets_file) if secrets_file is not None else None
     if values is not None:
         check_secrets(values, stage)
-    found = [(slot, *_whose(cloudformation, secretsmanager, stage, slot)) for slot in slots(stage)]
-    parts: list[secret_docs.Secrets | None] = [None, None, None]
+    found = secret_docs.Slots(*((slot, *_whose(cloudformation, secretsmanager, stage, slot)) for slot in slots(stage)))
+    parts: Sequence[secret_docs.Secrets | None] = (None, None, None)  # one for each of `found`
     if values is not None:
         _check_hash_keys(secretsmanager, stage, values)
         split = secret_docs.split(values)
-        _, _, keys_exist = found[-1]
+        _, _, keys_exist = found.keys
         # When a running stack's hash keys get their secret now, the app secret keeps them too, for
         # the functions still running until the stack's update (or after its rollback), which read
         # them there; the next deploy with a file takes them out.
         moving = not keys_exist and stack_status(cloudformation, stack_name(stage)) is not None
-        parts = list(split._replace(app={**split.app, **split.keys}) if moving else split)
+        parts = split._replace(app={**split.app, **split.keys}) if moving else split
     planned = [_plan(slot, owned, exists, part) for (slot, owned, exists), part in zip(found, parts, strict=True)]
     for _, write in planned:
         if write is not None:
